@@ -1,0 +1,199 @@
+import Foundation
+import Git
+
+/// Which way the metric improves.
+public enum Direction: String, Sendable, CaseIterable {
+    case lower, higher
+
+    /// True when `candidate` is strictly better than `incumbent`.
+    public func isBetter(_ candidate: Double, than incumbent: Double) -> Bool {
+        self == .lower ? candidate < incumbent : candidate > incumbent
+    }
+}
+
+/// Where the metric is read from.
+public enum MetricSource: Sendable, Equatable {
+    /// The last stdout/stderr line `NAME: VALUE`, `NAME=VALUE` or `METRIC NAME=VALUE`.
+    case output
+    /// A JSON file the evaluator writes (path relative to the work tree) and a dotted key path.
+    case jsonFile(path: String, key: String)
+}
+
+/// One experiment, as configured in the `[experiment "NAME"]` section of `.autoresearch`.
+public struct Experiment: Sendable, Equatable {
+    public var name: String
+    /// The evaluation command, run with `/bin/sh -c` at the work tree's top.
+    public var evaluate: String
+    public var metric: String
+    public var direction: Direction
+    /// The time the evaluation is meant to take (told to the evaluator, shown in progress).
+    public var budget: Double
+    /// The hard limit after which the evaluation's process group is killed; defaults to 2.5 × budget.
+    public var timeout: Double
+    /// Seconds between SIGTERM and SIGKILL when the evaluation is stopped.
+    public var grace: Double
+    public var metricSource: MetricSource
+    /// Paths (globs allowed) the candidate may not change.
+    public var guards: [String]
+    public var agent: String?
+    /// Instructions for the agent (a file in the repository).
+    public var program: String?
+    /// Bytes of evaluation output kept in the log; the rest is read for the metric, not stored.
+    public var logLimit: Int
+
+    public static let defaultBudget = 300.0
+    public static let timeoutFactor = 2.5
+    public static let defaultGrace = 5.0
+    public static let defaultLogLimit = 64 << 20
+
+    public init(name: String, evaluate: String, metric: String, direction: Direction = .lower,
+                budget: Double = Experiment.defaultBudget, timeout: Double? = nil, grace: Double = Experiment.defaultGrace,
+                metricSource: MetricSource = .output, guards: [String] = [], agent: String? = nil,
+                program: String? = nil, logLimit: Int = Experiment.defaultLogLimit) {
+        self.name = name
+        self.evaluate = evaluate
+        self.metric = metric
+        self.direction = direction
+        self.budget = budget
+        self.timeout = timeout ?? budget * Experiment.timeoutFactor
+        self.grace = grace
+        self.metricSource = metricSource
+        self.guards = guards
+        self.agent = agent
+        self.program = program
+        self.logLimit = logLimit
+    }
+
+    /// The experiment branch, `refs/heads/autoresearch/NAME`.
+    public var branch: String { "refs/heads/autoresearch/\(name)" }
+
+    /// Checks a name for use in branch and ref names.
+    public static func validate(name: String) throws {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy({ allowed.contains($0) && $0.isASCII }),
+              name.first!.isLetter || name.first!.isNumber, !name.contains(".."), !name.hasSuffix(".lock"),
+              !name.hasSuffix(".") else {
+            throw AutoresearchError("invalid experiment name '\(name)'",
+                                    hint: "use letters, digits, '.', '_' and '-', starting with a letter or digit (for example: lr-sweep)")
+        }
+    }
+
+    /// Checks the fields together; throws the first problem found.
+    public func validate() throws {
+        try Experiment.validate(name: name)
+        if evaluate.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw AutoresearchError("experiment '\(name)' has no evaluate command", hint: "set one with --eval 'python evaluate.py'")
+        }
+        if metric.isEmpty || metric.contains(where: { $0.isWhitespace || $0 == ":" || $0 == "=" }) {
+            throw AutoresearchError("invalid metric name '\(metric)' in experiment '\(name)'",
+                                    hint: "a metric name is one word without ':' or '=', as printed by the evaluator (for example: val_bpb)")
+        }
+        if timeout < budget {
+            throw AutoresearchError("the timeout (\(Durations.format(timeout))) of experiment '\(name)' is shorter than its budget (\(Durations.format(budget)))",
+                                    hint: "leave the timeout unset (2.5 × budget) or make it at least the budget")
+        }
+        if logLimit < 4096 {
+            throw AutoresearchError("log limit \(logLimit) of experiment '\(name)' is too small", hint: "use at least 4096 bytes")
+        }
+    }
+}
+
+/// The experiments of a repository: the `.autoresearch` file, in git-config syntax.
+public struct ExperimentFile {
+    /// The file's name at the top of the work tree.
+    public static let fileName = ".autoresearch"
+
+    private let config: ConfigFile
+
+    /// Opens the file at `path` (missing: no experiments yet).
+    public init(path: String) throws {
+        config = try ConfigFile(path: path)
+    }
+
+    /// The experiment names in the file, in file order.
+    public func names() throws -> [String] {
+        var seen: [String] = []
+        for entry in try config.entries(matching: #"^experiment\..*\.evaluate$"#) {
+            let name = String(entry.name.dropFirst("experiment.".count).dropLast(".evaluate".count))
+            if !seen.contains(name) { seen.append(name) }
+        }
+        return seen
+    }
+
+    /// Reads one experiment; nil when the file has no section for it.
+    public func experiment(named name: String) throws -> Experiment? {
+        let key = { (field: String) in "experiment.\(name).\(field)" }
+        guard let evaluate = try config.string(key("evaluate")) else { return nil }
+        let where_ = "in \(ExperimentFile.fileName), experiment '\(name)'"
+        guard let metric = try config.string(key("metric")) else {
+            throw AutoresearchError("no metric \(where_)", hint: "git config -f \(ExperimentFile.fileName) experiment.\(name).metric NAME")
+        }
+        let directionText = try config.string(key("direction")) ?? Direction.lower.rawValue
+        guard let direction = Direction(rawValue: directionText) else {
+            throw AutoresearchError("invalid direction '\(directionText)' \(where_)", hint: "use 'lower' or 'higher'")
+        }
+        func duration(_ field: String) throws -> Double? {
+            guard let text = try config.string(key(field)) else { return nil }
+            do { return try Durations.parse(text) } catch let error as AutoresearchError {
+                throw AutoresearchError("\(error.message) for \(field) \(where_)", hint: error.hint)
+            }
+        }
+        var source = MetricSource.output
+        if let file = try config.string(key("metricFile")) {
+            source = .jsonFile(path: file, key: try config.string(key("metricKey")) ?? metric)
+        }
+        var logLimit = Experiment.defaultLogLimit
+        if let text = try config.string(key("logLimit")) {
+            guard let bytes = Int(text) else {
+                throw AutoresearchError("invalid logLimit '\(text)' \(where_)", hint: "give a number of bytes")
+            }
+            logLimit = bytes
+        }
+        let budget = try duration("budget") ?? Experiment.defaultBudget
+        let experiment = Experiment(
+            name: name, evaluate: evaluate, metric: metric, direction: direction, budget: budget,
+            timeout: try duration("timeout"), grace: try duration("grace") ?? Experiment.defaultGrace,
+            metricSource: source, guards: try config.strings(key("guard")),
+            agent: try config.string(key("agent")), program: try config.string(key("program")), logLimit: logLimit)
+        try experiment.validate()
+        return experiment
+    }
+
+    /// Writes an experiment's section, replacing what was there.
+    public func write(_ experiment: Experiment) throws {
+        let key = { (field: String) in "experiment.\(experiment.name).\(field)" }
+        try config.set(key("evaluate"), experiment.evaluate)
+        try config.set(key("metric"), experiment.metric)
+        try config.set(key("direction"), experiment.direction.rawValue)
+        try config.set(key("budget"), Durations.canonical(experiment.budget))
+        if experiment.timeout == experiment.budget * Experiment.timeoutFactor {
+            try config.remove(key("timeout"))
+        } else {
+            try config.set(key("timeout"), Durations.canonical(experiment.timeout))
+        }
+        try setOptional(key("grace"), experiment.grace == Experiment.defaultGrace ? nil : Durations.canonical(experiment.grace))
+        switch experiment.metricSource {
+        case .output:
+            try config.remove(key("metricFile"))
+            try config.remove(key("metricKey"))
+        case .jsonFile(let path, let jsonKey):
+            try config.set(key("metricFile"), path)
+            try setOptional(key("metricKey"), jsonKey == experiment.metric ? nil : jsonKey)
+        }
+        try config.setAll(key("guard"), experiment.guards)
+        try setOptional(key("agent"), experiment.agent)
+        try setOptional(key("program"), experiment.program)
+        try setOptional(key("logLimit"), experiment.logLimit == Experiment.defaultLogLimit ? nil : String(experiment.logLimit))
+    }
+
+    private func setOptional(_ key: String, _ value: String?) throws {
+        if let value { try config.set(key, value) } else { try config.remove(key) }
+    }
+}
+
+extension Durations {
+    /// The form written to the config file: whole seconds as `90s`, else milliseconds.
+    static func canonical(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(Int((seconds * 1000).rounded()))ms"
+    }
+}

@@ -1,0 +1,212 @@
+import CProcessSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a command run by `GroupProcess` ended.
+public enum Termination: Sendable, Equatable {
+    /// Exited on its own with this status.
+    case exited(Int32)
+    /// Killed by a signal it did not get from us.
+    case signaled(Int32)
+    /// Ran past the hard limit; its process group was stopped.
+    case timedOut
+    /// The tool was interrupted (SIGINT/SIGTERM); the process group was stopped.
+    case interrupted
+}
+
+/// What a finished command left: how it ended, how long it took, what it printed.
+public struct CommandResult: Sendable {
+    public let termination: Termination
+    public let duration: Double
+    /// The last lines of output (at most `GroupProcess.tailLines`, each at most 500 characters).
+    public let tail: [String]
+    /// Bytes of output in total, and whether the log was cut at the limit.
+    public let outputBytes: Int
+    public let logTruncated: Bool
+}
+
+/// Progress while a command runs.
+public struct CommandProgress: Sendable {
+    public let elapsed: Double
+    public let lastLine: String?
+}
+
+/// Runs a shell command as the leader of its own session and process group, with its output
+/// streamed to a log file (never held whole in memory) and to a line handler, under a hard time
+/// limit. At the limit, on interruption, and after the command exits (to reap children it left
+/// behind), the whole group gets SIGTERM, a grace period, then SIGKILL.
+public enum GroupProcess {
+    public static let tailLines = 20
+    static let maxLineBytes = 64 << 10
+
+    /// Runs `command` with `/bin/sh -c` in `directory`.
+    /// - Parameters:
+    ///   - hardLimit: seconds after which the group is stopped and the result is `.timedOut`.
+    ///   - grace: seconds between SIGTERM and SIGKILL.
+    ///   - logPath: where the output goes (created or truncated); at most `logLimit` bytes are kept.
+    ///   - onLine: called with each complete line of output (lines longer than 64 KiB are cut).
+    ///   - onProgress: called about once a second.
+    ///   - isInterrupted: polled several times a second; true stops the group (`.interrupted`).
+    public static func run(_ command: String, in directory: String, environment: [String: String],
+                           hardLimit: Double, grace: Double, logPath: String, logLimit: Int,
+                           onLine: (Substring) -> Void = { _ in },
+                           onProgress: (CommandProgress) -> Void = { _ in },
+                           isInterrupted: () -> Bool = { false }) throws -> CommandResult {
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw AutoresearchError("cannot write the log \(logPath): \(String(cString: strerror(errno)))") }
+        defer { close(log) }
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(readEnd) }
+
+        var pid: pid_t = 0
+        let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { environ.forEach { free($0) } }
+        let started = Date()
+        let spawnError = environ.withUnsafeBufferPointer { envp in
+            cps_spawn_shell(command, directory, envp.baseAddress, writeEnd, &pid)
+        }
+        close(writeEnd)
+        guard spawnError == 0 else {
+            throw AutoresearchError("cannot start /bin/sh: \(String(cString: strerror(spawnError)))")
+        }
+
+        var lines = LineSplitter(maxLineBytes: maxLineBytes, tailLines: tailLines)
+        var logged = 0, total = 0
+        var exitStatus: Int32?
+        var stopReason: Termination?
+        var termSentAt: Date?
+        var killSent = false
+        var outputClosed = false
+        var lastProgress = started
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+
+        while true {
+            let now = Date()
+            let elapsed = now.timeIntervalSince(started)
+            if exitStatus == nil {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { exitStatus = status }
+            }
+            if exitStatus == nil, stopReason == nil {
+                if isInterrupted() { stopReason = .interrupted } else if elapsed >= hardLimit { stopReason = .timedOut }
+            }
+            let groupAlive = kill(-pid, 0) == 0
+            // Stop the group on a timeout or interruption, and once the leader exited if it left children.
+            if termSentAt == nil, stopReason != nil || (exitStatus != nil && groupAlive) {
+                kill(-pid, SIGTERM)
+                termSentAt = now
+            }
+            if let termSentAt, !killSent, groupAlive, now.timeIntervalSince(termSentAt) >= grace {
+                kill(-pid, SIGKILL)
+                killSent = true
+            }
+            if exitStatus != nil, !groupAlive {
+                // Nobody in the group can write any more: take what is buffered and finish.
+                drain(readEnd, &buffer) { consume($0, log, logLimit, &logged, &total, &lines, onLine) }
+                break
+            }
+            if outputClosed {
+                usleep(20_000)
+            } else {
+                var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 100) > 0 {
+                    let count = read(readEnd, &buffer, buffer.count)
+                    if count > 0 {
+                        consume(buffer[0..<count], log, logLimit, &logged, &total, &lines, onLine)
+                    } else if count == 0 {
+                        outputClosed = true
+                    }
+                }
+            }
+            if now.timeIntervalSince(lastProgress) >= 1 {
+                lastProgress = now
+                onProgress(CommandProgress(elapsed: elapsed, lastLine: lines.tail.last))
+            }
+        }
+        lines.finish(onLine)
+        let duration = Date().timeIntervalSince(started)
+        if logged < total {
+            let note = "\n[git-autoresearch: output cut at \(logLimit) bytes; \(total) bytes were printed]\n"
+            _ = note.withCString { write(log, $0, strlen($0)) }
+        }
+        let termination: Termination
+        if let stopReason {
+            termination = stopReason
+        } else {
+            let status = exitStatus!
+            let signal = status & 0x7f
+            termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+        }
+        return CommandResult(termination: termination, duration: duration, tail: lines.tail,
+                             outputBytes: total, logTruncated: logged < total)
+    }
+
+    /// Reads what is left in `fd` without blocking (a process outside the group may hold it open).
+    private static func drain(_ fd: Int32, _ buffer: inout [UInt8], _ body: (ArraySlice<UInt8>) -> Void) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            guard count > 0 else { return }
+            body(buffer[0..<count])
+        }
+    }
+
+    private static func consume(_ chunk: ArraySlice<UInt8>, _ log: Int32, _ logLimit: Int,
+                                _ logged: inout Int, _ total: inout Int, _ lines: inout LineSplitter,
+                                _ onLine: (Substring) -> Void) {
+        total += chunk.count
+        let room = max(0, logLimit - logged)
+        if room > 0 {
+            let kept = chunk.prefix(room)
+            kept.withUnsafeBytes { _ = write(log, $0.baseAddress, $0.count) }
+            logged += kept.count
+        }
+        lines.feed(chunk, onLine)
+    }
+}
+
+/// Splits a byte stream into lines, bounding the memory a line without newline can take.
+struct LineSplitter {
+    let maxLineBytes: Int
+    let tailLines: Int
+    private(set) var tail: [String] = []
+    private var partial: [UInt8] = []
+
+    init(maxLineBytes: Int, tailLines: Int) {
+        self.maxLineBytes = maxLineBytes
+        self.tailLines = tailLines
+    }
+
+    mutating func feed(_ chunk: ArraySlice<UInt8>, _ onLine: (Substring) -> Void) {
+        var rest = chunk
+        while let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {
+            append(rest[rest.startIndex..<newline])
+            emit(onLine)
+            rest = rest[(newline + 1)...]
+        }
+        append(rest)
+    }
+
+    mutating func finish(_ onLine: (Substring) -> Void) {
+        if !partial.isEmpty { emit(onLine) }
+    }
+
+    private mutating func append(_ bytes: ArraySlice<UInt8>) {
+        let room = maxLineBytes - partial.count
+        if room > 0 { partial.append(contentsOf: bytes.prefix(room)) }
+    }
+
+    private mutating func emit(_ onLine: (Substring) -> Void) {
+        var text = String(decoding: partial, as: UTF8.self)
+        if text.hasSuffix("\r") { text.removeLast() }
+        partial.removeAll(keepingCapacity: true)
+        onLine(text[...])
+        tail.append(String(text.prefix(500)))
+        if tail.count > tailLines { tail.removeFirst() }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Git
+
+/// What `init` was asked to set; nil fields keep the current value (or the default for a new experiment).
+public struct ExperimentSettings: Sendable {
+    public var name: String
+    public var evaluate: String?
+    public var metric: String?
+    public var direction: Direction?
+    public var budget: Double?
+    public var timeout: Double?
+    public var metricFile: String?
+    public var metricKey: String?
+    public var guards: [String]?
+    public var agent: String?
+    public var program: String?
+
+    public init(name: String) { self.name = name }
+
+    /// Applies the settings to an existing experiment, or makes a new one.
+    func apply(to existing: Experiment?) throws -> Experiment {
+        guard var experiment = existing ?? {
+            guard let evaluate, let metric else { return nil }
+            return Experiment(name: name, evaluate: evaluate, metric: metric)
+        }() else {
+            throw AutoresearchError("a new experiment needs an evaluate command and a metric",
+                                    hint: "git autoresearch init --name \(name) --eval 'python evaluate.py' --metric val_loss")
+        }
+        if let evaluate { experiment.evaluate = evaluate }
+        if let metric { experiment.metric = metric }
+        if let direction { experiment.direction = direction }
+        if let budget {
+            let derivedTimeout = experiment.timeout == experiment.budget * Experiment.timeoutFactor
+            experiment.budget = budget
+            if derivedTimeout { experiment.timeout = budget * Experiment.timeoutFactor }
+        }
+        if let timeout { experiment.timeout = timeout }
+        if let metricFile {
+            experiment.metricSource = metricFile.isEmpty ? .output : .jsonFile(path: metricFile, key: metricKey ?? experiment.metric)
+        } else if let metricKey, case .jsonFile(let path, _) = experiment.metricSource {
+            experiment.metricSource = .jsonFile(path: path, key: metricKey)
+        }
+        if let guards { experiment.guards = guards }
+        if let agent { experiment.agent = agent.isEmpty ? nil : agent }
+        if let program { experiment.program = program.isEmpty ? nil : program }
+        try experiment.validate()
+        return experiment
+    }
+}
+
+/// What `init` did.
+public struct InitResult: Sendable {
+    public let experiment: Experiment
+    public let created: Bool
+    /// The commit that records the configuration (nil when nothing changed).
+    public let configCommit: OID?
+    public let branch: String
+    /// True when HEAD was moved to the experiment branch.
+    public let switched: Bool
+}
+
+extension Workspace {
+    public static let notesDisplayKey = "notes.displayRef"
+
+    /// Creates or updates an experiment: writes its section of `.autoresearch`, commits that file
+    /// alone on the current branch, creates `autoresearch/NAME` there and switches to it, and makes
+    /// plain `git log` show the records. Refuses when other uncommitted changes exist.
+    public func initialize(_ settings: ExperimentSettings) throws -> InitResult {
+        try Experiment.validate(name: settings.name)
+        let head = try repository.head()
+        guard case .branch(let currentBranch, let headTarget) = head, let parentCommit = headTarget else {
+            if case .detached = head {
+                throw AutoresearchError("HEAD is detached", hint: "switch to the branch the experiment should start from (git switch main)")
+            }
+            throw AutoresearchError("the current branch has no commit yet", hint: "commit the code to optimise first (git add . && git commit)")
+        }
+        let branch = "refs/heads/autoresearch/\(settings.name)"
+        let branchTarget = try repository.referenceTarget(branch)
+        if branchTarget != nil, currentBranch != branch {
+            throw AutoresearchError("experiment '\(settings.name)' already exists on autoresearch/\(settings.name)",
+                                    hint: "to change its configuration, switch to it first: git switch autoresearch/\(settings.name)")
+        }
+        let others = try repository.status().filter { $0.path != ExperimentFile.fileName }
+        if !others.isEmpty {
+            let listed = others.prefix(5).map(\.path).joined(separator: ", ") + (others.count > 5 ? ", ..." : "")
+            throw AutoresearchError("uncommitted changes: \(listed)",
+                                    hint: "commit them first (the evaluator must be committed to be part of the experiment), or stash them")
+        }
+
+        let file = try ExperimentFile(path: experimentFilePath)
+        let existing = try file.experiment(named: settings.name)
+        let experiment = try settings.apply(to: existing)
+        try file.write(experiment)
+
+        let parentTree = try repository.commit(parentCommit).tree
+        let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
+        let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!
+        var configCommit: OID?
+        if tree != parentTree {
+            let verb = existing == nil ? "configure" : "reconfigure"
+            let commit = try repository.createCommit(tree: tree, parents: [parentCommit],
+                                                     message: "autoresearch: \(verb) experiment \(settings.name)\n")
+            try repository.setReference(currentBranch, to: commit, expecting: .value(parentCommit),
+                                        message: "autoresearch: \(verb) experiment \(settings.name)")
+            try repository.stage(path: ExperimentFile.fileName)
+            configCommit = commit
+        }
+        let startCommit = configCommit ?? parentCommit
+        if branchTarget == nil {
+            try repository.setReference(branch, to: startCommit, expecting: .absent, message: "autoresearch: create experiment \(settings.name)")
+        }
+        let switched = currentBranch != branch
+        if switched { try repository.setHead(toBranch: branch) }
+        try showRecordsInGitLog()
+        return InitResult(experiment: experiment, created: existing == nil, configCommit: configCommit,
+                          branch: branch, switched: switched)
+    }
+
+    /// Adds `refs/notes/autoresearch` to `notes.displayRef` in the repository's config, once.
+    func showRecordsInGitLog() throws {
+        let config = try ConfigFile(path: repository.commonDirectory + "config")
+        let current = try config.strings(Self.notesDisplayKey)
+        if !current.contains(Ledger.notesRef) && !current.contains("refs/notes/*") {
+            try config.setAll(Self.notesDisplayKey, current + [Ledger.notesRef])
+        }
+    }
+}

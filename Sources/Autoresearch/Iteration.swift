@@ -1,0 +1,238 @@
+import CProcessSupport
+import Foundation
+import Git
+
+/// What one run produced.
+public struct RunOutcome: Sendable {
+    public let record: RunRecord
+    /// The evaluated commit.
+    public let commit: OID
+    /// The best commit before the run (nil for the baseline).
+    public let bestBefore: OID?
+    public let logPath: String
+    /// The last lines of the evaluation's output.
+    public let tail: [String]
+}
+
+/// Things a run reports while it goes, for the front end to show.
+public struct RunEvents {
+    /// Something the user should know (a branch switch, a repaired interruption).
+    public var notice: (String) -> Void = { _ in }
+    /// The candidate is committed and its evaluation starts.
+    public var started: (_ run: String, _ experiment: Experiment, _ candidate: OID, _ isBaseline: Bool) -> Void = { _, _, _, _ in }
+    /// About once a second during the evaluation.
+    public var progress: (CommandProgress, Experiment) -> Void = { _, _ in }
+    /// Polled during the evaluation; true stops it (status `interrupted`).
+    public var isInterrupted: () -> Bool = { cps_interrupt_count() > 0 }
+
+    public init() {}
+}
+
+/// The result of asking for one run.
+public enum RunResult: Sendable {
+    case ran(RunOutcome)
+    /// The work tree and branch are at the best commit: there is no candidate.
+    case nothingToEvaluate(best: OID)
+}
+
+extension Workspace {
+    /// Runs one iteration of an experiment: snapshot, evaluate, decide, record, reset on discard.
+    ///
+    /// The candidate is whatever the work tree holds on top of the experiment branch (committed
+    /// with libgit2 as one commit), or commits already on the branch beyond the best. The
+    /// evaluation runs under the experiment's hard limit; the record goes in the ledger; a
+    /// candidate that is not better is reset away (it stays reachable from the attempts ref).
+    public func runOnce(experiment name: String, message: String? = nil, events: RunEvents = RunEvents()) throws -> RunResult {
+        let state = LocalState(gitDirectory: repository.gitDirectory, experiment: name)
+        try state.acquireLock(experiment: name)
+        defer { state.releaseLock() }
+        if let repaired = try repairUnfinishedIteration(experiment: name, state: state) { events.notice(repaired) }
+
+        let branch = "refs/heads/autoresearch/\(name)"
+        try enterBranch(branch, experiment: name, events: events)
+        guard let tip = try repository.referenceTarget(branch) else {
+            throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
+        }
+        let ledger = Ledger(repository: repository)
+        let best = try ledger.best(experiment: name, from: tip)
+        let experiment = try self.experiment(named: name, at: tip)
+
+        let run = RunID.make()
+        var candidate = tip
+        var description = message ?? ""
+        if !(try repository.status().isEmpty) {
+            let tree = try repository.stageAll()
+            if tree != (try repository.commit(tip).tree) {
+                let summary = message ?? "autoresearch: \(name) run \(run)"
+                candidate = try repository.createCommit(tree: tree, parents: [tip], message: summary + "\n")
+            }
+        } else if candidate == best?.commit {
+            return .nothingToEvaluate(best: candidate)
+        } else if message == nil {
+            description = String(try repository.commit(candidate).message.prefix { $0 != "\n" })
+        }
+        if candidate == best?.commit { return .nothingToEvaluate(best: candidate) }
+
+        let start = Date()
+        try state.writeMarker(.init(run: run, candidate: candidate.hex, best: best?.commit.hex, branch: branch,
+                                    start: start, description: description))
+        if candidate != tip {
+            try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
+        }
+        try ledger.recordAttempt(candidate, experiment: name, run: run)
+
+        events.started(run, experiment, candidate, best == nil)
+        let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record.value,
+                                      logPath: state.logPath(run: run), events: events)
+        let status: RunStatus
+        if evaluation.status == .keep, let bestValue = best?.record.value, let value = evaluation.value,
+           !experiment.direction.isBetter(value, than: bestValue) {
+            status = .discard
+        } else {
+            status = evaluation.status
+        }
+        let record = RunRecord(experiment: name, run: run, status: status, metric: experiment.metric,
+                               value: evaluation.value, bestBefore: best?.record.value, direction: experiment.direction,
+                               duration: evaluation.result.duration, start: start, exitCode: evaluation.exitCode,
+                               reason: evaluation.reason, description: description, host: Self.hostName)
+        try ledger.append(record, on: candidate)
+        if status != .keep, let best { try repository.resetHard(to: best.commit) }
+        state.removeMarker()
+        return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
+                               logPath: state.logPath(run: run), tail: evaluation.result.tail))
+    }
+
+    /// Makes sure HEAD is on the experiment branch: switches to it from a clean work tree, and
+    /// refuses when the user has uncommitted work on another branch (it is never touched).
+    func enterBranch(_ branch: String, experiment: String, events: RunEvents) throws {
+        let head = try repository.head()
+        if case .branch(branch, _) = head { return }
+        let changes = try repository.status()
+        if !changes.isEmpty {
+            let here: String
+            if case .branch(let name, _) = head { here = "branch \(name.replacingOccurrences(of: "refs/heads/", with: ""))" } else { here = "a detached HEAD" }
+            let listed = changes.prefix(5).map(\.path).joined(separator: ", ") + (changes.count > 5 ? ", ..." : "")
+            throw AutoresearchError("you are on \(here) with uncommitted changes (\(listed)); nothing was touched",
+                                    hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(experiment) first")
+        }
+        try repository.switchToBranch(branch)
+        events.notice("switched to branch autoresearch/\(experiment)")
+    }
+
+    /// What one evaluation gave, before comparing with the best.
+    struct Evaluation {
+        var result: CommandResult
+        /// keep (a valid metric; the comparison is made by the caller), crash, timeout, no-metric or interrupted.
+        var status: RunStatus
+        var value: Double?
+        var exitCode: Int32?
+        var reason: String?
+    }
+
+    func evaluate(_ experiment: Experiment, run: String, candidate: OID, best: Double?, logPath: String,
+                  events: RunEvents) throws -> Evaluation {
+        var environment = ProcessInfo.processInfo.environment
+        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
+        environment["AUTORESEARCH_RUN_ID"] = run
+        environment["AUTORESEARCH_COMMIT"] = candidate.hex
+        environment["AUTORESEARCH_METRIC"] = experiment.metric
+        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
+        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(experiment.budget.rounded()))
+        environment["AUTORESEARCH_BEST"] = best.map { "\($0)" } ?? ""
+        if case .jsonFile(let path, _) = experiment.metricSource {
+            // A metric file left by an earlier run must never pass for this run's result.
+            try? FileManager.default.removeItem(atPath: root + "/" + path)
+        }
+        var scanner = MetricScanner(name: experiment.metric)
+        let result = try GroupProcess.run(experiment.evaluate, in: root, environment: environment,
+                                          hardLimit: experiment.timeout, grace: experiment.grace,
+                                          logPath: logPath, logLimit: experiment.logLimit,
+                                          onLine: { scanner.scan($0) },
+                                          onProgress: { events.progress($0, experiment) },
+                                          isInterrupted: events.isInterrupted)
+        var evaluation = Evaluation(result: result, status: .keep)
+        switch result.termination {
+        case .interrupted:
+            evaluation.status = .interrupted
+            evaluation.reason = "stopped by the user after \(Durations.format(result.duration))"
+        case .timedOut:
+            evaluation.status = .timeout
+            evaluation.reason = "killed at the hard limit of \(Durations.format(experiment.timeout))"
+        case .signaled(let signal):
+            evaluation.status = .crash
+            evaluation.reason = "killed by signal \(signal)"
+        case .exited(let code) where code != 0:
+            evaluation.status = .crash
+            evaluation.exitCode = code
+            evaluation.reason = "exit status \(code)"
+        case .exited(let code):
+            evaluation.exitCode = code
+            switch experiment.metricSource {
+            case .output:
+                if let value = scanner.value {
+                    evaluation.value = value
+                } else {
+                    evaluation.status = .noMetric
+                    evaluation.reason = scanner.invalidValue.map { "\(experiment.metric) is not a finite number: \($0)" }
+                        ?? "no line '\(experiment.metric): VALUE' or '\(experiment.metric)=VALUE' in the output"
+                }
+            case .jsonFile(let path, let key):
+                switch JSONMetric.read(path: root + "/" + path, keyPath: key) {
+                case .success(let value): evaluation.value = value
+                case .failure(let error):
+                    evaluation.status = .noMetric
+                    evaluation.reason = error.message.replacingOccurrences(of: root + "/", with: "")
+                }
+            }
+        }
+        if result.logTruncated, let reason = evaluation.reason {
+            evaluation.reason = reason + "; output cut at \(experiment.logLimit) bytes in the log"
+        }
+        return evaluation
+    }
+
+    /// Repairs an iteration a killed process left half done (its marker is still there): records
+    /// it as `interrupted` and puts the branch back at the best commit. Returns what it did.
+    func repairUnfinishedIteration(experiment name: String, state: LocalState) throws -> String? {
+        guard let marker = state.readMarker() else { return nil }
+        guard let candidate = OID(hex: marker.candidate) else { state.removeMarker(); return nil }
+        let best = marker.best.flatMap(OID.init(hex:))
+        let ledger = Ledger(repository: repository)
+        if try !ledger.records(on: candidate, experiment: name).contains(where: { $0.run == marker.run }) {
+            let experiment = try? self.experiment(named: name, at: candidate)
+            let bestValue = try best.flatMap { try ledger.records(on: $0, experiment: name).last(where: { $0.status == .keep })?.value }
+            let record = RunRecord(experiment: name, run: marker.run, status: .interrupted, metric: experiment?.metric ?? "",
+                                   value: nil, bestBefore: bestValue, direction: experiment?.direction ?? .lower,
+                                   duration: Date().timeIntervalSince(marker.start), start: marker.start, exitCode: nil,
+                                   reason: "the tool stopped before the run finished (killed or crashed)",
+                                   description: marker.description, host: Self.hostName)
+            try ledger.recordAttempt(candidate, experiment: name, run: marker.run)
+            try ledger.append(record, on: candidate)
+        }
+        var action = "recorded as interrupted"
+        if let best, let tip = try repository.referenceTarget(marker.branch), tip != best {
+            if case .branch(marker.branch, _) = try repository.head() {
+                try repository.resetHard(to: best)
+            } else {
+                try repository.setReference(marker.branch, to: best, expecting: .value(tip), message: "autoresearch: repair run \(marker.run)")
+            }
+            action += ", branch reset to the best commit \(best.short)"
+        }
+        state.removeMarker()
+        return "repaired an unfinished run \(marker.run) of '\(name)' (\(candidate.short)): \(action)"
+    }
+
+    static var hostName: String { ProcessInfo.processInfo.hostName }
+}
+
+/// Run ids: the UTC start time and 24 random bits, e.g. `20261123-090102-3fa9c1`. Sortable by
+/// time, and unique across clones without coordination.
+public enum RunID {
+    public static func make(at date: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter.string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
+    }
+}

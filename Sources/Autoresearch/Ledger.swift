@@ -1,0 +1,74 @@
+import Foundation
+import Git
+
+/// The run records of a repository: one logfmt line per run in the git note of the evaluated
+/// commit under `refs/notes/autoresearch`, and a chain of attempt commits per experiment under
+/// `refs/autoresearch/NAME/attempts` that keeps every evaluated commit reachable.
+public struct Ledger {
+    /// The notes reference holding the records.
+    public static let notesRef = "refs/notes/autoresearch"
+
+    let repository: Repository
+
+    public init(repository: Repository) { self.repository = repository }
+
+    /// The reference whose history holds every attempt of an experiment.
+    public static func attemptsRef(_ experiment: String) -> String { "refs/autoresearch/\(experiment)/attempts" }
+
+    /// The records of `experiment` on one commit, oldest first.
+    public func records(on commit: OID, experiment: String) throws -> [RunRecord] {
+        guard let note = try repository.note(ref: Ledger.notesRef, on: commit) else { return [] }
+        return RunRecord.parseAll(note).filter { $0.experiment == experiment }
+    }
+
+    /// Appends a record to the note of `commit`.
+    public func append(_ record: RunRecord, on commit: OID) throws {
+        try repository.appendNote(ref: Ledger.notesRef, on: commit, text: record.line,
+                                  message: "autoresearch: \(record.experiment) run \(record.run) \(record.status.rawValue)")
+    }
+
+    /// Makes `commit` reachable from the experiment's attempts chain: one small commit (empty
+    /// tree) whose parents are the previous chain tip and the attempt. Compare-and-swap, retried.
+    public func recordAttempt(_ commit: OID, experiment: String, run: String) throws {
+        let ref = Ledger.attemptsRef(experiment)
+        let tree = try repository.emptyTree()
+        for attempt in 1... {
+            let previous = try repository.referenceTarget(ref)
+            let link = try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
+                                                   message: "autoresearch: \(experiment) attempt \(run)\n")
+            do {
+                try repository.setReference(ref, to: link, expecting: previous.map { .value($0) } ?? .absent,
+                                            message: "autoresearch: attempt \(run)")
+                return
+            } catch let error as GitError where error.isModified && attempt < 50 {
+                continue
+            }
+        }
+    }
+
+    /// The best commit at or below `tip`: the nearest first-parent ancestor whose latest record
+    /// for the experiment is a keep, with that record. Nil before the baseline.
+    public func best(experiment: String, from tip: OID) throws -> (commit: OID, record: RunRecord)? {
+        var current: OID? = tip
+        while let commit = current {
+            if let record = try records(on: commit, experiment: experiment).last(where: { $0.status == .keep }) {
+                return (commit, record)
+            }
+            current = try repository.commit(commit).parents.first
+        }
+        return nil
+    }
+
+    /// Every record of `experiment` (all of them when nil) with the commit it annotates.
+    /// Reads the whole ledger: for reports, not for the per-run path.
+    public func allRecords(experiment: String? = nil) throws -> [(commit: OID, record: RunRecord)] {
+        var result: [(OID, RunRecord)] = []
+        try repository.forEachNote(ref: Ledger.notesRef) { object, blob in
+            let text = String(decoding: try repository.blob(blob), as: UTF8.self)
+            for record in RunRecord.parseAll(text) where experiment == nil || record.experiment == experiment {
+                result.append((object, record))
+            }
+        }
+        return result.sorted { ($0.1.start, $0.1.run) < ($1.1.start, $1.1.run) }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-work-tree state of an experiment, kept under the git directory (never in the work tree):
+/// `autoresearch/NAME/lock`, `autoresearch/NAME/iteration` (the unfinished-iteration marker) and
+/// `autoresearch/NAME/logs/RUN.log`.
+public struct LocalState {
+    public let directory: String
+
+    public init(gitDirectory: String, experiment: String) {
+        directory = gitDirectory + "autoresearch/" + experiment
+    }
+
+    public var logsDirectory: String { directory + "/logs" }
+    public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
+    var lockPath: String { directory + "/lock" }
+    var markerPath: String { directory + "/iteration" }
+
+    func prepare() throws {
+        try FileManager.default.createDirectory(atPath: logsDirectory, withIntermediateDirectories: true)
+    }
+
+    // MARK: lock
+
+    /// The pid holding the experiment's lock, if it is alive.
+    public func lockHolder() -> pid_t? {
+        guard let text = try? String(contentsOfFile: lockPath, encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
+        return (kill(pid, 0) == 0 || errno == EPERM) ? pid : nil
+    }
+
+    /// Takes the experiment's lock (an exclusive file holding our pid); a lock left by a dead
+    /// process is taken over. Throws naming the holder when another live process has it.
+    func acquireLock(experiment: String) throws {
+        try prepare()
+        for _ in 0..<3 {
+            let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                let text = "\(getpid())\n"
+                _ = text.withCString { write(fd, $0, strlen($0)) }
+                close(fd)
+                return
+            }
+            if let holder = lockHolder() {
+                throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
+                                        hint: "wait for it to finish, or stop it (kill \(holder)); a lock of a dead process is taken over automatically")
+            }
+            unlink(lockPath)
+        }
+        throw AutoresearchError("cannot take the lock \(lockPath)")
+    }
+
+    func releaseLock() {
+        if lockHolder() == getpid() { unlink(lockPath) }
+    }
+
+    // MARK: unfinished-iteration marker
+
+    /// What an iteration in progress wrote before evaluating, so a killed run can be repaired.
+    struct Marker: Codable {
+        var run: String
+        var candidate: String
+        var best: String?
+        var branch: String
+        var start: Date
+        var description: String
+    }
+
+    func writeMarker(_ marker: Marker) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(marker).write(to: URL(fileURLWithPath: markerPath), options: .atomic)
+    }
+
+    func readMarker() -> Marker? {
+        guard let data = FileManager.default.contents(atPath: markerPath) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(Marker.self, from: data)
+    }
+
+    func removeMarker() { unlink(markerPath) }
+}

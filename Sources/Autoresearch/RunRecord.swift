@@ -1,0 +1,205 @@
+import Foundation
+
+/// The outcome of one run.
+public enum RunStatus: String, Sendable, CaseIterable {
+    /// Better than the best (or the first run, the baseline): the branch advanced.
+    case keep
+    /// Evaluated, not better: the branch was reset to the best commit.
+    case discard
+    /// The evaluation exited with a non-zero status or was killed by a signal.
+    case crash
+    /// The evaluation ran past its hard limit and was killed.
+    case timeout
+    /// The evaluation succeeded but printed no usable metric (missing, NaN, infinite).
+    case noMetric = "no-metric"
+    /// The run was stopped by Ctrl-C, SIGTERM, or the tool being killed.
+    case interrupted
+}
+
+/// One line of the ledger: everything known about one run. Stored as a logfmt line
+/// (`key=value`, values quoted when needed) in the git note of the evaluated commit.
+public struct RunRecord: Sendable, Equatable {
+    public static let formatVersion = 1
+
+    public var version: Int = RunRecord.formatVersion
+    public var experiment: String
+    public var run: String
+    public var status: RunStatus
+    public var metric: String
+    public var value: Double?
+    /// The best value before this run (nil for the baseline).
+    public var bestBefore: Double?
+    public var direction: Direction
+    /// Seconds the evaluation took.
+    public var duration: Double
+    /// When the evaluation started, UTC.
+    public var start: Date
+    /// The evaluation's exit code (nil when killed by a signal or never started).
+    public var exitCode: Int32?
+    /// Why the run failed, for crash, timeout, no-metric and interrupted.
+    public var reason: String?
+    public var description: String
+    /// The machine that ran it.
+    public var host: String
+    /// Fields this version does not know, kept as they were.
+    public var extra: [(key: String, value: String)] = []
+
+    public init(experiment: String, run: String, status: RunStatus, metric: String, value: Double?, bestBefore: Double?,
+                direction: Direction, duration: Double, start: Date, exitCode: Int32?, reason: String?,
+                description: String, host: String) {
+        self.experiment = experiment
+        self.run = run
+        self.status = status
+        self.metric = metric
+        self.value = value
+        self.bestBefore = bestBefore
+        self.direction = direction
+        self.duration = duration
+        self.start = start
+        self.exitCode = exitCode
+        self.reason = reason
+        self.description = description
+        self.host = host
+    }
+
+    /// True for the first kept run of an experiment.
+    public var isBaseline: Bool { status == .keep && bestBefore == nil }
+
+    /// The change against the best before, when both exist.
+    public var delta: Double? {
+        guard let value, let bestBefore else { return nil }
+        return value - bestBefore
+    }
+
+    public static func == (lhs: RunRecord, rhs: RunRecord) -> Bool { lhs.line == rhs.line }
+
+    // MARK: logfmt
+
+    /// The record as one logfmt line.
+    public var line: String {
+        var fields: [(String, String)] = [
+            ("v", String(version)), ("experiment", experiment), ("run", run), ("status", status.rawValue),
+            ("metric", metric),
+        ]
+        if let value { fields.append(("value", Self.format(value))) }
+        if let bestBefore { fields.append(("best_before", Self.format(bestBefore))) }
+        fields.append(("direction", direction.rawValue))
+        fields.append(("duration", String(format: "%.3f", duration)))
+        fields.append(("start", Self.timestamp(start)))
+        if let exitCode { fields.append(("exit", String(exitCode))) }
+        fields.append(("host", host))
+        if let reason { fields.append(("reason", reason)) }
+        fields.append(("desc", description))
+        fields += extra.map { ($0.key, $0.value) }
+        return fields.map { "\($0.0)=\(Logfmt.quote($0.1))" }.joined(separator: " ")
+    }
+
+    /// Parses a line written by `line`; nil when it is not a record of a known format version.
+    public init?(line: String) {
+        let pairs = Logfmt.parse(line)
+        var fields: [String: String] = [:]
+        for (key, value) in pairs { fields[key] = value }
+        guard let version = fields["v"].flatMap(Int.init), version <= RunRecord.formatVersion,
+              let experiment = fields["experiment"], let run = fields["run"],
+              let status = fields["status"].flatMap(RunStatus.init(rawValue:)),
+              let metric = fields["metric"],
+              let direction = fields["direction"].flatMap(Direction.init(rawValue:)),
+              let start = fields["start"].flatMap(Self.parseTimestamp) else { return nil }
+        self.init(experiment: experiment, run: run, status: status, metric: metric,
+                  value: fields["value"].flatMap(Double.init), bestBefore: fields["best_before"].flatMap(Double.init),
+                  direction: direction, duration: fields["duration"].flatMap(Double.init) ?? 0, start: start,
+                  exitCode: fields["exit"].flatMap(Int32.init), reason: fields["reason"],
+                  description: fields["desc"] ?? "", host: fields["host"] ?? "")
+        self.version = version
+        let known: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
+                          "duration", "start", "exit", "reason", "desc", "host"]
+        extra = pairs.filter { !known.contains($0.key) }
+    }
+
+    /// All records in a note's text (lines that are not records are skipped).
+    public static func parseAll(_ note: String) -> [RunRecord] {
+        note.split(separator: "\n").compactMap { RunRecord(line: String($0)) }
+    }
+
+    /// Shortest form that reads back to the same double.
+    static func format(_ value: Double) -> String { "\(value)" }
+
+    /// UTC with milliseconds, e.g. `2026-11-23T09:13:27.512Z`.
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// Reads timestamps with or without fractional seconds.
+    static func parseTimestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}
+
+/// logfmt: `key=value` pairs separated by spaces; a value with spaces, quotes, `=` or control
+/// characters is double-quoted with `\"`, `\\`, `\n`, `\r`, `\t` escapes.
+enum Logfmt {
+    static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || $0 == "\t" }
+        guard needsQuotes else { return value }
+        var quoted = "\""
+        for character in value {
+            switch character {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            case "\r\n": quoted += "\\r\\n"
+            case "\t": quoted += "\\t"
+            default: quoted.append(character)
+            }
+        }
+        return quoted + "\""
+    }
+
+    static func parse(_ line: String) -> [(key: String, value: String)] {
+        var pairs: [(String, String)] = []
+        var index = line.startIndex
+        func skipSpaces() { while index < line.endIndex, line[index] == " " { index = line.index(after: index) } }
+        skipSpaces()
+        while index < line.endIndex {
+            let keyStart = index
+            while index < line.endIndex, line[index] != "=", line[index] != " " { index = line.index(after: index) }
+            let key = String(line[keyStart..<index])
+            var value = ""
+            if index < line.endIndex, line[index] == "=" {
+                index = line.index(after: index)
+                if index < line.endIndex, line[index] == "\"" {
+                    index = line.index(after: index)
+                    while index < line.endIndex, line[index] != "\"" {
+                        if line[index] == "\\", line.index(after: index) < line.endIndex {
+                            index = line.index(after: index)
+                            switch line[index] {
+                            case "n": value += "\n"
+                            case "r": value += "\r"
+                            case "t": value += "\t"
+                            default: value.append(line[index])
+                            }
+                        } else {
+                            value.append(line[index])
+                        }
+                        index = line.index(after: index)
+                    }
+                    if index < line.endIndex { index = line.index(after: index) }
+                } else {
+                    let valueStart = index
+                    while index < line.endIndex, line[index] != " " { index = line.index(after: index) }
+                    value = String(line[valueStart..<index])
+                }
+            }
+            if !key.isEmpty { pairs.append((key, value)) }
+            skipSpaces()
+        }
+        return pairs
+    }
+}

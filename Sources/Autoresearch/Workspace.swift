@@ -1,0 +1,85 @@
+import Foundation
+import Git
+
+/// A repository with a work tree, seen as a place where experiments run.
+public final class Workspace {
+    public let repository: Repository
+    /// The top of the work tree, without trailing slash.
+    public let root: String
+
+    /// Opens the repository containing `path` (default: the current directory).
+    public init(discoveringFrom path: String = FileManager.default.currentDirectoryPath) throws {
+        do {
+            repository = try Repository(discoveringFrom: path)
+        } catch let error as GitError where error.isNotFound {
+            throw AutoresearchError("not a git repository (or any parent up to /): \(path)",
+                                    hint: "run this inside a git work tree, or create one with 'git init'")
+        }
+        guard let workdir = repository.workdir else {
+            throw AutoresearchError("\(repository.gitDirectory) is a bare repository", hint: "experiments need a work tree: run in a clone")
+        }
+        root = String(workdir.dropLast())
+    }
+
+    /// The experiment file in the work tree.
+    public var experimentFilePath: String { root + "/" + ExperimentFile.fileName }
+
+    /// Experiments that have a branch (`autoresearch/NAME`), sorted.
+    public func experimentNames() throws -> [String] {
+        try repository.references(matching: "refs/heads/autoresearch/*")
+            .map { String($0.name.dropFirst("refs/heads/autoresearch/".count)) }
+            .sorted()
+    }
+
+    /// The experiment meant: the one named, else the one HEAD is on, else the only one.
+    public func resolveExperimentName(_ requested: String?) throws -> String {
+        let names = try experimentNames()
+        if let requested {
+            guard names.contains(requested) else {
+                throw AutoresearchError("unknown experiment '\(requested)'", hint: Self.knownHint(names))
+            }
+            return requested
+        }
+        if case .branch(let branch, _) = try repository.head(), branch.hasPrefix("refs/heads/autoresearch/") {
+            let name = String(branch.dropFirst("refs/heads/autoresearch/".count))
+            if names.contains(name) { return name }
+        }
+        if names.count == 1 { return names[0] }
+        if names.isEmpty {
+            throw AutoresearchError("no experiment in this repository",
+                                    hint: "create one: git autoresearch init --name NAME --eval 'CMD' --metric METRIC")
+        }
+        throw AutoresearchError("several experiments exist; say which with --experiment", hint: Self.knownHint(names))
+    }
+
+    /// The experiment as committed on its branch tip (the configuration a run uses).
+    public func committedExperiment(named name: String) throws -> Experiment {
+        guard let tip = try repository.referenceTarget("refs/heads/autoresearch/\(name)") else {
+            throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
+        }
+        return try experiment(named: name, at: tip)
+    }
+
+    /// The experiment as configured in the `.autoresearch` committed in `commit`.
+    func experiment(named name: String, at commit: OID) throws -> Experiment {
+        let tree = try repository.commit(commit).tree
+        guard let entry = try repository.entry(inTree: tree, path: ExperimentFile.fileName), entry.kind == .blob else {
+            throw AutoresearchError("commit \(commit.short) has no \(ExperimentFile.fileName)",
+                                    hint: "configure the experiment with git autoresearch init --name \(name) ...")
+        }
+        let scratch = repository.gitDirectory + "autoresearch/.config-\(getpid())"
+        try FileManager.default.createDirectory(atPath: repository.gitDirectory + "autoresearch", withIntermediateDirectories: true)
+        try Data(try repository.blob(entry.id)).write(to: URL(fileURLWithPath: scratch))
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        guard let experiment = try ExperimentFile(path: scratch).experiment(named: name) else {
+            throw AutoresearchError("\(ExperimentFile.fileName) in commit \(commit.short) has no experiment '\(name)'",
+                                    hint: "configure it with git autoresearch init --name \(name) ...")
+        }
+        return experiment
+    }
+
+    static func knownHint(_ names: [String]) -> String {
+        names.isEmpty ? "create one: git autoresearch init --name NAME --eval 'CMD' --metric METRIC"
+            : "known experiments: \(names.joined(separator: ", "))"
+    }
+}

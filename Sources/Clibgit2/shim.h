@@ -1,0 +1,9 @@
+#ifndef CLIBGIT2_SHIM_H
+#define CLIBGIT2_SHIM_H
+#include <git2.h>
+
+/// `git_libgit2_opts` is variadic, which Swift cannot call: one non-variadic entry per option used.
+static inline int clibgit2_set_owner_validation(int enabled) {
+    return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+}
+#endif

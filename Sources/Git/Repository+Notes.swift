@@ -1,0 +1,85 @@
+import Clibgit2
+
+/// Git notes written with a fixed two-level fanout (`ab/cd/<36 hex digits>`).
+///
+/// libgit2's `git_note_create` keeps every note in one flat tree, so each write rewrites a tree
+/// with one entry per note and the cost grows with the ledger. Here a write rewrites three small
+/// trees (the root, one of 256 first-level trees, one of 65,536 second-level trees), so its cost
+/// stays flat up to millions of notes. Readers (git, libgit2, this code) accept any fanout; a note
+/// found at another depth (written by `git notes`) is moved to the canonical path when appended to.
+extension Repository {
+    /// The note on `object` under the notes reference `ref`, or nil.
+    public func note(ref: String, on object: OID) throws -> String? {
+        guard let notesCommit = try referenceTarget(ref) else { return nil }
+        let tree = try commit(notesCommit).tree
+        guard let found = try findNote(inTree: tree, for: object) else { return nil }
+        return String(decoding: try blob(found.blob), as: UTF8.self)
+    }
+
+    /// Appends `text` (a line or several, newline added if missing) to the note on `object`,
+    /// creating it if needed, as a new commit on `ref`. The ref is moved with compare-and-swap and
+    /// the write retried when another writer moved it first, so no concurrent append is lost.
+    /// Returns the new notes commit.
+    @discardableResult
+    public func appendNote(ref: String, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let parent = try referenceTarget(ref)
+            let rootTree = try parent.map { try commit($0).tree }
+            var content = ""
+            var tree = rootTree
+            if let rootTree, let existing = try findNote(inTree: rootTree, for: object) {
+                content = String(decoding: try blob(existing.blob), as: UTF8.self)
+                if !content.isEmpty && !content.hasSuffix("\n") { content += "\n" }
+                if existing.path != Self.notePath(for: object) {
+                    tree = try writeTree(base: tree, path: existing.path, entry: nil)
+                }
+            }
+            content += text.hasSuffix("\n") ? text : text + "\n"
+            let blobID = try createBlob(Array(content.utf8))
+            let newTree = try writeTree(base: tree, path: Self.notePath(for: object),
+                                        entry: (blobID, GIT_FILEMODE_BLOB.rawValue))!
+            let newCommit = try createCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message)
+            do {
+                try setReference(ref, to: newCommit, expecting: parent.map { .value($0) } ?? .absent, message: message)
+                return newCommit
+            } catch let error as GitError where error.isModified && attempt < 50 {
+                continue
+            }
+        }
+    }
+
+    /// Calls `body` with every annotated object and its note blob under `ref`, any fanout.
+    public func forEachNote(ref: String, _ body: (_ object: OID, _ blob: OID) throws -> Void) throws {
+        guard try referenceTarget(ref) != nil else { return }
+        final class Collector { var pairs: [(OID, OID)] = [] }
+        let collector = Collector()
+        let code = git_note_foreach(pointer, ref, { blob, annotated, payload in
+            let collector = Unmanaged<Collector>.fromOpaque(payload!).takeUnretainedValue()
+            collector.pairs.append((OID(annotated!.pointee), OID(blob!.pointee)))
+            return 0
+        }, Unmanaged.passUnretained(collector).toOpaque())
+        try check(code, "list notes in \(ref)")
+        for (object, blob) in collector.pairs { try body(object, blob) }
+    }
+
+    /// The canonical path of the note on `object`: `ab/cd/<rest>`.
+    static func notePath(for object: OID) -> [String] {
+        let hex = Array(object.hex)
+        return [String(hex[0..<2]), String(hex[2..<4]), String(hex[4...])]
+    }
+
+    /// Finds the note on `object` at any fanout depth from 0 to 3 levels.
+    private func findNote(inTree tree: OID, for object: OID) throws -> (path: [String], blob: OID)? {
+        let hex = Array(object.hex)
+        for depth in [2, 0, 1, 3] {
+            var path = (0..<depth).map { String(hex[($0 * 2)..<($0 * 2 + 2)]) }
+            path.append(String(hex[(depth * 2)...]))
+            if let entry = try entry(inTree: tree, path: path.joined(separator: "/")), entry.kind == .blob {
+                return (path, entry.id)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,145 @@
+import Clibgit2
+
+/// A commit's essentials, read once.
+public struct CommitInfo: Sendable, Equatable {
+    public let id: OID
+    public let tree: OID
+    public let parents: [OID]
+    public let message: String
+    /// Committer time, seconds since the epoch.
+    public let time: Int64
+}
+
+/// The kind of a tree entry.
+public enum EntryKind: Sendable, Equatable {
+    case blob, tree, commit, other
+}
+
+/// One entry of a tree, found by path.
+public struct TreeEntry: Sendable, Equatable {
+    public let id: OID
+    public let kind: EntryKind
+    /// The git file mode (`0o100644`, `0o100755`, `0o040000`, ...).
+    public let mode: UInt32
+}
+
+extension Repository {
+    /// Writes a commit object (no reference is moved) and returns its id.
+    public func createCommit(tree: OID, parents: [OID], message: String) throws -> OID {
+        let treeObject = try lookupObject(tree, type: GIT_OBJECT_TREE)
+        defer { git_object_free(treeObject) }
+        var parentObjects: [OpaquePointer?] = []
+        defer { parentObjects.forEach { git_object_free($0) } }
+        for parent in parents { parentObjects.append(try lookupObject(parent, type: GIT_OBJECT_COMMIT)) }
+        let signature = try self.signature()
+        defer { git_signature_free(signature) }
+        var oid = git_oid()
+        _ = try parentObjects.withUnsafeMutableBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: OpaquePointer?.self) { parentsPointer in
+                try check(git_commit_create(&oid, pointer, nil, signature, signature, "UTF-8", message,
+                                            treeObject, parents.count, parentsPointer.baseAddress),
+                          "create commit")
+            }
+        }
+        return OID(oid)
+    }
+
+    /// Reads a commit.
+    public func commit(_ id: OID) throws -> CommitInfo {
+        let object = try lookupObject(id, type: GIT_OBJECT_COMMIT)
+        defer { git_object_free(object) }
+        let parents = (0..<git_commit_parentcount(object)).map { OID(git_commit_parent_id(object, $0)!.pointee) }
+        return CommitInfo(id: id,
+                          tree: OID(git_commit_tree_id(object)!.pointee),
+                          parents: parents,
+                          message: git_commit_message(object).map { String(cString: $0) } ?? "",
+                          time: git_commit_time(object))
+    }
+
+    /// The entry at `path` (`a/b/c`) in a tree, or nil when there is none.
+    public func entry(inTree tree: OID, path: String) throws -> TreeEntry? {
+        let treeObject = try lookupObject(tree, type: GIT_OBJECT_TREE)
+        defer { git_object_free(treeObject) }
+        var entry: OpaquePointer?
+        let code = git_tree_entry_bypath(&entry, treeObject, path)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "find \(path) in tree \(tree.short)")
+        defer { git_tree_entry_free(entry) }
+        let kind: EntryKind
+        switch git_tree_entry_type(entry) {
+        case GIT_OBJECT_BLOB: kind = .blob
+        case GIT_OBJECT_TREE: kind = .tree
+        case GIT_OBJECT_COMMIT: kind = .commit
+        default: kind = .other
+        }
+        return TreeEntry(id: OID(git_tree_entry_id(entry)!.pointee), kind: kind,
+                         mode: git_tree_entry_filemode(entry).rawValue)
+    }
+
+    /// The content of a blob.
+    public func blob(_ id: OID) throws -> [UInt8] {
+        let object = try lookupObject(id, type: GIT_OBJECT_BLOB)
+        defer { git_object_free(object) }
+        let size = Int(git_blob_rawsize(object))
+        guard size > 0, let raw = git_blob_rawcontent(object) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: raw, count: size))
+    }
+
+    /// Writes a blob and returns its id.
+    public func createBlob(_ bytes: [UInt8]) throws -> OID {
+        var oid = git_oid()
+        _ = try bytes.withUnsafeBytes { buffer in
+            try check(git_blob_create_from_buffer(&oid, pointer, buffer.baseAddress, buffer.count), "write blob")
+        }
+        return OID(oid)
+    }
+
+
+    /// Writes a copy of the tree `base` (nil: an empty tree) in which the entry at `path` is
+    /// replaced by `entry` (a blob or tree id and its git mode), or removed when `entry` is nil.
+    /// Only the trees along `path` are rewritten. Returns nil when the result is empty.
+    public func writeTree(base: OID?, path: [String], entry: (id: OID, mode: UInt32)?) throws -> OID? {
+        try writeTree(base: base, path: path[...], entry: entry)
+    }
+
+    private func writeTree(base: OID?, path: ArraySlice<String>, entry: (id: OID, mode: UInt32)?) throws -> OID? {
+        var baseTree: OpaquePointer?
+        if let base { baseTree = try lookupObject(base, type: GIT_OBJECT_TREE) }
+        defer { git_object_free(baseTree) }
+        var builder: OpaquePointer?
+        try check(git_treebuilder_new(&builder, pointer, baseTree), "start a tree")
+        defer { git_treebuilder_free(builder) }
+        if let name = path.first {
+            var replacement = entry
+            if path.count > 1 {
+                var subtree: OID?
+                if let existing = git_treebuilder_get(builder, name), git_tree_entry_type(existing) == GIT_OBJECT_TREE {
+                    subtree = OID(git_tree_entry_id(existing)!.pointee)
+                }
+                replacement = try writeTree(base: subtree, path: path.dropFirst(), entry: entry)
+                    .map { ($0, GIT_FILEMODE_TREE.rawValue) }
+            }
+            if let replacement {
+                var raw = replacement.id.raw
+                try check(git_treebuilder_insert(nil, builder, name, &raw, git_filemode_t(replacement.mode)),
+                          "insert \(name) in a tree")
+            } else if git_treebuilder_get(builder, name) != nil {
+                try check(git_treebuilder_remove(builder, name), "remove \(name) from a tree")
+            }
+        }
+        guard git_treebuilder_entrycount(builder) > 0 else { return nil }
+        var oid = git_oid()
+        try check(git_treebuilder_write(&oid, builder), "write a tree")
+        return OID(oid)
+    }
+
+    /// Writes the empty tree and returns its id.
+    public func emptyTree() throws -> OID {
+        var builder: OpaquePointer?
+        try check(git_treebuilder_new(&builder, pointer, nil), "start a tree")
+        defer { git_treebuilder_free(builder) }
+        var oid = git_oid()
+        try check(git_treebuilder_write(&oid, builder), "write the empty tree")
+        return OID(oid)
+    }
+}

@@ -1,0 +1,110 @@
+import Clibgit2
+
+/// What a compare-and-swap reference update expects to find.
+public enum RefExpectation: Sendable, Equatable {
+    /// Overwrite whatever is there.
+    case any
+    /// The reference must not exist yet.
+    case absent
+    /// The reference must currently point at this object.
+    case value(OID)
+}
+
+/// Where HEAD points.
+public enum Head: Equatable, Sendable {
+    /// On a branch (`refs/heads/...`); `target` is nil while the branch is unborn.
+    case branch(String, target: OID?)
+    /// Detached at a commit.
+    case detached(OID)
+
+    /// The commit HEAD points at, if any.
+    public var target: OID? {
+        switch self {
+        case .branch(_, let target): return target
+        case .detached(let oid): return oid
+        }
+    }
+}
+
+extension Repository {
+    /// The object a reference points at (following symbolic refs), or nil when it does not exist.
+    public func referenceTarget(_ name: String) throws -> OID? {
+        var oid = git_oid()
+        let code = git_reference_name_to_id(&oid, pointer, name)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "resolve \(name)")
+        return OID(oid)
+    }
+
+    /// Creates or moves a direct reference, atomically checking its current value first.
+    /// Throws a `GitError` with `isModified` when the expectation does not hold.
+    public func setReference(_ name: String, to target: OID, expecting: RefExpectation = .any, message: String) throws {
+        var ref: OpaquePointer?
+        var oid = target.raw
+        let code: Int32
+        switch expecting {
+        case .any:
+            code = git_reference_create(&ref, pointer, name, &oid, 1, message)
+        case .absent:
+            code = git_reference_create(&ref, pointer, name, &oid, 0, message)
+        case .value(let current):
+            var currentRaw = current.raw
+            code = git_reference_create_matching(&ref, pointer, name, &oid, 1, &currentRaw, message)
+        }
+        git_reference_free(ref)
+        try check(code, "update \(name)")
+    }
+
+    /// Deletes a reference; does nothing when it does not exist.
+    public func deleteReference(_ name: String) throws {
+        var ref: OpaquePointer?
+        let code = git_reference_lookup(&ref, pointer, name)
+        if code == GIT_ENOTFOUND.rawValue { return }
+        try check(code, "look up \(name)")
+        defer { git_reference_free(ref) }
+        try check(git_reference_delete(ref), "delete \(name)")
+    }
+
+    /// The references whose names match a glob (`refs/heads/autoresearch/*`), with their targets.
+    public func references(matching glob: String) throws -> [(name: String, target: OID)] {
+        var iterator: OpaquePointer?
+        try check(git_reference_iterator_glob_new(&iterator, pointer, glob), "list references \(glob)")
+        defer { git_reference_iterator_free(iterator) }
+        var result: [(String, OID)] = []
+        var ref: OpaquePointer?
+        while git_reference_next(&ref, iterator) == 0 {
+            defer { git_reference_free(ref) }
+            let name = String(cString: git_reference_name(ref))
+            var resolved: OpaquePointer?
+            if git_reference_resolve(&resolved, ref) == 0, let id = git_reference_target(resolved) {
+                result.append((name, OID(id.pointee)))
+            }
+            git_reference_free(resolved)
+        }
+        return result
+    }
+
+    /// Where HEAD points.
+    public func head() throws -> Head {
+        var ref: OpaquePointer?
+        try check(git_reference_lookup(&ref, pointer, "HEAD"), "read HEAD")
+        defer { git_reference_free(ref) }
+        if git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC {
+            let name = String(cString: git_reference_symbolic_target(ref))
+            return .branch(name, target: try referenceTarget(name))
+        }
+        return .detached(OID(git_reference_target(ref)!.pointee))
+    }
+
+    /// Points HEAD at a branch (full name, `refs/heads/...`) without touching the work tree.
+    public func setHead(toBranch name: String) throws {
+        try check(git_repository_set_head(pointer, name), "set HEAD to \(name)")
+    }
+
+    /// True when `commit` is `ancestor` or has it in its history.
+    public func isAncestor(_ ancestor: OID, of commit: OID) throws -> Bool {
+        if ancestor == commit { return true }
+        var a = commit.raw, b = ancestor.raw
+        return try check(git_graph_descendant_of(pointer, &a, &b), "compare history") == 1
+    }
+}

@@ -1,0 +1,98 @@
+import Clibgit2
+
+/// One changed path in the work tree or index, as `git status` would list it.
+public struct StatusEntry: Sendable, Equatable {
+    public let path: String
+    /// libgit2's `git_status_t` bits.
+    public let flags: UInt32
+
+    /// True for a file git does not track yet (and does not ignore).
+    public var isUntracked: Bool { flags & GIT_STATUS_WT_NEW.rawValue != 0 }
+}
+
+extension Repository {
+    /// The changes in the index and work tree, untracked files included, ignored files and
+    /// submodules left out.
+    public func status() throws -> [StatusEntry] {
+        var options = git_status_options()
+        try check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "prepare status")
+        options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+            | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+            | GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+        var list: OpaquePointer?
+        try check(git_status_list_new(&list, pointer, &options), "read status")
+        defer { git_status_list_free(list) }
+        var entries: [StatusEntry] = []
+        for index in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, index)?.pointee else { continue }
+            let delta = entry.index_to_workdir ?? entry.head_to_index
+            let path = delta.flatMap { $0.pointee.new_file.path ?? $0.pointee.old_file.path }
+            entries.append(StatusEntry(path: path.map { String(cString: $0) } ?? "", flags: entry.status.rawValue))
+        }
+        return entries
+    }
+
+    /// Stages every change in the work tree (new, modified and deleted files, not ignored ones)
+    /// and writes the index as a tree; returns that tree's id.
+    public func stageAll() throws -> OID {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, pointer), "open the index")
+        defer { git_index_free(index) }
+        try withStrArray([]) { paths in
+            try check(git_index_add_all(index, &paths, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "stage new and changed files")
+            try check(git_index_update_all(index, &paths, nil, nil), "stage deleted files")
+        }
+        try check(git_index_write(index), "write the index")
+        var tree = git_oid()
+        try check(git_index_write_tree(&tree, index), "write the index as a tree")
+        return OID(tree)
+    }
+
+    /// Updates one path of the index from the work tree (`git add PATH`) and writes the index.
+    public func stage(path: String) throws {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, pointer), "open the index")
+        defer { git_index_free(index) }
+        try check(git_index_add_bypath(index, path), "stage \(path)")
+        try check(git_index_write(index), "write the index")
+    }
+
+    /// Moves HEAD's branch to `commit` and makes index and work tree match it, like
+    /// `git reset --hard`. Untracked files stay; files tracked only by the old tree go.
+    public func resetHard(to commit: OID) throws {
+        let object = try lookupObject(commit, type: GIT_OBJECT_COMMIT)
+        defer { git_object_free(object) }
+        var options = git_checkout_options()
+        try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "prepare checkout")
+        options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue
+        try check(git_reset(pointer, object, GIT_RESET_HARD, &options), "reset --hard to \(commit.short)")
+    }
+
+    /// Checks out `commit` into index and work tree. With `force` false, it refuses (throws)
+    /// rather than overwrite local changes; with `force` true it overwrites them.
+    public func checkout(_ commit: OID, force: Bool) throws {
+        let object = try lookupObject(commit, type: GIT_OBJECT_COMMIT)
+        defer { git_object_free(object) }
+        var options = git_checkout_options()
+        try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "prepare checkout")
+        options.checkout_strategy = (force ? GIT_CHECKOUT_FORCE : GIT_CHECKOUT_SAFE).rawValue
+        try check(git_checkout_tree(pointer, object, &options), "check out \(commit.short)")
+    }
+
+    /// Switches to an existing branch (full name): checks out its commit safely, then moves HEAD.
+    public func switchToBranch(_ name: String) throws {
+        guard let target = try referenceTarget(name) else {
+            throw GitError(code: GIT_ENOTFOUND.rawValue, operation: "switch to \(name): no such branch")
+        }
+        try checkout(target, force: false)
+        try setHead(toBranch: name)
+    }
+
+    func lookupObject(_ id: OID, type: git_object_t) throws -> OpaquePointer? {
+        var object: OpaquePointer?
+        var raw = id.raw
+        try check(git_object_lookup(&object, pointer, &raw, type), "look up \(id.short)")
+        return object
+    }
+}

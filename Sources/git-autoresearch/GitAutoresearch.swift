@@ -1,0 +1,47 @@
+import ArgumentParser
+import Autoresearch
+import Foundation
+import Git
+
+@main
+struct GitAutoresearch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "git-autoresearch",
+        abstract: "Run autoresearch loops in git: snapshot a change, evaluate it under a time budget, keep it or reset it, and record every run in git notes.",
+        discussion: """
+        Records live in refs/notes/autoresearch (see them with: git log --notes=autoresearch).
+        Exit codes of 'run': 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric,
+        14 nothing to evaluate, 130 interrupted; 1 for errors, 64 for usage errors.
+        """,
+        version: "0.1.0",
+        subcommands: [Init.self, Run.self, Status.self, List.self, Demo.self]
+    )
+
+    /// Parses and runs a subcommand; errors the user can act on are printed git-style
+    /// (`error: ...` then `hint: ...`) with exit code 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as AutoresearchError {
+            Terminal.error(error.message, hint: error.hint)
+            Foundation.exit(1)
+        } catch let error as GitError {
+            Terminal.error(error.description, hint: nil)
+            Foundation.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// How results are printed.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// `--experiment NAME`, shared by the subcommands that work on one experiment.
+struct ExperimentOption: ParsableArguments {
+    @Option(name: [.short, .long], help: "The experiment (default: the one HEAD is on, or the only one).")
+    var experiment: String?
+}

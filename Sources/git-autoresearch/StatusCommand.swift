@@ -1,0 +1,56 @@
+import ArgumentParser
+import Autoresearch
+import Foundation
+
+extension GitAutoresearch {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show an experiment: branch, best commit and value, runs so far by status.",
+            discussion: "Also repairs a run left unfinished by a killed process, and says so.")
+
+        @OptionGroup var target: ExperimentOption
+
+        @Option(help: "Output: text or json.")
+        var format: OutputFormat = .text
+
+        mutating func run() throws {
+            let workspace = try Workspace()
+            let name = try workspace.resolveExperimentName(target.experiment)
+            let status = try workspace.status(experiment: name)
+            if let repaired = status.repaired { Terminal.notice(repaired) }
+            let experiment = status.experiment
+            if format == .json {
+                print(Terminal.json([
+                    "experiment": name, "branch": status.branch, "tip": status.tip.hex,
+                    "evaluate": experiment.evaluate, "metric": experiment.metric, "direction": experiment.direction.rawValue,
+                    "budget": experiment.budget, "timeout": experiment.timeout,
+                    "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
+                    "best_run": status.best?.record.run, "baseline_value": status.baseline?.value,
+                    "improvement": status.improvement, "runs": status.runs,
+                    "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
+                    "running_pid": status.lockHolder.map { Int($0) },
+                ]))
+                return
+            }
+            let label = { (text: String) in Terminal.paint(text.padding(toLength: 12, withPad: " ", startingAt: 0), .bold) }
+            print("\(label("experiment"))\(name) (branch autoresearch/\(name) at \(status.tip.short))")
+            print("\(label("evaluate"))\(experiment.evaluate)")
+            print("\(label("metric"))\(experiment.metric), \(experiment.direction.rawValue) is better; budget \(Durations.format(experiment.budget)), hard limit \(Durations.format(experiment.timeout))")
+            if let best = status.best, let value = best.record.value {
+                var line = "\(Number.format(value)) at \(best.commit.short) (run \(best.record.run))"
+                if let base = status.baseline?.value, let improvement = status.improvement, best.record.run != status.baseline?.run {
+                    line += String(format: "; baseline %@, %+.2f%% better", Number.format(base), improvement * 100)
+                }
+                print("\(label("best"))\(line)")
+            } else {
+                print("\(label("best"))none yet: the next run measures the baseline")
+            }
+            let counts = status.counts.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")
+            print("\(label("runs"))\(status.runs)\(counts.isEmpty ? "" : " (\(counts))")")
+            if let last = status.lastRun {
+                print("\(label("last run"))\(last.run) \(last.status.rawValue)\(last.value.map { " \(experiment.metric)=\(Number.format($0))" } ?? "")")
+            }
+            if let pid = status.lockHolder { print("\(label("running"))process \(pid) is working on this experiment") }
+        }
+    }
+}

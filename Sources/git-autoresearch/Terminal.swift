@@ -1,0 +1,55 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Output conventions of a git subcommand: colour only on a terminal (and not with NO_COLOR),
+/// errors and progress on stderr.
+enum Terminal {
+    static let stdoutIsTTY = isatty(STDOUT_FILENO) == 1
+    static let stderrIsTTY = isatty(STDERR_FILENO) == 1
+    static let colorEnabled = stdoutIsTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+
+    enum Color: String {
+        case red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36", dim = "2", bold = "1"
+    }
+
+    static func paint(_ text: String, _ color: Color) -> String {
+        colorEnabled ? "\u{1B}[\(color.rawValue)m\(text)\u{1B}[0m" : text
+    }
+
+    static func error(_ message: String, hint: String?) {
+        clearProgress()
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        if let hint { FileHandle.standardError.write(Data("hint: \(hint)\n".utf8)) }
+    }
+
+    static func notice(_ message: String) {
+        clearProgress()
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    /// Rewrites one status line on stderr (terminals only).
+    static func progress(_ line: String) {
+        guard stderrIsTTY else { return }
+        let width = 100
+        let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(shown)".utf8))
+        progressShown = true
+    }
+
+    static func clearProgress() {
+        guard progressShown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        progressShown = false
+    }
+
+    nonisolated(unsafe) private static var progressShown = false
+
+    static func json(_ object: [String: Any?]) -> String {
+        let cleaned = object.compactMapValues { $0 }
+        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
