@@ -46,11 +46,13 @@ public enum GroupProcess {
     ///   - hardLimit: seconds after which the group is stopped and the result is `.timedOut`.
     ///   - grace: seconds between SIGTERM and SIGKILL.
     ///   - logPath: where the output goes (created or truncated); at most `logLimit` bytes are kept.
+    ///   - onStart: called with the pid (also the process group id) once the command started.
     ///   - onLine: called with each complete line of output (lines longer than 64 KiB are cut).
     ///   - onProgress: called about once a second.
     ///   - isInterrupted: polled several times a second; true stops the group (`.interrupted`).
     public static func run(_ command: String, in directory: String, environment: [String: String],
                            hardLimit: Double, grace: Double, logPath: String, logLimit: Int,
+                           onStart: (pid_t) throws -> Void = { _ in },
                            onLine: (Substring) -> Void = { _ in },
                            onProgress: (CommandProgress) -> Void = { _ in },
                            isInterrupted: () -> Bool = { false }) throws -> CommandResult {
@@ -73,6 +75,13 @@ public enum GroupProcess {
         close(writeEnd)
         guard spawnError == 0 else {
             throw AutoresearchError("cannot start /bin/sh: \(String(cString: strerror(spawnError)))")
+        }
+        do {
+            try onStart(pid)
+        } catch {
+            kill(-pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            throw error
         }
 
         var lines = LineSplitter(maxLineBytes: maxLineBytes, tailLines: tailLines)

@@ -74,8 +74,9 @@ extension Workspace {
         if candidate == best?.commit { return .nothingToEvaluate(best: candidate) }
 
         let start = Date()
-        try state.writeMarker(.init(run: run, candidate: candidate.hex, best: best?.commit.hex, branch: branch,
-                                    start: start, description: description))
+        var marker = LocalState.Marker(run: run, candidate: candidate.hex, best: best?.commit.hex, branch: branch,
+                                       start: start, description: description)
+        try state.writeMarker(marker)
         if candidate != tip {
             try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
         }
@@ -83,7 +84,10 @@ extension Workspace {
 
         events.started(run, experiment, candidate, best == nil)
         let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record.value,
-                                      logPath: state.logPath(run: run), events: events)
+                                      logPath: state.logPath(run: run), events: events) { group in
+            marker.evaluatorGroup = group
+            try state.writeMarker(marker)
+        }
         let status: RunStatus
         if evaluation.status == .keep, let bestValue = best?.record.value, let value = evaluation.value,
            !experiment.direction.isBetter(value, than: bestValue) {
@@ -130,7 +134,7 @@ extension Workspace {
     }
 
     func evaluate(_ experiment: Experiment, run: String, candidate: OID, best: Double?, logPath: String,
-                  events: RunEvents) throws -> Evaluation {
+                  events: RunEvents, onStart: (Int32) throws -> Void) throws -> Evaluation {
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
         environment["AUTORESEARCH_RUN_ID"] = run
@@ -146,7 +150,7 @@ extension Workspace {
         var scanner = MetricScanner(name: experiment.metric)
         let result = try GroupProcess.run(experiment.evaluate, in: root, environment: environment,
                                           hardLimit: experiment.timeout, grace: experiment.grace,
-                                          logPath: logPath, logLimit: experiment.logLimit,
+                                          logPath: logPath, logLimit: experiment.logLimit, onStart: onStart,
                                           onLine: { scanner.scan($0) },
                                           onProgress: { events.progress($0, experiment) },
                                           isInterrupted: events.isInterrupted)
@@ -195,6 +199,10 @@ extension Workspace {
     /// it as `interrupted` and puts the branch back at the best commit. Returns what it did.
     func repairUnfinishedIteration(experiment name: String, state: LocalState) throws -> String? {
         guard let marker = state.readMarker() else { return nil }
+        if let group = marker.evaluatorGroup, kill(-group, 0) == 0 {
+            // The evaluation outlived the tool (it runs in its own session): stop it now.
+            kill(-group, SIGKILL)
+        }
         guard let candidate = OID(hex: marker.candidate) else { state.removeMarker(); return nil }
         let best = marker.best.flatMap(OID.init(hex:))
         let ledger = Ledger(repository: repository)

@@ -66,6 +66,8 @@ public struct LocalState {
         var branch: String
         var start: Date
         var description: String
+        /// The evaluation's process group, once it started.
+        var evaluatorGroup: Int32?
     }
 
     func writeMarker(_ marker: Marker) throws {

@@ -1,0 +1,81 @@
+import Autoresearch
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct GroupProcessTests {
+    let directory: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("group-\(UUID())").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    func run(_ command: String, limit: Double = 10, grace: Double = 0.5, logLimit: Int = 1 << 20,
+             interrupted: @escaping () -> Bool = { false }, lines: ((Substring) -> Void)? = nil) throws -> CommandResult {
+        try GroupProcess.run(command, in: directory, environment: ["PATH": "/usr/bin:/bin", "GREETING": "hi"],
+                             hardLimit: limit, grace: grace, logPath: directory + "/out.log", logLimit: logLimit,
+                             onLine: lines ?? { _ in }, isInterrupted: interrupted)
+    }
+
+    @Test func reportsExitStatusOutputAndEnvironment() throws {
+        var seen: [String] = []
+        let result = try run("echo $GREETING; pwd; echo err >&2; exit 3", lines: { seen.append(String($0)) })
+        #expect(result.termination == .exited(3))
+        #expect(seen == ["hi", directory, "err"])
+        #expect(result.tail == seen)
+        #expect(try String(contentsOfFile: directory + "/out.log", encoding: .utf8) == "hi\n\(directory)\nerr\n")
+    }
+
+    @Test func timeoutKillsTheWholeGroupIncludingChildrenThatIgnoreSIGTERM() throws {
+        let started = Date()
+        let result = try run("""
+            sh -c 'trap "" TERM; echo $$ > child.pid; while :; do sleep 0.1; done' &
+            trap '' TERM; while :; do sleep 0.1; done
+            """, limit: 1, grace: 0.5)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.termination == .timedOut)
+        #expect(elapsed < 4, "stopped in \(elapsed)s")
+        let child = try #require(Int32(try String(contentsOfFile: directory + "/child.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        usleep(100_000)
+        #expect(!processExists(child), "the SIGTERM-ignoring child \(child) must be gone")
+    }
+
+    @Test func childrenLeftBehindAfterTheCommandExitsAreStopped() throws {
+        let result = try run("sleep 30 & echo $! > bg.pid; echo done")
+        #expect(result.termination == .exited(0))
+        #expect(result.duration < 5)
+        let child = try #require(Int32(try String(contentsOfFile: directory + "/bg.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(!processExists(child))
+    }
+
+    @Test func hugeOutputIsCappedInTheLogButStillScanned() throws {
+        var last: String?
+        let result = try run("head -c 50000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; echo; echo 'loss: 0.5'",
+                             logLimit: 100_000, lines: { last = String($0) })
+        #expect(result.termination == .exited(0))
+        #expect(result.outputBytes > 50_000_000)
+        #expect(result.logTruncated)
+        #expect(last == "loss: 0.5")
+        let logSize = try FileManager.default.attributesOfItem(atPath: directory + "/out.log")[.size] as? Int ?? 0
+        #expect(logSize < 100_200)
+    }
+
+    @Test func aLineWithoutNewlineDoesNotGrowWithoutBound() throws {
+        var longest = 0
+        let result = try run("head -c 10000000 /dev/zero | tr '\\0' 'y'", logLimit: 4096, lines: { longest = max(longest, $0.utf8.count) })
+        #expect(result.termination == .exited(0))
+        #expect(longest <= 64 << 10)
+    }
+
+    @Test func interruptionStopsTheGroup() throws {
+        let started = Date()
+        let result = try run("sleep 30", interrupted: { Date().timeIntervalSince(started) > 0.5 })
+        #expect(result.termination == .interrupted)
+        #expect(result.duration < 3)
+    }
+
+    @Test func aCommandKilledByASignalIsReportedAsSuch() throws {
+        let result = try run("kill -9 $$")
+        #expect(result.termination == .signaled(9))
+    }
+}

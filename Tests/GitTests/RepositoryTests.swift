@@ -1,0 +1,111 @@
+import Foundation
+import Git
+import Testing
+import TestSupport
+
+@Suite struct RepositoryTests {
+    @Test func opensAndDiscoversRepositoriesMadeByGit() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["src/a.txt": "a\n"])
+        let opened = try Repository(discoveringFrom: repo.path + "/src")
+        #expect(opened.workdir == repo.path + "/")
+        #expect(opened.gitDirectory == repo.path + "/.git/")
+        let head = try opened.head()
+        #expect(head == .branch("refs/heads/main", target: OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
+    }
+
+    @Test func errorsCarryLibgit2CodeClassAndMessage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-repo-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            _ = try Repository(path: directory)
+            Issue.record("opening a plain directory should fail")
+        } catch let error as GitError {
+            #expect(error.isNotFound)
+            #expect(error.errorClass != 0)
+            #expect(error.message.contains("could not find repository"))
+            #expect(error.description.contains("open repository"))
+        }
+    }
+
+    @Test func opensARepositoryOwnedByAnotherUser() throws {
+        guard getuid() == 0 else { return }  // needs root to hand the repository to another user
+        let repo = try TempRepository()
+        try repo.commitFiles(["a": "1\n"])
+        let chown = try runProgram("/bin/chown", ["-R", "nobody", repo.path], in: "/")
+        #expect(chown.status == 0)
+        let opened = try Repository(path: repo.path)
+        #expect(try opened.head().target != nil)
+    }
+
+    @Test func stagesAllChangesAndCommitsWhatGitReadsBack() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["keep.txt": "k\n", "gone.txt": "g\n", ".gitignore": "*.log\n"])
+        try repo.write("keep.txt", "changed\n")
+        try repo.write("new/file.txt", "new\n")
+        try repo.write("ignored.log", "ignored\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/gone.txt")
+        let repository = try Repository(path: repo.path)
+        #expect(Set(try repository.status().map(\.path)) == ["keep.txt", "new/file.txt", "gone.txt"])
+        let parent = try #require(try repository.head().target)
+        let tree = try repository.stageAll()
+        let commit = try repository.createCommit(tree: tree, parents: [parent], message: "snapshot\n")
+        try repository.setReference("refs/heads/main", to: commit, expecting: .value(parent), message: "test")
+        #expect(try repo.gitLine("rev-parse", "HEAD") == commit.hex)
+        #expect(try repo.gitLine("log", "-1", "--format=%s") == "snapshot")
+        #expect(try repo.gitLine("ls-tree", "-r", "--name-only", "HEAD") == ".gitignore\nkeep.txt\nnew/file.txt")
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(try repository.status().isEmpty)
+        try repo.fsck()
+    }
+
+    @Test func compareAndSwapRefusesAStaleExpectation() throws {
+        let repo = try TempRepository()
+        let first = try #require(OID(hex: try repo.commitFiles(["a": "1\n"])))
+        let second = try #require(OID(hex: try repo.commitFiles(["a": "2\n"])))
+        let repository = try Repository(path: repo.path)
+        try repository.setReference("refs/test/x", to: first, expecting: .absent, message: "create")
+        #expect(throws: GitError.self) { try repository.setReference("refs/test/x", to: second, expecting: .absent, message: "again") }
+        do {
+            try repository.setReference("refs/test/x", to: second, expecting: .value(second), message: "stale")
+            Issue.record("a stale compare-and-swap must fail")
+        } catch let error as GitError {
+            #expect(error.isModified)
+        }
+        try repository.setReference("refs/test/x", to: second, expecting: .value(first), message: "swap")
+        #expect(try repo.gitLine("rev-parse", "refs/test/x") == second.hex)
+        try repository.deleteReference("refs/test/x")
+        #expect(try repository.referenceTarget("refs/test/x") == nil)
+    }
+
+    @Test func hardResetRemovesFilesOnlyTheOldTreeTrackedAndKeepsIgnoredOnes() throws {
+        let repo = try TempRepository()
+        let base = try #require(OID(hex: try repo.commitFiles([".gitignore": "cache/\n", "a.txt": "a\n"])))
+        try repo.commitFiles(["added.txt": "x\n", "a.txt": "changed\n"])
+        try repo.write("cache/data.bin", "ignored\n")
+        let repository = try Repository(path: repo.path)
+        try repository.resetHard(to: base)
+        #expect(!repo.exists("added.txt"))
+        #expect(repo.read("a.txt") == "a\n")
+        #expect(repo.read("cache/data.bin") == "ignored\n")
+        #expect(try repo.gitLine("rev-parse", "main") == base.hex)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+    }
+
+    @Test func treeEntriesAndTreeRewritesAlongAPath() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["dir/sub/file.txt": "hello\n", "top.txt": "t\n"])
+        let repository = try Repository(path: repo.path)
+        let tree = try repository.commit(try #require(try repository.head().target)).tree
+        let entry = try #require(try repository.entry(inTree: tree, path: "dir/sub/file.txt"))
+        #expect(entry.kind == .blob)
+        #expect(String(decoding: try repository.blob(entry.id), as: UTF8.self) == "hello\n")
+        #expect(try repository.entry(inTree: tree, path: "dir/missing") == nil)
+        let blob = try repository.createBlob(Array("new\n".utf8))
+        let rewritten = try #require(try repository.writeTree(base: tree, path: ["dir", "sub", "other.txt"], entry: (blob, 0o100644)))
+        let removed = try #require(try repository.writeTree(base: rewritten, path: ["dir", "sub", "file.txt"], entry: nil))
+        #expect(try repo.gitLine("ls-tree", "-r", "--name-only", removed.hex) == "dir/sub/other.txt\ntop.txt")
+        #expect(try repo.gitLine("cat-file", "-t", removed.hex) == "tree")
+    }
+}
