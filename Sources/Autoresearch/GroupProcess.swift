@@ -104,7 +104,7 @@ public enum GroupProcess {
             if exitStatus == nil, stopReason == nil {
                 if isInterrupted() { stopReason = .interrupted } else if elapsed >= hardLimit { stopReason = .timedOut }
             }
-            let groupAlive = kill(-pid, 0) == 0
+            let groupAlive = hasLiveMembers(group: pid)
             // Stop the group on a timeout or interruption, and once the leader exited if it left children.
             if termSentAt == nil, stopReason != nil || (exitStatus != nil && groupAlive) {
                 kill(-pid, SIGTERM)
@@ -153,6 +153,21 @@ public enum GroupProcess {
         }
         return CommandResult(termination: termination, duration: duration, tail: lines.tail,
                              outputBytes: total, logTruncated: logged < total)
+    }
+
+    /// True while a process of the group is alive. Zombies do not count: orphans that exited wait
+    /// for PID 1 to reap them, which in containers can take seconds or never happen.
+    static func hasLiveMembers(group: pid_t) -> Bool {
+        guard kill(-group, 0) == 0 else { return false }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After "pid (comm)": state, ppid, pgrp, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, pid_t(fields[2]) == group, fields[0] != "Z", fields[0] != "X" { return true }
+        }
+        return false
     }
 
     /// Reads what is left in `fd` without blocking (a process outside the group may hold it open).

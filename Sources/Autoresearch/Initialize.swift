@@ -9,6 +9,7 @@ public struct ExperimentSettings: Sendable {
     public var direction: Direction?
     public var budget: Double?
     public var timeout: Double?
+    public var grace: Double?
     public var metricFile: String?
     public var metricKey: String?
     public var guards: [String]?
@@ -35,6 +36,7 @@ public struct ExperimentSettings: Sendable {
             if derivedTimeout { experiment.timeout = budget * Experiment.timeoutFactor }
         }
         if let timeout { experiment.timeout = timeout }
+        if let grace { experiment.grace = grace }
         if let metricFile {
             experiment.metricSource = metricFile.isEmpty ? .output : .jsonFile(path: metricFile, key: metricKey ?? experiment.metric)
         } else if let metricKey, case .jsonFile(let path, _) = experiment.metricSource {

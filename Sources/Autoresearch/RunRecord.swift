@@ -121,8 +121,10 @@ public struct RunRecord: Sendable, Equatable {
         note.split(separator: "\n").compactMap { RunRecord(line: String($0)) }
     }
 
-    /// Shortest form that reads back to the same double.
-    static func format(_ value: Double) -> String { "\(value)" }
+    /// Shortest form that reads back to the same double; whole numbers without `.0`.
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
 
     /// UTC with milliseconds, e.g. `2026-11-23T09:13:27.512Z`.
     static func timestamp(_ date: Date) -> String {

@@ -30,6 +30,8 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
     if (directory != NULL) posix_spawn_file_actions_addchdir_np(&actions, directory);
+    /* The command gets stdin, stdout and stderr only: no descriptor the tool inherited leaks into it. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
     char *const argv[] = {"/bin/sh", "-c", (char *)command, NULL};
     result = posix_spawn(pid, "/bin/sh", &actions, &attributes, argv, envp);
@@ -54,6 +56,12 @@ void cps_install_interrupt_handlers(void) {
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    /* A parent may have started us with these blocked (the mask survives exec): unblock them. */
+    sigset_t interrupts;
+    sigemptyset(&interrupts);
+    sigaddset(&interrupts, SIGINT);
+    sigaddset(&interrupts, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &interrupts, NULL);
 }
 
 int cps_interrupt_count(void) { return interrupt_count; }

@@ -32,6 +32,9 @@ extension GitAutoresearch {
         @Option(help: "Hard limit after which the evaluation's process group is killed (default: 2.5 × budget).")
         var timeout: String?
 
+        @Option(help: "Time between SIGTERM and SIGKILL when the evaluation is stopped (default: 5s).")
+        var grace: String?
+
         @Option(name: .customLong("metric-file"), help: "Read the metric from this JSON file (relative to the top of the work tree) instead of the output.")
         var metricFile: String?
 
@@ -60,6 +63,7 @@ extension GitAutoresearch {
             }
             settings.budget = try budget.map(Durations.parse)
             settings.timeout = try timeout.map(Durations.parse)
+            settings.grace = try grace.map(Durations.parse)
             settings.metricFile = metricFile
             settings.metricKey = metricKey
             settings.guards = guards.isEmpty ? nil : guards

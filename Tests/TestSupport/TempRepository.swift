@@ -10,33 +10,82 @@ public struct ProcessOutput: Sendable {
     public let stderr: String
 }
 
+/// A child process started with posix_spawn (not Foundation.Process, whose wait hangs while a
+/// grandchild holds an inherited descriptor). Its output goes to files.
+public final class ChildProcess {
+    public let pid: pid_t
+    let stdoutPath: String
+    let stderrPath: String
+    private var status: Int32?
+
+    /// Starts `executable` with `arguments` in `directory`, with `environment` added to ours.
+    public init(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]) throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)").path
+        stdoutPath = scratch + ".out"
+        stderrPath = scratch + ".err"
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        // sh changes directory, then execs the program: posix_spawn has no portable chdir.
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory, executable] + arguments
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArgv + cEnv).forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Default dispositions and an empty mask: the test runner's threads may block signals.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), defaults = sigset_t()
+        sigemptyset(&empty)
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var child: pid_t = 0
+        let result = posix_spawn(&child, "/bin/sh", &actions, &attributes, cArgv, cEnv)
+        guard result == 0 else { throw OracleError(description: "cannot start \(executable): \(String(cString: strerror(result)))") }
+        pid = child
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: stdoutPath)
+        try? FileManager.default.removeItem(atPath: stderrPath)
+    }
+
+    /// Waits for the process; returns its exit status, or 128 + the signal that killed it.
+    @discardableResult
+    public func wait() -> Int32 {
+        if let status { return status }
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        let signal = raw & 0x7f
+        let result = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+        status = result
+        return result
+    }
+
+    /// Waits, then returns the status and what the process printed.
+    public func output() -> ProcessOutput {
+        let code = wait()
+        return ProcessOutput(status: code,
+                             stdout: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+    }
+}
+
 /// Runs a program to completion and captures its output (for git and the tool's binary in tests).
 @discardableResult
 public func runProgram(_ executable: String, _ arguments: [String], in directory: String,
                        environment: [String: String] = [:]) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    var env = ProcessInfo.processInfo.environment
-    env["NO_COLOR"] = "1"
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: scratch.path + ".1", contents: nil)
-    _ = FileManager.default.createFile(atPath: scratch.path + ".2", contents: nil)
-    defer {
-        try? FileManager.default.removeItem(atPath: scratch.path + ".1")
-        try? FileManager.default.removeItem(atPath: scratch.path + ".2")
-    }
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path + ".1"))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path + ".2"))
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    let out = (try? String(contentsOfFile: scratch.path + ".1", encoding: .utf8)) ?? ""
-    let err = (try? String(contentsOfFile: scratch.path + ".2", encoding: .utf8)) ?? ""
-    return ProcessOutput(status: process.terminationStatus, stdout: out, stderr: err)
+    try ChildProcess(executable, arguments, in: directory, environment: environment).output()
 }
 
 /// A failure of the git CLI oracle.
@@ -116,5 +165,11 @@ public let packageRoot: String = {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 }()
 
-/// True when a process with this pid exists (zombies included).
-public func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+/// True when a live process has this pid (a zombie waiting to be reaped is not alive).
+public func processExists(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return true }
+    let state = stat[stat.index(after: close)...].split(separator: " ").first
+    return state != "Z" && state != "X"
+}

@@ -4,7 +4,7 @@
 
 /// Starts `/bin/sh -c command` in `directory` as the leader of a new session (so of a new process
 /// group whose id is its pid), stdin from /dev/null, stdout and stderr to `output_fd`, default
-/// signal dispositions and an empty signal mask. Returns 0 and sets `*pid`, or an errno value.
+/// signal dispositions, an empty signal mask, and no other descriptors. Returns 0 and sets `*pid`, or an errno value.
 int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, pid_t *pid);
 
 /// Installs handlers for SIGINT and SIGTERM that only count the signals received.

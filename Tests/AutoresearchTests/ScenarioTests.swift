@@ -1,0 +1,308 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A repository with experiment `s`: `sh eval.sh` does what `candidate.txt` says
+/// (`value N` prints `score: N`, `crash`, `hang` with a child that ignores SIGTERM, `silent`).
+func scenarioRepository(timeout: String = "2s") throws -> TempRepository {
+    let repo = try TempRepository()
+    try repo.commitFiles([
+        "eval.sh": """
+        read kind arg < candidate.txt
+        case "$kind" in
+          value) echo "training..."; echo "score: $arg" ;;
+          crash) echo "boom" >&2; exit 2 ;;
+          hang) sh -c 'trap "" TERM; echo $$ > "$PIDFILE"; while :; do sleep 0.1; done' &
+                trap '' TERM; while :; do sleep 0.1; done ;;
+          silent) echo "no metric here" ;;
+        esac
+
+        """,
+        "candidate.txt": "value 10\n",
+        ".gitignore": "*.pid\n",
+    ], message: "project")
+    let output = try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh", "--metric", "score", "--direction", "lower",
+                               "--budget", "1s", "--timeout", timeout, "--grace", "300ms"], in: repo)
+    #expect(output.status == 0, "\(output.stderr)")
+    return repo
+}
+
+/// The run's JSON object printed by `run --format json`.
+func runJSON(_ repo: TempRepository, _ arguments: [String] = [], environment: [String: String] = [:]) throws -> (status: Int32, object: [String: Any]) {
+    let output = try Tool.run(["run", "--format", "json"] + arguments, in: repo, environment: environment)
+    let object = (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [String: Any] ?? [:]
+    return (output.status, object)
+}
+
+@Suite struct ScenarioTests {
+    @Test func initBaselineKeepDiscardCrashTimeoutNoMetric() throws {
+        let repo = try scenarioRepository()
+        #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/autoresearch/s")
+        #expect(try repo.gitLine("config", "--get", "notes.displayRef") == "refs/notes/autoresearch")
+        #expect(try repo.gitLine("config", "-f", ".autoresearch", "experiment.s.metric") == "score")
+
+        let baseline = try runJSON(repo)
+        #expect(baseline.status == 0)
+        #expect(baseline.object["baseline"] as? Bool == true)
+        #expect(baseline.object["value"] as? Double == 10)
+
+        try repo.write("candidate.txt", "value 5\n")
+        try repo.write("kept-new.txt", "part of the kept change\n")
+        let keep = try runJSON(repo, ["-m", "better"])
+        #expect(keep.status == 0)
+        #expect(keep.object["status"] as? String == "keep")
+        let best = try #require(keep.object["commit"] as? String)
+        #expect(try repo.gitLine("rev-parse", "autoresearch/s") == best)
+        #expect(try repo.gitLine("log", "-1", "--format=%s", best) == "better")
+
+        try repo.write("candidate.txt", "value 7\n")
+        try repo.write("junk/new-file.txt", "new in the worse candidate\n")
+        let discard = try runJSON(repo, ["-m", "worse"])
+        #expect(discard.status == 10)
+        #expect(discard.object["status"] as? String == "discard")
+        #expect(discard.object["best_before"] as? Double == 5)
+        let discarded = try #require(discard.object["commit"] as? String)
+        #expect(try repo.gitLine("rev-parse", "autoresearch/s") == best)
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(repo.read("candidate.txt") == "value 5\n")
+        #expect(!repo.exists("junk/new-file.txt"))
+        #expect(repo.exists("kept-new.txt"))
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        try repo.git(["merge-base", "--is-ancestor", discarded, "refs/autoresearch/s/attempts"])
+        #expect(try repo.gitLine("show", "\(discarded):candidate.txt") == "value 7")
+
+        try repo.write("candidate.txt", "crash\n")
+        let crash = try runJSON(repo)
+        #expect(crash.status == 11)
+        #expect(crash.object["exit"] as? Int == 2)
+
+        let pidFile = repo.path + "/child.pid"
+        try repo.write("candidate.txt", "hang\n")
+        let started = Date()
+        let timeout = try runJSON(repo, environment: ["PIDFILE": pidFile])
+        #expect(timeout.status == 12)
+        #expect(Date().timeIntervalSince(started) < 6)
+        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        #expect(waitUntil(seconds: 2) { !processExists(child) }, "the child that ignores SIGTERM must be gone")
+
+        try repo.write("candidate.txt", "silent\n")
+        let silent = try runJSON(repo)
+        #expect(silent.status == 13)
+        #expect((silent.object["reason"] as? String)?.contains("score") == true)
+
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        try repo.fsck()
+
+        let log = try repo.git(["log", "--notes=autoresearch", "autoresearch/s"])
+        #expect(log.contains("Notes (autoresearch):"))
+        #expect(log.contains("status=keep metric=score value=5 best_before=10"))
+        let notes = try repo.git(["notes", "--ref=autoresearch", "list"]).split(separator: "\n")
+        #expect(notes.count == 6)
+        var lines: [String] = []
+        for note in notes {
+            let object = String(note.split(separator: " ")[1])
+            lines += try repo.git(["notes", "--ref=autoresearch", "show", object]).split(separator: "\n").map(String.init)
+        }
+        #expect(lines.count == 6)
+        for status in ["keep", "discard", "crash", "timeout", "no-metric"] {
+            #expect(lines.contains { $0.contains("status=\(status) ") }, "a \(status) record")
+        }
+        let status = try Tool.run(["status", "--format", "json"], in: repo)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        #expect(object["runs"] as? Int == 6)
+        #expect(object["best_commit"] as? String == best)
+        #expect((object["counts"] as? [String: Int]) == ["keep": 2, "discard": 1, "crash": 1, "timeout": 1, "no-metric": 1])
+    }
+
+    @Test func nothingToEvaluateWhenTheTreeIsAtTheBest() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let again = try Tool.run(["run"], in: repo)
+        #expect(again.status == 14)
+        #expect(again.stdout.contains("nothing to evaluate"))
+    }
+
+    @Test func aCommitMadeOnTheBranchIsEvaluatedAsItIs() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.commitFiles(["candidate.txt": "value 3\n"], message: "agent: lower it")
+        let committed = try repo.gitLine("rev-parse", "HEAD")
+        let run = try runJSON(repo)
+        #expect(run.status == 0)
+        #expect(run.object["commit"] as? String == committed)
+        #expect(run.object["description"] as? String == "agent: lower it")
+    }
+
+    @Test func userWorkOnAnotherBranchIsNeverTouched() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.git(["switch", "-q", "main"])
+        try repo.write("candidate.txt", "my unfinished work\n")
+        try repo.write("notes/untracked.txt", "my new file\n")
+        try repo.git(["add", "notes/untracked.txt"])
+        try repo.write("scratch.txt", "untracked and unstaged\n")
+        let before = try repo.git(["status", "--porcelain"])
+        let mainBefore = try repo.gitLine("rev-parse", "main")
+
+        let output = try Tool.run(["run"], in: repo)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("uncommitted changes"))
+        #expect(output.stderr.contains("hint:"))
+        #expect(try repo.git(["status", "--porcelain"]) == before)
+        #expect(repo.read("candidate.txt") == "my unfinished work\n")
+        #expect(repo.read("notes/untracked.txt") == "my new file\n")
+        #expect(repo.read("scratch.txt") == "untracked and unstaged\n")
+        #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/main")
+        #expect(try repo.gitLine("rev-parse", "main") == mainBefore)
+        #expect(try repo.git(["stash", "list"]).isEmpty)
+        #expect(try repo.git(["notes", "--ref=autoresearch", "list"]).split(separator: "\n").count == 1)
+    }
+
+    @Test func aCleanTreeOnAnotherBranchSwitchesToTheExperiment() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.git(["switch", "-q", "main"])
+        let output = try Tool.run(["run"], in: repo)
+        #expect(output.status == 14)
+        #expect(output.stderr.contains("switched to branch autoresearch/s"))
+        #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/autoresearch/s")
+    }
+
+    @Test func ctrlCDuringTheEvaluationRecordsAnInterruptedRunAndResets() throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let best = try repo.gitLine("rev-parse", "HEAD")
+        try repo.write("candidate.txt", "hang\n")
+        let pidFile = repo.path + "/child.pid"
+        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": pidFile])
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        kill(tool.pid, SIGINT)
+        #expect(tool.wait() == 130)
+        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        #expect(waitUntil(seconds: 2) { !processExists(child) })
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(repo.read("candidate.txt") == "value 10\n")
+        #expect(try repo.git(["log", "--notes=autoresearch", "refs/autoresearch/s/attempts"]).contains("status=interrupted"))
+        try repo.fsck()
+    }
+
+    @Test func killMinus9DuringTheEvaluationIsRepairedByTheNextCommand() throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let best = try repo.gitLine("rev-parse", "HEAD")
+        try repo.write("candidate.txt", "hang\n")
+        let pidFile = repo.path + "/child.pid"
+        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": pidFile])
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        kill(tool.pid, SIGKILL)
+        tool.wait()
+        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        #expect(processExists(child), "the evaluation outlives a killed tool until the repair")
+        #expect(try repo.gitLine("rev-parse", "HEAD") != best)
+
+        let status = try Tool.run(["status"], in: repo)
+        #expect(status.status == 0)
+        #expect(status.stderr.contains("repaired an unfinished run"))
+        #expect(waitUntil(seconds: 2) { !processExists(child) })
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(try repo.git(["log", "--notes=autoresearch", "refs/autoresearch/s/attempts"]).contains("status=interrupted"))
+        #expect(!FileManager.default.fileExists(atPath: repo.path + "/.git/autoresearch/s/iteration"))
+        #expect(!(try Tool.run(["status"], in: repo).stderr.contains("repaired")))
+        try repo.fsck()
+    }
+
+    @Test func aSecondRunWhileOneIsGoingIsRefusedNamingTheHolder() throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        try repo.write("candidate.txt", "hang\n")
+        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
+        defer { kill(tool.pid, SIGINT); tool.wait() }
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        let second = try Tool.run(["run"], in: repo)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("process \(tool.pid) holds its lock"))
+    }
+}
+
+@Suite struct InputErrorTests {
+    @Test func initValidatesItsFlags() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["a": "1\n"])
+        let cases: [([String], Int32, String)] = [
+            (["--name", "x", "--metric", "m"], 1, "needs an evaluate command"),
+            (["--name", "bad name", "--eval", "true", "--metric", "m"], 1, "invalid experiment name"),
+            (["--name", "x", "--eval", "true", "--metric", "m", "--budget", "soon"], 1, "invalid duration 'soon'"),
+            (["--name", "x", "--eval", "true", "--metric", "m", "--direction", "up"], 64, "must be 'lower' or 'higher'"),
+            (["--name", "x", "--eval", "true", "--metric", "m", "--budget", "5m", "--timeout", "1m"], 1, "shorter than its budget"),
+        ]
+        for (arguments, status, message) in cases {
+            let output = try Tool.run(["init"] + arguments, in: repo)
+            #expect(output.status == status, "\(arguments): \(output.stderr)")
+            #expect(output.stderr.contains(message), "\(arguments): \(output.stderr)")
+        }
+        #expect(try repo.git(["branch", "--list", "autoresearch/*"]).isEmpty)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+    }
+
+    @Test func initRefusesUncommittedWork() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["a": "1\n"])
+        try repo.write("evaluate.py", "print('metric: 1')\n")
+        let output = try Tool.run(["init", "--name", "x", "--eval", "python3 evaluate.py", "--metric", "metric"], in: repo)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("uncommitted changes: evaluate.py"))
+        #expect(repo.read("evaluate.py") == "print('metric: 1')\n")
+    }
+
+    @Test func unknownExperimentAndNoRepositoryGiveHints() throws {
+        let repo = try scenarioRepository()
+        let unknown = try Tool.run(["run", "--experiment", "nope"], in: repo)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("unknown experiment 'nope'"))
+        #expect(unknown.stderr.contains("known experiments: s"))
+        let outside = try runProgram(Tool.path, ["status"], in: "/")
+        #expect(outside.status == 1)
+        #expect(outside.stderr.contains("not a git repository"))
+    }
+
+    @Test func aMalformedCommittedConfigIsReportedWithItsField() throws {
+        let repo = try scenarioRepository()
+        try repo.git(["config", "-f", ".autoresearch", "experiment.s.direction", "sideways"])
+        try repo.git(["commit", "-qam", "break the config"])
+        let output = try Tool.run(["run"], in: repo)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("invalid direction 'sideways'"))
+        #expect(output.stderr.contains("hint: use 'lower' or 'higher'"))
+    }
+
+    @Test func aNaNMetricIsNoMetricNotAPass() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.write("candidate.txt", "value nan\n")
+        let nan = try runJSON(repo)
+        #expect(nan.status == 13)
+        #expect((nan.object["reason"] as? String)?.contains("not a finite number") == true)
+    }
+
+    @Test func metricFromAJSONFileAndAStaleFileNeverPasses() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles([
+            "eval.sh": "if [ -f write ]; then echo '{\"ok\": true, \"result\": {\"score\": 0.75}}' > out/metrics.json; fi\n",
+            ".gitignore": "out/\n", "out/.keep": "",
+        ])
+        try repo.git(["add", "-f", "out/.keep"])
+        try repo.git(["commit", "-qm", "keep out/"])
+        let initialized = try Tool.run(["init", "--name", "j", "--eval", "sh eval.sh", "--metric", "score",
+                                        "--metric-file", "out/metrics.json", "--metric-key", "result.score", "--direction", "higher"], in: repo)
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        try repo.write("out/metrics.json", "{\"result\": {\"score\": 99}}")
+        let stale = try runJSON(repo)
+        #expect(stale.status == 13)
+        #expect((stale.object["reason"] as? String)?.contains("was not written") == true)
+        try repo.write("write", "")
+        let fresh = try runJSON(repo)
+        #expect(fresh.status == 0)
+        #expect(fresh.object["value"] as? Double == 0.75)
+    }
+}
