@@ -54,8 +54,12 @@ extension Workspace {
             throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
         }
         let ledger = Ledger(repository: repository)
-        let best = try ledger.best(experiment: name, from: tip)
+        var best = try ledger.best(experiment: name, from: tip)
         let experiment = try self.experiment(named: name, at: tip)
+        if let previous = best, try configurationEntry(at: previous.commit) != configurationEntry(at: tip) {
+            events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short): this run measures a new baseline")
+            best = nil
+        }
 
         let run = RunID.make()
         var candidate = tip
@@ -73,6 +77,8 @@ extension Workspace {
         }
         if candidate == best?.commit { return .nothingToEvaluate(best: candidate) }
 
+        // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
+        try ledger.recordAttempt(candidate, experiment: name, run: run)
         let start = Date()
         var marker = LocalState.Marker(run: run, candidate: candidate.hex, best: best?.commit.hex, branch: branch,
                                        start: start, description: description)
@@ -80,7 +86,6 @@ extension Workspace {
         if candidate != tip {
             try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
         }
-        try ledger.recordAttempt(candidate, experiment: name, run: run)
 
         events.started(run, experiment, candidate, best == nil)
         let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record.value,
@@ -102,6 +107,11 @@ extension Workspace {
         try ledger.append(record, on: candidate)
         if status != .keep, let best { try repository.resetHard(to: best.commit) }
         state.removeMarker()
+        let leftovers = try repository.status().filter(\.isUntracked).map(\.path)
+        if !leftovers.isEmpty {
+            let listed = leftovers.prefix(5).joined(separator: ", ") + (leftovers.count > 5 ? ", ..." : "")
+            events.notice("warning: untracked files after the evaluation (\(listed)) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
+        }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
                                logPath: state.logPath(run: run), tail: evaluation.result.tail))
     }
@@ -195,18 +205,22 @@ extension Workspace {
         return evaluation
     }
 
-    /// Repairs an iteration a killed process left half done (its marker is still there): records
-    /// it as `interrupted` and puts the branch back at the best commit. Returns what it did.
+    /// Repairs an iteration a killed process left half done (its marker is still there): stops
+    /// an evaluation that outlived the tool, records the run as `interrupted` unless its record was
+    /// written, saves any work-tree changes as a commit on the attempts chain, and puts the branch
+    /// back at the best commit unless the run was kept. Returns what it did.
     func repairUnfinishedIteration(experiment name: String, state: LocalState) throws -> String? {
         guard let marker = state.readMarker() else { return nil }
-        if let group = marker.evaluatorGroup, kill(-group, 0) == 0 {
+        if let group = marker.evaluatorGroup, GroupProcess.hasLiveMembers(group: group) {
             // The evaluation outlived the tool (it runs in its own session): stop it now.
             kill(-group, SIGKILL)
         }
         guard let candidate = OID(hex: marker.candidate) else { state.removeMarker(); return nil }
         let best = marker.best.flatMap(OID.init(hex:))
         let ledger = Ledger(repository: repository)
-        if try !ledger.records(on: candidate, experiment: name).contains(where: { $0.run == marker.run }) {
+        var actions: [String] = []
+        let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
+        if finished == nil {
             let experiment = try? self.experiment(named: name, at: candidate)
             let bestValue = try best.flatMap { try ledger.records(on: $0, experiment: name).last(where: { $0.status == .keep })?.value }
             let record = RunRecord(experiment: name, run: marker.run, status: .interrupted, metric: experiment?.metric ?? "",
@@ -214,20 +228,32 @@ extension Workspace {
                                    duration: Date().timeIntervalSince(marker.start), start: marker.start, exitCode: nil,
                                    reason: "the tool stopped before the run finished (killed or crashed)",
                                    description: marker.description, host: Self.hostName)
-            try ledger.recordAttempt(candidate, experiment: name, run: marker.run)
             try ledger.append(record, on: candidate)
+            actions.append("recorded as interrupted")
         }
-        var action = "recorded as interrupted"
-        if let best, let tip = try repository.referenceTarget(marker.branch), tip != best {
-            if case .branch(marker.branch, _) = try repository.head() {
+        let onBranch = try repository.head() == .branch(marker.branch, target: try repository.referenceTarget(marker.branch))
+        if finished?.status != .keep, let best, let tip = try repository.referenceTarget(marker.branch), tip != best {
+            if onBranch {
+                if !(try repository.status().isEmpty) {
+                    let rescued = try repository.createCommit(tree: try repository.stageAll(), parents: [tip],
+                                                              message: "autoresearch: work tree saved while repairing run \(marker.run)\n")
+                    try ledger.recordAttempt(rescued, experiment: name, run: marker.run)
+                    actions.append("work-tree changes saved as \(rescued.short) (git show \(rescued.short))")
+                }
                 try repository.resetHard(to: best)
             } else {
                 try repository.setReference(marker.branch, to: best, expecting: .value(tip), message: "autoresearch: repair run \(marker.run)")
             }
-            action += ", branch reset to the best commit \(best.short)"
+            actions.append("branch reset to the best commit \(best.short)")
         }
         state.removeMarker()
-        return "repaired an unfinished run \(marker.run) of '\(name)' (\(candidate.short)): \(action)"
+        let done = actions.isEmpty ? "nothing left to do" : actions.joined(separator: ", ")
+        return "repaired an unfinished run \(marker.run) of '\(name)' (\(candidate.short)): \(done)"
+    }
+
+    /// The id of the committed `.autoresearch` in `commit` (nil when absent).
+    func configurationEntry(at commit: OID) throws -> OID? {
+        try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName)?.id
     }
 
     static var hostName: String { ProcessInfo.processInfo.hostName }

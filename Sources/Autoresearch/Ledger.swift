@@ -46,8 +46,8 @@ public struct Ledger {
         }
     }
 
-    /// The best commit at or below `tip`: the nearest first-parent ancestor whose latest record
-    /// for the experiment is a keep, with that record. Nil before the baseline.
+    /// The best commit at or below `tip`: the nearest first-parent ancestor with a keep record for
+    /// the experiment, with its last keep record. Nil before the baseline.
     public func best(experiment: String, from tip: OID) throws -> (commit: OID, record: RunRecord)? {
         var current: OID? = tip
         while let commit = current {

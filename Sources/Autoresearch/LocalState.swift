@@ -72,14 +72,14 @@ public struct LocalState {
 
     func writeMarker(_ marker: Marker) throws {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .millisecondsSince1970
         try encoder.encode(marker).write(to: URL(fileURLWithPath: markerPath), options: .atomic)
     }
 
     func readMarker() -> Marker? {
         guard let data = FileManager.default.contents(atPath: markerPath) else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .millisecondsSince1970
         return try? decoder.decode(Marker.self, from: data)
     }
 

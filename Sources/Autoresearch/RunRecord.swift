@@ -143,8 +143,8 @@ public struct RunRecord: Sendable, Equatable {
     }
 }
 
-/// logfmt: `key=value` pairs separated by spaces; a value with spaces, quotes, `=` or control
-/// characters is double-quoted with `\"`, `\\`, `\n`, `\r`, `\t` escapes.
+/// logfmt: `key=value` pairs separated by spaces; an empty value, or one with a space, tab,
+/// newline, quote, `=` or backslash, is double-quoted with `\"`, `\\`, `\n`, `\r`, `\t` escapes.
 enum Logfmt {
     static func quote(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || $0 == "\t" }

@@ -44,7 +44,7 @@ extension GitAutoresearch {
         @Option(name: .customLong("guard"), parsing: .upToNextOption, help: "Paths or globs the agent may not change (repeatable).")
         var guards: [String] = []
 
-        @Option(help: "Agent command for 'loop' (edits files in the work tree).")
+        @Option(help: "Agent command that edits the work tree (stored in the configuration for agent-driven loops).")
         var agent: String?
 
         @Option(help: "Instructions file for the agent (a file in the repository).")

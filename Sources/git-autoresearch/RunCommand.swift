@@ -15,7 +15,7 @@ extension GitAutoresearch {
             refs/autoresearch/NAME/attempts. Ctrl-C stops the evaluation and records it as interrupted.
 
             Exit codes: 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate,
-            130 interrupted, 1 error.
+            130 interrupted, 1 error, 64 usage error.
             """)
 
         @OptionGroup var target: ExperimentOption
@@ -34,8 +34,9 @@ extension GitAutoresearch {
             let name = try workspace.resolveExperimentName(target.experiment)
             cps_install_interrupt_handlers()
             var events = RunEvents()
-            let quiet = self.quiet || format == .json
-            events.notice = { if !quiet { Terminal.notice($0) } }
+            let silent = quiet
+            let quiet = silent || format == .json
+            events.notice = { if !silent { Terminal.notice($0) } }
             events.started = { run, experiment, candidate, baseline in
                 if !quiet, Terminal.stderrIsTTY {
                     Terminal.progress("run \(run) \(baseline ? "baseline" : "candidate") \(candidate.short): \(experiment.evaluate)")
@@ -88,7 +89,7 @@ enum RunPrinter {
 
     static func statusLabel(_ record: RunRecord) -> String {
         let text = record.isBaseline ? "baseline" : record.status.rawValue
-        let padded = text.padding(toLength: 9, withPad: " ", startingAt: 0)
+        let padded = text.padding(toLength: 11, withPad: " ", startingAt: 0)
         switch record.status {
         case .keep: return Terminal.paint(padded, .green)
         case .discard: return Terminal.paint(padded, .yellow)

@@ -49,7 +49,7 @@ enum Terminal {
 
     static func json(_ object: [String: Any?]) -> String {
         let cleaned = object.compactMapValues { $0 }
-        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

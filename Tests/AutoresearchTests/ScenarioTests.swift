@@ -213,6 +213,51 @@ func runJSON(_ repo: TempRepository, _ arguments: [String] = [], environment: [S
         try repo.fsck()
     }
 
+    @Test func repairSavesWorkTreeEditsMadeAfterTheKillBeforeResetting() throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.write("candidate.txt", "hang\n")
+        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        kill(tool.pid, SIGKILL)
+        tool.wait()
+        try repo.write("candidate.txt", "value 1 -- edited by hand after the crash\n")
+        let output = try Tool.run(["run"], in: repo)
+        #expect(output.stderr.contains("work-tree changes saved as"))
+        let saved = try #require(output.stderr.components(separatedBy: "saved as ").last?.split(separator: " ").first, "\(output.stderr)")
+        #expect(try repo.gitLine("show", "\(saved):candidate.txt") == "value 1 -- edited by hand after the crash")
+        try repo.git(["merge-base", "--is-ancestor", String(saved), "refs/autoresearch/s/attempts"])
+        #expect(output.status == 14)
+        try repo.fsck()
+    }
+
+    @Test func reconfiguringTheExperimentStartsANewBaseline() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.write("candidate.txt", "value 5\n")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let reinit = try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh; echo extra"], in: repo)
+        #expect(reinit.status == 0, "\(reinit.stderr)")
+        #expect(reinit.stdout.contains("Updated experiment"))
+        let configured = try repo.gitLine("rev-parse", "HEAD")
+        try repo.write("candidate.txt", "value 8\n")
+        let rerun = try Tool.run(["run", "--format", "json"], in: repo)
+        #expect(rerun.status == 0)
+        #expect(rerun.stderr.contains("this run measures a new baseline"))
+        #expect(rerun.stdout.contains("\"baseline\":true"))
+        #expect(try repo.git(["merge-base", "--is-ancestor", configured, "HEAD"]).isEmpty)
+        #expect(try repo.gitLine("config", "-f", ".autoresearch", "experiment.s.evaluate") == "sh eval.sh; echo extra")
+    }
+
+    @Test func untrackedFilesLeftByTheEvaluatorAreReported() throws {
+        let repo = try scenarioRepository()
+        try repo.git(["config", "-f", ".autoresearch", "experiment.s.evaluate", "sh eval.sh; echo out > result.txt"])
+        try repo.git(["commit", "-qam", "evaluator writes result.txt"])
+        let output = try Tool.run(["run"], in: repo)
+        #expect(output.status == 0)
+        #expect(output.stderr.contains("untracked files after the evaluation (result.txt)"))
+    }
+
     @Test func aSecondRunWhileOneIsGoingIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository(timeout: "60s")
         try repo.write("candidate.txt", "hang\n")
