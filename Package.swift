@@ -33,7 +33,7 @@ let package = Package(
             ]
         ),
         // Benchmarks (`make bench`).
-        .executableTarget(name: "autoresearch-bench", dependencies: ["Autoresearch", "Git"]),
+        .executableTarget(name: "autoresearch-bench", dependencies: ["Autoresearch", "Git", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Git"], path: "Tests/TestSupport"),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "AutoresearchTests", dependencies: ["Autoresearch", "Git", "TestSupport"]),

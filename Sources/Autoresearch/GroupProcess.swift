@@ -120,7 +120,7 @@ public enum GroupProcess {
                 break
             }
             if outputClosed {
-                usleep(20_000)
+                usleep(5_000)
             } else {
                 var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
                 if poll(&poller, 1, 100) > 0 {

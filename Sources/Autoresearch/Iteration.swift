@@ -256,7 +256,11 @@ extension Workspace {
         try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName)?.id
     }
 
-    static var hostName: String { ProcessInfo.processInfo.hostName }
+    /// This machine's name, for records (looked up once: Foundation may ask the resolver).
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        return gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "unknown"
+    }()
 }
 
 /// Run ids: the UTC start time and 24 random bits, e.g. `20261123-090102-3fa9c1`. Sortable by

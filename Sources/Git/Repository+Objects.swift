@@ -133,13 +133,22 @@ extension Repository {
         return OID(oid)
     }
 
-    /// Writes the empty tree and returns its id.
-    public func emptyTree() throws -> OID {
+    /// Writes a tree holding exactly `entries` (names, object ids, git modes) and returns its id.
+    public func writeTree(entries: [(name: String, id: OID, mode: UInt32)]) throws -> OID {
         var builder: OpaquePointer?
         try check(git_treebuilder_new(&builder, pointer, nil), "start a tree")
         defer { git_treebuilder_free(builder) }
+        for entry in entries {
+            var raw = entry.id.raw
+            try check(git_treebuilder_insert(nil, builder, entry.name, &raw, git_filemode_t(entry.mode)), "insert \(entry.name) in a tree")
+        }
         var oid = git_oid()
-        try check(git_treebuilder_write(&oid, builder), "write the empty tree")
+        try check(git_treebuilder_write(&oid, builder), "write a tree")
         return OID(oid)
+    }
+
+    /// Writes the empty tree and returns its id.
+    public func emptyTree() throws -> OID {
+        try writeTree(entries: [])
     }
 }

@@ -1,1 +1,193 @@
-print("bench")
+// `make bench`: what one iteration costs the tool, next to the same steps done with the git CLI,
+// and what one record costs as the ledger grows. Everything is measured side by side in one run.
+import Autoresearch
+import Foundation
+import Git
+import TestSupport
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: String) -> String {
+    arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil } ?? fallback
+}
+let iterations = Int(option("--iterations", "40"))!
+let ledgerSizes = option("--sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
+let appendsPerSize = Int(option("--appends", "50"))!
+let toolPath = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path
+
+func now() -> Double { Date().timeIntervalSinceReferenceDate }
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
+func grouped(_ number: Int) -> String {
+    let formatter = NumberFormatter()
+    formatter.numberStyle = .decimal
+    formatter.groupingSeparator = ","
+    return formatter.string(from: NSNumber(value: number)) ?? String(number)
+}
+
+/// A project of 200 source files and an evaluator that prints `score: <value.txt>`.
+func makeProject() throws -> TempRepository {
+    let repo = try TempRepository()
+    var files = ["eval.sh": "echo \"score: $(cat value.txt)\"\n", "value.txt": "1000\n"]
+    for index in 0..<200 { files["src/module\(index).py"] = "def f\(index)(x):\n    return x * \(index)\n" }
+    try repo.commitFiles(files, message: "project")
+    return repo
+}
+
+/// The scripted change of iteration `index`: even iterations improve the score, odd ones worsen it.
+func edit(_ repo: TempRepository, _ index: Int) throws {
+    try repo.write("value.txt", index % 2 == 0 ? "\(900 - index)\n" : "5000\n")
+    try repo.write("src/module\(index % 200).py", "def f(x):\n    return x + \(index)\n")
+}
+
+func objectBytes(_ repo: TempRepository) -> Int {
+    let root = repo.path + "/.git/objects"
+    var total = 0
+    for directory in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where directory.count == 2 {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? [] {
+            total += (try? FileManager.default.attributesOfItem(atPath: "\(root)/\(directory)/\(file)")[.size] as? Int) ?? 0
+        }
+    }
+    return total
+}
+
+func initExperiment(_ workspace: Workspace) throws {
+    var settings = ExperimentSettings(name: "bench")
+    settings.evaluate = "sh eval.sh"
+    settings.metric = "score"
+    settings.budget = 10
+    _ = try workspace.initialize(settings)
+}
+
+/// Runs one library iteration and returns (overhead excluding the evaluation, record).
+func libraryIteration(_ workspace: Workspace, message: String) throws -> Double {
+    let started = now()
+    guard case .ran(let outcome) = try workspace.runOnce(experiment: "bench", message: message) else { fatalError("no run") }
+    return now() - started - outcome.record.duration
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+// MARK: (a) one iteration: tool vs git CLI
+
+print("git-autoresearch benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+print("\n(a) One iteration, evaluation excluded: \(iterations) iterations, half kept, half discarded, 200-file project")
+
+// The tool as users run it: one `git autoresearch run` process per iteration.
+let cliRepo = try makeProject()
+try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score", "--budget", "10s"], in: cliRepo.path)
+try runProgram(toolPath, ["run", "-q"], in: cliRepo.path)
+var cliOverheads: [Double] = []
+for index in 0..<iterations {
+    try edit(cliRepo, index)
+    let started = now()
+    let output = try runProgram(toolPath, ["run", "--format", "json", "-m", "change \(index)"], in: cliRepo.path)
+    let wall = now() - started
+    let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+    cliOverheads.append(wall - (object?["duration"] as? Double ?? 0))
+}
+
+// The library in-process (what a long-running loop pays).
+let libraryRepo = try makeProject()
+let libraryWorkspace = try Workspace(discoveringFrom: libraryRepo.path)
+try initExperiment(libraryWorkspace)
+_ = try libraryWorkspace.runOnce(experiment: "bench")
+var libraryOverheads: [Double] = []
+for index in 0..<iterations {
+    try edit(libraryRepo, index)
+    libraryOverheads.append(try libraryIteration(libraryWorkspace, message: "change \(index)"))
+}
+
+// The same steps with the git CLI: add, commit, (evaluate, not timed), notes append, keep the
+// attempt reachable with update-ref, and reset --hard to the best commit on a discard.
+let gitRepo = try makeProject()
+var best = try gitRepo.gitLine("rev-parse", "HEAD")
+var bestScore = 1000
+var gitOverheads: [Double] = []
+for index in 0..<iterations {
+    try edit(gitRepo, index)
+    var spent = 0.0
+    func timed(_ arguments: [String]) throws -> String {
+        let started = now()
+        let output = try gitRepo.git(arguments)
+        spent += now() - started
+        return output
+    }
+    _ = try timed(["add", "-A"])
+    _ = try timed(["commit", "-q", "-m", "change \(index)"])
+    let candidate = try timed(["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    let score = Int(try runProgram("/bin/sh", ["eval.sh"], in: gitRepo.path).stdout.split(separator: " ")[1]
+        .trimmingCharacters(in: .whitespacesAndNewlines))!
+    let keep = score < bestScore
+    _ = try timed(["notes", "--ref=autoresearch", "append", "-m", "v=1 experiment=bench run=\(index) status=\(keep ? "keep" : "discard") metric=score value=\(score)", candidate])
+    _ = try timed(["update-ref", "refs/autoresearch/bench/runs/\(index)", candidate])
+    if keep { best = candidate; bestScore = score } else { _ = try timed(["reset", "-q", "--hard", best]) }
+    gitOverheads.append(spent)
+}
+
+for (label, values) in [("git autoresearch run (one CLI process per iteration)", cliOverheads),
+                        ("library runOnce (in-process, as a loop runs it)", libraryOverheads),
+                        ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads)] {
+    print("  " + label.padding(toLength: 66, withPad: " ", startingAt: 0)
+          + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean")
+}
+print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process)",
+             median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads)))
+
+// MARK: (b) one record as the ledger grows
+
+print("\n(b) One record as the ledger grows: \(appendsPerSize) records appended (ledger write) and \(appendsPerSize / 5) full iterations at each size")
+print("  ledger records   build   record write (median)   new object bytes per record   iteration overhead (median)")
+for size in ledgerSizes {
+    let repo = try makeProject()
+    let repository = try Repository(path: repo.path)
+    let buildStarted = now()
+    // A ledger of `size` records on distinct objects, written as the fanout tree appendNote keeps.
+    let line = "v=1 experiment=old run=20260101-000000-000000 status=discard metric=score value=1 direction=lower duration=1.000 start=2026-01-01T00:00:00.000Z host=bench desc=\"\"\n"
+    let blob = try repository.createBlob(Array(line.utf8))
+    var fanout: [String: [String: [(String, OID, UInt32)]]] = [:]
+    for _ in 0..<size {
+        let hex = (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let chars = Array(hex)
+        fanout[String(chars[0..<2]), default: [:]][String(chars[2..<4]), default: []].append((String(chars[4...]), blob, 0o100644))
+    }
+    var rootEntries: [(name: String, id: OID, mode: UInt32)] = []
+    for (first, seconds) in fanout {
+        var firstEntries: [(name: String, id: OID, mode: UInt32)] = []
+        for (second, notes) in seconds {
+            firstEntries.append((second, try repository.writeTree(entries: notes.map { ($0.0, $0.1, $0.2) }), 0o040000))
+        }
+        rootEntries.append((first, try repository.writeTree(entries: firstEntries), 0o040000))
+    }
+    let notesCommit = try repository.createCommit(tree: try repository.writeTree(entries: rootEntries), parents: [], message: "bulk ledger\n")
+    try repository.setReference(Ledger.notesRef, to: notesCommit, message: "bench: bulk ledger")
+    let buildTime = now() - buildStarted
+
+    let ledger = Ledger(repository: repository)
+    let bytesBefore = objectBytes(repo)
+    var writes: [Double] = []
+    for index in 0..<appendsPerSize {
+        let target = try repository.createBlob(Array("target \(index) \(UUID())".utf8))
+        let record = RunRecord(experiment: "bench", run: RunID.make(), status: .discard, metric: "score", value: Double(index),
+                               bestBefore: 1, direction: .lower, duration: 1, start: Date(), exitCode: 0, reason: nil,
+                               description: "bench \(index)", host: "bench")
+        let started = now()
+        try ledger.append(record, on: target)
+        writes.append(now() - started)
+    }
+    let targetBlobBytes = 30 * appendsPerSize  // the annotated blobs themselves, not part of a record
+    let bytesPerRecord = (objectBytes(repo) - bytesBefore - targetBlobBytes) / appendsPerSize
+
+    let workspace = try Workspace(discoveringFrom: repo.path)
+    try initExperiment(workspace)
+    _ = try workspace.runOnce(experiment: "bench")
+    var overheads: [Double] = []
+    for index in 0..<(appendsPerSize / 5) {
+        try edit(repo, index)
+        overheads.append(try libraryIteration(workspace, message: "change \(index)"))
+    }
+    let cells = [grouped(size).leftPadded(14), String(format: "%5.1fs", buildTime), ms(median(writes)).leftPadded(21),
+                 grouped(bytesPerRecord).leftPadded(27), ms(median(overheads)).leftPadded(27)]
+    print("  " + cells.joined(separator: "   "))
+}
