@@ -258,8 +258,9 @@ extension Workspace {
 
     /// This machine's name, for records (looked up once: Foundation may ask the resolver).
     static let hostName: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        return gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "unknown"
+        var buffer = [UInt8](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }()
 }
 

@@ -34,6 +34,31 @@ func runJSON(_ repo: TempRepository, _ arguments: [String] = [], environment: [S
     return (output.status, object)
 }
 
+/// A run in progress after the baseline, its evaluator hanging (a child that ignores SIGTERM
+/// writes its pid to child.pid), hit by `signal` once the evaluator started.
+struct SignalledRun {
+    let repo: TempRepository
+    /// The best commit before the hanging run.
+    let best: String
+    /// The tool's exit status (128 + signal when it was killed).
+    let toolStatus: Int32
+    /// The evaluator's child.
+    let child: Int32
+
+    init(signal: Int32) throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        best = try repo.gitLine("rev-parse", "HEAD")
+        try repo.write("candidate.txt", "hang\n")
+        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        kill(tool.pid, signal)
+        toolStatus = tool.wait()
+        child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        self.repo = repo
+    }
+}
+
 @Suite struct ScenarioTests {
     @Test func initBaselineKeepDiscardCrashTimeoutNoMetric() throws {
         let repo = try scenarioRepository()
@@ -170,34 +195,21 @@ func runJSON(_ repo: TempRepository, _ arguments: [String] = [], environment: [S
     }
 
     @Test func ctrlCDuringTheEvaluationRecordsAnInterruptedRunAndResets() throws {
-        let repo = try scenarioRepository(timeout: "60s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        let best = try repo.gitLine("rev-parse", "HEAD")
-        try repo.write("candidate.txt", "hang\n")
-        let pidFile = repo.path + "/child.pid"
-        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": pidFile])
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
-        kill(tool.pid, SIGINT)
-        #expect(tool.wait() == 130)
-        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-        #expect(waitUntil(seconds: 2) { !processExists(child) })
-        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        let run = try SignalledRun(signal: SIGINT)
+        let repo = run.repo
+        #expect(run.toolStatus == 130)
+        #expect(waitUntil(seconds: 2) { !processExists(run.child) })
+        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
         #expect(repo.read("candidate.txt") == "value 10\n")
         #expect(try repo.git(["log", "--notes=autoresearch", "refs/autoresearch/s/attempts"]).contains("status=interrupted"))
         try repo.fsck()
     }
 
     @Test func killMinus9DuringTheEvaluationIsRepairedByTheNextCommand() throws {
-        let repo = try scenarioRepository(timeout: "60s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        let best = try repo.gitLine("rev-parse", "HEAD")
-        try repo.write("candidate.txt", "hang\n")
-        let pidFile = repo.path + "/child.pid"
-        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": pidFile])
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
-        kill(tool.pid, SIGKILL)
-        tool.wait()
-        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let run = try SignalledRun(signal: SIGKILL)
+        let repo = run.repo
+        let child = run.child, best = run.best
+        #expect(run.toolStatus == 128 + SIGKILL)
         #expect(processExists(child), "the evaluation outlives a killed tool until the repair")
         #expect(try repo.gitLine("rev-parse", "HEAD") != best)
 
@@ -214,13 +226,7 @@ func runJSON(_ repo: TempRepository, _ arguments: [String] = [], environment: [S
     }
 
     @Test func repairSavesWorkTreeEditsMadeAfterTheKillBeforeResetting() throws {
-        let repo = try scenarioRepository(timeout: "60s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.write("candidate.txt", "hang\n")
-        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
-        kill(tool.pid, SIGKILL)
-        tool.wait()
+        let repo = try SignalledRun(signal: SIGKILL).repo
         try repo.write("candidate.txt", "value 1 -- edited by hand after the crash\n")
         let output = try Tool.run(["run"], in: repo)
         #expect(output.stderr.contains("work-tree changes saved as"))
