@@ -73,7 +73,12 @@ public struct LocalState {
     func writeMarker(_ marker: Marker) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
-        try encoder.encode(marker).write(to: URL(fileURLWithPath: markerPath), options: .atomic)
+        // Written whole, then renamed into place: a reader sees the old or the new marker.
+        let partial = markerPath + ".tmp"
+        guard FileManager.default.createFile(atPath: partial, contents: try encoder.encode(marker)),
+              rename(partial, markerPath) == 0 else {
+            throw AutoresearchError("cannot write \(markerPath): \(String(cString: strerror(errno)))")
+        }
     }
 
     func readMarker() -> Marker? {

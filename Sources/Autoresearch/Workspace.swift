@@ -67,11 +67,18 @@ public final class Workspace {
             throw AutoresearchError("commit \(commit.short) has no \(ExperimentFile.fileName)",
                                     hint: "configure the experiment with git autoresearch init --name \(name) ...")
         }
-        let scratch = repository.gitDirectory + "autoresearch/.config-\(getpid())"
-        try FileManager.default.createDirectory(atPath: repository.gitDirectory + "autoresearch", withIntermediateDirectories: true)
-        try Data(try repository.blob(entry.id)).write(to: URL(fileURLWithPath: scratch))
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        guard let experiment = try ExperimentFile(path: scratch).experiment(named: name) else {
+        // libgit2 parses config files only from disk: keep one copy per configuration blob.
+        let cacheDirectory = repository.gitDirectory + "autoresearch/config-cache"
+        let cached = cacheDirectory + "/" + entry.id.hex
+        if !FileManager.default.fileExists(atPath: cached) {
+            try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+            let partial = cached + ".\(getpid()).tmp"
+            guard FileManager.default.createFile(atPath: partial, contents: Data(try repository.blob(entry.id))),
+                  rename(partial, cached) == 0 else {
+                throw AutoresearchError("cannot write \(cached)")
+            }
+        }
+        guard let experiment = try ExperimentFile(path: cached).experiment(named: name) else {
             throw AutoresearchError("\(ExperimentFile.fileName) in commit \(commit.short) has no experiment '\(name)'",
                                     hint: "configure it with git autoresearch init --name \(name) ...")
         }
