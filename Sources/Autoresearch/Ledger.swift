@@ -41,7 +41,7 @@ public struct Ledger {
                                             message: "autoresearch: attempt \(run)")
                 return
             } catch let error as GitError where error.isModified && attempt < 50 {
-                continue
+                Repository.backOff(attempt: attempt)
             }
         }
     }

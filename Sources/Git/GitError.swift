@@ -17,8 +17,11 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
 
     /// True when the failure means "no such object, ref or entry".
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
-    /// True when a compare-and-swap reference update lost a race.
-    public var isModified: Bool { code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue }
+    /// True when a compare-and-swap reference update lost a race: the reference changed, was
+    /// created meanwhile, or another writer holds its lock file right now. Retrying is right.
+    public var isModified: Bool {
+        code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue || code == GIT_ELOCKED.rawValue
+    }
 
     init(code: Int32, operation: String) {
         self.code = code

@@ -45,7 +45,7 @@ extension Repository {
                 try setReference(ref, to: newCommit, expecting: parent.map { .value($0) } ?? .absent, message: message)
                 return newCommit
             } catch let error as GitError where error.isModified && attempt < 50 {
-                continue
+                Repository.backOff(attempt: attempt)
             }
         }
     }

@@ -1,4 +1,7 @@
 import Clibgit2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a compare-and-swap reference update expects to find.
 public enum RefExpectation: Sendable, Equatable {
@@ -99,6 +102,12 @@ extension Repository {
     /// Points HEAD at a branch (full name, `refs/heads/...`) without touching the work tree.
     public func setHead(toBranch name: String) throws {
         try check(git_repository_set_head(pointer, name), "set HEAD to \(name)")
+    }
+
+    /// Sleeps a short random time, growing with `attempt` (at most about 50 ms), before a
+    /// compare-and-swap is retried, so racing writers spread out.
+    public static func backOff(attempt: Int) {
+        usleep(UInt32.random(in: 0...UInt32(min(attempt, 10) * 5_000)))
     }
 
     /// True when `commit` is `ancestor` or has it in its history.
