@@ -1,7 +1,10 @@
 # git-autoresearch: build, install, test, benchmark, demo.
 PREFIX ?= /usr/local
 SWIFT ?= swift
-DEMO_DIR ?= $(shell mktemp -u /tmp/git-autoresearch-demo.XXXXXX)
+# Expanded once, so the demo and the git log that follows see the same directory.
+ifndef DEMO_DIR
+DEMO_DIR := $(shell mktemp -u /tmp/git-autoresearch-demo.XXXXXX)
+endif
 BIN := .build/release/git-autoresearch
 
 .PHONY: all install deps build test bench demo clean uninstall
