@@ -7,9 +7,9 @@ extension GitAutoresearch {
         static let configuration = CommandConfiguration(
             abstract: "Run the built-in demo: an example experiment, a baseline and scripted edits (no LLM).",
             discussion: """
-            Creates a throwaway repository, configures experiment 'demo' (evaluate.sh prints a loss that
-            depends on LEARNING_RATE in params.env), measures the baseline, then applies a few scripted
-            edits, each as one run: you see keeps, discards and a crash. Look at the result with
+            Creates a throwaway repository, configures experiment 'demo' (evaluate.sh prints a loss that \
+            depends on LEARNING_RATE in params.env), measures the baseline, then applies a few scripted \
+            edits, each as one run: you see keeps, discards and a crash. Look at the result with \
             git -C DIR log --notes=autoresearch autoresearch/demo
             """)
 

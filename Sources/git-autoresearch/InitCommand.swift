@@ -7,10 +7,10 @@ extension GitAutoresearch {
         static let configuration = CommandConfiguration(
             abstract: "Create or update an experiment, commit its configuration, and switch to its branch.",
             discussion: """
-            Writes the [experiment "NAME"] section of .autoresearch (git-config syntax; edit it with
-            'git config -f .autoresearch'), commits that file alone, creates branch autoresearch/NAME
-            and switches to it. Also adds refs/notes/autoresearch to notes.displayRef so plain
-            'git log' shows the run records. Refuses while other changes are uncommitted.
+            Writes the [experiment "NAME"] section of .autoresearch (git-config syntax; edit it with \
+            'git config -f .autoresearch'), commits that file alone, creates branch autoresearch/NAME \
+            and switches to it. Also adds refs/notes/autoresearch to notes.displayRef so plain \
+            'git log' shows the run records. Refuses while other changes are uncommitted. \
             To change an existing experiment, run init again on its branch with the flags to change.
             """)
 

@@ -8,13 +8,13 @@ extension GitAutoresearch {
         static let configuration = CommandConfiguration(
             abstract: "Run one iteration: snapshot the work tree, evaluate, keep or reset, record.",
             discussion: """
-            The changes in the work tree (tracked and new files, not ignored ones) become one candidate
-            commit on the experiment branch; commits already on the branch beyond the best are evaluated
-            as they are. The first run is the baseline. A candidate that is not strictly better is
-            reset away (branch, index and work tree back at the best commit); it stays reachable from
+            The changes in the work tree (tracked and new files, not ignored ones) become one candidate \
+            commit on the experiment branch; commits already on the branch beyond the best are evaluated \
+            as they are. The first run is the baseline. A candidate that is not strictly better is \
+            reset away (branch, index and work tree back at the best commit); it stays reachable from \
             refs/autoresearch/NAME/attempts. Ctrl-C stops the evaluation and records it as interrupted.
 
-            Exit codes: 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate,
+            Exit codes: 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate, \
             130 interrupted, 1 error, 64 usage error.
             """)
 
