@@ -64,8 +64,11 @@ public struct Experiment: Sendable, Equatable {
         self.logLimit = logLimit
     }
 
-    /// The experiment branch, `refs/heads/autoresearch/NAME`.
-    public var branch: String { "refs/heads/autoresearch/\(name)" }
+    /// The prefix of experiment branches.
+    public static let branchPrefix = "refs/heads/autoresearch/"
+
+    /// The branch of experiment `name`, `refs/heads/autoresearch/NAME`.
+    public static func branch(_ name: String) -> String { branchPrefix + name }
 
     /// Checks a name for use in branch and ref names.
     public static func validate(name: String) throws {

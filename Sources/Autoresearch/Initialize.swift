@@ -76,7 +76,7 @@ extension Workspace {
             }
             throw AutoresearchError("the current branch has no commit yet", hint: "commit the code to optimise first (git add . && git commit)")
         }
-        let branch = "refs/heads/autoresearch/\(settings.name)"
+        let branch = Experiment.branch(settings.name)
         let branchTarget = try repository.referenceTarget(branch)
         if branchTarget != nil, currentBranch != branch {
             throw AutoresearchError("experiment '\(settings.name)' already exists on autoresearch/\(settings.name)",
@@ -84,8 +84,7 @@ extension Workspace {
         }
         let others = try repository.status().filter { $0.path != ExperimentFile.fileName }
         if !others.isEmpty {
-            let listed = others.prefix(5).map(\.path).joined(separator: ", ") + (others.count > 5 ? ", ..." : "")
-            throw AutoresearchError("uncommitted changes: \(listed)",
+            throw AutoresearchError("uncommitted changes: \(Self.listPaths(others.map(\.path)))",
                                     hint: "commit them first (the evaluator must be committed to be part of the experiment), or stash them")
         }
 

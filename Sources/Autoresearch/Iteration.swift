@@ -48,11 +48,9 @@ extension Workspace {
         defer { state.releaseLock() }
         if let repaired = try repairUnfinishedIteration(experiment: name, state: state) { events.notice(repaired) }
 
-        let branch = "refs/heads/autoresearch/\(name)"
+        let branch = Experiment.branch(name)
+        let tip = try branchTip(of: name)
         try enterBranch(branch, experiment: name, events: events)
-        guard let tip = try repository.referenceTarget(branch) else {
-            throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
-        }
         let ledger = Ledger(repository: repository)
         var best = try ledger.best(experiment: name, from: tip)
         let experiment = try self.experiment(named: name, at: tip)
@@ -70,8 +68,6 @@ extension Workspace {
                 let summary = message ?? "autoresearch: \(name) run \(run)"
                 candidate = try repository.createCommit(tree: tree, parents: [tip], message: summary + "\n")
             }
-        } else if candidate == best?.commit {
-            return .nothingToEvaluate(best: candidate)
         } else if message == nil {
             description = String(try repository.commit(candidate).message.prefix { $0 != "\n" })
         }
@@ -109,8 +105,7 @@ extension Workspace {
         state.removeMarker()
         let leftovers = try repository.status().filter(\.isUntracked).map(\.path)
         if !leftovers.isEmpty {
-            let listed = leftovers.prefix(5).joined(separator: ", ") + (leftovers.count > 5 ? ", ..." : "")
-            events.notice("warning: untracked files after the evaluation (\(listed)) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
+            events.notice("warning: untracked files after the evaluation (\(Self.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
                                logPath: state.logPath(run: run), tail: evaluation.result.tail))
@@ -125,8 +120,7 @@ extension Workspace {
         if !changes.isEmpty {
             let here: String
             if case .branch(let name, _) = head { here = "branch \(name.replacingOccurrences(of: "refs/heads/", with: ""))" } else { here = "a detached HEAD" }
-            let listed = changes.prefix(5).map(\.path).joined(separator: ", ") + (changes.count > 5 ? ", ..." : "")
-            throw AutoresearchError("you are on \(here) with uncommitted changes (\(listed)); nothing was touched",
+            throw AutoresearchError("you are on \(here) with uncommitted changes (\(Self.listPaths(changes.map(\.path)))); nothing was touched",
                                     hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(experiment) first")
         }
         try repository.switchToBranch(branch)
@@ -222,7 +216,7 @@ extension Workspace {
         let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
         if finished == nil {
             let experiment = try? self.experiment(named: name, at: candidate)
-            let bestValue = try best.flatMap { try ledger.records(on: $0, experiment: name).last(where: { $0.status == .keep })?.value }
+            let bestValue = try best.flatMap { try ledger.keepRecord(on: $0, experiment: name)?.value }
             let record = RunRecord(experiment: name, run: marker.run, status: .interrupted, metric: experiment?.metric ?? "",
                                    value: nil, bestBefore: bestValue, direction: experiment?.direction ?? .lower,
                                    duration: Date().timeIntervalSince(marker.start), start: marker.start, exitCode: nil,
@@ -249,11 +243,6 @@ extension Workspace {
         state.removeMarker()
         let done = actions.isEmpty ? "nothing left to do" : actions.joined(separator: ", ")
         return "repaired an unfinished run \(marker.run) of '\(name)' (\(candidate.short)): \(done)"
-    }
-
-    /// The id of the committed `.autoresearch` in `commit` (nil when absent).
-    func configurationEntry(at commit: OID) throws -> OID? {
-        try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName)?.id
     }
 
     /// This machine's name, for records (looked up once: Foundation may ask the resolver).

@@ -30,20 +30,16 @@ public struct Ledger {
     /// Makes `commit` reachable from the experiment's attempts chain: one small commit (empty
     /// tree) whose parents are the previous chain tip and the attempt. Compare-and-swap, retried.
     public func recordAttempt(_ commit: OID, experiment: String, run: String) throws {
-        let ref = Ledger.attemptsRef(experiment)
         let tree = try repository.emptyTree()
-        for attempt in 1... {
-            let previous = try repository.referenceTarget(ref)
-            let link = try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
-                                                   message: "autoresearch: \(experiment) attempt \(run)\n")
-            do {
-                try repository.setReference(ref, to: link, expecting: previous.map { .value($0) } ?? .absent,
-                                            message: "autoresearch: attempt \(run)")
-                return
-            } catch let error as GitError where error.isModified && attempt < 50 {
-                Repository.backOff(attempt: attempt)
-            }
+        try repository.updateReference(Ledger.attemptsRef(experiment), message: "autoresearch: attempt \(run)") { previous in
+            try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
+                                        message: "autoresearch: \(experiment) attempt \(run)\n")
         }
+    }
+
+    /// The last keep record of `experiment` on `commit`, if any.
+    public func keepRecord(on commit: OID, experiment: String) throws -> RunRecord? {
+        try records(on: commit, experiment: experiment).last { $0.status == .keep }
     }
 
     /// The best commit at or below `tip`: the nearest first-parent ancestor with a keep record for
@@ -51,7 +47,7 @@ public struct Ledger {
     public func best(experiment: String, from tip: OID) throws -> (commit: OID, record: RunRecord)? {
         var current: OID? = tip
         while let commit = current {
-            if let record = try records(on: commit, experiment: experiment).last(where: { $0.status == .keep }) {
+            if let record = try keepRecord(on: commit, experiment: experiment) {
                 return (commit, record)
             }
             current = try repository.commit(commit).parents.first

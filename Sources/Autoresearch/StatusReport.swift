@@ -36,10 +36,8 @@ extension Workspace {
             defer { state.releaseLock() }
             repaired = try repairUnfinishedIteration(experiment: name, state: state)
         }
-        let branch = "refs/heads/autoresearch/\(name)"
-        guard let tip = try repository.referenceTarget(branch) else {
-            throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
-        }
+        let branch = Experiment.branch(name)
+        let tip = try branchTip(of: name)
         let experiment = try self.experiment(named: name, at: tip)
         let ledger = Ledger(repository: repository)
         let records = try ledger.allRecords(experiment: name).map(\.record)

@@ -26,8 +26,8 @@ public final class Workspace {
 
     /// Experiments that have a branch (`autoresearch/NAME`), sorted.
     public func experimentNames() throws -> [String] {
-        try repository.references(matching: "refs/heads/autoresearch/*")
-            .map { String($0.name.dropFirst("refs/heads/autoresearch/".count)) }
+        try repository.references(matching: Experiment.branchPrefix + "*")
+            .map { String($0.name.dropFirst(Experiment.branchPrefix.count)) }
             .sorted()
     }
 
@@ -40,8 +40,8 @@ public final class Workspace {
             }
             return requested
         }
-        if case .branch(let branch, _) = try repository.head(), branch.hasPrefix("refs/heads/autoresearch/") {
-            let name = String(branch.dropFirst("refs/heads/autoresearch/".count))
+        if case .branch(let branch, _) = try repository.head(), branch.hasPrefix(Experiment.branchPrefix) {
+            let name = String(branch.dropFirst(Experiment.branchPrefix.count))
             if names.contains(name) { return name }
         }
         if names.count == 1 { return names[0] }
@@ -52,28 +52,34 @@ public final class Workspace {
         throw AutoresearchError("several experiments exist; say which with --experiment", hint: Self.knownHint(names))
     }
 
-    /// The experiment as committed on its branch tip (the configuration a run uses).
-    public func committedExperiment(named name: String) throws -> Experiment {
-        guard let tip = try repository.referenceTarget("refs/heads/autoresearch/\(name)") else {
+    /// The tip of the experiment's branch; an "unknown experiment" error when there is none.
+    func branchTip(of name: String) throws -> OID {
+        guard let tip = try repository.referenceTarget(Experiment.branch(name)) else {
             throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
         }
-        return try experiment(named: name, at: tip)
+        return tip
+    }
+
+    /// The id of the `.autoresearch` blob committed in `commit` (nil when absent).
+    func configurationEntry(at commit: OID) throws -> OID? {
+        guard let entry = try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName),
+              entry.kind == .blob else { return nil }
+        return entry.id
     }
 
     /// The experiment as configured in the `.autoresearch` committed in `commit`.
     func experiment(named name: String, at commit: OID) throws -> Experiment {
-        let tree = try repository.commit(commit).tree
-        guard let entry = try repository.entry(inTree: tree, path: ExperimentFile.fileName), entry.kind == .blob else {
+        guard let blob = try configurationEntry(at: commit) else {
             throw AutoresearchError("commit \(commit.short) has no \(ExperimentFile.fileName)",
                                     hint: "configure the experiment with git autoresearch init --name \(name) ...")
         }
         // libgit2 parses config files only from disk: keep one copy per configuration blob.
         let cacheDirectory = repository.gitDirectory + "autoresearch/config-cache"
-        let cached = cacheDirectory + "/" + entry.id.hex
+        let cached = cacheDirectory + "/" + blob.hex
         if !FileManager.default.fileExists(atPath: cached) {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
             let partial = cached + ".\(getpid()).tmp"
-            guard FileManager.default.createFile(atPath: partial, contents: Data(try repository.blob(entry.id))),
+            guard FileManager.default.createFile(atPath: partial, contents: Data(try repository.blob(blob))),
                   rename(partial, cached) == 0 else {
                 throw AutoresearchError("cannot write \(cached)")
             }
@@ -83,6 +89,11 @@ public final class Workspace {
                                     hint: "configure it with git autoresearch init --name \(name) ...")
         }
         return experiment
+    }
+
+    /// Up to five paths for a message, then `...`.
+    static func listPaths(_ paths: [String]) -> String {
+        paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", ..." : "")
     }
 
     static func knownHint(_ names: [String]) -> String {

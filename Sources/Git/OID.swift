@@ -1,7 +1,7 @@
 import Clibgit2
 
 /// A git object id (SHA-1), as a value.
-public struct OID: Hashable, Sendable, CustomStringConvertible, Comparable {
+public struct OID: Hashable, Sendable, CustomStringConvertible {
     var raw: git_oid
 
     init(_ raw: git_oid) { self.raw = raw }
@@ -27,19 +27,9 @@ public struct OID: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     public var description: String { hex }
 
-    public var isZero: Bool {
-        var copy = raw
-        return git_oid_is_zero(&copy) != 0
-    }
-
     public static func == (lhs: OID, rhs: OID) -> Bool {
         var a = lhs.raw, b = rhs.raw
         return git_oid_equal(&a, &b) != 0
-    }
-
-    public static func < (lhs: OID, rhs: OID) -> Bool {
-        var a = lhs.raw, b = rhs.raw
-        return git_oid_cmp(&a, &b) < 0
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -17,15 +17,12 @@ extension Repository {
     }
 
     /// Appends `text` (a line or several, newline added if missing) to the note on `object`,
-    /// creating it if needed, as a new commit on `ref`. The ref is moved with compare-and-swap and
-    /// the write retried when another writer moved it first, so no concurrent append is lost.
+    /// creating it if needed, as a new commit on `ref`. The ref is moved with compare-and-swap
+    /// (`updateReference`), so no concurrent append is lost.
     /// Returns the new notes commit.
     @discardableResult
     public func appendNote(ref: String, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let parent = try referenceTarget(ref)
+        try updateReference(ref, message: message) { parent in
             let rootTree = try parent.map { try commit($0).tree }
             var content = ""
             var tree = rootTree
@@ -40,13 +37,7 @@ extension Repository {
             let blobID = try createBlob(Array(content.utf8))
             let newTree = try writeTree(base: tree, path: Self.notePath(for: object),
                                         entry: (blobID, GIT_FILEMODE_BLOB.rawValue))!
-            let newCommit = try createCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message)
-            do {
-                try setReference(ref, to: newCommit, expecting: parent.map { .value($0) } ?? .absent, message: message)
-                return newCommit
-            } catch let error as GitError where error.isModified && attempt < 50 {
-                Repository.backOff(attempt: attempt)
-            }
+            return try createCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message)
         }
     }
 

@@ -6,8 +6,6 @@ public struct CommitInfo: Sendable, Equatable {
     public let tree: OID
     public let parents: [OID]
     public let message: String
-    /// Committer time, seconds since the epoch.
-    public let time: Int64
 }
 
 /// The kind of a tree entry.
@@ -52,8 +50,7 @@ extension Repository {
         return CommitInfo(id: id,
                           tree: OID(git_commit_tree_id(object)!.pointee),
                           parents: parents,
-                          message: git_commit_message(object).map { String(cString: $0) } ?? "",
-                          time: git_commit_time(object))
+                          message: git_commit_message(object).map { String(cString: $0) } ?? "")
     }
 
     /// The entry at `path` (`a/b/c`) in a tree, or nil when there is none.

@@ -104,16 +104,23 @@ extension Repository {
         try check(git_repository_set_head(pointer, name), "set HEAD to \(name)")
     }
 
-    /// Sleeps a short random time, growing with `attempt` (at most about 50 ms), before a
-    /// compare-and-swap is retried, so racing writers spread out.
-    public static func backOff(attempt: Int) {
-        usleep(UInt32.random(in: 0...UInt32(min(attempt, 10) * 5_000)))
-    }
-
-    /// True when `commit` is `ancestor` or has it in its history.
-    public func isAncestor(_ ancestor: OID, of commit: OID) throws -> Bool {
-        if ancestor == commit { return true }
-        var a = commit.raw, b = ancestor.raw
-        return try check(git_graph_descendant_of(pointer, &a, &b), "compare history") == 1
+    /// Moves `ref` to the object `build` makes from its current target (nil when the ref does not
+    /// exist), with compare-and-swap. When another writer moved the ref or holds its lock, waits
+    /// a short random time and builds again from the new target (up to 50 attempts), so no
+    /// concurrent update is lost. Returns the new target.
+    @discardableResult
+    public func updateReference(_ ref: String, message: String, _ build: (_ current: OID?) throws -> OID) throws -> OID {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let current = try referenceTarget(ref)
+            let next = try build(current)
+            do {
+                try setReference(ref, to: next, expecting: current.map { .value($0) } ?? .absent, message: message)
+                return next
+            } catch let error as GitError where error.isModified && attempt < 50 {
+                usleep(UInt32.random(in: 0...UInt32(min(attempt, 10) * 5_000)))
+            }
+        }
     }
 }

@@ -27,6 +27,14 @@ func scenarioRepository(timeout: String = "2s") throws -> TempRepository {
     return repo
 }
 
+extension TempRepository {
+    /// Sets `experiment.NAME.KEY` in the committed `.autoresearch`, as a user editing it by hand.
+    func commitExperimentSetting(_ key: String, _ value: String, experiment: String = "s") throws {
+        try git(["config", "-f", ".autoresearch", "experiment.\(experiment).\(key)", value])
+        try git(["commit", "-qam", "set \(key)"])
+    }
+}
+
 /// The run's JSON object printed by `run --format json`.
 func runJSON(_ repo: TempRepository, _ arguments: [String] = [], environment: [String: String] = [:]) throws -> (status: Int32, object: [String: Any]) {
     let output = try Tool.run(["run", "--format", "json"] + arguments, in: repo, environment: environment)
@@ -257,8 +265,7 @@ struct SignalledRun {
 
     @Test func untrackedFilesLeftByTheEvaluatorAreReported() throws {
         let repo = try scenarioRepository()
-        try repo.git(["config", "-f", ".autoresearch", "experiment.s.evaluate", "sh eval.sh; echo out > result.txt"])
-        try repo.git(["commit", "-qam", "evaluator writes result.txt"])
+        try repo.commitExperimentSetting("evaluate", "sh eval.sh; echo out > result.txt")
         let output = try Tool.run(["run"], in: repo)
         #expect(output.status == 0)
         #expect(output.stderr.contains("untracked files after the evaluation (result.txt)"))
@@ -319,8 +326,7 @@ struct SignalledRun {
 
     @Test func aMalformedCommittedConfigIsReportedWithItsField() throws {
         let repo = try scenarioRepository()
-        try repo.git(["config", "-f", ".autoresearch", "experiment.s.direction", "sideways"])
-        try repo.git(["commit", "-qam", "break the config"])
+        try repo.commitExperimentSetting("direction", "sideways")
         let output = try Tool.run(["run"], in: repo)
         #expect(output.status == 1)
         #expect(output.stderr.contains("invalid direction 'sideways'"))
