@@ -55,16 +55,13 @@ public struct Ledger {
         return nil
     }
 
-    /// Every record of `experiment` (all of them when nil) with the commit it annotates.
+    /// Every record in the ledger, oldest first (by start time, then run id).
     /// Reads the whole ledger: for reports, not for the per-run path.
-    public func allRecords(experiment: String? = nil) throws -> [(commit: OID, record: RunRecord)] {
-        var result: [(OID, RunRecord)] = []
-        try repository.forEachNote(ref: Ledger.notesRef) { object, blob in
-            let text = String(decoding: try repository.blob(blob), as: UTF8.self)
-            for record in RunRecord.parseAll(text) where experiment == nil || record.experiment == experiment {
-                result.append((object, record))
-            }
+    public func allRecords() throws -> [RunRecord] {
+        var records: [RunRecord] = []
+        try repository.forEachNote(ref: Ledger.notesRef) { _, blob in
+            records += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self))
         }
-        return result.sorted { ($0.1.start, $0.1.run) < ($1.1.start, $1.1.run) }
+        return records.sorted { ($0.start, $0.run) < ($1.start, $1.run) }
     }
 }

@@ -29,25 +29,36 @@ public struct ExperimentStatus: Sendable {
 extension Workspace {
     /// The status of an experiment. Repairs an unfinished run first when no process holds the lock.
     public func status(experiment name: String) throws -> ExperimentStatus {
-        let state = LocalState(gitDirectory: repository.gitDirectory, experiment: name)
-        var repaired: String?
-        if state.readMarker() != nil, state.lockHolder() == nil {
+        try statuses(of: [name])[0]
+    }
+
+    /// The status of several experiments, reading the ledger once for all of them. Repairs
+    /// unfinished runs first where no process holds the lock.
+    public func statuses(of names: [String]) throws -> [ExperimentStatus] {
+        var repaired: [String: String] = [:]
+        for name in names {
+            let state = LocalState(gitDirectory: repository.gitDirectory, experiment: name)
+            guard state.readMarker() != nil, state.lockHolder() == nil else { continue }
             try state.acquireLock(experiment: name)
             defer { state.releaseLock() }
-            repaired = try repairUnfinishedIteration(experiment: name, state: state)
+            repaired[name] = try repairUnfinishedIteration(experiment: name, state: state)
         }
-        let branch = Experiment.branch(name)
-        let tip = try branchTip(of: name)
-        let experiment = try self.experiment(named: name, at: tip)
         let ledger = Ledger(repository: repository)
-        let records = try ledger.allRecords(experiment: name).map(\.record)
-        let counts = RunStatus.allCases.compactMap { status -> (RunStatus, Int)? in
-            let count = records.filter { $0.status == status }.count
-            return count > 0 ? (status, count) : nil
+        var recordsByExperiment: [String: [RunRecord]] = [:]
+        for record in try ledger.allRecords() { recordsByExperiment[record.experiment, default: []].append(record) }
+        return try names.map { name in
+            let tip = try branchTip(of: name)
+            let records = recordsByExperiment[name] ?? []
+            let counts = RunStatus.allCases.compactMap { status -> (RunStatus, Int)? in
+                let count = records.filter { $0.status == status }.count
+                return count > 0 ? (status, count) : nil
+            }
+            return ExperimentStatus(experiment: try experiment(named: name, at: tip), branch: Experiment.branch(name), tip: tip,
+                                    best: try ledger.best(experiment: name, from: tip),
+                                    baseline: records.first(where: \.isBaseline), counts: counts, runs: records.count,
+                                    lastRun: records.last,
+                                    lockHolder: LocalState(gitDirectory: repository.gitDirectory, experiment: name).lockHolder(),
+                                    repaired: repaired[name])
         }
-        return ExperimentStatus(experiment: experiment, branch: branch, tip: tip,
-                                best: try ledger.best(experiment: name, from: tip),
-                                baseline: records.first(where: \.isBaseline), counts: counts, runs: records.count,
-                                lastRun: records.last, lockHolder: state.lockHolder(), repaired: repaired)
     }
 }

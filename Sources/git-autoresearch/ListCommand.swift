@@ -12,9 +12,9 @@ extension GitAutoresearch {
         mutating func run() throws {
             let workspace = try Workspace()
             let names = try workspace.experimentNames()
-            let rows = try names.map { name -> (name: String, status: ExperimentStatus) in
-                (name, try workspace.status(experiment: name))
-            }
+            let statuses = try workspace.statuses(of: names)
+            for status in statuses { if let repaired = status.repaired { Terminal.notice(repaired) } }
+            let rows = zip(names, statuses).map { (name: $0, status: $1) }
             if format == .json {
                 let objects = rows.map { row -> [String: Any?] in
                     ["experiment": row.name, "metric": row.status.experiment.metric,

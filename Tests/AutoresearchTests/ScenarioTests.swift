@@ -271,6 +271,24 @@ struct SignalledRun {
         #expect(output.stderr.contains("untracked files after the evaluation (result.txt)"))
     }
 
+    @Test func listShowsEveryExperimentWithItsRunsAndBest() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.write("candidate.txt", "value 4\n")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.git(["switch", "-q", "main"])
+        let second = try Tool.run(["init", "--name", "t", "--eval", "echo 'score: 3'", "--metric", "score", "--direction", "higher"], in: repo)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let output = try Tool.run(["list", "--format", "json"], in: repo)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.map { $0["experiment"] as? String } == ["s", "t"])
+        #expect(rows.map { $0["runs"] as? Int } == [2, 1])
+        #expect(rows.map { $0["best_value"] as? Double } == [4, 3])
+        let text = try Tool.run(["list"], in: repo).stdout
+        #expect(text.contains("score ↓") && text.contains("score ↑"))
+    }
+
     @Test func aSecondRunWhileOneIsGoingIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository(timeout: "60s")
         try repo.write("candidate.txt", "hang\n")
