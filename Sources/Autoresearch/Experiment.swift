@@ -35,7 +35,10 @@ public struct Experiment: Sendable, Equatable {
     public var metricSource: MetricSource
     /// Paths (globs allowed) the candidate may not change.
     public var guards: [String]
+    /// The agent command `loop` runs before each evaluation (`/bin/sh -c`, at the work tree's top).
     public var agent: String?
+    /// The hard limit of one agent step.
+    public var agentTimeout: Double
     /// Instructions for the agent (a file in the repository).
     public var program: String?
     /// Bytes of evaluation output kept in the log; the rest is read for the metric, not stored.
@@ -45,11 +48,12 @@ public struct Experiment: Sendable, Equatable {
     public static let timeoutFactor = 2.5
     public static let defaultGrace = 5.0
     public static let defaultLogLimit = 64 << 20
+    public static let defaultAgentTimeout = 1800.0
 
     public init(name: String, evaluate: String, metric: String, direction: Direction = .lower,
                 budget: Double = Experiment.defaultBudget, timeout: Double? = nil, grace: Double = Experiment.defaultGrace,
                 metricSource: MetricSource = .output, guards: [String] = [], agent: String? = nil,
-                program: String? = nil, logLimit: Int = Experiment.defaultLogLimit) {
+                agentTimeout: Double = Experiment.defaultAgentTimeout, program: String? = nil, logLimit: Int = Experiment.defaultLogLimit) {
         self.name = name
         self.evaluate = evaluate
         self.metric = metric
@@ -60,6 +64,7 @@ public struct Experiment: Sendable, Equatable {
         self.metricSource = metricSource
         self.guards = guards
         self.agent = agent
+        self.agentTimeout = agentTimeout
         self.program = program
         self.logLimit = logLimit
     }
@@ -157,7 +162,8 @@ public struct ExperimentFile {
             name: name, evaluate: evaluate, metric: metric, direction: direction, budget: budget,
             timeout: try duration("timeout"), grace: try duration("grace") ?? Experiment.defaultGrace,
             metricSource: source, guards: try config.strings(key("guard")),
-            agent: try config.string(key("agent")), program: try config.string(key("program")), logLimit: logLimit)
+            agent: try config.string(key("agent")),
+            agentTimeout: try duration("agentTimeout") ?? Experiment.defaultAgentTimeout, program: try config.string(key("program")), logLimit: logLimit)
         try experiment.validate()
         return experiment
     }
@@ -185,6 +191,8 @@ public struct ExperimentFile {
         }
         try config.setAll(key("guard"), experiment.guards)
         try setOptional(key("agent"), experiment.agent)
+        try setOptional(key("agentTimeout"), experiment.agentTimeout == Experiment.defaultAgentTimeout
+            ? nil : Durations.canonical(experiment.agentTimeout))
         try setOptional(key("program"), experiment.program)
         try setOptional(key("logLimit"), experiment.logLimit == Experiment.defaultLogLimit ? nil : String(experiment.logLimit))
     }

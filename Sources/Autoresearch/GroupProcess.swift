@@ -36,7 +36,8 @@ public struct CommandProgress: Sendable {
 /// Runs a shell command as the leader of its own session and process group, with its output
 /// streamed to a log file (never held whole in memory) and to a line handler, under a hard time
 /// limit. At the limit, on interruption, and after the command exits (to reap children it left
-/// behind), the whole group gets SIGTERM, a grace period, then SIGKILL.
+/// behind), the whole group gets SIGTERM, a grace period, then SIGKILL. A watchdog process does
+/// the same if the tool dies while the command runs.
 public enum GroupProcess {
     public static let tailLines = 20
     static let maxLineBytes = 64 << 10
@@ -75,6 +76,16 @@ public enum GroupProcess {
         close(writeEnd)
         guard spawnError == 0 else {
             throw AutoresearchError("cannot start /bin/sh: \(String(cString: strerror(spawnError)))")
+        }
+        // If the tool dies (even by SIGKILL), the watchdog stops the group as the loop below would.
+        var watchdog: pid_t = 0, release: Int32 = -1
+        if cps_start_watchdog(pid, Int32(grace * 1000), &watchdog, &release) != 0 { watchdog = 0 }
+        defer {
+            if watchdog > 0 {
+                _ = write(release, "x", 1)
+                close(release)
+                waitpid(watchdog, nil, 0)
+            }
         }
         do {
             try onStart(pid)

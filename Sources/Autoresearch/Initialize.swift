@@ -14,6 +14,7 @@ public struct ExperimentSettings: Sendable {
     public var metricKey: String?
     public var guards: [String]?
     public var agent: String?
+    public var agentTimeout: Double?
     public var program: String?
 
     public init(name: String) { self.name = name }
@@ -44,6 +45,7 @@ public struct ExperimentSettings: Sendable {
         }
         if let guards { experiment.guards = guards }
         if let agent { experiment.agent = agent.isEmpty ? nil : agent }
+        if let agentTimeout { experiment.agentTimeout = agentTimeout }
         if let program { experiment.program = program.isEmpty ? nil : program }
         try experiment.validate()
         return experiment

@@ -14,15 +14,34 @@ public struct RunOutcome: Sendable {
     public let tail: [String]
 }
 
+/// Which step of an iteration is running.
+public enum Step: String, Sendable {
+    case agent, evaluation
+}
+
+/// Progress of the agent step or the evaluation, about once a second.
+public struct StepProgress: Sendable {
+    public let step: Step
+    public let run: String
+    public let elapsed: Double
+    /// The time the step is meant to take (the budget; for the agent, its limit).
+    public let budget: Double
+    /// The hard limit.
+    public let limit: Double
+    public let lastLine: String?
+}
+
 /// Things a run reports while it goes, for the front end to show.
 public struct RunEvents {
     /// Something the user should know (a branch switch, a repaired interruption).
     public var notice: (String) -> Void = { _ in }
+    /// The agent step of run `run` starts.
+    public var agentStarted: (_ run: String, _ experiment: Experiment) -> Void = { _, _ in }
     /// The candidate is committed and its evaluation starts.
     public var started: (_ run: String, _ experiment: Experiment, _ candidate: OID, _ isBaseline: Bool) -> Void = { _, _, _, _ in }
-    /// About once a second during the evaluation.
-    public var progress: (CommandProgress, Experiment) -> Void = { _, _ in }
-    /// Polled during the evaluation; true stops it (status `interrupted`).
+    /// About once a second while the agent or the evaluation runs.
+    public var progress: (StepProgress) -> Void = { _ in }
+    /// Polled while a step runs; true stops it (status `interrupted`).
     public var isInterrupted: () -> Bool = { cps_interrupt_count() > 0 }
 
     public init() {}
@@ -43,13 +62,27 @@ extension Workspace {
     /// evaluation runs under the experiment's hard limit; the record goes in the ledger; a
     /// candidate that is not better is reset away (it stays reachable from the attempts ref).
     public func runOnce(experiment name: String, message: String? = nil, events: RunEvents = RunEvents()) throws -> RunResult {
+        try withLock(experiment: name, events: events) { state in
+            try iterate(experiment: name, state: state, message: message, agent: nil, events: events)
+        }
+    }
+
+    /// Runs `body` holding the experiment's lock, after repairing an iteration a killed process left unfinished.
+    func withLock<T>(experiment name: String, events: RunEvents, _ body: (LocalState) throws -> T) throws -> T {
         let state = LocalState(gitDirectory: repository.gitDirectory, experiment: name)
         try state.acquireLock(experiment: name)
         defer { state.releaseLock() }
         if let repaired = try repairUnfinishedIteration(experiment: name, state: state) { events.notice(repaired) }
+        return try body(state)
+    }
 
+    /// One iteration under the lock. With an agent, and when nothing is waiting to be evaluated,
+    /// the agent step makes the candidate first; without one, the work tree or the commits beyond
+    /// the best are the candidate.
+    func iterate(experiment name: String, state: LocalState, message: String?, agent: AgentInvocation?,
+                 events: RunEvents) throws -> RunResult {
         let branch = Experiment.branch(name)
-        let tip = try branchTip(of: name)
+        var tip = try branchTip(of: name)
         try enterBranch(branch, experiment: name, events: events)
         let ledger = Ledger(repository: repository)
         var best = try ledger.best(experiment: name, from: tip)
@@ -60,24 +93,42 @@ extension Workspace {
         }
 
         let run = RunID.make()
-        var candidate = tip
         var description = message ?? ""
-        if !(try repository.status().isEmpty) {
+        let pending = try tip != best?.commit || !repository.status().isEmpty
+        if let agent, let best {
+            if pending {
+                events.notice("evaluating the changes already on autoresearch/\(name) (not made by the agent) first")
+            } else {
+                switch try agentStep(agent, experiment: experiment, run: run, best: best, state: state, events: events) {
+                case .settled(let outcome): return .ran(outcome)
+                case .changed(let text): description = text
+                }
+                tip = try branchTip(of: name)
+            }
+        }
+
+        var candidate = tip
+        let changes = try repository.status()
+        if !changes.isEmpty {
             let tree = try repository.stageAll()
             if tree != (try repository.commit(tip).tree) {
-                let summary = message ?? "autoresearch: \(name) run \(run)"
-                candidate = try repository.createCommit(tree: tree, parents: [tip], message: summary + "\n")
+                if description.isEmpty, agent != nil { description = "edit \(Self.listPaths(changes.map(\.path)))" }
+                let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
+                candidate = try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
             }
-        } else if message == nil {
+        } else if description.isEmpty {
             description = String(try repository.commit(candidate).message.prefix { $0 != "\n" })
         }
-        if candidate == best?.commit { return .nothingToEvaluate(best: candidate) }
+        if let best, candidate == best.commit {
+            guard agent != nil else { return .nothingToEvaluate(best: candidate) }
+            return .ran(try recordNoop(experiment: experiment, run: run, best: best, state: state))
+        }
 
         // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
         try ledger.recordAttempt(candidate, experiment: name, run: run)
         let start = Date()
-        var marker = LocalState.Marker(run: run, candidate: candidate.hex, best: best?.commit.hex, branch: branch,
-                                       start: start, description: description)
+        var marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: best?.commit.hex,
+                                       branch: branch, start: start, description: description)
         try state.writeMarker(marker)
         if candidate != tip {
             try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
@@ -86,7 +137,7 @@ extension Workspace {
         events.started(run, experiment, candidate, best == nil)
         let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record.value,
                                       logPath: state.logPath(run: run), events: events) { group in
-            marker.evaluatorGroup = group
+            marker.processGroup = group
             try state.writeMarker(marker)
         }
         let status: RunStatus
@@ -104,7 +155,7 @@ extension Workspace {
         if status != .keep, let best { try repository.resetHard(to: best.commit) }
         state.removeMarker()
         let leftovers = try repository.status().filter(\.isUntracked).map(\.path)
-        if !leftovers.isEmpty {
+        if !leftovers.isEmpty, agent == nil {
             events.notice("warning: untracked files after the evaluation (\(Self.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
@@ -156,7 +207,10 @@ extension Workspace {
                                           hardLimit: experiment.timeout, grace: experiment.grace,
                                           logPath: logPath, logLimit: experiment.logLimit, onStart: onStart,
                                           onLine: { scanner.scan($0) },
-                                          onProgress: { events.progress($0, experiment) },
+                                          onProgress: {
+                                              events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: experiment.budget,
+                                                                           limit: experiment.timeout, lastLine: $0.lastLine))
+                                          },
                                           isInterrupted: events.isInterrupted)
         var evaluation = Evaluation(result: result, status: .keep)
         switch result.termination {
@@ -197,52 +251,6 @@ extension Workspace {
             evaluation.reason = reason + "; output cut at \(experiment.logLimit) bytes in the log"
         }
         return evaluation
-    }
-
-    /// Repairs an iteration a killed process left half done (its marker is still there): stops
-    /// an evaluation that outlived the tool, records the run as `interrupted` unless its record was
-    /// written, saves any work-tree changes as a commit on the attempts chain, and puts the branch
-    /// back at the best commit unless the run was kept. Returns what it did.
-    func repairUnfinishedIteration(experiment name: String, state: LocalState) throws -> String? {
-        guard let marker = state.readMarker() else { return nil }
-        if let group = marker.evaluatorGroup, GroupProcess.hasLiveMembers(group: group) {
-            // The evaluation outlived the tool (it runs in its own session): stop it now.
-            kill(-group, SIGKILL)
-        }
-        guard let candidate = OID(hex: marker.candidate) else { state.removeMarker(); return nil }
-        let best = marker.best.flatMap(OID.init(hex:))
-        let ledger = Ledger(repository: repository)
-        var actions: [String] = []
-        let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
-        if finished == nil {
-            let experiment = try? self.experiment(named: name, at: candidate)
-            let bestValue = try best.flatMap { try ledger.keepRecord(on: $0, experiment: name)?.value }
-            let record = RunRecord(experiment: name, run: marker.run, status: .interrupted, metric: experiment?.metric ?? "",
-                                   value: nil, bestBefore: bestValue, direction: experiment?.direction ?? .lower,
-                                   duration: Date().timeIntervalSince(marker.start), start: marker.start, exitCode: nil,
-                                   reason: "the tool stopped before the run finished (killed or crashed)",
-                                   description: marker.description, host: Self.hostName)
-            try ledger.append(record, on: candidate)
-            actions.append("recorded as interrupted")
-        }
-        let onBranch = try repository.head() == .branch(marker.branch, target: try repository.referenceTarget(marker.branch))
-        if finished?.status != .keep, let best, let tip = try repository.referenceTarget(marker.branch), tip != best {
-            if onBranch {
-                if !(try repository.status().isEmpty) {
-                    let rescued = try repository.createCommit(tree: try repository.stageAll(), parents: [tip],
-                                                              message: "autoresearch: work tree saved while repairing run \(marker.run)\n")
-                    try ledger.recordAttempt(rescued, experiment: name, run: marker.run)
-                    actions.append("work-tree changes saved as \(rescued.short) (git show \(rescued.short))")
-                }
-                try repository.resetHard(to: best)
-            } else {
-                try repository.setReference(marker.branch, to: best, expecting: .value(tip), message: "autoresearch: repair run \(marker.run)")
-            }
-            actions.append("branch reset to the best commit \(best.short)")
-        }
-        state.removeMarker()
-        let done = actions.isEmpty ? "nothing left to do" : actions.joined(separator: ", ")
-        return "repaired an unfinished run \(marker.run) of '\(name)' (\(candidate.short)): \(done)"
     }
 
     /// This machine's name, for records (looked up once: Foundation may ask the resolver).

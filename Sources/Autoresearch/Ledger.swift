@@ -55,6 +55,36 @@ public struct Ledger {
         return nil
     }
 
+    /// The latest runs of `experiment` with the commit each record is on, newest first, read from
+    /// the attempts chain (every run links its commit there), so the cost depends on `limit`, not
+    /// on the size of the ledger. Runs without a record yet are left out.
+    public func recentRuns(experiment: String, limit: Int) throws -> [(commit: OID, record: RunRecord)] {
+        var runs: [(commit: OID, record: RunRecord)] = []
+        var seen = Set<String>()
+        var link = try repository.referenceTarget(Ledger.attemptsRef(experiment))
+        while let current = link, runs.count < limit {
+            let info = try repository.commit(current)
+            link = info.parents.count > 1 ? info.parents.first : nil
+            guard let commit = info.parents.last,
+                  let run = info.message.prefix(while: { $0 != "\n" }).split(separator: " ").last.map(String.init),
+                  seen.insert(run).inserted,
+                  let record = try records(on: commit, experiment: experiment).last(where: { $0.run == run }) else { continue }
+            runs.append((commit, record))
+        }
+        return runs
+    }
+
+    /// The baseline the best commit at or below `tip` is measured against: the nearest
+    /// first-parent ancestor of that commit with a baseline record.
+    public func baseline(experiment: String, from tip: OID) throws -> RunRecord? {
+        var current: OID? = tip
+        while let commit = current {
+            if let record = try records(on: commit, experiment: experiment).last(where: \.isBaseline) { return record }
+            current = try repository.commit(commit).parents.first
+        }
+        return nil
+    }
+
     /// Every record in the ledger, oldest first (by start time, then run id).
     /// Reads the whole ledger: for reports, not for the per-run path.
     public func allRecords() throws -> [RunRecord] {

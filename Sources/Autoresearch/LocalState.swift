@@ -4,8 +4,9 @@ import Glibc
 #endif
 
 /// Per-work-tree state of an experiment, kept under the git directory (never in the work tree):
-/// `autoresearch/NAME/lock`, `autoresearch/NAME/iteration` (the unfinished-iteration marker) and
-/// `autoresearch/NAME/logs/RUN.log`.
+/// `autoresearch/NAME/lock`, `autoresearch/NAME/iteration` (the unfinished-iteration marker),
+/// `autoresearch/NAME/logs/RUN.log` (and `RUN.agent.log`), and the agent's context files in
+/// `autoresearch/NAME/agent/`.
 public struct LocalState {
     public let directory: String
 
@@ -15,11 +16,15 @@ public struct LocalState {
 
     public var logsDirectory: String { directory + "/logs" }
     public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
+    public func agentLogPath(run: String) -> String { logsDirectory + "/\(run).agent.log" }
+    /// Where the files handed to the agent live.
+    public var agentDirectory: String { directory + "/agent" }
     var lockPath: String { directory + "/lock" }
     var markerPath: String { directory + "/iteration" }
 
     func prepare() throws {
         try FileManager.default.createDirectory(atPath: logsDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: agentDirectory, withIntermediateDirectories: true)
     }
 
     // MARK: lock
@@ -58,16 +63,25 @@ public struct LocalState {
 
     // MARK: unfinished-iteration marker
 
-    /// What an iteration in progress wrote before evaluating, so a killed run can be repaired.
+    /// What an iteration in progress wrote before its agent step or evaluation, so a killed run
+    /// can be repaired.
     struct Marker: Codable {
+        enum Phase: String, Codable {
+            /// The agent is changing the work tree; `candidate` is the commit it started from.
+            case agent
+            /// `candidate` is committed, on the branch, and being evaluated.
+            case evaluation
+        }
+
+        var phase: Phase
         var run: String
         var candidate: String
         var best: String?
         var branch: String
         var start: Date
         var description: String
-        /// The evaluation's process group, once it started.
-        var evaluatorGroup: Int32?
+        /// The process group of the agent or evaluator, once it started.
+        var processGroup: Int32?
     }
 
     func writeMarker(_ marker: Marker) throws {

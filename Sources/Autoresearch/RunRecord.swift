@@ -14,6 +14,19 @@ public enum RunStatus: String, Sendable, CaseIterable {
     case noMetric = "no-metric"
     /// The run was stopped by Ctrl-C, SIGTERM, or the tool being killed.
     case interrupted
+    /// The agent changed nothing: there was nothing to evaluate.
+    case noop
+    /// The agent step failed (non-zero exit, killed, or past its time limit); nothing was evaluated.
+    case agentError = "agent-error"
+
+    /// True for outcomes that point at a broken evaluator or agent rather than a worse idea;
+    /// `loop --max-crashes` counts them in a row.
+    public var isFailure: Bool {
+        switch self {
+        case .crash, .timeout, .noMetric, .agentError: return true
+        case .keep, .discard, .interrupted, .noop: return false
+        }
+    }
 }
 
 /// One line of the ledger: everything known about one run. Stored as a logfmt line

@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t interrupt_count = 0;
 static volatile sig_atomic_t last_signal = 0;
@@ -40,12 +44,57 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     return result;
 }
 
+int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int error = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return error;
+    }
+    if (pid == 0) {
+        /* The child of a multithreaded process: async-signal-safe calls only. */
+        struct sigaction ignore;
+        memset(&ignore, 0, sizeof ignore);
+        ignore.sa_handler = SIG_IGN;
+        sigaction(SIGINT, &ignore, NULL);
+        sigaction(SIGTERM, &ignore, NULL);
+        sigaction(SIGHUP, &ignore, NULL);
+        /* Keep only the pipe (as fd 0): holding the tool's stdout open would delay whoever reads it. */
+        dup2(fds[0], 0);
+        if (syscall(SYS_close_range, 1, ~0U, 0) != 0) {
+            for (int fd = 1; fd < 4096; fd++) close(fd);
+        }
+        char byte;
+        ssize_t count;
+        do { count = read(0, &byte, 1); } while (count < 0 && errno == EINTR);
+        if (count == 1) _exit(0);
+        /* End of file without the release byte: the tool died. Stop the group as it would have. */
+        kill(-group, SIGTERM);
+        struct timespec step = {0, 50 * 1000 * 1000};
+        for (int waited = 0; waited < grace_ms; waited += 50) {
+            if (kill(-group, 0) != 0) _exit(0);
+            nanosleep(&step, NULL);
+        }
+        kill(-group, SIGKILL);
+        _exit(0);
+    }
+    close(fds[0]);
+    *watchdog = pid;
+    *release_fd = fds[1];
+    return 0;
+}
+
 static void count_interrupt(int signo) {
     interrupt_count++;
     last_signal = signo;
     if (interrupt_count >= 2) {
+        /* The second one ends the process at once (the handler's return unblocks the re-raised signal). */
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+        raise(signo);
     }
 }
 

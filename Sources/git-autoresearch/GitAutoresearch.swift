@@ -14,7 +14,7 @@ struct GitAutoresearch: ParsableCommand {
         14 nothing to evaluate, 130 interrupted; 1 for errors, 64 for usage errors.
         """,
         version: "0.1.0",
-        subcommands: [Init.self, Run.self, Status.self, List.self, Demo.self]
+        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Demo.self]
     )
 
     /// Parses and runs a subcommand; errors the user can act on are printed git-style

@@ -44,8 +44,11 @@ extension GitAutoresearch {
         @Option(name: .customLong("guard"), parsing: .upToNextOption, help: "Paths or globs the agent may not change (repeatable).")
         var guards: [String] = []
 
-        @Option(help: "Agent command that edits the work tree (stored in the configuration for agent-driven loops).")
+        @Option(help: "Agent command that 'loop' runs before each evaluation to change the work tree (see docs/agents.md).")
         var agent: String?
+
+        @Option(name: .customLong("agent-timeout"), help: "Hard limit of one agent step (default: 30m).")
+        var agentTimeout: String?
 
         @Option(help: "Instructions file for the agent (a file in the repository).")
         var program: String?
@@ -68,6 +71,7 @@ extension GitAutoresearch {
             settings.metricKey = metricKey
             settings.guards = guards.isEmpty ? nil : guards
             settings.agent = agent
+            settings.agentTimeout = try agentTimeout.map(Durations.parse)
             settings.program = program
             if let program, !program.isEmpty, !FileManager.default.fileExists(atPath: workspace.root + "/" + program) {
                 Terminal.notice("warning: the program file \(program) does not exist yet")
@@ -78,7 +82,11 @@ extension GitAutoresearch {
             print("  evaluate  \(experiment.evaluate)")
             print("  metric    \(experiment.metric) (\(experiment.direction.rawValue) is better), budget \(Durations.format(experiment.budget)), hard limit \(Durations.format(experiment.timeout))")
             if let commit = result.configCommit { print("  committed \(ExperimentFile.fileName) as \(commit.short)") }
-            print("Next: make a change and run 'git autoresearch run' (the first run measures the baseline).")
+            if experiment.agent != nil {
+                print("Next: 'git autoresearch loop' (the first run measures the baseline, then the agent proposes changes).")
+            } else {
+                print("Next: make a change and run 'git autoresearch run' (the first run measures the baseline).")
+            }
         }
     }
 }

@@ -7,8 +7,14 @@
 /// signal dispositions, an empty signal mask, and no other descriptors. Returns 0 and sets `*pid`, or an errno value.
 int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, pid_t *pid);
 
-/// Installs handlers for SIGINT and SIGTERM that only count the signals received.
-/// After the second signal the default action is restored, so a third one ends the process.
+/// Forks a watchdog for process group `group`: if the calling process dies (even by SIGKILL)
+/// before releasing it, the watchdog sends the group SIGTERM, waits up to `grace_ms`, then SIGKILL.
+/// Release it by writing one byte to `*release_fd` and closing it, then reap `*watchdog`.
+/// Returns 0, or an errno value.
+int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd);
+
+/// Installs handlers for SIGINT and SIGTERM that count the signals received.
+/// The second signal ends the process at once with the default action.
 void cps_install_interrupt_handlers(void);
 
 /// How many SIGINT/SIGTERM signals arrived since the handlers were installed.

@@ -1,0 +1,169 @@
+import Foundation
+import Git
+
+/// How `loop` runs the agent.
+struct AgentInvocation {
+    /// The shell command (`/bin/sh -c`, at the work tree's top).
+    var command: String
+    /// The hard limit of one agent step.
+    var timeout: Double
+    /// The 1-based number of this iteration in the loop.
+    var iteration: Int
+}
+
+/// What the agent step ended with.
+enum AgentStepResult {
+    /// The agent finished; its change (if any) is in the work tree or on the branch.
+    case changed(description: String)
+    /// The run ended without an evaluation (agent failed or was interrupted) and is recorded.
+    case settled(RunOutcome)
+}
+
+/// The files handed to the agent, under `.git/autoresearch/NAME/agent/`: the prompt (program
+/// plus context), the recent history as TSV, and the path where it may describe its change.
+struct AgentContext {
+    static let historyLimit = 50
+
+    let promptPath: String
+    let historyPath: String
+    let descriptionPath: String
+
+    init(state: LocalState) {
+        promptPath = state.agentDirectory + "/prompt.md"
+        historyPath = state.agentDirectory + "/history.tsv"
+        descriptionPath = state.agentDirectory + "/description.txt"
+    }
+
+    /// Writes the history and the prompt, and removes an old description.
+    func write(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord), program: String?,
+               history: [(commit: OID, record: RunRecord)]) throws {
+        let clean = { (text: String) in text.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
+        let rows = history.reversed().map { run in
+            [run.commit.short, run.record.value.map(RunRecord.format) ?? "", run.record.status.rawValue,
+             clean(run.record.description), run.record.run]
+        }
+        let tsv = ([["commit", experiment.metric, "status", "description", "run"]] + rows)
+            .map { $0.joined(separator: "\t") }.joined(separator: "\n") + "\n"
+        try tsv.write(toFile: historyPath, atomically: true, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: descriptionPath)
+
+        let bestValue = best.record.value.map(RunRecord.format) ?? "?"
+        let protected = ([ExperimentFile.fileName] + experiment.guards).map { "`\($0)`" }.joined(separator: ", ")
+        var prompt = (program ?? "Improve the metric below by changing the code in this repository.\n")
+        if !prompt.hasSuffix("\n") { prompt += "\n" }
+        prompt += """
+
+        ## Context from git-autoresearch (run \(run))
+
+        - Experiment `\(experiment.name)`: `\(experiment.evaluate)` prints `\(experiment.metric)`; \(experiment.direction.rawValue) is better. Each evaluation has a budget of \(Durations.format(experiment.budget)).
+        - Best so far: \(experiment.metric) = \(bestValue) at commit \(best.commit.short).
+        - Make one focused change to the files in this directory. Commit it on the current branch or leave it uncommitted: the change is snapshotted, evaluated, kept if \(experiment.metric) improves, and reset otherwise (it stays retrievable).
+        - Do not change \(protected).
+        - Write a one-line description of your change to \(descriptionPath)
+        - Recent runs, newest last (also in \(historyPath), tab-separated):
+
+        | commit | \(experiment.metric) | status | description |
+        |---|---|---|---|
+
+        """
+        for row in rows { prompt += "| " + row.prefix(4).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
+        if rows.isEmpty { prompt += "| (none yet) | | | |\n" }
+        try prompt.write(toFile: promptPath, atomically: true, encoding: .utf8)
+    }
+
+    /// The first line the agent wrote to the description file, if any.
+    func readDescription() -> String {
+        guard let text = try? String(contentsOfFile: descriptionPath, encoding: .utf8) else { return "" }
+        return text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+}
+
+extension Workspace {
+    /// Runs the agent under its time limit with the experiment's context, in a marked iteration
+    /// (so a kill during the step is repaired). A failed or interrupted step is settled here:
+    /// what the agent left is kept on the attempts chain, the run recorded, the branch reset.
+    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
+                   state: LocalState, events: RunEvents) throws -> AgentStepResult {
+        let context = AgentContext(state: state)
+        let program = try experiment.program.flatMap { path -> String? in
+            guard let entry = try repository.entry(inTree: try repository.commit(best.commit).tree, path: path),
+                  entry.kind == .blob else { return nil }
+            return String(decoding: try repository.blob(entry.id), as: UTF8.self)
+        }
+        try context.write(experiment: experiment, run: run, best: best, program: program,
+                          history: try Ledger(repository: repository).recentRuns(experiment: experiment.name,
+                                                                                  limit: AgentContext.historyLimit))
+        var environment = ProcessInfo.processInfo.environment
+        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
+        environment["AUTORESEARCH_RUN_ID"] = run
+        environment["AUTORESEARCH_ITERATION"] = String(agent.iteration)
+        environment["AUTORESEARCH_METRIC"] = experiment.metric
+        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
+        environment["AUTORESEARCH_BEST"] = best.record.value.map { "\($0)" } ?? ""
+        environment["AUTORESEARCH_BEST_COMMIT"] = best.commit.hex
+        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(experiment.budget.rounded()))
+        environment["AUTORESEARCH_AGENT_TIMEOUT_SECONDS"] = String(Int(agent.timeout.rounded()))
+        environment["AUTORESEARCH_PROGRAM"] = experiment.program.map { root + "/" + $0 } ?? ""
+        environment["AUTORESEARCH_PROMPT"] = context.promptPath
+        environment["AUTORESEARCH_HISTORY"] = context.historyPath
+        environment["AUTORESEARCH_DESCRIPTION_FILE"] = context.descriptionPath
+
+        var marker = LocalState.Marker(phase: .agent, run: run, candidate: best.commit.hex, best: best.commit.hex,
+                                       branch: Experiment.branch(experiment.name), start: Date(), description: "")
+        try state.writeMarker(marker)
+        events.agentStarted(run, experiment)
+        let logPath = state.agentLogPath(run: run)
+        let result = try GroupProcess.run(agent.command, in: root, environment: environment, hardLimit: agent.timeout,
+                                          grace: experiment.grace, logPath: logPath, logLimit: experiment.logLimit,
+                                          onStart: { group in
+                                              marker.processGroup = group
+                                              try state.writeMarker(marker)
+                                          },
+                                          onProgress: {
+                                              events.progress(StepProgress(step: .agent, run: run, elapsed: $0.elapsed, budget: agent.timeout,
+                                                                           limit: agent.timeout, lastLine: $0.lastLine))
+                                          },
+                                          isInterrupted: events.isInterrupted)
+        marker.description = context.readDescription()
+        let failure: (status: RunStatus, reason: String, exitCode: Int32?)?
+        switch result.termination {
+        case .interrupted: failure = (.interrupted, "stopped by the user during the agent step", nil)
+        case .timedOut: failure = (.agentError, "the agent ran past its limit of \(Durations.format(agent.timeout))", nil)
+        case .signaled(let signal): failure = (.agentError, "the agent was killed by signal \(signal)", nil)
+        case .exited(let code) where code != 0: failure = (.agentError, "the agent exited with status \(code)", code)
+        case .exited:
+            failure = events.isInterrupted() ? (.interrupted, "stopped by the user after the agent step", nil) : nil
+        }
+        let head = try repository.head()
+        guard case .branch(marker.branch, _) = head else {
+            _ = try settle(marker, experiment: experiment.name, state: state, status: .agentError,
+                           reason: "the agent moved HEAD off the experiment branch")
+            let branchName = String(marker.branch.dropFirst("refs/heads/".count))
+            throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
+                                    hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
+        }
+        guard let failure else { return .changed(description: marker.description) }
+        let settled = try settle(marker, experiment: experiment.name, state: state, status: failure.status,
+                                 reason: failure.reason, exitCode: failure.exitCode)
+        return .settled(RunOutcome(record: settled.record, commit: settled.commit, bestBefore: best.commit,
+                                   logPath: logPath, tail: result.tail))
+    }
+
+    /// Records a run whose agent changed nothing, on the best commit (linked from the attempts
+    /// chain so the history shows it), and ends the iteration.
+    func recordNoop(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
+                    state: LocalState) throws -> RunOutcome {
+        let ledger = Ledger(repository: repository)
+        let marker = state.readMarker()
+        let start = marker?.start ?? Date()
+        let record = RunRecord(experiment: experiment.name, run: run, status: .noop, metric: experiment.metric, value: nil,
+                               bestBefore: best.record.value, direction: experiment.direction,
+                               duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
+                               reason: "the agent changed nothing", description: marker?.description ?? "", host: Self.hostName)
+        try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
+        try ledger.append(record, on: best.commit)
+        state.removeMarker()
+        return RunOutcome(record: record, commit: best.commit, bestBefore: best.commit,
+                          logPath: state.agentLogPath(run: run), tail: [])
+    }
+}

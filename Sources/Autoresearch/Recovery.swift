@@ -1,0 +1,91 @@
+import Foundation
+import Git
+
+extension Workspace {
+    /// What `settle` did.
+    struct Settled {
+        /// The commit the run's record is on.
+        var commit: OID
+        /// The record written (or found, when the run had finished before).
+        var record: RunRecord
+        /// Done, for the user: "recorded as interrupted", "branch reset to ...".
+        var actions: [String]
+    }
+
+    /// Ends an iteration that will not finish normally (an agent that failed or was interrupted,
+    /// a tool that was killed): nothing it produced is lost, the branch goes back to the best
+    /// commit unless the run was kept, and the run gets one record.
+    ///
+    /// In the agent phase the candidate is what the agent left: a commit of the work-tree changes
+    /// on top of the branch tip, else the tip if the agent committed, else the best commit; it is
+    /// linked from the attempts chain. In the evaluation phase the candidate is already there;
+    /// work-tree changes (written by the evaluator) are saved as one more attempt.
+    func settle(_ marker: LocalState.Marker, experiment name: String, state: LocalState, status: RunStatus,
+                reason: String, exitCode: Int32? = nil) throws -> Settled {
+        var marker = marker
+        guard var candidate = OID(hex: marker.candidate) else {
+            throw AutoresearchError("the unfinished-iteration marker \(state.markerPath) is damaged",
+                                    hint: "check the branch with git log autoresearch/\(name), then delete the marker")
+        }
+        let best = marker.best.flatMap(OID.init(hex:))
+        let ledger = Ledger(repository: repository)
+        var actions: [String] = []
+        let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
+        if finished?.status != .keep, let best, let tip = try repository.referenceTarget(marker.branch) {
+            let onBranch = try repository.head() == .branch(marker.branch, target: tip)
+            let dirty = try onBranch && !repository.status().isEmpty
+            if dirty {
+                let saved = try repository.createCommit(tree: try repository.stageAll(), parents: [tip],
+                                                        message: "autoresearch: work tree of run \(marker.run)\n")
+                try ledger.recordAttempt(saved, experiment: name, run: marker.run)
+                if marker.phase == .agent { candidate = saved } else { actions.append("work-tree changes saved as \(saved.short) (git show \(saved.short))") }
+            } else if marker.phase == .agent, finished == nil {
+                candidate = tip
+                try ledger.recordAttempt(candidate, experiment: name, run: marker.run)
+            }
+            if marker.candidate != candidate.hex {
+                // A second repair (after a kill during this one) must find the same candidate.
+                marker.candidate = candidate.hex
+                try state.writeMarker(marker)
+            }
+            if dirty || tip != best {
+                if onBranch {
+                    try repository.resetHard(to: best)
+                } else {
+                    try repository.setReference(marker.branch, to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)")
+                }
+                actions.append("branch reset to the best commit \(best.short)")
+            }
+        }
+        var record = finished
+        if record == nil {
+            let experiment = try? self.experiment(named: name, at: candidate)
+            let bestValue = try best.flatMap { try ledger.keepRecord(on: $0, experiment: name)?.value }
+            let written = RunRecord(experiment: name, run: marker.run, status: status, metric: experiment?.metric ?? "",
+                                    value: nil, bestBefore: bestValue, direction: experiment?.direction ?? .lower,
+                                    duration: Date().timeIntervalSince(marker.start), start: marker.start, exitCode: exitCode,
+                                    reason: reason, description: marker.description, host: Self.hostName)
+            try ledger.append(written, on: candidate)
+            actions.insert("recorded as \(status.rawValue)", at: 0)
+            record = written
+        }
+        state.removeMarker()
+        return Settled(commit: candidate, record: record!, actions: actions)
+    }
+
+    /// Repairs an iteration a killed process left half done (its marker is still there): stops
+    /// an agent or evaluation that outlived the tool, then settles the run as `interrupted`.
+    /// Returns what it did.
+    func repairUnfinishedIteration(experiment name: String, state: LocalState) throws -> String? {
+        guard let marker = state.readMarker() else { return nil }
+        if let group = marker.processGroup, GroupProcess.hasLiveMembers(group: group) {
+            // The step outlived the tool (it runs in its own session): stop it now.
+            kill(-group, SIGKILL)
+        }
+        let settled = try settle(marker, experiment: name, state: state, status: .interrupted,
+                                 reason: "the tool stopped before the run finished (killed or crashed)")
+        let done = settled.actions.isEmpty ? "nothing left to do" : settled.actions.joined(separator: ", ")
+        let step = marker.phase == .agent ? "agent step" : "evaluation"
+        return "repaired an unfinished run \(marker.run) of '\(name)' (during its \(step), \(settled.commit.short)): \(done)"
+    }
+}
