@@ -151,15 +151,14 @@ extension Workspace {
 
     /// Records a run whose agent changed nothing, on the best commit (linked from the attempts
     /// chain so the history shows it), and ends the iteration.
-    func recordNoop(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
+    func recordNoop(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord), description: String,
                     state: LocalState) throws -> RunOutcome {
         let ledger = Ledger(repository: repository)
-        let marker = state.readMarker()
-        let start = marker?.start ?? Date()
+        let start = state.readMarker()?.start ?? Date()
         let record = RunRecord(experiment: experiment.name, run: run, status: .noop, metric: experiment.metric, value: nil,
                                bestBefore: best.record.value, direction: experiment.direction,
                                duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
-                               reason: "the agent changed nothing", description: marker?.description ?? "", host: Self.hostName)
+                               reason: "the agent changed nothing", description: description, host: Self.hostName)
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try ledger.append(record, on: best.commit)
         state.removeMarker()

@@ -2,19 +2,32 @@ import Foundation
 import Git
 
 /// The built-in demo: a throwaway repository with an example experiment (a shell "training"
-/// script whose loss depends on a learning rate) and a scripted agent that edits the rate.
+/// script whose loss depends on a learning rate) and a scripted agent (`agent.sh`) that edits the rate.
 public enum Demo {
     public static let experimentName = "demo"
 
-    /// The scripted agent's edits, in order: (learning rate, description). They give keeps,
-    /// discards and a crash (a negative rate makes the evaluator fail).
-    public static let edits: [(rate: String, description: String)] = [
-        ("0.20", "raise learning rate to 0.20"),
-        ("0.60", "try a much larger learning rate, 0.60"),
-        ("-0.10", "negative learning rate (breaks the trainer)"),
-        ("0.30", "learning rate 0.30"),
-        ("0.35", "learning rate 0.35"),
-    ]
+    /// Runs in the demo: the baseline and one per scripted edit.
+    public static let runs = 7
+
+    /// The scripted agent (no LLM): one learning rate per run from a fixed list, so the demo shows
+    /// keeps, discards, a crash (a negative rate breaks the trainer) and a no-op.
+    static let agent = """
+    #!/bin/sh
+    # Scripted demo agent (no LLM): sets the next learning rate from a fixed list, one per run.
+    # A real agent reads $AUTORESEARCH_PROMPT and edits the code: see docs/agents.md.
+    set -- "0.20 raise the learning rate to 0.20" \\
+           "0.60 try a much larger learning rate, 0.60" \\
+           "-0.10 negative learning rate (breaks the trainer)" \\
+           "0.30 learning rate 0.30" \\
+           "0.30 learning rate 0.30 again (changes nothing)" \\
+           "0.35 learning rate 0.35"
+    runs=$(($(wc -l < "$AUTORESEARCH_HISTORY") - 1))   # runs so far, baseline included
+    [ "$runs" -ge 1 ] && [ "$runs" -le $# ] || exit 0
+    shift $((runs - 1))
+    echo "LEARNING_RATE=${1%% *}" > params.env
+    echo "${1#* }" > "$AUTORESEARCH_DESCRIPTION_FILE"
+
+    """
 
     static let evaluator = """
     #!/bin/sh
@@ -47,6 +60,7 @@ public enum Demo {
         try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
         let repository = try Repository.create(at: path)
         try write(path + "/evaluate.sh", evaluator, executable: true)
+        try write(path + "/agent.sh", agent, executable: true)
         try write(path + "/params.env", "LEARNING_RATE=0.10\n")
         try write(path + "/program.md", program)
         guard case .branch(let branch, nil) = try repository.head() else {
@@ -62,15 +76,11 @@ public enum Demo {
         settings.metric = "loss"
         settings.direction = .lower
         settings.budget = 10
-        settings.guards = ["evaluate.sh"]
+        settings.guards = ["evaluate.sh", "agent.sh"]
+        settings.agent = "sh agent.sh"
         settings.program = "program.md"
         _ = try workspace.initialize(settings)
         return workspace
-    }
-
-    /// Makes the scripted agent's edit: sets the learning rate in the work tree.
-    public static func apply(rate: String, in workspace: Workspace) throws {
-        try write(workspace.root + "/params.env", "LEARNING_RATE=\(rate)\n")
     }
 
     private static func write(_ path: String, _ text: String, executable: Bool = false) throws {

@@ -116,12 +116,12 @@ extension Workspace {
                 let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
                 candidate = try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
             }
-        } else if description.isEmpty {
+        } else if description.isEmpty, tip != best?.commit {
             description = String(try repository.commit(candidate).message.prefix { $0 != "\n" })
         }
         if let best, candidate == best.commit {
             guard agent != nil else { return .nothingToEvaluate(best: candidate) }
-            return .ran(try recordNoop(experiment: experiment, run: run, best: best, state: state))
+            return .ran(try recordNoop(experiment: experiment, run: run, best: best, description: description, state: state))
         }
 
         // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.

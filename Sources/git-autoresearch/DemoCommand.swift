@@ -1,15 +1,17 @@
 import ArgumentParser
 import Autoresearch
+import CProcessSupport
 import Foundation
 
 extension GitAutoresearch {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the built-in demo: an example experiment, a baseline and scripted edits (no LLM).",
+            abstract: "Run the built-in demo: an example experiment and a loop with a scripted agent (no LLM).",
             discussion: """
             Creates a throwaway repository, configures experiment 'demo' (evaluate.sh prints a loss that \
-            depends on LEARNING_RATE in params.env), measures the baseline, then applies a few scripted \
-            edits, each as one run: you see keeps, discards and a crash. Look at the result with \
+            depends on LEARNING_RATE in params.env; agent.sh is a scripted agent that tries one rate per \
+            run), and runs 'git autoresearch loop --max-runs 7': the baseline, then keeps, discards, a \
+            crash and a no-op. Look at the result with \
             git -C DIR log --notes=autoresearch autoresearch/demo
             """)
 
@@ -22,24 +24,16 @@ extension GitAutoresearch {
             print("Demo repository: \(path)")
             let workspace = try Autoresearch.Demo.setUp(at: path)
             let name = Autoresearch.Demo.experimentName
-            print("Experiment '\(name)': sh evaluate.sh prints 'loss: VALUE'; lower is better.\n")
-            let steps: [(rate: String?, description: String)] = [(nil, "baseline")] + Autoresearch.Demo.edits.map { ($0.rate, $0.description) }
-            for step in steps {
-                if let rate = step.rate {
-                    try Autoresearch.Demo.apply(rate: rate, in: workspace)
-                    print(Terminal.paint("agent: \(step.description)", .cyan))
-                }
-                let message = step.rate == nil ? nil : step.description
-                if case .ran(let outcome) = try workspace.runOnce(experiment: name, message: message) {
-                    print(RunPrinter.line(outcome))
-                }
+            print("Experiment '\(name)': sh evaluate.sh prints 'loss: VALUE' (lower is better); sh agent.sh edits params.env.")
+            print("$ git autoresearch loop --max-runs \(Autoresearch.Demo.runs)\n")
+            cps_install_interrupt_handlers()
+            var options = LoopOptions()
+            options.maxRuns = Autoresearch.Demo.runs
+            let summary = try workspace.loop(experiment: name, options: options,
+                                             events: RunPrinter.events(quiet: false, silent: false)) {
+                RunPrinter.report($0, format: .text, quiet: false)
             }
-            let status = try workspace.status(experiment: name)
-            if let best = status.best, let value = best.record.value, let base = status.baseline?.value {
-                print(String(format: "\nBest loss %@ at %@ (baseline %@, %+.1f%% better). Runs: %@.", Number.format(value),
-                             best.commit.short, Number.format(base), (status.improvement ?? 0) * 100,
-                             status.counts.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")))
-            }
+            RunPrinter.report(summary, options: options, format: .text, quiet: false)
             print("See the records: git -C \(path) log --notes=autoresearch autoresearch/\(name)")
         }
     }

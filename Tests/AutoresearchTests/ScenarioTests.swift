@@ -218,13 +218,12 @@ struct SignalledRun {
         let repo = run.repo
         let child = run.child, best = run.best
         #expect(run.toolStatus == 128 + SIGKILL)
-        #expect(processExists(child), "the evaluation outlives a killed tool until the repair")
+        #expect(waitUntil(seconds: 3) { !processExists(child) }, "the watchdog stops the evaluation of a killed tool")
         #expect(try repo.gitLine("rev-parse", "HEAD") != best)
 
         let status = try Tool.run(["status"], in: repo)
         #expect(status.status == 0)
         #expect(status.stderr.contains("repaired an unfinished run"))
-        #expect(waitUntil(seconds: 2) { !processExists(child) })
         #expect(try repo.gitLine("rev-parse", "HEAD") == best)
         #expect(try repo.gitLine("status", "--porcelain") == "")
         #expect(try repo.git(["log", "--notes=autoresearch", "refs/autoresearch/s/attempts"]).contains("status=interrupted"))

@@ -1,0 +1,347 @@
+import Foundation
+import Testing
+import TestSupport
+
+extension TempRepository {
+    /// Writes an agent script under the git directory (outside the work tree, so it is never part
+    /// of a candidate) and returns the command that runs it.
+    func agent(_ script: String, name: String = "agent.sh") throws -> String {
+        try script.write(toFile: path + "/.git/\(name)", atomically: true, encoding: .utf8)
+        return "sh .git/\(name)"
+    }
+
+    /// The records of experiment `s` in the ledger, read with the git CLI.
+    func ledgerLines() throws -> [String] {
+        let notes = try git(["notes", "--ref", "autoresearch", "list"]).split(separator: "\n")
+        return try notes.flatMap { line -> [String] in
+            let note = String(line.split(separator: " ")[0])
+            return try git(["cat-file", "-p", note]).split(separator: "\n").map(String.init)
+        }.filter { $0.contains(" experiment=s ") }
+    }
+}
+
+/// The JSON lines `loop --format json` printed: the runs, then the summary.
+func loopJSON(_ repo: TempRepository, _ arguments: [String], environment: [String: String] = [:]) throws
+    -> (status: Int32, runs: [[String: Any]], summary: [String: Any], stderr: String) {
+    let output = try Tool.run(["loop", "--format", "json"] + arguments, in: repo, environment: environment)
+    return parseLoopOutput(output)
+}
+
+func parseLoopOutput(_ output: ProcessOutput) -> (status: Int32, runs: [[String: Any]], summary: [String: Any], stderr: String) {
+    let objects = output.stdout.split(separator: "\n").compactMap {
+        (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+    }
+    return (output.status, objects.filter { $0["type"] as? String == "run" },
+            objects.last { $0["type"] as? String == "summary" } ?? [:], output.stderr)
+}
+
+/// A loop whose agent (or evaluator) hangs with a child that ignores SIGTERM and writes its pid
+/// to `child.pid` (ignored by git), hit by `signal` once that child runs.
+struct SignalledLoop {
+    let repo: TempRepository
+    let best: String
+    let toolStatus: Int32
+    let child: Int32
+    let output: ProcessOutput
+
+    /// `duringAgent`: the agent edits candidate.txt, adds a file, then hangs; otherwise the agent
+    /// asks the evaluator to hang.
+    init(signal: Int32, duringAgent: Bool) throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        best = try repo.gitLine("rev-parse", "HEAD")
+        let hang = """
+        echo "value 1" > candidate.txt
+        echo "half-written idea" > idea.txt
+        sh -c 'trap "" TERM; echo $$ > child.pid; while :; do sleep 0.1; done' &
+        trap '' TERM; while :; do sleep 0.1; done
+
+        """
+        let agent = try repo.agent(duringAgent ? hang : "echo hang > candidate.txt\n")
+        let tool = try Tool.start(["loop", "--agent", agent], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        kill(tool.pid, signal)
+        output = tool.output()
+        toolStatus = output.status
+        child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        try FileManager.default.removeItem(atPath: repo.path + "/child.pid")
+        self.repo = repo
+    }
+}
+
+@Suite struct LoopTests {
+    /// Iteration i of the scripted agent (1 is the baseline, without agent), by i % 5:
+    /// 0 improves (uncommitted, with a description), 1 worsens, 2 breaks the evaluator's input,
+    /// 3 changes nothing, 4 improves and commits by itself.
+    static let scriptedAgent = """
+    i=$AUTORESEARCH_ITERATION
+    echo "$i $(($(wc -l < "$AUTORESEARCH_HISTORY") - 1)) $AUTORESEARCH_BEST" >> .git/seen.txt
+    test -f "$AUTORESEARCH_PROMPT" || exit 9
+    case $((i % 5)) in
+      0) echo "value $((100 - i))" > candidate.txt; echo "improve to $((100 - i))" > "$AUTORESEARCH_DESCRIPTION_FILE" ;;
+      1) echo "value 1000" > candidate.txt; echo "new file $i" > "notes-$i.txt" ;;
+      2) echo crash > candidate.txt ;;
+      3) : ;;
+      4) echo "value $((100 - i))" > candidate.txt; git commit -qam "agent commit $i" ;;
+    esac
+
+    """
+
+    static func expectedStatus(iteration: Int) -> String {
+        if iteration == 1 { return "keep" }
+        return ["keep", "discard", "crash", "noop", "keep"][iteration % 5]
+    }
+
+    @Test func twentyIterationsWithAScriptedAgent() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["candidate.txt": "value 100\n"], message: "start at 100")
+        let agent = try repo.agent(Self.scriptedAgent)
+        let loop = try loopJSON(repo, ["--agent", agent, "--max-runs", "20"])
+        #expect(loop.status == 0, "\(loop.stderr)")
+        #expect(loop.runs.count == 20)
+        #expect(loop.summary["stop"] as? String == "max-runs")
+        #expect(loop.runs.map { $0["status"] as? String ?? "" } == (1...20).map { Self.expectedStatus(iteration: $0) })
+
+        // Every run has exactly one record, and nothing else is recorded.
+        let runIDs = loop.runs.compactMap { $0["run"] as? String }
+        #expect(Set(runIDs).count == 20)
+        let lines = try repo.ledgerLines()
+        #expect(lines.count == 20)
+        for id in runIDs { #expect(lines.filter { $0.contains("run=\(id) ") }.count == 1, "run \(id)") }
+
+        // The branch tip is the best commit: the last keep (iteration 20, value 80, described by the agent).
+        let lastKeep = try #require(loop.runs.last { $0["status"] as? String == "keep" })
+        let best = try #require(lastKeep["commit"] as? String)
+        #expect(try repo.gitLine("rev-parse", "autoresearch/s") == best)
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(lastKeep["value"] as? Double == 80)
+        #expect(try repo.gitLine("log", "-1", "--format=%s", best) == "improve to 80")
+        // The commit the agent made itself is the candidate as it is.
+        #expect(try repo.gitLine("log", "-1", "--format=%s", "\(best)^") == "agent commit 19")
+        #expect(loop.runs[18]["description"] as? String == "agent commit 19")
+        #expect(repo.read("candidate.txt") == "value 80\n")
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(loop.summary["best_commit"] as? String == best)
+        #expect(loop.summary["baseline_value"] as? Double == 100)
+        #expect(loop.summary["improvement"] as? Double == 0.2)
+        let keep15 = try #require(loop.runs[14]["description"] as? String)
+        #expect(keep15 == "improve to 85")
+
+        // Discarded and crashed candidates stay reachable, with their files.
+        for run in loop.runs where ["discard", "crash"].contains(run["status"] as? String) {
+            let commit = try #require(run["commit"] as? String)
+            try repo.git(["merge-base", "--is-ancestor", commit, "refs/autoresearch/s/attempts"])
+        }
+        #expect(try repo.gitLine("show", "\(loop.runs[5]["commit"] as? String ?? ""):notes-6.txt") == "new file 6")
+        #expect(!repo.exists("notes-6.txt"))
+
+        // The agent saw the history grow by one row per run, no-ops included, and the best value.
+        let seen = try #require(try String(contentsOfFile: repo.path + "/.git/seen.txt", encoding: .utf8))
+            .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(seen.count == 19)
+        for row in seen { #expect(Int(row[1]) == Int(row[0])! - 1, "history rows seen at iteration \(row[0])") }
+        #expect(seen[4] == ["6", "5", "95.0"])
+        try repo.fsck()
+    }
+
+    @Test func theHistoryAndPromptHandedToTheAgent() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["program.md": "Make the score small.\n"], message: "program")
+        try repo.commitExperimentSetting("program", "program.md")
+        let agent = try repo.agent("""
+        cp "$AUTORESEARCH_PROMPT" .git/prompt-copy.md
+        cp "$AUTORESEARCH_HISTORY" .git/history-copy.tsv
+        echo "value 4" > candidate.txt
+        echo "try four" > "$AUTORESEARCH_DESCRIPTION_FILE"
+
+        """)
+        let loop = try loopJSON(repo, ["--agent", agent, "--max-runs", "3"])
+        #expect(loop.runs.map { $0["status"] as? String } == ["keep", "keep", "noop"])
+        #expect(loop.runs[1]["description"] as? String == "try four")
+        let prompt = try String(contentsOfFile: repo.path + "/.git/prompt-copy.md", encoding: .utf8)
+        #expect(prompt.hasPrefix("Make the score small.\n"))
+        #expect(prompt.contains("Best so far: score = 4 at commit"))
+        #expect(prompt.contains("| try four |"))
+        let history = try String(contentsOfFile: repo.path + "/.git/history-copy.tsv", encoding: .utf8).split(separator: "\n")
+        #expect(history.first == "commit\tscore\tstatus\tdescription\trun")
+        #expect(history.count == 3)
+        #expect(history.last?.hasSuffix("\t4\tkeep\ttry four\t\(loop.runs[1]["run"] as? String ?? "")") == true)
+    }
+
+    @Test func loopWithoutAnAgentExplainsRunVersusLoop() throws {
+        let repo = try scenarioRepository()
+        let output = try Tool.run(["loop"], in: repo)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("has no agent"))
+        #expect(output.stderr.contains("--agent"))
+        #expect(output.stderr.contains("git autoresearch run"))
+    }
+
+    @Test func patienceStopsAfterRunsWithoutImprovement() throws {
+        let repo = try scenarioRepository()
+        let agent = try repo.agent("echo \"value $((20 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
+        let loop = try loopJSON(repo, ["--agent", agent, "--patience", "3"])
+        #expect(loop.status == 21)
+        #expect(loop.summary["stop"] as? String == "patience")
+        #expect(loop.runs.map { $0["status"] as? String } == ["keep", "discard", "discard", "discard"])
+    }
+
+    @Test func maxCrashesCountsFailuresInARowIncludingAgentErrors() throws {
+        let repo = try scenarioRepository()
+        let agent = try repo.agent("""
+        if [ $((AUTORESEARCH_ITERATION % 2)) = 0 ]; then echo crash > candidate.txt; else echo "agent broke" >&2; exit 3; fi
+
+        """)
+        let loop = try loopJSON(repo, ["--agent", agent, "--max-crashes", "3"])
+        #expect(loop.status == 22)
+        #expect(loop.summary["stop"] as? String == "max-crashes")
+        #expect(loop.runs.map { $0["status"] as? String } == ["keep", "crash", "agent-error", "crash"])
+        #expect(loop.runs[2]["exit"] as? Int == 3)
+        #expect(try repo.ledgerLines().contains { $0.contains("status=agent-error") && $0.contains("exit=3") })
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+
+        let text = try Tool.run(["loop", "--agent", agent, "--max-crashes", "2"], in: repo)
+        #expect(text.status == 22)
+        #expect(text.stdout.contains("Stopped: 2 failures in a row (--max-crashes)"))
+        #expect(text.stdout.contains("agent broke"), "the end of the agent's log is shown")
+    }
+
+    @Test func maxTimeStartsNoRunAfterTheLimit() throws {
+        let repo = try scenarioRepository()
+        let agent = try repo.agent("sleep 0.4; echo \"value $((20 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
+        let started = Date()
+        let loop = try loopJSON(repo, ["--agent", agent, "--max-time", "1s"])
+        #expect(loop.status == 20)
+        #expect(loop.summary["stop"] as? String == "max-time")
+        #expect((2...5).contains(loop.runs.count))
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func anAgentLimitStopsAHangingAgent() throws {
+        let repo = try scenarioRepository()
+        let agent = try repo.agent("echo thinking; sleep 30\n")
+        let loop = try loopJSON(repo, ["--agent", agent, "--agent-timeout", "500ms", "--max-runs", "2"])
+        #expect(loop.status == 0)
+        #expect(loop.runs.last?["status"] as? String == "agent-error")
+        #expect((loop.runs.last?["reason"] as? String)?.contains("limit of 500ms") == true)
+    }
+
+    @Test func theEvaluatorLeavingFilesStopsTheLoopWithAHint() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["eval.sh": "echo out > output.bin; echo 'score: 1'\n"], message: "evaluator writes a file")
+        let agent = try repo.agent("echo change >> candidate.txt\n")
+        let output = try Tool.run(["loop", "--agent", agent, "--max-runs", "5"], in: repo)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("output.bin"))
+        #expect(output.stderr.contains(".gitignore"))
+    }
+
+    @Test func aSecondLoopOnTheSameExperimentIsRefusedNamingTheHolder() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let agent = try repo.agent("touch .git/agent-running; sleep 30\n")
+        let first = try Tool.start(["loop", "--agent", agent], in: repo)
+        #expect(waitUntil(seconds: 10) { repo.exists(".git/agent-running") })
+        let second = try Tool.run(["loop", "--agent", agent], in: repo)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("process \(first.pid) holds its lock"))
+        kill(first.pid, SIGINT)
+        #expect(first.wait() == 130)
+
+        // A lock left by a dead process is taken over.
+        try "999999\n".write(toFile: repo.path + "/.git/autoresearch/s/lock", atomically: true, encoding: .utf8)
+        let third = try Tool.run(["loop", "--agent", "true", "--max-runs", "1"], in: repo)
+        #expect(third.status == 0, "\(third.stderr)")
+    }
+
+    @Test func ctrlCDuringTheEvaluationStopsRecordsAndSummarizes() throws {
+        let run = try SignalledLoop(signal: SIGINT, duringAgent: false)
+        let repo = run.repo
+        #expect(run.toolStatus == 130)
+        #expect(run.output.stdout.contains("interrupted"))
+        #expect(run.output.stdout.contains("Stopped: interrupted"))
+        #expect(!processExists(run.child))
+        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(try repo.ledgerLines().filter { $0.contains("status=interrupted") }.count == 1)
+        try repo.fsck()
+    }
+
+    @Test func ctrlCDuringTheAgentStepKeepsItsPartialWork() throws {
+        let run = try SignalledLoop(signal: SIGINT, duringAgent: true)
+        let repo = run.repo
+        #expect(run.toolStatus == 130)
+        #expect(!processExists(run.child))
+        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(!repo.exists("idea.txt"))
+        let record = try #require(try repo.ledgerLines().first { $0.contains("status=interrupted") })
+        #expect(record.contains("during the agent step"))
+        // The half-done edit is the interrupted run's commit, reachable from the attempts chain.
+        let saved = try repo.gitLine("log", "-1", "--format=%p", "refs/autoresearch/s/attempts").split(separator: " ").last.map(String.init) ?? ""
+        #expect(try repo.gitLine("show", "\(saved):idea.txt") == "half-written idea")
+        #expect(try repo.git(["notes", "--ref", "autoresearch", "show", saved]).contains("status=interrupted"))
+        try repo.fsck()
+    }
+
+    @Test func killMinus9DuringTheEvaluationIsRepairedByTheNextCommand() throws {
+        let run = try SignalledLoop(signal: SIGKILL, duringAgent: false)
+        let repo = run.repo
+        #expect(run.toolStatus == 128 + SIGKILL)
+        #expect(waitUntil(seconds: 3) { !processExists(run.child) }, "the watchdog stops the evaluation of a killed tool")
+        #expect(try repo.gitLine("rev-parse", "HEAD") != run.best)
+
+        let next = try Tool.run(["loop", "--agent", "true", "--max-runs", "1"], in: repo)
+        #expect(next.stderr.contains("repaired an unfinished run"))
+        #expect(next.stderr.contains("during its evaluation"))
+        #expect(next.status == 0)
+        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(try repo.ledgerLines().filter { $0.contains("status=interrupted") }.count == 1)
+        try repo.fsck()
+    }
+
+    @Test func killMinus9DuringTheAgentStepIsRepairedByTheNextCommand() throws {
+        let run = try SignalledLoop(signal: SIGKILL, duringAgent: true)
+        let repo = run.repo
+        #expect(run.toolStatus == 128 + SIGKILL)
+        #expect(waitUntil(seconds: 3) { !processExists(run.child) }, "the watchdog stops the agent of a killed tool")
+
+        let status = try Tool.run(["status"], in: repo)
+        #expect(status.status == 0)
+        #expect(status.stderr.contains("repaired an unfinished run"))
+        #expect(status.stderr.contains("during its agent step"))
+        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        let record = try #require(try repo.ledgerLines().first { $0.contains("status=interrupted") })
+        #expect(record.contains("killed or crashed"))
+        let saved = try repo.gitLine("log", "-1", "--format=%p", "refs/autoresearch/s/attempts").split(separator: " ").last.map(String.init) ?? ""
+        #expect(try repo.gitLine("show", "\(saved):candidate.txt") == "value 1")
+        try repo.fsck()
+    }
+
+    @Test func aSecondCtrlCExitsAtOnceAndTheNextCommandRepairs() throws {
+        let repo = try scenarioRepository(timeout: "60s")
+        try repo.commitExperimentSetting("grace", "20s")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let best = try repo.gitLine("rev-parse", "HEAD")
+        let agent = try repo.agent("echo hang > candidate.txt\n")
+        let tool = try Tool.start(["loop", "--agent", agent], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
+        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        try FileManager.default.removeItem(atPath: repo.path + "/child.pid")
+        kill(tool.pid, SIGINT)
+        usleep(200_000)
+        let started = Date()
+        kill(tool.pid, SIGINT)
+        #expect(tool.wait() == 128 + SIGINT)
+        #expect(Date().timeIntervalSince(started) < 2, "the second Ctrl-C does not wait for the 20 s grace")
+
+        let status = try Tool.run(["status"], in: repo)
+        #expect(status.stderr.contains("repaired an unfinished run"))
+        #expect(waitUntil(seconds: 2) { !processExists(child) })
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        try repo.fsck()
+    }
+}
