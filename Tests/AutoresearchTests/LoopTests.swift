@@ -344,4 +344,27 @@ struct SignalledLoop {
         #expect(try repo.gitLine("status", "--porcelain") == "")
         try repo.fsck()
     }
+
+    @Test func docsPlainScriptRecipe() throws {
+        let doc = try String(contentsOfFile: packageRoot + "/docs/agents.md", encoding: .utf8)
+        let section = try #require(doc.range(of: "<!-- plain-script-agent")).upperBound
+        let open = try #require(doc.range(of: "```sh\n", range: section..<doc.endIndex))
+        let close = try #require(doc.range(of: "\n```", range: open.upperBound..<doc.endIndex))
+        let script = String(doc[open.upperBound..<close.lowerBound])
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agents-doc-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let demo = try runProgram(Tool.path, ["demo", "--dir", directory], in: FileManager.default.temporaryDirectory.path)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        try script.write(toFile: directory + "/.git/random-agent.sh", atomically: true, encoding: .utf8)
+        let output = try runProgram(Tool.path, ["loop", "--agent", "sh .git/random-agent.sh", "--max-runs", "6", "--format", "json"],
+                                    in: directory)
+        let loop = parseLoopOutput(output)
+        #expect(loop.status == 0, "\(loop.stderr)")
+        #expect(loop.runs.count == 6)
+        for run in loop.runs {
+            #expect(["keep", "discard"].contains(run["status"] as? String), "\(run)")
+            #expect((run["description"] as? String)?.hasPrefix("learning rate ") == true, "\(run)")
+        }
+    }
 }
