@@ -166,6 +166,21 @@ public enum GroupProcess {
                              outputBytes: total, logTruncated: logged < total)
     }
 
+    /// True while process `pid` exists and is not a zombie (an orphan that exited is a zombie
+    /// until PID 1 reaps it, which in containers can take long or never happen).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        return !isZombie(stat)
+    }
+
+    /// The state field of a `/proc/PID/stat` line says zombie or dead.
+    private static func isZombie(_ stat: String) -> Bool {
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state == "Z" || state == "X"
+    }
+
     /// True while a process of the group is alive. Zombies do not count: orphans that exited wait
     /// for PID 1 to reap them, which in containers can take seconds or never happen.
     static func hasLiveMembers(group: pid_t) -> Bool {
@@ -176,7 +191,7 @@ public enum GroupProcess {
                   let close = stat.lastIndex(of: ")") else { continue }
             // After "pid (comm)": state, ppid, pgrp, ...
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 2, pid_t(fields[2]) == group, fields[0] != "Z", fields[0] != "X" { return true }
+            if fields.count > 2, pid_t(fields[2]) == group, !isZombie(stat) { return true }
         }
         return false
     }

@@ -29,11 +29,11 @@ public struct LocalState {
 
     // MARK: lock
 
-    /// The pid holding the experiment's lock, if it is alive.
+    /// The pid holding the experiment's lock, if it is alive (a zombie is not).
     public func lockHolder() -> pid_t? {
         guard let text = try? String(contentsOfFile: lockPath, encoding: .utf8),
               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
-        return (kill(pid, 0) == 0 || errno == EPERM) ? pid : nil
+        return GroupProcess.isAlive(pid) ? pid : nil
     }
 
     /// Takes the experiment's lock (an exclusive file holding our pid); a lock left by a dead

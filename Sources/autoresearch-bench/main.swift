@@ -138,7 +138,7 @@ print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-pro
 // MARK: (b) one record as the ledger grows
 
 print("\n(b) One record as the ledger grows: \(appendsPerSize) records appended (ledger write) and \(appendsPerSize / 5) full iterations at each size")
-print("  ledger records   build   record write (median)   new object bytes per record   iteration overhead (median)")
+print("  ledger records   build   record write (median)   new object bytes per record   iteration overhead (median)   loop iteration (median)")
 for size in ledgerSizes {
     let repo = try makeProject()
     let repository = try Repository(path: repo.path)
@@ -187,7 +187,17 @@ for size in ledgerSizes {
         try edit(repo, index)
         overheads.append(try libraryIteration(workspace, message: "change \(index)"))
     }
+    // The loop, with an agent that writes a new value each time: time between consecutive runs,
+    // the agent's and the evaluator's processes included.
+    var options = LoopOptions()
+    options.agent = "echo $(( $$ % 1000 )) > value.txt"
+    options.maxRuns = appendsPerSize / 5
+    var finished: [Double] = [now()]
+    _ = try workspace.loop(experiment: "bench", options: options) { _ in finished.append(now()) }
+    let loopIterations = zip(finished.dropFirst(), finished).map { $0 - $1 }
+
     let cells = [grouped(size).leftPadded(14), String(format: "%5.1fs", buildTime), ms(median(writes)).leftPadded(21),
-                 grouped(bytesPerRecord).leftPadded(27), ms(median(overheads)).leftPadded(27)]
+                 grouped(bytesPerRecord).leftPadded(27), ms(median(overheads)).leftPadded(27),
+                 ms(median(loopIterations)).leftPadded(23)]
     print("  " + cells.joined(separator: "   "))
 }
