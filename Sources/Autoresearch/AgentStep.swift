@@ -9,6 +9,9 @@ struct AgentInvocation {
     var timeout: Double
     /// The 1-based number of this iteration in the loop.
     var iteration: Int
+    /// The latest runs, newest first (at most `AgentContext.historyLimit`), kept by the loop
+    /// so that the ledger is read once per loop, not once per iteration.
+    var history: [(commit: OID, record: RunRecord)]
 }
 
 /// What the agent step ended with.
@@ -90,9 +93,7 @@ extension Workspace {
                   entry.kind == .blob else { return nil }
             return String(decoding: try repository.blob(entry.id), as: UTF8.self)
         }
-        try context.write(experiment: experiment, run: run, best: best, program: program,
-                          history: try Ledger(repository: repository).recentRuns(experiment: experiment.name,
-                                                                                  limit: AgentContext.historyLimit))
+        try context.write(experiment: experiment, run: run, best: best, program: program, history: agent.history)
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
         environment["AUTORESEARCH_RUN_ID"] = run

@@ -80,6 +80,7 @@ extension Workspace {
             let ledger = Ledger(repository: repository)
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
+            var history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
             var counts: [RunStatus: Int] = [:]
             var runs = 0, withoutKeep = 0, failuresInRow = 0
             var stop: StopReason?
@@ -88,11 +89,12 @@ extension Workspace {
                 if let maxRuns = options.maxRuns, runs >= maxRuns { stop = .maxRuns; break }
                 if let maxTime = options.maxTime, Date().timeIntervalSince(started) >= maxTime { stop = .maxTime; break }
                 let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
-                                            iteration: runs + 1)
+                                            iteration: runs + 1, history: history)
                 guard case .ran(let outcome) = try iterate(experiment: name, state: state, message: nil, agent: agent, events: events) else {
                     throw AutoresearchError("internal error: an agent iteration ended without a run")
                 }
                 runs += 1
+                history = Array(([(outcome.commit, outcome.record)] + history).prefix(AgentContext.historyLimit))
                 let status = outcome.record.status
                 counts[status, default: 0] += 1
                 onRun(outcome)

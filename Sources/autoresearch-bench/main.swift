@@ -138,7 +138,7 @@ print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-pro
 // MARK: (b) one record as the ledger grows
 
 print("\n(b) One record as the ledger grows: \(appendsPerSize) records appended (ledger write) and \(appendsPerSize / 5) full iterations at each size")
-print("  ledger records   build   record write (median)   new object bytes per record   iteration overhead (median)   loop iteration (median)")
+print("  ledger records   build   record write (median)   record read (median)   new object bytes per record   iteration overhead (median)   loop iteration (median)")
 for size in ledgerSizes {
     let repo = try makeProject()
     let repository = try Repository(path: repo.path)
@@ -163,10 +163,11 @@ for size in ledgerSizes {
     let notesCommit = try repository.createCommit(tree: try repository.writeTree(entries: rootEntries), parents: [], message: "bulk ledger\n")
     try repository.setReference(Ledger.notesRef, to: notesCommit, message: "bench: bulk ledger")
     let buildTime = now() - buildStarted
+    sync()  // the build's writeback is not part of what is measured next
 
     let ledger = Ledger(repository: repository)
     let bytesBefore = objectBytes(repo)
-    var writes: [Double] = []
+    var writes: [Double] = [], reads: [Double] = []
     for index in 0..<appendsPerSize {
         let target = try repository.createBlob(Array("target \(index) \(UUID())".utf8))
         let record = RunRecord(experiment: "bench", run: RunID.make(), status: .discard, metric: "score", value: Double(index),
@@ -175,6 +176,9 @@ for size in ledgerSizes {
         let started = now()
         try ledger.append(record, on: target)
         writes.append(now() - started)
+        let readStarted = now()
+        _ = try ledger.records(on: target, experiment: "bench")
+        reads.append(now() - readStarted)
     }
     let targetBlobBytes = 30 * appendsPerSize  // the annotated blobs themselves, not part of a record
     let bytesPerRecord = (objectBytes(repo) - bytesBefore - targetBlobBytes) / appendsPerSize
@@ -197,6 +201,7 @@ for size in ledgerSizes {
     let loopIterations = zip(finished.dropFirst(), finished).map { $0 - $1 }
 
     let cells = [grouped(size).leftPadded(14), String(format: "%5.1fs", buildTime), ms(median(writes)).leftPadded(21),
+                 ms(median(reads)).leftPadded(20),
                  grouped(bytesPerRecord).leftPadded(27), ms(median(overheads)).leftPadded(27),
                  ms(median(loopIterations)).leftPadded(23)]
     print("  " + cells.joined(separator: "   "))

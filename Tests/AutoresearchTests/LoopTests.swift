@@ -67,6 +67,23 @@ struct SignalledLoop {
         try FileManager.default.removeItem(atPath: repo.path + "/child.pid")
         self.repo = repo
     }
+
+    /// Checks what every stopped run must leave, once stopped or repaired: the branch and work
+    /// tree at the best commit, one `interrupted` record, `git fsck --strict` clean. Returns the record.
+    @discardableResult
+    func expectBackAtBest() throws -> String {
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        let interrupted = try repo.ledgerLines().filter { $0.contains("status=interrupted") }
+        #expect(interrupted.count == 1)
+        try repo.fsck()
+        return interrupted.first ?? ""
+    }
+
+    /// The commit the attempts chain linked last.
+    func lastAttempt() throws -> String {
+        try repo.gitLine("log", "-1", "--format=%p", "refs/autoresearch/s/attempts").split(separator: " ").last.map(String.init) ?? ""
+    }
 }
 
 @Suite struct LoopTests {
@@ -256,68 +273,49 @@ struct SignalledLoop {
 
     @Test func ctrlCDuringTheEvaluationStopsRecordsAndSummarizes() throws {
         let run = try SignalledLoop(signal: SIGINT, duringAgent: false)
-        let repo = run.repo
         #expect(run.toolStatus == 130)
         #expect(run.output.stdout.contains("interrupted"))
         #expect(run.output.stdout.contains("Stopped: interrupted"))
         #expect(!processExists(run.child))
-        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
-        #expect(try repo.gitLine("status", "--porcelain") == "")
-        #expect(try repo.ledgerLines().filter { $0.contains("status=interrupted") }.count == 1)
-        try repo.fsck()
+        try run.expectBackAtBest()
     }
 
     @Test func ctrlCDuringTheAgentStepKeepsItsPartialWork() throws {
         let run = try SignalledLoop(signal: SIGINT, duringAgent: true)
-        let repo = run.repo
         #expect(run.toolStatus == 130)
         #expect(!processExists(run.child))
-        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
-        #expect(try repo.gitLine("status", "--porcelain") == "")
-        #expect(!repo.exists("idea.txt"))
-        let record = try #require(try repo.ledgerLines().first { $0.contains("status=interrupted") })
-        #expect(record.contains("during the agent step"))
+        #expect(!run.repo.exists("idea.txt"))
+        #expect(try run.expectBackAtBest().contains("during the agent step"))
         // The half-done edit is the interrupted run's commit, reachable from the attempts chain.
-        let saved = try repo.gitLine("log", "-1", "--format=%p", "refs/autoresearch/s/attempts").split(separator: " ").last.map(String.init) ?? ""
-        #expect(try repo.gitLine("show", "\(saved):idea.txt") == "half-written idea")
-        #expect(try repo.git(["notes", "--ref", "autoresearch", "show", saved]).contains("status=interrupted"))
-        try repo.fsck()
+        let saved = try run.lastAttempt()
+        #expect(try run.repo.gitLine("show", "\(saved):idea.txt") == "half-written idea")
+        #expect(try run.repo.git(["notes", "--ref", "autoresearch", "show", saved]).contains("status=interrupted"))
     }
 
     @Test func killMinus9DuringTheEvaluationIsRepairedByTheNextCommand() throws {
         let run = try SignalledLoop(signal: SIGKILL, duringAgent: false)
-        let repo = run.repo
         #expect(run.toolStatus == 128 + SIGKILL)
         #expect(waitUntil(seconds: 3) { !processExists(run.child) }, "the watchdog stops the evaluation of a killed tool")
-        #expect(try repo.gitLine("rev-parse", "HEAD") != run.best)
+        #expect(try run.repo.gitLine("rev-parse", "HEAD") != run.best)
 
-        let next = try Tool.run(["loop", "--agent", "true", "--max-runs", "1"], in: repo)
+        let next = try Tool.run(["loop", "--agent", "true", "--max-runs", "1"], in: run.repo)
         #expect(next.stderr.contains("repaired an unfinished run"))
         #expect(next.stderr.contains("during its evaluation"))
         #expect(next.status == 0)
-        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
-        #expect(try repo.gitLine("status", "--porcelain") == "")
-        #expect(try repo.ledgerLines().filter { $0.contains("status=interrupted") }.count == 1)
-        try repo.fsck()
+        try run.expectBackAtBest()
     }
 
     @Test func killMinus9DuringTheAgentStepIsRepairedByTheNextCommand() throws {
         let run = try SignalledLoop(signal: SIGKILL, duringAgent: true)
-        let repo = run.repo
         #expect(run.toolStatus == 128 + SIGKILL)
         #expect(waitUntil(seconds: 3) { !processExists(run.child) }, "the watchdog stops the agent of a killed tool")
 
-        let status = try Tool.run(["status"], in: repo)
+        let status = try Tool.run(["status"], in: run.repo)
         #expect(status.status == 0)
         #expect(status.stderr.contains("repaired an unfinished run"))
         #expect(status.stderr.contains("during its agent step"))
-        #expect(try repo.gitLine("rev-parse", "HEAD") == run.best)
-        #expect(try repo.gitLine("status", "--porcelain") == "")
-        let record = try #require(try repo.ledgerLines().first { $0.contains("status=interrupted") })
-        #expect(record.contains("killed or crashed"))
-        let saved = try repo.gitLine("log", "-1", "--format=%p", "refs/autoresearch/s/attempts").split(separator: " ").last.map(String.init) ?? ""
-        #expect(try repo.gitLine("show", "\(saved):candidate.txt") == "value 1")
-        try repo.fsck()
+        #expect(try run.expectBackAtBest().contains("killed or crashed"))
+        #expect(try run.repo.gitLine("show", "\(try run.lastAttempt()):candidate.txt") == "value 1")
     }
 
     @Test func aSecondCtrlCExitsAtOnceAndTheNextCommandRepairs() throws {
@@ -366,5 +364,40 @@ struct SignalledLoop {
             #expect(["keep", "discard"].contains(run["status"] as? String), "\(run)")
             #expect((run["description"] as? String)?.hasPrefix("learning rate ") == true, "\(run)")
         }
+    }
+
+    @Test func theDemoShowsKeepsDiscardsACrashAndANoop() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let demo = try runProgram(Tool.path, ["demo", "--dir", directory], in: FileManager.default.temporaryDirectory.path)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let statuses = demo.stdout.split(separator: "\n").filter { $0.hasPrefix("run ") }.map { $0.split(separator: " ")[2] }
+        #expect(statuses == ["baseline", "keep", "discard", "crash", "keep", "noop", "discard"])
+        #expect(demo.stdout.contains("loss: baseline 0.0984 → best 0.0504 (-48.78%, better)"))
+        let log = try runProgram("/usr/bin/git", ["log", "--notes=autoresearch", "--format=%N", "autoresearch/demo"], in: directory)
+        #expect(log.stdout.contains("status=noop"))
+        let fsck = try runProgram("/usr/bin/git", ["fsck", "--strict"], in: directory)
+        #expect(fsck.status == 0 && !fsck.stderr.contains("error"))
+    }
+
+    @Test func progressOnATerminalPlainLinesWhenPipedNothingWhenQuiet() throws {
+        let repo = try scenarioRepository()
+        let agent = try repo.agent("echo pondering; sleep 1.5; echo \"value $((20 - AUTORESEARCH_ITERATION))\" > candidate.txt\n")
+        // `script` gives the tool a terminal; its output is what the terminal showed.
+        let command = "\(Tool.path) loop --agent '\(agent)' --max-runs 2"
+        let terminal = try runProgram("/usr/bin/script", ["-qec", command, "/dev/null"], in: repo.path)
+        #expect(terminal.status == 0, "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("\r\u{1B}[K"), "a rewritten status line")
+        #expect(terminal.stdout.contains(" agent 1."))
+        #expect(terminal.stdout.contains(" / 30m00s | pondering"))
+
+        let piped = try Tool.run(["loop", "--agent", agent, "--max-runs", "1"], in: repo)
+        #expect(piped.status == 0)
+        #expect(!piped.stdout.contains("\u{1B}") && !piped.stderr.contains("\u{1B}"))
+        #expect(piped.stdout.split(separator: "\n").first?.hasPrefix("run ") == true)
+
+        let quiet = try Tool.run(["loop", "-q", "--agent", agent, "--max-runs", "1"], in: repo)
+        #expect(quiet.status == 0)
+        #expect(quiet.stdout.isEmpty && quiet.stderr.isEmpty)
     }
 }
