@@ -82,7 +82,7 @@ public enum GroupProcess {
         if cps_start_watchdog(pid, Int32(grace * 1000), &watchdog, &release) != 0 { watchdog = 0 }
         defer {
             if watchdog > 0 {
-                _ = write(release, "x", 1)
+                _ = write(release, "\n", 1)
                 close(release)
                 waitpid(watchdog, nil, 0)
             }

@@ -5,8 +5,7 @@
 #include <spawn.h>
 #include <errno.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
+#include <stdio.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupt_count = 0;
@@ -44,45 +43,48 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     return result;
 }
 
+/* The watchdog is a shell, started with posix_spawn (whose cost does not grow with the tool's
+   memory, unlike fork). It waits for a line on stdin: the release. End of file without it
+   means the tool died: it stops group $1 as the tool would have, with $2 steps of 50 ms grace. */
+static const char *watchdog_script =
+    "trap '' INT TERM HUP\n"
+    "read -r released && exit 0\n"
+    "kill -TERM -$1 2>/dev/null || exit 0\n"
+    "i=0\n"
+    "while [ \"$i\" -lt \"$2\" ] && kill -0 -$1 2>/dev/null; do sleep 0.05; i=$((i + 1)); done\n"
+    "kill -KILL -$1 2>/dev/null\n"
+    "exit 0\n";
+
 int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int error = errno;
-        close(fds[0]);
-        close(fds[1]);
-        return error;
-    }
-    if (pid == 0) {
-        /* The child of a multithreaded process: async-signal-safe calls only. */
-        struct sigaction ignore;
-        memset(&ignore, 0, sizeof ignore);
-        ignore.sa_handler = SIG_IGN;
-        sigaction(SIGINT, &ignore, NULL);
-        sigaction(SIGTERM, &ignore, NULL);
-        sigaction(SIGHUP, &ignore, NULL);
-        /* Keep only the pipe (as fd 0): holding the tool's stdout open would delay whoever reads it. */
-        dup2(fds[0], 0);
-        if (syscall(SYS_close_range, 1, ~0U, 0) != 0) {
-            for (int fd = 1; fd < 4096; fd++) close(fd);
-        }
-        char byte;
-        ssize_t count;
-        do { count = read(0, &byte, 1); } while (count < 0 && errno == EINTR);
-        if (count == 1) _exit(0);
-        /* End of file without the release byte: the tool died. Stop the group as it would have. */
-        kill(-group, SIGTERM);
-        struct timespec step = {0, 50 * 1000 * 1000};
-        for (int waited = 0; waited < grace_ms; waited += 50) {
-            if (kill(-group, 0) != 0) _exit(0);
-            nanosleep(&step, NULL);
-        }
-        kill(-group, SIGKILL);
-        _exit(0);
-    }
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) { close(fds[0]); close(fds[1]); return result; }
+    posix_spawnattr_init(&attributes);
+    sigset_t empty;
+    sigemptyset(&empty);
+    posix_spawnattr_setsigmask(&attributes, &empty);
+    /* Its own process group: a Ctrl-C at the terminal reaches the tool, not the watchdog. */
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+    /* No other descriptor: holding the tool's stdout open would delay whoever reads it. */
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+
+    char group_text[24], steps_text[24];
+    snprintf(group_text, sizeof group_text, "%d", (int)group);
+    snprintf(steps_text, sizeof steps_text, "%d", grace_ms / 50 + 1);
+    char *const argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "git-autoresearch-watchdog", group_text, steps_text, NULL};
+    extern char **environ;
+    result = posix_spawn(watchdog, "/bin/sh", &actions, &attributes, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     close(fds[0]);
-    *watchdog = pid;
+    if (result != 0) { close(fds[1]); return result; }
     *release_fd = fds[1];
     return 0;
 }

@@ -7,9 +7,10 @@
 /// signal dispositions, an empty signal mask, and no other descriptors. Returns 0 and sets `*pid`, or an errno value.
 int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, pid_t *pid);
 
-/// Forks a watchdog for process group `group`: if the calling process dies (even by SIGKILL)
-/// before releasing it, the watchdog sends the group SIGTERM, waits up to `grace_ms`, then SIGKILL.
-/// Release it by writing one byte to `*release_fd` and closing it, then reap `*watchdog`.
+/// Starts a watchdog (a small /bin/sh script) for process group `group`: if the calling process
+/// dies (even by SIGKILL) before releasing it, the watchdog sends the group SIGTERM, waits up to
+/// `grace_ms`, then SIGKILL. Release it by writing a line to `*release_fd` and closing it, then
+/// reap `*watchdog`.
 /// Returns 0, or an errno value.
 int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd);
 
