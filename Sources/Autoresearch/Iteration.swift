@@ -94,9 +94,9 @@ extension Workspace {
 
         let run = RunID.make()
         var description = message ?? ""
-        let pending = try tip != best?.commit || !repository.status().isEmpty
+        var changes = try repository.status()
         if let agent, let best {
-            if pending {
+            if tip != best.commit || !changes.isEmpty {
                 events.notice("evaluating the changes already on autoresearch/\(name) (not made by the agent) first")
             } else {
                 switch try agentStep(agent, experiment: experiment, run: run, best: best, state: state, events: events) {
@@ -104,11 +104,11 @@ extension Workspace {
                 case .changed(let text): description = text
                 }
                 tip = try branchTip(of: name)
+                changes = try repository.status()
             }
         }
 
         var candidate = tip
-        let changes = try repository.status()
         if !changes.isEmpty {
             let tree = try repository.stageAll()
             if tree != (try repository.commit(tip).tree) {

@@ -78,7 +78,7 @@ int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_
     char group_text[24], steps_text[24];
     snprintf(group_text, sizeof group_text, "%d", (int)group);
     snprintf(steps_text, sizeof steps_text, "%d", grace_ms / 50 + 1);
-    char *const argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "git-autoresearch-watchdog", group_text, steps_text, NULL};
+    char *const argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "autoresearch-watchdog", group_text, steps_text, NULL};
     extern char **environ;
     result = posix_spawn(watchdog, "/bin/sh", &actions, &attributes, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
