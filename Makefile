@@ -48,6 +48,7 @@ test: deps
 ## Benchmarks: tool vs git CLI per iteration, and record cost as the ledger grows.
 bench: deps
 	$(SWIFT) build -c release --product autoresearch-bench
+	$(SWIFT) build -c release --product git-autoresearch
 	.build/release/autoresearch-bench
 
 uninstall:

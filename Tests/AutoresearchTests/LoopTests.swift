@@ -192,6 +192,13 @@ struct SignalledLoop {
         #expect(output.stderr.contains("has no agent"))
         #expect(output.stderr.contains("--agent"))
         #expect(output.stderr.contains("git autoresearch run"))
+
+        let zeroRuns = try Tool.run(["loop", "--agent", "true", "--max-runs", "0"], in: repo)
+        #expect(zeroRuns.status == 64)
+        #expect(zeroRuns.stderr.contains("--max-runs must be at least 1"))
+        let badTime = try Tool.run(["loop", "--agent", "true", "--max-time", "soon"], in: repo)
+        #expect(badTime.status == 1)
+        #expect(badTime.stderr.contains("invalid duration 'soon'"))
     }
 
     @Test func patienceStopsAfterRunsWithoutImprovement() throws {
