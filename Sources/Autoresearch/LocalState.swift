@@ -30,36 +30,19 @@ public struct LocalState {
     // MARK: lock
 
     /// The pid holding the experiment's lock, if it is alive (a zombie is not).
-    public func lockHolder() -> pid_t? {
-        guard let text = try? String(contentsOfFile: lockPath, encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
-        return GroupProcess.isAlive(pid) ? pid : nil
-    }
+    public func lockHolder() -> pid_t? { PidLock(path: lockPath).holder }
 
     /// Takes the experiment's lock (an exclusive file holding our pid); a lock left by a dead
     /// process is taken over. Throws naming the holder when another live process has it.
     func acquireLock(experiment: String) throws {
         try prepare()
-        for _ in 0..<3 {
-            let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 {
-                let text = "\(getpid())\n"
-                _ = text.withCString { write(fd, $0, strlen($0)) }
-                close(fd)
-                return
-            }
-            if let holder = lockHolder() {
-                throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
-                                        hint: "wait for it to finish, or stop it (kill \(holder)); a lock of a dead process is taken over automatically")
-            }
-            unlink(lockPath)
+        if let holder = try PidLock(path: lockPath).tryAcquire() {
+            throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
+                                    hint: "wait for it to finish, or stop it (kill \(holder)); a lock of a dead process is taken over automatically")
         }
-        throw AutoresearchError("cannot take the lock \(lockPath)")
     }
 
-    func releaseLock() {
-        if lockHolder() == getpid() { unlink(lockPath) }
-    }
+    func releaseLock() { PidLock(path: lockPath).release() }
 
     // MARK: unfinished-iteration marker
 

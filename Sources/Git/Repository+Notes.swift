@@ -41,6 +41,52 @@ extension Repository {
         }
     }
 
+    /// Merges the notes commit `theirs` (fetched from elsewhere) into `ref` by the union of
+    /// lines: where both sides annotate the same object, the merged note has our lines, then
+    /// their lines that ours lacks. Fast-forwards when one side contains the other; otherwise
+    /// writes a merge commit (parents: ours, theirs). Only subtrees that differ are read, so the
+    /// cost follows the difference, not the number of notes. Compare-and-swap, retried.
+    @discardableResult
+    public func mergeNotes(ref: String, theirs: OID, message: String) throws -> OID {
+        try updateReference(ref, message: message) { ours in
+            guard let ours else { return theirs }
+            if try isAncestor(theirs, of: ours) { return ours }
+            if try isAncestor(ours, of: theirs) { return theirs }
+            let tree = try unionOfNotes(try commit(ours).tree, try commit(theirs).tree)
+            return try createCommit(tree: tree, parents: [ours, theirs], message: message + "\n")
+        }
+    }
+
+    private func unionOfNotes(_ ours: OID, _ theirs: OID) throws -> OID {
+        if ours == theirs { return ours }
+        var merged = try entries(ofTree: ours)
+        var index = Dictionary(uniqueKeysWithValues: merged.enumerated().map { ($1.name, $0) })
+        for entry in try entries(ofTree: theirs) {
+            guard let position = index[entry.name] else {
+                index[entry.name] = merged.count
+                merged.append(entry)
+                continue
+            }
+            let mine = merged[position]
+            guard mine.id != entry.id else { continue }
+            if mine.mode == GIT_FILEMODE_TREE.rawValue, entry.mode == GIT_FILEMODE_TREE.rawValue {
+                merged[position].id = try unionOfNotes(mine.id, entry.id)
+            } else if mine.mode != GIT_FILEMODE_TREE.rawValue, entry.mode != GIT_FILEMODE_TREE.rawValue {
+                let ourText = String(decoding: try blob(mine.id), as: UTF8.self)
+                var lines = ourText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                if lines.last == "" { lines.removeLast() }
+                var seen = Set(lines)
+                for line in String(decoding: try blob(entry.id), as: UTF8.self).split(separator: "\n").map(String.init)
+                where seen.insert(line).inserted {
+                    lines.append(line)
+                }
+                merged[position].id = try createBlob(Array((lines.joined(separator: "\n") + "\n").utf8))
+            }
+            // A tree on one side and a note on the other cannot share a name in a notes tree.
+        }
+        return try writeTree(entries: merged)
+    }
+
     /// Calls `body` with every annotated object and its note blob under `ref`, any fanout.
     public func forEachNote(ref: String, _ body: (_ object: OID, _ blob: OID) throws -> Void) throws {
         guard try referenceTarget(ref) != nil else { return }

@@ -144,6 +144,17 @@ extension Repository {
         return OID(oid)
     }
 
+    /// The entries of a tree, in tree order.
+    public func entries(ofTree tree: OID) throws -> [(name: String, id: OID, mode: UInt32)] {
+        let object = try lookupObject(tree, type: GIT_OBJECT_TREE)
+        defer { git_object_free(object) }
+        return (0..<git_tree_entrycount(object)).map { index in
+            let entry = git_tree_entry_byindex(object, index)
+            return (String(cString: git_tree_entry_name(entry)), OID(git_tree_entry_id(entry)!.pointee),
+                    git_tree_entry_filemode(entry).rawValue)
+        }
+    }
+
     /// Writes the empty tree and returns its id.
     public func emptyTree() throws -> OID {
         try writeTree(entries: [])

@@ -91,6 +91,8 @@ public func runProgram(_ executable: String, _ arguments: [String], in directory
 /// A failure of the git CLI oracle.
 public struct OracleError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// A throwaway repository made and inspected with the real `git` CLI; removed when released.
@@ -99,11 +101,20 @@ public final class TempRepository {
     public let path: String
 
     /// Creates an empty directory and runs `git init` in it (branch `main`, a fixed identity).
-    public init(bare: Bool = false) throws {
+    public convenience init(bare: Bool = false) throws {
+        try self.init(bare ? ["init", "-q", "--bare", "-b", "main"] : ["init", "-q", "-b", "main"])
+    }
+
+    /// Clones `url` with `git clone` (the remote's HEAD may point nowhere: no checkout then).
+    public convenience init(cloneOf url: String) throws {
+        try self.init(["clone", "-q", url, "."])
+    }
+
+    private init(_ creation: [String]) throws {
         var template = Array((FileManager.default.temporaryDirectory.path + "/autoresearch-test-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw OracleError(description: "mkdtemp failed") }
         path = String(cString: made)
-        try git(bare ? ["init", "-q", "--bare", "-b", "main"] : ["init", "-q", "-b", "main"])
+        try git(creation)
         try git(["config", "user.name", "Test"])
         try git(["config", "user.email", "test@example.com"])
     }

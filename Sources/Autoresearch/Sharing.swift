@@ -1,0 +1,198 @@
+import Foundation
+import Git
+
+/// What `pull` or `push` did.
+public struct ShareReport: Sendable {
+    /// How the remote's records joined ours: "up to date", "fast-forward" or "merged".
+    public var records = "up to date"
+    /// Experiments whose attempts chain took the remote's attempts.
+    public var attemptsMerged: [String] = []
+    /// Remote experiment branches now under `refs/remotes/REMOTE/autoresearch/`.
+    public var remoteBranches: [String] = []
+    /// References pushed (push only).
+    public var pushed: [String] = []
+    /// Experiment branches not pushed, with the reason (push only).
+    public var skipped: [(branch: String, reason: String)] = []
+    /// Push attempts made (more than one after lost races).
+    public var attempts = 1
+}
+
+extension Workspace {
+    /// Pushes lost to a concurrent writer are retried this many times, with growing random waits.
+    static let maxPushAttempts = 12
+
+    /// Fetches the remote's experiment branches (kept under `refs/remotes/REMOTE/autoresearch/`),
+    /// attempts and records, then merges the records (union of lines per commit) and the
+    /// attempts chains into ours. Local branches are not touched.
+    public func pull(remote: String) throws -> ShareReport {
+        try requireRemote(remote)
+        var report = ShareReport()
+        try fetchShared(remote: remote, into: &report)
+        return report
+    }
+
+    /// Pushes the records, the attempts chains and the experiment branches (`experiment`: only
+    /// that one) to `remote`: fetches and merges first so that nothing on the remote is
+    /// overwritten, then pushes; a race lost to another machine is retried after fetching and
+    /// merging again. An experiment branch that diverged from the remote's is not pushed (its
+    /// records and attempts are); the report says so.
+    public func push(remote: String, experiment: String? = nil) throws -> ShareReport {
+        try requireRemote(remote)
+        let names = try experiment.map { [try resolveExperimentName($0)] } ?? experimentNames()
+        // libgit2 updates the references of a repository reached by path without checking their
+        // old values, so two pushes at once could overwrite each other: take turns.
+        let lock = try localRemoteLock(remote)
+        defer { lock?.release() }
+        var report = ShareReport()
+        for attempt in 1...Self.maxPushAttempts {
+            report.attempts = attempt
+            try fetchShared(remote: remote, into: &report)
+            var refspecs: [String] = []
+            if try repository.referenceTarget(Ledger.notesRef) != nil { refspecs.append("\(Ledger.notesRef):\(Ledger.notesRef)") }
+            report.skipped = []
+            for name in names {
+                let attempts = Ledger.attemptsRef(name)
+                if try repository.referenceTarget(attempts) != nil { refspecs.append("\(attempts):\(attempts)") }
+                let branch = Experiment.branch(name)
+                guard let tip = try repository.referenceTarget(branch) else { continue }
+                if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
+                   !(try repository.isAncestor(theirs, of: tip)) {
+                    report.skipped.append((branch: "autoresearch/\(name)",
+                                           reason: "it diverged from \(remote)'s; its records and attempts were pushed"))
+                    continue
+                }
+                refspecs.append("\(branch):\(branch)")
+            }
+            do {
+                let statuses = try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))
+                let rejected = statuses.compactMap { ref, status in status.map { (ref, $0) } }
+                if rejected.isEmpty {
+                    report.pushed = refspecs.map { String($0.split(separator: ":")[1]) }
+                    return report
+                }
+                if attempt == Self.maxPushAttempts {
+                    throw AutoresearchError("\(remote) rejected \(rejected.map { "\($0.0) (\($0.1))" }.joined(separator: ", "))",
+                                            hint: "another machine may be pushing at the same moment: run 'git autoresearch push' again")
+                }
+            } catch let error as GitError where error.isNonFastForward && attempt < Self.maxPushAttempts {
+                // Another machine pushed between our fetch and our push: fetch, merge, try again.
+            }
+            usleep(UInt32.random(in: 0...UInt32(min(attempt, 8) * 60_000)))
+        }
+        throw AutoresearchError("could not push to \(remote) after \(Self.maxPushAttempts) attempts: other machines kept pushing first",
+                                hint: "run 'git autoresearch push' again")
+    }
+
+    /// The remote-tracking ref of a remote's experiment branch.
+    public static func remoteBranch(_ remote: String, _ name: String) -> String { "refs/remotes/\(remote)/autoresearch/\(name)" }
+
+    /// Where a remote's records and attempts chains are fetched to.
+    static func remoteNotesRef(_ remote: String) -> String { "refs/notes/remotes/\(remote)/autoresearch" }
+    static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
+
+    /// For a remote reached through the file system, a lock in its git directory held while
+    /// pushing (waiting up to two minutes for another pusher); nil for network remotes, whose
+    /// server checks every reference's old value.
+    private func localRemoteLock(_ remote: String) throws -> PidLock? {
+        guard var path = try repository.remoteURL(remote) else { return nil }
+        if path.hasPrefix("file://") { path = String(path.dropFirst("file://".count)) }
+        guard !path.contains("://"), !path.isEmpty else { return nil }
+        if !path.hasPrefix("/") { path = root + "/" + path }
+        let gitDirectory = FileManager.default.fileExists(atPath: path + "/HEAD") ? path : path + "/.git"
+        guard FileManager.default.fileExists(atPath: gitDirectory) else { return nil }
+        let lock = PidLock(path: gitDirectory + "/autoresearch-push.lock")
+        let deadline = Date().addingTimeInterval(120)
+        while let holder = try lock.tryAcquire() {
+            guard Date() < deadline else {
+                throw AutoresearchError("\(remote) is busy: process \(holder) has been pushing for two minutes (\(lock.path))",
+                                        hint: "try again later; if no push is running there, delete \(lock.path)")
+            }
+            usleep(UInt32.random(in: 20_000...100_000))
+        }
+        return lock
+    }
+
+    private func requireRemote(_ remote: String) throws {
+        guard try repository.remoteURL(remote) != nil else {
+            throw AutoresearchError("no remote named '\(remote)'", hint: "add it with 'git remote add \(remote) URL', or name another one")
+        }
+    }
+
+    private func fetchShared(remote: String, into report: inout ShareReport) throws {
+        do {
+            try repository.fetch(remote: remote, refspecs: [
+                "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
+                "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
+                "+\(Ledger.notesRef):\(Self.remoteNotesRef(remote))",
+            ], credentials: Self.credentials(in: self))
+        } catch let error as GitError where error.isNotFound {
+            // A remote without records yet: fetch what there is.
+            try repository.fetch(remote: remote, refspecs: [
+                "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
+                "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
+            ], credentials: Self.credentials(in: self))
+        }
+        report.remoteBranches = try repository.references(matching: "refs/remotes/\(remote)/autoresearch/*")
+            .map { String($0.name.dropFirst("refs/remotes/\(remote)/autoresearch/".count)) }.sorted()
+        if let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote)) {
+            let before = try repository.referenceTarget(Ledger.notesRef)
+            let after = try repository.mergeNotes(ref: Ledger.notesRef, theirs: theirs, message: "autoresearch: records merged from \(remote)")
+            if after != before, report.records != "merged" {
+                report.records = after == theirs ? "fast-forward" : "merged"
+            }
+        }
+        let prefix = Self.remoteAttemptsPrefix(remote)
+        for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {
+            let name = String(ref.dropFirst(prefix.count).dropLast("/attempts".count))
+            if try Ledger(repository: repository).mergeAttempts(experiment: name, theirs: theirs, from: remote),
+               !report.attemptsMerged.contains(name) {
+                report.attemptsMerged.append(name)
+            }
+        }
+    }
+
+    /// Credentials for fetch and push: ssh-agent and default keys (libgit2), then
+    /// `git credential fill` for https (its helper protocol is git's, so git runs it).
+    static func credentials(in workspace: Workspace) -> Credentials {
+        Credentials { url, username in
+            var environment = ProcessInfo.processInfo.environment
+            environment["GIT_TERMINAL_PROMPT"] = "0"
+            environment["AUTORESEARCH_CREDENTIAL_URL"] = url
+            environment["AUTORESEARCH_CREDENTIAL_USER"] = username ?? ""
+            var fields: [String: String] = [:]
+            let log = workspace.repository.gitDirectory + "autoresearch/credential-\(getpid()).out"
+            defer { unlink(log) }
+            let command = """
+            { printf 'url=%s\\n' "$AUTORESEARCH_CREDENTIAL_URL"; [ -n "$AUTORESEARCH_CREDENTIAL_USER" ] && printf 'username=%s\\n' "$AUTORESEARCH_CREDENTIAL_USER"; printf '\\n'; } | git credential fill
+            """
+            guard (try? FileManager.default.createDirectory(atPath: workspace.repository.gitDirectory + "autoresearch",
+                                                             withIntermediateDirectories: true)) != nil,
+                  let result = try? GroupProcess.run(command, in: workspace.root, environment: environment, hardLimit: 60, grace: 1,
+                                                     logPath: log, logLimit: 1 << 16, onLine: { line in
+                                                         if let equals = line.firstIndex(of: "=") {
+                                                             fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
+                                                         }
+                                                     }),
+                  result.termination == .exited(0), let user = fields["username"], let password = fields["password"] else { return nil }
+            return (user, password)
+        }
+    }
+}
+
+extension Ledger {
+    /// Joins a remote's attempts chain for `experiment` to ours: fast-forward when one contains
+    /// the other, else a merge commit (empty tree; parents: ours, theirs). Returns whether ours changed.
+    func mergeAttempts(experiment: String, theirs: OID, from remote: String) throws -> Bool {
+        let ref = Ledger.attemptsRef(experiment)
+        let before = try repository.referenceTarget(ref)
+        let tree = try repository.emptyTree()
+        let after = try repository.updateReference(ref, message: "autoresearch: attempts merged from \(remote)") { ours in
+            guard let ours else { return theirs }
+            if try repository.isAncestor(theirs, of: ours) { return ours }
+            if try repository.isAncestor(ours, of: theirs) { return theirs }
+            return try repository.createCommit(tree: tree, parents: [ours, theirs],
+                                               message: "autoresearch: \(experiment) attempts merged from \(remote)\n")
+        }
+        return after != before
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Autoresearch
+import Foundation
+
+extension GitAutoresearch {
+    struct Push: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Share experiments: push the records, the attempts and the experiment branches to a remote.",
+            discussion: """
+            Fetches the remote's records and attempts first and merges them into yours (union of \
+            record lines; see 'pull'), so another machine's records are never overwritten; then pushes \
+            refs/notes/autoresearch, refs/autoresearch/NAME/attempts and autoresearch/NAME. A race \
+            lost to another machine pushing at the same moment is retried (fetch, merge, push) with \
+            growing random waits. An experiment branch that diverged from the remote's is not pushed \
+            (its records and attempts are): compare them with git log autoresearch/NAME \
+            REMOTE/autoresearch/NAME. Authentication: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa, \
+            then 'git credential fill' for https.
+            """)
+
+        @Argument(help: "The remote (a configured remote's name).")
+        var remote = "origin"
+
+        @Option(name: [.short, .long], help: "Push only this experiment's branch and attempts (records are shared by all).")
+        var experiment: String?
+
+        @Option(help: "Output: text or json.")
+        var format: OutputFormat = .text
+
+        mutating func run() throws {
+            let workspace = try Workspace()
+            let report = try workspace.push(remote: remote, experiment: experiment)
+            SharePrinter.print(report, remote: remote, format: format)
+        }
+    }
+
+    struct Pull: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch a remote's experiments and merge its records and attempts into yours.",
+            discussion: """
+            Fetches the remote's experiment branches into refs/remotes/REMOTE/autoresearch/NAME (your \
+            branches are not touched), its attempts chains and its records \
+            (refs/notes/remotes/REMOTE/autoresearch). Records are merged by the union of lines per \
+            commit, so every run of every machine appears once; attempts chains are joined by a merge \
+            commit. Afterwards git log --notes=autoresearch shows everyone's runs.
+            """)
+
+        @Argument(help: "The remote (a configured remote's name).")
+        var remote = "origin"
+
+        @Option(help: "Output: text or json.")
+        var format: OutputFormat = .text
+
+        mutating func run() throws {
+            let workspace = try Workspace()
+            let report = try workspace.pull(remote: remote)
+            SharePrinter.print(report, remote: remote, format: format)
+        }
+    }
+}
+
+/// How `push` and `pull` report.
+enum SharePrinter {
+    static func print(_ report: ShareReport, remote: String, format: OutputFormat) {
+        if format == .json {
+            Swift.print(Terminal.json([
+                "remote": remote, "records": report.records, "attempts_merged": report.attemptsMerged,
+                "remote_branches": report.remoteBranches, "pushed": report.pushed,
+                "skipped": report.skipped.map { ["branch": $0.branch, "reason": $0.reason] }, "attempts": report.attempts,
+            ]))
+            return
+        }
+        Swift.print("records: \(report.records) with \(remote)")
+        if !report.attemptsMerged.isEmpty { Swift.print("attempts merged from \(remote): \(report.attemptsMerged.joined(separator: ", "))") }
+        if !report.remoteBranches.isEmpty {
+            Swift.print("\(remote)'s experiments: \(report.remoteBranches.map { "\(remote)/autoresearch/\($0)" }.joined(separator: ", "))")
+        }
+        if !report.pushed.isEmpty {
+            Swift.print("pushed to \(remote): \(report.pushed.joined(separator: ", "))\(report.attempts > 1 ? " (after \(report.attempts) attempts)" : "")")
+        }
+        for skipped in report.skipped { Terminal.notice("not pushed: \(skipped.branch): \(skipped.reason)") }
+    }
+}

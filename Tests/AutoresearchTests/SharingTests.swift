@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `git daemon` serving `base` on 127.0.0.1 with pushes allowed, for the life of the value.
+final class GitDaemon {
+    let url: String
+    private let process: ChildProcess
+
+    init(serving base: String) throws {
+        for _ in 0..<20 {
+            let port = Int.random(in: 20_000..<60_000)
+            let process = try ChildProcess("/usr/bin/git", ["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
+                                                            "--base-path=\(base)", "--listen=127.0.0.1", "--port=\(port)", base],
+                                           in: base)
+            // Ready when `git ls-remote` gets an answer; gone when the port was taken.
+            let ready = waitUntil(seconds: 5) {
+                (try? runProgram("/usr/bin/git", ["ls-remote", "git://127.0.0.1:\(port)/"], in: base).status) != nil
+                    && (try? runProgram("/usr/bin/git", ["ls-remote", "git://127.0.0.1:\(port)/"], in: base))?.stderr.contains("Connection refused") == false
+            }
+            if ready, processExists(process.pid) {
+                url = "git://127.0.0.1:\(port)/"
+                self.process = process
+                return
+            }
+            kill(process.pid, SIGKILL)
+            _ = process.wait()
+        }
+        throw OracleError(description: "git daemon did not start")
+    }
+
+    deinit {
+        kill(process.pid, SIGTERM)
+        _ = process.wait()
+    }
+}
+
+/// The record lines of experiment `s` in a repository, read with the git CLI, any fanout.
+func ledgerLines(inRepositoryAt path: String) throws -> [String] {
+    let list = try runProgram("/usr/bin/git", ["notes", "--ref", "autoresearch", "list"], in: path)
+    return try list.stdout.split(separator: "\n").flatMap { line -> [String] in
+        let note = String(line.split(separator: " ")[0])
+        return try runProgram("/usr/bin/git", ["cat-file", "-p", note], in: path).stdout.split(separator: "\n").map(String.init)
+    }.filter { $0.contains(" experiment=s ") }
+}
+
+func runIDs(_ lines: [String]) -> [String] {
+    lines.compactMap { line in line.split(separator: " ").first { $0.hasPrefix("run=") }.map { String($0.dropFirst(4)) } }
+}
+
+@Suite struct SharingTests {
+    /// A clone of `url` on the experiment branch, with the scripted agent.
+    static func clone(_ url: String) throws -> TempRepository {
+        let repo = try TempRepository(cloneOf: url)
+        try repo.git(["switch", "-q", "autoresearch/s"])
+        return repo
+    }
+
+    static let agent = "echo \"value $((10 - AUTORESEARCH_ITERATION * $1))\" > candidate.txt\n"
+
+    func twoClonesShareEveryRecord(remoteURL: String, bare: String) throws {
+        let first = try scenarioRepository()
+        try first.git(["remote", "add", "origin", remoteURL])
+        let agent = try first.agent(Self.agent)
+        var expected: [String] = []
+        func loop(_ repo: TempRepository, _ step: Int) throws {
+            let result = try loopJSON(repo, ["--agent", "\(agent) \(step)", "--max-runs", "3"])
+            #expect(result.status == 0, "\(result.stderr)")
+            expected += result.runs.compactMap { $0["run"] as? String }
+        }
+        try loop(first, 1)
+        #expect(try Tool.run(["push"], in: first).status == 0)
+
+        let second = try Self.clone(remoteURL)
+        _ = try second.agent(Self.agent)
+        #expect(try Tool.run(["pull"], in: second).status == 0)
+        try loop(second, 7)
+        let secondPush = try Tool.run(["push"], in: second)
+        #expect(secondPush.status == 0, "\(secondPush.stderr)")
+
+        try loop(first, 3)  // diverges from what the second clone pushed
+        let firstPush = try Tool.run(["push"], in: first)
+        #expect(firstPush.status == 0, "\(firstPush.stderr)")
+        #expect(firstPush.stderr.contains("not pushed: autoresearch/s"))
+        for repo in [first, second] { #expect(try Tool.run(["pull"], in: repo).status == 0) }
+
+        #expect(expected.count == 9)
+        for path in [first.path, second.path, bare] {
+            let ids = runIDs(try ledgerLines(inRepositoryAt: path))
+            #expect(ids.count == Set(ids).count, "no record twice in \(path)")
+            #expect(Set(ids) == Set(expected), "every record in \(path)")
+        }
+
+        // A third clone sees everything with the plain git CLI.
+        let third = try TempRepository(cloneOf: remoteURL)
+        try third.git(["fetch", "-q", "origin", "refs/notes/*:refs/notes/*", "refs/autoresearch/*:refs/autoresearch/*"])
+        let log = try third.git(["log", "--notes=autoresearch", "--format=%N", "--all"])
+        for id in expected { #expect(log.contains("run=\(id) "), "run \(id) in a plain git log") }
+        for repo in [first, second, third] { try repo.fsck() }
+    }
+
+    @Test func twoClonesShareThroughABareRepository() throws {
+        let remote = try TempRepository(bare: true)
+        try twoClonesShareEveryRecord(remoteURL: remote.path, bare: remote.path)
+    }
+
+    @Test func twoClonesShareThroughGitDaemon() throws {
+        let base = try TempRepository(bare: true)
+        let daemon = try GitDaemon(serving: base.path)
+        try twoClonesShareEveryRecord(remoteURL: daemon.url, bare: base.path)
+    }
+
+    @Test func fourMachinesPushingAtOnceToABareRepositoryLoseNoRecord() throws {
+        let remote = try TempRepository(bare: true)
+        try fourMachinesPushAtOnce(remoteURL: remote.path, bare: remote.path)
+    }
+
+    @Test func fourMachinesPushingAtOnceThroughGitDaemonLoseNoRecord() throws {
+        let base = try TempRepository(bare: true)
+        let daemon = try GitDaemon(serving: base.path)
+        try fourMachinesPushAtOnce(remoteURL: daemon.url, bare: base.path)
+    }
+
+    func fourMachinesPushAtOnce(remoteURL: String, bare: String) throws {
+        let origin = try scenarioRepository()
+        try origin.git(["remote", "add", "origin", remoteURL])
+        #expect(try Tool.run(["push"], in: origin).status == 0)
+
+        let clones = try (0..<4).map { _ in try Self.clone(remoteURL) }
+        let script = """
+        for i in 1 2 3 4; do
+          echo "value $1$i" > candidate.txt
+          "$0" run -q -m "machine $1 change $i"
+          "$0" push > /dev/null || exit 1
+        done
+        """
+        let processes = try clones.enumerated().map { index, repo in
+            try ChildProcess("/bin/sh", ["-c", script, Tool.path, String(index + 1)], in: repo.path)
+        }
+        for process in processes {
+            let output = process.output()
+            #expect(output.status == 0, "\(output.stderr)")
+        }
+
+        let ids = runIDs(try ledgerLines(inRepositoryAt: bare))
+        #expect(ids.count == 16, "4 machines × 4 runs")
+        #expect(Set(ids).count == 16)
+        for repo in clones {
+            #expect(try Tool.run(["pull"], in: repo).status == 0)
+            #expect(Set(runIDs(try ledgerLines(inRepositoryAt: repo.path))) == Set(ids))
+        }
+        let fsck = try runProgram("/usr/bin/git", ["fsck", "--strict"], in: bare)
+        #expect(fsck.status == 0)
+    }
+
+    @Test func anUnknownRemoteIsAClearError() throws {
+        let repo = try scenarioRepository()
+        let output = try Tool.run(["push", "upstream"], in: repo)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("no remote named 'upstream'"))
+        #expect(output.stderr.contains("git remote add upstream URL"))
+    }
+}
