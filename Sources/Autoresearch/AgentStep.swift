@@ -146,6 +146,7 @@ extension Workspace {
         guard let failure else { return .changed(description: marker.description) }
         let settled = try settle(marker, experiment: experiment.name, state: state, status: failure.status,
                                  reason: failure.reason, exitCode: failure.exitCode)
+        try Ledger(repository: repository).appendLogTail(result.tail, run: run, on: settled.commit)
         return .settled(RunOutcome(record: settled.record, commit: settled.commit, bestBefore: best.commit,
                                    logPath: logPath, tail: result.tail))
     }

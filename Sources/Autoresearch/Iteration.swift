@@ -152,6 +152,7 @@ extension Workspace {
                                duration: evaluation.result.duration, start: start, exitCode: evaluation.exitCode,
                                reason: evaluation.reason, description: description, host: Self.hostName)
         try ledger.append(record, on: candidate)
+        try ledger.appendLogTail(evaluation.result.tail, run: run, on: candidate)
         if status != .keep, let best { try repository.resetHard(to: best.commit) }
         state.removeMarker()
         let leftovers = try repository.status().filter(\.isUntracked).map(\.path)

@@ -12,6 +12,13 @@ public struct Ledger {
 
     public init(repository: Repository) { self.repository = repository }
 
+    /// The notes reference holding the last lines of each run's log, so they travel with the
+    /// records: one line per log line, `RUN NNN TEXT` (run id, line number, the line).
+    public static let logsRef = "refs/notes/autoresearch-logs"
+
+    /// Lines of a run's log kept in git.
+    public static let keptLogLines = 20
+
     /// The reference whose history holds every attempt of an experiment.
     public static func attemptsRef(_ experiment: String) -> String { "refs/autoresearch/\(experiment)/attempts" }
 
@@ -88,10 +95,36 @@ public struct Ledger {
     /// Every record in the ledger, oldest first (by start time, then run id).
     /// Reads the whole ledger: for reports, not for the per-run path.
     public func allRecords() throws -> [RunRecord] {
-        var records: [RunRecord] = []
-        try repository.forEachNote(ref: Ledger.notesRef) { _, blob in
-            records += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self))
+        try allRuns().map(\.record)
+    }
+
+    /// Every record in the ledger with the commit it is on, oldest first (by start time, then run id).
+    public func allRuns() throws -> [(commit: OID, record: RunRecord)] {
+        var runs: [(commit: OID, record: RunRecord)] = []
+        try repository.forEachNote(ref: Ledger.notesRef) { commit, blob in
+            runs += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self)).map { (commit, $0) }
         }
-        return records.sorted { ($0.start, $0.run) < ($1.start, $1.run) }
+        return runs.sorted { ($0.record.start, $0.record.run) < ($1.record.start, $1.record.run) }
+    }
+
+    /// Keeps the last lines of a run's log in git, next to its record.
+    public func appendLogTail(_ lines: [String], run: String, on commit: OID) throws {
+        let kept = lines.suffix(Ledger.keptLogLines)
+        guard !kept.isEmpty else { return }
+        let text = kept.enumerated().map { index, line in
+            "\(run) \(String(format: "%03d", index + 1)) " + line.replacingOccurrences(of: "\r", with: "")
+        }.joined(separator: "\n")
+        try repository.appendNote(ref: Ledger.logsRef, on: commit, text: text, message: "autoresearch: log of run \(run)")
+    }
+
+    /// The log lines kept in git for `run` on `commit`, in order.
+    public func logTail(run: String, on commit: OID) throws -> [String] {
+        guard let note = try repository.note(ref: Ledger.logsRef, on: commit) else { return [] }
+        let numbered = note.split(separator: "\n").compactMap { line -> (number: Int, text: String)? in
+            let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count >= 2, parts[0] == run else { return nil }
+            return (Int(parts[1]) ?? 0, parts.count > 2 ? String(parts[2]) : "")
+        }
+        return numbered.sorted { $0.number < $1.number }.map(\.text)
     }
 }

@@ -140,7 +140,7 @@ public struct RunRecord: Sendable, Equatable {
     }
 
     /// UTC with milliseconds, e.g. `2026-11-23T09:13:27.512Z`.
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)

@@ -48,7 +48,9 @@ extension Workspace {
             report.attempts = attempt
             try fetchShared(remote: remote, into: &report)
             var refspecs: [String] = []
-            if try repository.referenceTarget(Ledger.notesRef) != nil { refspecs.append("\(Ledger.notesRef):\(Ledger.notesRef)") }
+            for notes in [Ledger.notesRef, Ledger.logsRef] where try repository.referenceTarget(notes) != nil {
+                refspecs.append("\(notes):\(notes)")
+            }
             report.skipped = []
             for name in names {
                 let attempts = Ledger.attemptsRef(name)
@@ -123,7 +125,7 @@ extension Workspace {
             try repository.fetch(remote: remote, refspecs: [
                 "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
                 "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
-                "+\(Ledger.notesRef):\(Self.remoteNotesRef(remote))",
+                "+refs/notes/autoresearch*:refs/notes/remotes/\(remote)/autoresearch*",
             ], credentials: Self.credentials(in: self))
         } catch let error as GitError where error.isNotFound {
             // A remote without records yet: fetch what there is.
@@ -140,6 +142,9 @@ extension Workspace {
             if after != before, report.records != "merged" {
                 report.records = after == theirs ? "fast-forward" : "merged"
             }
+        }
+        if let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote) + "-logs") {
+            try repository.mergeNotes(ref: Ledger.logsRef, theirs: theirs, message: "autoresearch: logs merged from \(remote)")
         }
         let prefix = Self.remoteAttemptsPrefix(remote)
         for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {

@@ -160,3 +160,32 @@ extension Repository {
         try writeTree(entries: [])
     }
 }
+
+extension Repository {
+    /// The commit a revision names (`HEAD`, a short or full id, a ref), or nil when there is none.
+    public func resolveCommit(_ revision: String) throws -> OID? {
+        var object: OpaquePointer?
+        let code = git_revparse_single(&object, pointer, revision + "^{commit}")
+        if code == GIT_ENOTFOUND.rawValue || code == GIT_EAMBIGUOUS.rawValue || code == GIT_EINVALIDSPEC.rawValue { return nil }
+        try check(code, "resolve \(revision)")
+        defer { git_object_free(object) }
+        return OID(git_object_id(object)!.pointee)
+    }
+
+    /// The patch (`git diff` format) from the tree of `base` (nil: the empty tree) to the tree of `commit`.
+    public func diffPatch(from base: OID?, to commit: OID) throws -> String {
+        let newTree = try lookupObject(try self.commit(commit).tree, type: GIT_OBJECT_TREE)
+        defer { git_object_free(newTree) }
+        var oldTree: OpaquePointer?
+        if let base { oldTree = try lookupObject(try self.commit(base).tree, type: GIT_OBJECT_TREE) }
+        defer { git_object_free(oldTree) }
+        var diff: OpaquePointer?
+        try check(git_diff_tree_to_tree(&diff, pointer, oldTree, newTree, nil), "diff \(commit.short)")
+        defer { git_diff_free(diff) }
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        try check(git_diff_to_buf(&buffer, diff, GIT_DIFF_FORMAT_PATCH), "format the diff of \(commit.short)")
+        guard let text = buffer.ptr else { return "" }
+        return String(cString: text)
+    }
+}

@@ -6,43 +6,42 @@ extension GitAutoresearch {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the experiments of this repository.")
 
-        @Option(help: "Output: text or json.")
-        var format: OutputFormat = .text
+        @Flag(name: [.short, .long], help: "Add kept runs, change from baseline and last activity (reads every record).")
+        var long = false
+
+        @Option(help: "Output: table, tsv, csv, markdown or json.")
+        var format: TableFormat = .table
 
         mutating func run() throws {
             let workspace = try Workspace()
             let names = try workspace.experimentNames()
             let statuses = try workspace.statuses(of: names)
             for status in statuses { if let repaired = status.repaired { Terminal.notice(repaired) } }
-            let rows = zip(names, statuses).map { (name: $0, status: $1) }
-            if format == .json {
-                let objects = rows.map { row -> [String: Any?] in
-                    ["experiment": row.name, "metric": row.status.experiment.metric,
-                     "direction": row.status.experiment.direction.rawValue, "evaluate": row.status.experiment.evaluate,
-                     "runs": row.status.runs, "best_value": row.status.best?.record.value,
-                     "best_commit": row.status.best?.commit.hex]
-                }
-                print("[" + objects.map(Terminal.json).joined(separator: ",") + "]")
-                return
-            }
-            guard !rows.isEmpty else {
+            if names.isEmpty, format == .table {
                 print("no experiments; create one with: git autoresearch init --name NAME --eval 'CMD' --metric METRIC")
                 return
             }
-            let header = ["EXPERIMENT", "METRIC", "BEST", "RUNS", "EVALUATE"]
-            let table = rows.map { row -> [String] in
-                let experiment = row.status.experiment
+            var table = Table(header: long ? ["EXPERIMENT", "METRIC", "RUNS", "KEPT", "BASELINE", "BEST", "CHANGE", "LAST RUN", "EVALUATE"]
+                                           : ["EXPERIMENT", "METRIC", "BEST", "RUNS", "EVALUATE"])
+            for (name, status) in zip(names, statuses) {
+                let experiment = status.experiment
                 let arrow = experiment.direction == .lower ? "↓" : "↑"
-                return [row.name, "\(experiment.metric) \(arrow)", row.status.best?.record.value.map(Number.format) ?? "-",
-                        String(row.status.runs), experiment.evaluate]
+                let best = status.best?.record.value.map(Number.format) ?? "-"
+                let kept = status.counts.first { $0.status == .keep }?.count ?? 0
+                let change = status.improvement.map { String(format: "%+.2f%%", $0 * 100) } ?? "-"
+                let last = status.lastRun.map { RunRecord.timestamp($0.start).prefix(16).replacingOccurrences(of: "T", with: " ") } ?? "-"
+                let cells = long
+                    ? [name, "\(experiment.metric) \(arrow)", String(status.runs), String(kept),
+                       status.baseline?.value.map(Number.format) ?? "-", best, change, last, experiment.evaluate]
+                    : [name, "\(experiment.metric) \(arrow)", best, String(status.runs), experiment.evaluate]
+                table.append(cells, json: [
+                    "experiment": name, "metric": experiment.metric, "direction": experiment.direction.rawValue,
+                    "evaluate": experiment.evaluate, "runs": status.runs, "best_value": status.best?.record.value,
+                    "best_commit": status.best?.commit.hex, "kept": kept, "baseline_value": status.baseline?.value,
+                    "improvement": status.improvement, "last_run": status.lastRun.map { RunRecord.timestamp($0.start) },
+                ])
             }
-            let widths = header.indices.map { column in ([header] + table).map { $0[column].count }.max()! }
-            for (index, row) in ([header] + table).enumerated() {
-                let line = row.enumerated().map { column, cell in
-                    column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                }.joined(separator: "  ")
-                print(index == 0 ? Terminal.paint(line, .bold) : line)
-            }
+            print(table.render(format))
         }
     }
 }

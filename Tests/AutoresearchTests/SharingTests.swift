@@ -91,6 +91,10 @@ func runIDs(_ lines: [String]) -> [String] {
             #expect(Set(ids) == Set(expected), "every record in \(path)")
         }
 
+        // The end of a run's log travels with its record.
+        let shown = try Tool.run(["show", expected[3], "--no-patch"], in: first)
+        #expect(shown.stdout.contains("  | training..."), "\(shown.stdout)\(shown.stderr)")
+
         // A third clone sees everything with the plain git CLI.
         let third = try TempRepository(cloneOf: remoteURL)
         try third.git(["fetch", "-q", "origin", "refs/notes/*:refs/notes/*", "refs/autoresearch/*:refs/autoresearch/*"])

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Autoresearch
+import Foundation
+
+extension GitAutoresearch {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
+            discussion: "Reads every record of the ledger. --format tsv, csv, markdown or json for scripts and reports.")
+
+        @OptionGroup var target: ExperimentOption
+
+        @Option(help: "Only runs with this status (keep, discard, crash, timeout, no-metric, interrupted, noop, agent-error).")
+        var status: String?
+
+        @Option(help: "At most this many runs: the latest by time, the best by metric.")
+        var limit: Int?
+
+        @Option(help: "Order: time (oldest first) or metric (best first; runs without a value last).")
+        var sort: Order = .time
+
+        @Option(help: "Output: table, tsv, csv, markdown or json.")
+        var format: TableFormat = .table
+
+        enum Order: String, ExpressibleByArgument, CaseIterable { case time, metric }
+
+        mutating func run() throws {
+            let workspace = try Workspace()
+            let name = try workspace.resolveExperimentName(target.experiment)
+            var runs = try workspace.runs(experiment: name)
+            if let status {
+                guard let wanted = RunStatus(rawValue: status) else {
+                    throw ValidationError("--status must be one of: \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                runs = runs.filter { $0.record.status == wanted }
+            }
+            if sort == .metric {
+                let direction = try workspace.status(experiment: name).experiment.direction
+                runs.sort { a, b in
+                    switch (a.record.value, b.record.value) {
+                    case let (x?, y?): return direction.isBetter(x, than: y)
+                    case (.some, nil): return true
+                    default: return false
+                    }
+                }
+                if let limit { runs = Array(runs.prefix(limit)) }
+            } else if let limit {
+                runs = Array(runs.suffix(limit))
+            }
+            var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
+            for run in runs {
+                let record = run.record
+                table.append([record.run, run.commit.short, record.isBaseline ? "baseline" : record.status.rawValue,
+                              record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-",
+                              Durations.format(record.duration), record.description],
+                             json: ["run": record.run, "commit": run.commit.hex, "status": record.status.rawValue,
+                                    "baseline": record.isBaseline, "metric": record.metric, "value": record.value,
+                                    "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
+                                    "start": RunRecord.timestamp(record.start), "host": record.host, "reason": record.reason,
+                                    "description": record.description])
+            }
+            print(table.render(format))
+        }
+    }
+}

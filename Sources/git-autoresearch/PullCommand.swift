@@ -1,0 +1,29 @@
+import ArgumentParser
+import Autoresearch
+import Foundation
+
+extension GitAutoresearch {
+    struct Pull: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch a remote's experiments and merge its records and attempts into yours.",
+            discussion: """
+            Fetches the remote's experiment branches into refs/remotes/REMOTE/autoresearch/NAME (your \
+            branches are not touched), its attempts chains and its records \
+            (refs/notes/remotes/REMOTE/autoresearch). Records are merged by the union of lines per \
+            commit, so every run of every machine appears once; attempts chains are joined by a merge \
+            commit. Afterwards git log --notes=autoresearch shows everyone's runs.
+            """)
+
+        @Argument(help: "The remote (a configured remote's name).")
+        var remote = "origin"
+
+        @Option(help: "Output: text or json.")
+        var format: OutputFormat = .text
+
+        mutating func run() throws {
+            let workspace = try Workspace()
+            let report = try workspace.pull(remote: remote)
+            SharePrinter.print(report, remote: remote, format: format)
+        }
+    }
+}

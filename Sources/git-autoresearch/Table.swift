@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+
+/// Output of tabular reports.
+enum TableFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, tsv, csv, markdown, json
+}
+
+/// Rows of cells with a header, printed as an aligned table, TSV, CSV, a Markdown table or JSON
+/// (an array of objects with the JSON keys and values given per row).
+struct Table {
+    var header: [String]
+    var rows: [[String]] = []
+    var jsonRows: [[String: Any?]] = []
+
+    mutating func append(_ cells: [String], json: [String: Any?]) {
+        rows.append(cells)
+        jsonRows.append(json)
+    }
+
+    func render(_ format: TableFormat) -> String {
+        switch format {
+        case .json:
+            return "[" + jsonRows.map(Terminal.json).joined(separator: ",") + "]"
+        case .tsv:
+            return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.tsvCell).joined(separator: "\t") }.joined(separator: "\n")
+        case .csv:
+            return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.csvCell).joined(separator: ",") }.joined(separator: "\n")
+        case .markdown:
+            let lines = [header, header.map { _ in "---" }] + rows
+            return lines.map { "| " + $0.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
+                .joined(separator: "\n")
+        case .table:
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+            return ([header] + rows).enumerated().map { index, row in
+                let line = row.enumerated().map { column, cell in
+                    column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                }.joined(separator: "  ")
+                return index == 0 ? Terminal.paint(line, .bold) : line
+            }.joined(separator: "\n")
+        }
+    }
+
+    private static func tsvCell(_ cell: String) -> String {
+        cell.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+    }
+
+    private static func csvCell(_ cell: String) -> String {
+        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return cell }
+        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
