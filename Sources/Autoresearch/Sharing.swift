@@ -66,7 +66,9 @@ extension Workspace {
                 refspecs.append("\(branch):\(branch)")
             }
             do {
-                let statuses = try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))
+                let statuses = try authenticated(remote) {
+                    try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))
+                }
                 let rejected = statuses.compactMap { ref, status in status.map { (ref, $0) } }
                 if rejected.isEmpty {
                     report.pushed = refspecs.map { String($0.split(separator: ":")[1]) }
@@ -114,6 +116,14 @@ extension Workspace {
         return lock
     }
 
+    private func fetchSharedRefs(remote: String) throws {
+        try repository.fetch(remote: remote, refspecs: [
+            "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
+            "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
+            "+refs/notes/autoresearch*:refs/notes/remotes/\(remote)/autoresearch*",
+        ], credentials: Self.credentials(in: self))
+    }
+
     private func requireRemote(_ remote: String) throws {
         guard try repository.remoteURL(remote) != nil else {
             throw AutoresearchError("no remote named '\(remote)'", hint: "add it with 'git remote add \(remote) URL', or name another one")
@@ -121,19 +131,7 @@ extension Workspace {
     }
 
     private func fetchShared(remote: String, into report: inout ShareReport) throws {
-        do {
-            try repository.fetch(remote: remote, refspecs: [
-                "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
-                "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
-                "+refs/notes/autoresearch*:refs/notes/remotes/\(remote)/autoresearch*",
-            ], credentials: Self.credentials(in: self))
-        } catch let error as GitError where error.isNotFound {
-            // A remote without records yet: fetch what there is.
-            try repository.fetch(remote: remote, refspecs: [
-                "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
-                "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
-            ], credentials: Self.credentials(in: self))
-        }
+        try authenticated(remote) { try fetchSharedRefs(remote: remote) }
         report.remoteBranches = try repository.references(matching: "refs/remotes/\(remote)/autoresearch/*")
             .map { String($0.name.dropFirst("refs/remotes/\(remote)/autoresearch/".count)) }.sorted()
         if let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote)) {
@@ -153,6 +151,16 @@ extension Workspace {
                !report.attemptsMerged.contains(name) {
                 report.attemptsMerged.append(name)
             }
+        }
+    }
+
+    /// Runs a fetch or push, turning an authentication failure into advice.
+    private func authenticated<T>(_ remote: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as GitError where error.isAuthenticationFailure {
+            throw AutoresearchError("authentication to \(remote) failed: \(error.message)",
+                                    hint: "for ssh, load your key into ssh-agent (ssh-add) or use ~/.ssh/id_ed25519; for https, set up a credential helper (git config --global credential.helper store, or your platform's), then try again")
         }
     }
 

@@ -17,6 +17,8 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
 
     /// True when the failure means "no such object, ref or entry".
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+    /// True when authentication failed: every credential tried was refused, or none was found.
+    public var isAuthenticationFailure: Bool { code == GIT_EAUTH.rawValue || errorClass == GIT_ERROR_SSH.rawValue && message.contains("authentication") }
     /// True when a push was refused because the remote's reference is not an ancestor of ours.
     public var isNonFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
     /// True when a compare-and-swap reference update lost a race: the reference changed, was

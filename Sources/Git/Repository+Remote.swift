@@ -35,7 +35,7 @@ private final class CredentialSession {
 
     func answer(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, url: String, username: String?, allowed: UInt32) -> Int32 {
         attempts += 1
-        guard attempts <= credentials.maxAttempts else { return -1 }
+        guard attempts <= credentials.maxAttempts else { return GIT_EAUTH.rawValue }
         let user = username ?? "git"
         if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
             if !triedAgent {
@@ -56,7 +56,7 @@ private final class CredentialSession {
         if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
             return git_credential_username_new(out, user)
         }
-        return -1
+        return GIT_EAUTH.rawValue
     }
 }
 

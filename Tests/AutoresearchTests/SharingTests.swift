@@ -164,4 +164,38 @@ func runIDs(_ lines: [String]) -> [String] {
         #expect(output.stderr.contains("no remote named 'upstream'"))
         #expect(output.stderr.contains("git remote add upstream URL"))
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3 for the HTTP server"))
+    func refusedCredentialsGiveAClearErrorAfterFewAttempts() throws {
+        let repo = try scenarioRepository()
+        // An HTTP server that answers every request with 401, whatever the credentials.
+        let server = """
+        import http.server, sys
+        class Refuse(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(401); self.send_header("WWW-Authenticate", 'Basic realm="x"'); self.send_header("Content-Length", "0"); self.end_headers()
+            do_POST = do_GET
+            def log_message(self, *args): pass
+        s = http.server.HTTPServer(("127.0.0.1", 0), Refuse)
+        print(s.server_address[1], flush=True)
+        s.serve_forever()
+        """
+        try server.write(toFile: repo.path + "/.git/server.py", atomically: true, encoding: .utf8)
+        let process = try ChildProcess("/usr/bin/python3", [repo.path + "/.git/server.py"], in: repo.path)
+        defer { kill(process.pid, SIGKILL); _ = process.wait() }
+        var port = ""
+        #expect(waitUntil(seconds: 10) {
+            port = process.currentOutput().trimmingCharacters(in: .whitespacesAndNewlines)
+            return !port.isEmpty
+        })
+        try repo.git(["remote", "add", "origin", "http://127.0.0.1:\(port)/repo.git"])
+        try repo.git(["config", "credential.helper", "!f() { echo asked >> \"$GIT_DIR_FOR_TEST/helper-calls\"; echo username=u; echo password=p; }; f"])
+        let started = Date()
+        let output = try Tool.run(["push"], in: repo, environment: ["GIT_DIR_FOR_TEST": repo.path + "/.git"])
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("error: authentication to origin failed"), "\(output.stderr)")
+        #expect(output.stderr.contains("hint: ") && output.stderr.contains("credential helper"))
+        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(repo.read(".git/helper-calls") == "asked\n", "the helper is asked once, not forever")
+    }
 }

@@ -72,6 +72,11 @@ public final class ChildProcess {
         return result
     }
 
+    /// What the process printed on standard output so far, without waiting.
+    public func currentOutput() -> String {
+        (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+    }
+
     /// Waits, then returns the status and what the process printed.
     public func output() -> ProcessOutput {
         let code = wait()
