@@ -75,15 +75,11 @@ private let pushUpdateCallback: git_push_update_reference_cb = { refname, status
 extension Repository {
     /// Fetches `refspecs` (wildcards allowed) from `remote`, a configured remote's name or a URL or path.
     public func fetch(remote: String, refspecs: [String], credentials: Credentials = Credentials()) throws {
-        let handle = try remoteHandle(remote)
-        defer { git_remote_free(handle) }
-        let session = CredentialSession(credentials)
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
-        options.callbacks.credentials = credentialCallback
-        options.callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
-        try withExtendedLifetime(session) {
+        _ = try withRemote(remote, credentials) { handle, callbacks in
+            options.callbacks = callbacks
             try withStrArray(refspecs) { array in
                 try check(git_remote_fetch(handle, &array, &options, "autoresearch: fetch"), "fetch from \(remote)")
             }
@@ -94,20 +90,30 @@ extension Repository {
     /// reference, nil when it was updated, or the remote's rejection message. A non-fast-forward
     /// update refused before sending throws a `GitError` with code `GIT_ENONFASTFORWARD`.
     public func push(remote: String, refspecs: [String], credentials: Credentials = Credentials()) throws -> [String: String?] {
-        let handle = try remoteHandle(remote)
-        defer { git_remote_free(handle) }
-        let session = CredentialSession(credentials)
         var options = git_push_options()
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
-        options.callbacks.credentials = credentialCallback
-        options.callbacks.push_update_reference = pushUpdateCallback
-        options.callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
-        try withExtendedLifetime(session) {
+        return try withRemote(remote, credentials) { handle, callbacks in
+            options.callbacks = callbacks
             try withStrArray(refspecs) { array in
                 try check(git_remote_push(handle, &array, &options), "push to \(remote)")
             }
-        }
-        return session.pushStatus
+        }.pushStatus
+    }
+
+    /// Opens `remote` and runs `body` with callbacks that answer credentials and collect push
+    /// statuses into the returned session.
+    private func withRemote(_ remote: String, _ credentials: Credentials,
+                            _ body: (OpaquePointer?, git_remote_callbacks) throws -> Void) throws -> CredentialSession {
+        let handle = try remoteHandle(remote)
+        defer { git_remote_free(handle) }
+        let session = CredentialSession(credentials)
+        var callbacks = git_remote_callbacks()
+        git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+        callbacks.credentials = credentialCallback
+        callbacks.push_update_reference = pushUpdateCallback
+        callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
+        try withExtendedLifetime(session) { try body(handle, callbacks) }
+        return session
     }
 
     /// The URL of a configured remote, or nil when `name` is not one.

@@ -35,6 +35,23 @@ final class GitDaemon {
     }
 }
 
+/// How a test reaches its remote.
+enum Transport: CaseIterable, Sendable {
+    case bareRepositoryPath, gitDaemon
+}
+
+/// A bare repository reached by path or through `git daemon` on 127.0.0.1, while the value lives.
+struct TestRemote {
+    let bare: TempRepository
+    let daemon: GitDaemon?
+    var url: String { daemon?.url ?? bare.path }
+
+    init(_ transport: Transport) throws {
+        bare = try TempRepository(bare: true)
+        daemon = transport == .gitDaemon ? try GitDaemon(serving: bare.path) : nil
+    }
+}
+
 /// The record lines of experiment `s` in a repository, read with the git CLI, any fanout.
 func ledgerLines(inRepositoryAt path: String) throws -> [String] {
     let list = try runProgram("/usr/bin/git", ["notes", "--ref", "autoresearch", "list"], in: path)
@@ -103,26 +120,16 @@ func runIDs(_ lines: [String]) -> [String] {
         for repo in [first, second, third] { try repo.fsck() }
     }
 
-    @Test func twoClonesShareThroughABareRepository() throws {
-        let remote = try TempRepository(bare: true)
-        try twoClonesShareEveryRecord(remoteURL: remote.path, bare: remote.path)
+    @Test(arguments: Transport.allCases)
+    func twoClonesShareEveryRecord(through transport: Transport) throws {
+        let remote = try TestRemote(transport)
+        try twoClonesShareEveryRecord(remoteURL: remote.url, bare: remote.bare.path)
     }
 
-    @Test func twoClonesShareThroughGitDaemon() throws {
-        let base = try TempRepository(bare: true)
-        let daemon = try GitDaemon(serving: base.path)
-        try twoClonesShareEveryRecord(remoteURL: daemon.url, bare: base.path)
-    }
-
-    @Test func fourMachinesPushingAtOnceToABareRepositoryLoseNoRecord() throws {
-        let remote = try TempRepository(bare: true)
-        try fourMachinesPushAtOnce(remoteURL: remote.path, bare: remote.path)
-    }
-
-    @Test func fourMachinesPushingAtOnceThroughGitDaemonLoseNoRecord() throws {
-        let base = try TempRepository(bare: true)
-        let daemon = try GitDaemon(serving: base.path)
-        try fourMachinesPushAtOnce(remoteURL: daemon.url, bare: base.path)
+    @Test(arguments: Transport.allCases)
+    func fourMachinesPushingAtOnceLoseNoRecord(through transport: Transport) throws {
+        let remote = try TestRemote(transport)
+        try fourMachinesPushAtOnce(remoteURL: remote.url, bare: remote.bare.path)
     }
 
     func fourMachinesPushAtOnce(remoteURL: String, bare: String) throws {
