@@ -65,6 +65,8 @@ extension Workspace {
                 }
                 refspecs.append("\(branch):\(branch)")
             }
+            // Never an empty list: libgit2 would push the remote's configured refspecs instead.
+            guard !refspecs.isEmpty else { return report }
             do {
                 let statuses = try authenticated(remote) {
                     try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))

@@ -80,7 +80,7 @@ extension Repository {
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
         _ = try withRemote(remote, credentials) { handle, callbacks in
             options.callbacks = callbacks
-            try withStrArray(refspecs) { array in
+            _ = try withStrArray(refspecs) { array in
                 try check(git_remote_fetch(handle, &array, &options, "autoresearch: fetch"), "fetch from \(remote)")
             }
         }
@@ -94,7 +94,7 @@ extension Repository {
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
         return try withRemote(remote, credentials) { handle, callbacks in
             options.callbacks = callbacks
-            try withStrArray(refspecs) { array in
+            _ = try withStrArray(refspecs) { array in
                 try check(git_remote_push(handle, &array, &options), "push to \(remote)")
             }
         }.pushStatus

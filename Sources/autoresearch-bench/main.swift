@@ -138,7 +138,7 @@ print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-pro
 // MARK: (b) one record as the ledger grows
 
 print("\n(b) One record as the ledger grows: \(appendsPerSize) records appended (ledger write) and \(appendsPerSize / 5) full iterations at each size")
-print("  ledger records   build   record write (median)   record read (median)   new object bytes per record   iteration overhead (median)   loop iteration (median)")
+print("  ledger records   build   record write (median)   record read (median)   new object bytes per record   iteration overhead (median)   loop iteration (median)   merge 50 + 50 records")
 for size in ledgerSizes {
     let repo = try makeProject()
     let repository = try Repository(path: repo.path)
@@ -200,9 +200,23 @@ for size in ledgerSizes {
     _ = try workspace.loop(experiment: "bench", options: options) { _ in finished.append(now()) }
     let loopIterations = zip(finished.dropFirst(), finished).map { $0 - $1 }
 
+    // Sharing: another machine appended 50 records since the last sync, and so did we; time
+    // the union merge (what pull and push do).
+    let theirsRef = "refs/notes/bench-theirs"
+    try repository.setReference(theirsRef, to: try repository.referenceTarget(Ledger.notesRef)!, message: "bench: fork")
+    for side in [theirsRef, Ledger.notesRef] {
+        for index in 0..<50 {
+            let target = try repository.createBlob(Array("\(side) \(index) \(UUID())".utf8))
+            try repository.appendNote(ref: side, on: target, text: "v=1 experiment=bench run=\(RunID.make()) status=discard metric=score direction=lower duration=1 start=2026-01-01T00:00:00.000Z host=\(side) desc=\"\"")
+        }
+    }
+    let mergeStarted = now()
+    try repository.mergeNotes(ref: Ledger.notesRef, theirs: try repository.referenceTarget(theirsRef)!, message: "bench: merge")
+    let mergeTime = now() - mergeStarted
+
     let cells = [grouped(size).leftPadded(14), String(format: "%5.1fs", buildTime), ms(median(writes)).leftPadded(21),
                  ms(median(reads)).leftPadded(20),
                  grouped(bytesPerRecord).leftPadded(27), ms(median(overheads)).leftPadded(27),
-                 ms(median(loopIterations)).leftPadded(23)]
+                 ms(median(loopIterations)).leftPadded(23), ms(mergeTime).leftPadded(24)]
     print("  " + cells.joined(separator: "   "))
 }
