@@ -126,6 +126,15 @@ extension Workspace {
 
         // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
         try ledger.recordAttempt(candidate, experiment: name, run: run)
+        if let best {
+            let bestTree = try repository.commit(best.commit).tree
+            let changed = try GuardedPaths(experiment, tree: bestTree, repository: repository)
+                .violations(best: bestTree, candidate: try repository.commit(candidate).tree, repository: repository)
+            if !changed.isEmpty {
+                return .ran(try reject(candidate, experiment: experiment, run: run, best: best, guarded: changed,
+                                       description: description, state: state))
+            }
+        }
         let start = Date()
         var marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: best?.commit.hex,
                                        branch: branch, start: start, description: description)
@@ -161,6 +170,21 @@ extension Workspace {
         }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
                                logPath: state.logPath(run: run), tail: evaluation.result.tail))
+    }
+
+    /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
+    /// chain) and puts the branch and work tree back at the best commit. Nothing is evaluated.
+    func reject(_ candidate: OID, experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
+                guarded: [String], description: String, state: LocalState) throws -> RunOutcome {
+        let start = state.readMarker()?.start ?? Date()
+        let record = RunRecord(experiment: experiment.name, run: run, status: .rejected, metric: experiment.metric, value: nil,
+                               bestBefore: best.record.value, direction: experiment.direction,
+                               duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
+                               reason: "changed guarded paths: \(Self.listPaths(guarded))", description: description, host: Self.hostName)
+        try Ledger(repository: repository).append(record, on: candidate)
+        try repository.resetHard(to: best.commit)
+        state.removeMarker()
+        return RunOutcome(record: record, commit: candidate, bestBefore: best.commit, logPath: state.logPath(run: run), tail: [])
     }
 
     /// Makes sure HEAD is on the experiment branch: switches to it from a clean work tree, and

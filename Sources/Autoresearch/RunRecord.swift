@@ -18,12 +18,15 @@ public enum RunStatus: String, Sendable, CaseIterable {
     case noop
     /// The agent step failed (non-zero exit, killed, or past its time limit); nothing was evaluated.
     case agentError = "agent-error"
+    /// The candidate changed a guarded path (the evaluator, `.autoresearch`, a `guard`); not evaluated.
+    case rejected
 
     /// True for outcomes that point at a broken evaluator or agent rather than a worse idea;
-    /// `loop --max-crashes` counts them in a row.
+    /// `loop --max-crashes` counts them in a row (a rejected candidate too: an agent that keeps
+    /// editing the evaluator is broken).
     public var isFailure: Bool {
         switch self {
-        case .crash, .timeout, .noMetric, .agentError: return true
+        case .crash, .timeout, .noMetric, .agentError, .rejected: return true
         case .keep, .discard, .interrupted, .noop: return false
         }
     }

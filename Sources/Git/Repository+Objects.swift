@@ -189,3 +189,25 @@ extension Repository {
         return String(cString: text)
     }
 }
+
+extension Repository {
+    /// The paths whose entries differ between two trees (added, removed, modified, type or mode
+    /// changed), found by comparing tree entry ids: unchanged subtrees are skipped, no file is read.
+    public func changedPaths(from old: OID, to new: OID) throws -> [String] {
+        let oldTree = try lookupObject(old, type: GIT_OBJECT_TREE)
+        defer { git_object_free(oldTree) }
+        let newTree = try lookupObject(new, type: GIT_OBJECT_TREE)
+        defer { git_object_free(newTree) }
+        var diff: OpaquePointer?
+        try check(git_diff_tree_to_tree(&diff, pointer, oldTree, newTree, nil), "compare trees \(old.short) and \(new.short)")
+        defer { git_diff_free(diff) }
+        var paths: [String] = []
+        for index in 0..<git_diff_num_deltas(diff) {
+            guard let delta = git_diff_get_delta(diff, index)?.pointee else { continue }
+            for file in [delta.old_file, delta.new_file] {
+                if let path = file.path.map({ String(cString: $0) }), paths.last != path { paths.append(path) }
+            }
+        }
+        return paths
+    }
+}

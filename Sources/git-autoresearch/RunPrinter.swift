@@ -47,6 +47,7 @@ enum RunPrinter {
         case .interrupted: return 130
         case .noop: return 14
         case .agentError: return 15
+        case .rejected: return 16
         }
     }
 
@@ -59,7 +60,7 @@ enum RunPrinter {
         case .crash, .timeout, .noMetric: return Terminal.paint(padded, .red)
         case .interrupted: return Terminal.paint(padded, .magenta)
         case .noop: return Terminal.paint(padded, .dim)
-        case .agentError: return Terminal.paint(padded, .red)
+        case .agentError, .rejected: return Terminal.paint(padded, .red)
         }
     }
 

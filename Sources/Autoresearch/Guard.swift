@@ -1,0 +1,42 @@
+import Foundation
+import Git
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The paths a candidate may not change, so that the metric cannot be improved by changing how
+/// it is measured: the experiment's `guard` patterns, `.autoresearch` itself, and the evaluate
+/// command's own files.
+public struct GuardedPaths: Sendable {
+    public let patterns: [String]
+
+    /// The guarded paths of `experiment` whose files are in `tree`: its guard patterns,
+    /// `.autoresearch`, every word of the evaluate command that names a file in `tree` (so
+    /// `python evaluate.py` guards `evaluate.py`), and `Makefile` for a command run with `make`.
+    init(_ experiment: Experiment, tree: OID, repository: Repository) throws {
+        var patterns = [ExperimentFile.fileName] + experiment.guards
+        let words = experiment.evaluate
+            .split(whereSeparator: { $0.isWhitespace || ";|&()<>".contains($0) })
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) }
+            .map { $0.hasPrefix("./") ? String($0.dropFirst(2)) : $0 }
+        if words.first == "make" { patterns.append("Makefile") }
+        for word in words where !word.isEmpty && !word.hasPrefix("-") && !word.hasPrefix("/") && !patterns.contains(word) {
+            if let entry = try repository.entry(inTree: tree, path: word), entry.kind == .blob { patterns.append(word) }
+        }
+        self.patterns = patterns
+    }
+
+    /// True when `path` is guarded: a pattern is the path, a directory above it (`data` or
+    /// `data/`), or a glob matching it (`*` also matches `/`).
+    public func covers(_ path: String) -> Bool {
+        patterns.contains { pattern in
+            let directory = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
+            return path == directory || path.hasPrefix(directory + "/") || fnmatch(pattern, path, 0) == 0
+        }
+    }
+
+    /// The guarded paths whose entries differ between the best commit's tree and a candidate's.
+    func violations(best: OID, candidate: OID, repository: Repository) throws -> [String] {
+        try repository.changedPaths(from: best, to: candidate).filter(covers)
+    }
+}
