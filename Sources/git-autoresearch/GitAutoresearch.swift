@@ -12,7 +12,7 @@ struct GitAutoresearch: ParsableCommand {
         'run' evaluates a change you made; 'loop' has an agent make changes, over and over. \
         Records live in refs/notes/autoresearch (see them with: git log --notes=autoresearch). \
         Exit codes of 'run': 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, \
-        14 nothing to evaluate, 130 interrupted. Of 'loop': 0 --max-runs, 20 --max-time, \
+        14 nothing to evaluate, 16 rejected, 130 interrupted. Of 'loop': 0 --max-runs, 20 --max-time, \
         21 --patience, 22 --max-crashes, 130 interrupted. 1 for errors, 64 for usage errors.
         """,
         version: "0.1.0",

@@ -17,7 +17,7 @@ extension GitAutoresearch {
             measures the baseline when there is none.
 
             The loop stops at --max-runs, --max-time (no run starts after it), --patience runs in a row \
-            without a keep, --max-crashes failures in a row (crash, timeout, no-metric, agent-error; \
+            without a keep, --max-crashes failures in a row (crash, timeout, no-metric, agent-error, rejected; \
             default 5, 0 for no limit), or Ctrl-C / SIGTERM (the running step is stopped, recorded as \
             interrupted, and the branch reset to the best commit; a second Ctrl-C exits at once, and \
             the next command repairs what is left). It then prints a summary.

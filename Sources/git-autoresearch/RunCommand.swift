@@ -14,7 +14,7 @@ extension GitAutoresearch {
             reset away (branch, index and work tree back at the best commit); it stays reachable from \
             refs/autoresearch/NAME/attempts. Ctrl-C stops the evaluation and records it as interrupted.
 
-            Exit codes: 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate, \
+            Exit codes: 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate, 16 rejected, \
             130 interrupted, 1 error, 64 usage error.
             """)
 

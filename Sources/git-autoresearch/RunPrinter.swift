@@ -31,7 +31,7 @@ enum RunPrinter {
             print(line(outcome))
             if outcome.record.status.isFailure || outcome.record.status == .interrupted {
                 for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(line)", .dim)) }
-                print(Terminal.paint("  log: \(outcome.logPath)", .dim))
+                if FileManager.default.fileExists(atPath: outcome.logPath) { print(Terminal.paint("  log: \(outcome.logPath)", .dim)) }
             }
         }
         fflush(nil)  // a loop piped to a file shows each run as it ends
