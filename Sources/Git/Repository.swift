@@ -73,3 +73,34 @@ func withStrArray<T>(_ strings: [String], _ body: (inout git_strarray) throws ->
         return try body(&array)
     }
 }
+
+extension Repository {
+    /// The value of `key` in the repository's configuration (all levels, as git reads them), or nil.
+    public func configValue(_ key: String) throws -> String? {
+        var config: OpaquePointer?
+        try check(git_repository_config_snapshot(&config, pointer), "read the repository configuration")
+        defer { git_config_free(config) }
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        let code = git_config_get_string_buf(&buffer, config, key)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "read \(key)")
+        return String(cString: buffer.ptr)
+    }
+
+    /// Writes the index (the staging area) as a tree and returns its id: what `git commit` would
+    /// commit. `indexFile` is another index file, such as the one `git commit -a` hands its hooks
+    /// in `GIT_INDEX_FILE`.
+    public func indexTree(indexFile: String? = nil) throws -> OID {
+        var index: OpaquePointer?
+        if let indexFile {
+            try check(git_index_open(&index, indexFile), "open the index \(indexFile)")
+        } else {
+            try check(git_repository_index(&index, pointer), "open the index")
+        }
+        defer { git_index_free(index) }
+        var oid = git_oid()
+        try check(git_index_write_tree_to(&oid, index, pointer), "write the index as a tree")
+        return OID(oid)
+    }
+}
