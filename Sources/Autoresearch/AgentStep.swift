@@ -157,10 +157,11 @@ extension Workspace {
                     state: LocalState) throws -> RunOutcome {
         let ledger = Ledger(repository: repository)
         let start = state.readMarker()?.start ?? Date()
-        let record = RunRecord(experiment: experiment.name, run: run, status: .noop, metric: experiment.metric, value: nil,
+        var record = RunRecord(experiment: experiment.name, run: run, status: .noop, metric: experiment.metric, value: nil,
                                bestBefore: best.record.value, direction: experiment.direction,
                                duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
                                reason: "the agent changed nothing", description: description, host: Self.hostName)
+        record.evaluator = experiment.evaluatorID
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try ledger.append(record, on: best.commit)
         state.removeMarker()

@@ -43,6 +43,9 @@ public struct Experiment: Sendable, Equatable {
     public var program: String?
     /// Bytes of evaluation output kept in the log; the rest is read for the metric, not stored.
     public var logLimit: Int
+    /// The evaluator `init` pinned (see `GuardedPaths.fingerprint`): re-running `init` after the
+    /// evaluator changed on purpose changes it, so the next run is a new baseline.
+    public var evaluatorID: String?
 
     public static let defaultBudget = 300.0
     public static let timeoutFactor = 2.5
@@ -158,12 +161,13 @@ public struct ExperimentFile {
             logLimit = bytes
         }
         let budget = try duration("budget") ?? Experiment.defaultBudget
-        let experiment = Experiment(
+        var experiment = Experiment(
             name: name, evaluate: evaluate, metric: metric, direction: direction, budget: budget,
             timeout: try duration("timeout"), grace: try duration("grace") ?? Experiment.defaultGrace,
             metricSource: source, guards: try config.strings(key("guard")),
             agent: try config.string(key("agent")),
             agentTimeout: try duration("agentTimeout") ?? Experiment.defaultAgentTimeout, program: try config.string(key("program")), logLimit: logLimit)
+        experiment.evaluatorID = try config.string(key("evaluator"))
         try experiment.validate()
         return experiment
     }
@@ -195,6 +199,7 @@ public struct ExperimentFile {
             ? nil : Durations.canonical(experiment.agentTimeout))
         try setOptional(key("program"), experiment.program)
         try setOptional(key("logLimit"), experiment.logLimit == Experiment.defaultLogLimit ? nil : String(experiment.logLimit))
+        try setOptional(key("evaluator"), experiment.evaluatorID)
     }
 
     private func setOptional(_ key: String, _ value: String?) throws {

@@ -35,6 +35,18 @@ public struct GuardedPaths: Sendable {
         }
     }
 
+    /// An id of the evaluator: a hash of the entry ids of the guarded paths that are plain paths
+    /// (globs and `.autoresearch` left out) in `tree`. Records carry it, so runs measured by
+    /// different evaluators are told apart.
+    func fingerprint(tree: OID, repository: Repository) throws -> String {
+        var text = ""
+        for pattern in patterns.sorted() where pattern != ExperimentFile.fileName && !pattern.contains(where: { "*?[".contains($0) }) {
+            let path = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
+            text += "\(path)\t\(try repository.entry(inTree: tree, path: path)?.id.hex ?? "-")\n"
+        }
+        return String(try repository.hashBlob(Array(text.utf8)).hex.prefix(12))
+    }
+
     /// The guarded paths whose entries differ between the best commit's tree and a candidate's.
     func violations(best: OID, candidate: OID, repository: Repository) throws -> [String] {
         try repository.changedPaths(from: best, to: candidate).filter(covers)

@@ -92,10 +92,13 @@ extension Workspace {
 
         let file = try ExperimentFile(path: experimentFilePath)
         let existing = try file.experiment(named: settings.name)
-        let experiment = try settings.apply(to: existing)
+        var experiment = try settings.apply(to: existing)
+        let parentTree = try repository.commit(parentCommit).tree
+        // Pin the evaluator as committed now: when it changes on purpose, init again changes this.
+        experiment.evaluatorID = try GuardedPaths(experiment, tree: parentTree, repository: repository)
+            .fingerprint(tree: parentTree, repository: repository)
         try file.write(experiment)
 
-        let parentTree = try repository.commit(parentCommit).tree
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
         let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!
         var configCommit: OID?

@@ -88,7 +88,8 @@ extension Workspace {
         var best = try ledger.best(experiment: name, from: tip)
         let experiment = try self.experiment(named: name, at: tip)
         if let previous = best, try configurationEntry(at: previous.commit) != configurationEntry(at: tip) {
-            events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short): this run measures a new baseline")
+            let evaluatorChanged = previous.record.evaluator != nil && previous.record.evaluator != experiment.evaluatorID
+            events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short)\(evaluatorChanged ? ", with a new evaluator" : ""): this run measures a new baseline")
             best = nil
         }
 
@@ -156,10 +157,11 @@ extension Workspace {
         } else {
             status = evaluation.status
         }
-        let record = RunRecord(experiment: name, run: run, status: status, metric: experiment.metric,
+        var record = RunRecord(experiment: name, run: run, status: status, metric: experiment.metric,
                                value: evaluation.value, bestBefore: best?.record.value, direction: experiment.direction,
                                duration: evaluation.result.duration, start: start, exitCode: evaluation.exitCode,
                                reason: evaluation.reason, description: description, host: Self.hostName)
+        record.evaluator = experiment.evaluatorID
         try ledger.append(record, on: candidate)
         try ledger.appendLogTail(evaluation.result.tail, run: run, on: candidate)
         if status != .keep, let best { try repository.resetHard(to: best.commit) }
@@ -177,10 +179,11 @@ extension Workspace {
     func reject(_ candidate: OID, experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
                 guarded: [String], description: String, state: LocalState) throws -> RunOutcome {
         let start = state.readMarker()?.start ?? Date()
-        let record = RunRecord(experiment: experiment.name, run: run, status: .rejected, metric: experiment.metric, value: nil,
+        var record = RunRecord(experiment: experiment.name, run: run, status: .rejected, metric: experiment.metric, value: nil,
                                bestBefore: best.record.value, direction: experiment.direction,
                                duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
                                reason: "changed guarded paths: \(Self.listPaths(guarded))", description: description, host: Self.hostName)
+        record.evaluator = experiment.evaluatorID
         try Ledger(repository: repository).append(record, on: candidate)
         try repository.resetHard(to: best.commit)
         state.removeMarker()

@@ -57,6 +57,8 @@ public struct RunRecord: Sendable, Equatable {
     public var description: String
     /// The machine that ran it.
     public var host: String
+    /// The evaluator the run was measured with (`GuardedPaths.fingerprint`, pinned by `init`).
+    public var evaluator: String?
     /// Fields this version does not know, kept as they were.
     public var extra: [(key: String, value: String)] = []
 
@@ -104,6 +106,7 @@ public struct RunRecord: Sendable, Equatable {
         fields.append(("start", Self.timestamp(start)))
         if let exitCode { fields.append(("exit", String(exitCode))) }
         fields.append(("host", host))
+        if let evaluator { fields.append(("evaluator", evaluator)) }
         if let reason { fields.append(("reason", reason)) }
         fields.append(("desc", description))
         fields += extra.map { ($0.key, $0.value) }
@@ -127,8 +130,9 @@ public struct RunRecord: Sendable, Equatable {
                   exitCode: fields["exit"].flatMap(Int32.init), reason: fields["reason"],
                   description: fields["desc"] ?? "", host: fields["host"] ?? "")
         self.version = version
+        evaluator = fields["evaluator"]
         let known: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
-                          "duration", "start", "exit", "reason", "desc", "host"]
+                          "duration", "start", "exit", "reason", "desc", "host", "evaluator"]
         extra = pairs.filter { !known.contains($0.key) }
     }
 

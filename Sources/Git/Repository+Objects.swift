@@ -211,3 +211,14 @@ extension Repository {
         return paths
     }
 }
+
+extension Repository {
+    /// The id `bytes` would have as a blob, without writing it.
+    public func hashBlob(_ bytes: [UInt8]) throws -> OID {
+        var oid = git_oid()
+        _ = try bytes.withUnsafeBytes { buffer in
+            try check(git_odb_hash(&oid, buffer.baseAddress, buffer.count, GIT_OBJECT_BLOB), "hash a blob")
+        }
+        return OID(oid)
+    }
+}

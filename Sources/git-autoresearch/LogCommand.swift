@@ -34,8 +34,9 @@ extension GitAutoresearch {
                 }
                 runs = runs.filter { $0.record.status == wanted }
             }
+            let experiment = try workspace.status(experiment: name).experiment
             if sort == .metric {
-                let direction = try workspace.status(experiment: name).experiment.direction
+                let direction = experiment.direction
                 runs.sort { a, b in
                     switch (a.record.value, b.record.value) {
                     case let (x?, y?): return direction.isBetter(x, than: y)
@@ -48,18 +49,25 @@ extension GitAutoresearch {
                 runs = Array(runs.suffix(limit))
             }
             var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
+            var olderEvaluator = false
             for run in runs {
                 let record = run.record
-                table.append([record.run, run.commit.short, record.isBaseline ? "baseline" : record.status.rawValue,
+                // Measured with another evaluator than the current one: not comparable.
+                let older = record.evaluator != nil && experiment.evaluatorID != nil && record.evaluator != experiment.evaluatorID
+                olderEvaluator = olderEvaluator || older
+                table.append([record.run, run.commit.short, (record.isBaseline ? "baseline" : record.status.rawValue) + (older ? "*" : ""),
                               record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-",
                               Durations.format(record.duration), record.description],
                              json: ["run": record.run, "commit": run.commit.hex, "status": record.status.rawValue,
                                     "baseline": record.isBaseline, "metric": record.metric, "value": record.value,
                                     "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
                                     "start": RunRecord.timestamp(record.start), "host": record.host, "reason": record.reason,
-                                    "description": record.description])
+                                    "description": record.description, "evaluator": record.evaluator, "older_evaluator": older])
             }
             print(table.render(format))
+            if olderEvaluator, format == .table {
+                print(Terminal.paint("* measured with an older evaluator (the guarded paths changed since): not comparable with the others", .dim))
+            }
         }
     }
 }

@@ -32,6 +32,9 @@ enum RunPrinter {
             if outcome.record.status.isFailure || outcome.record.status == .interrupted {
                 for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(line)", .dim)) }
                 if FileManager.default.fileExists(atPath: outcome.logPath) { print(Terminal.paint("  log: \(outcome.logPath)", .dim)) }
+                if outcome.record.status == .rejected {
+                    print(Terminal.paint("  the change: git show \(outcome.commit.short); to change guarded paths on purpose, commit them, then run 'git autoresearch init --name \(outcome.record.experiment)' (the next run is a new baseline)", .dim))
+                }
             }
         }
         fflush(nil)  // a loop piped to a file shows each run as it ends

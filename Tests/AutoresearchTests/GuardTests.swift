@@ -46,4 +46,35 @@ import TestSupport
             }
         }
     }
+
+    @Test func aChangedEvaluatorStartsANewBaselineAndOlderRunsAreMarked() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.write("candidate.txt", "value 8\n")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+
+        // Without init, a committed evaluator change is a guarded change: rejected.
+        try repo.write("eval.sh", "read kind arg < candidate.txt; echo \"score: $((arg * 100))\"\n")
+        try repo.git(["commit", "-qam", "evaluator v2: score in percent"])
+        let rejected = try Tool.run(["run"], in: repo)
+        #expect(rejected.status == 16)
+        #expect(rejected.stdout.contains("git autoresearch init --name s"))
+
+        // On purpose: commit it, then init again, which pins the new evaluator.
+        try repo.write("eval.sh", "read kind arg < candidate.txt; echo \"score: $((arg * 100))\"\n")
+        try repo.git(["commit", "-qam", "evaluator v2: score in percent"])
+        let reinit = try Tool.run(["init", "--name", "s"], in: repo)
+        #expect(reinit.status == 0, "\(reinit.stderr)")
+        #expect(reinit.stdout.contains("committed .autoresearch"))
+        let baseline = try runJSON(repo)
+        #expect(baseline.status == 0)
+        #expect(baseline.object["baseline"] as? Bool == true)
+        #expect(baseline.object["value"] as? Double == 800)
+
+        let log = jsonArray(try Tool.run(["log", "--format", "json"], in: repo).stdout)
+        #expect(log.map { $0["older_evaluator"] as? Bool } == [true, true, true, false])
+        let evaluators = Set(log.compactMap { $0["evaluator"] as? String })
+        #expect(evaluators.count == 2)
+        #expect(try Tool.run(["log"], in: repo).stdout.contains("* measured with an older evaluator"))
+    }
 }
