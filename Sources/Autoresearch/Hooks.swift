@@ -111,3 +111,53 @@ extension Workspace {
         }
     }
 }
+
+/// What `rebase` did.
+public struct EvaluatorUpdate: Sendable {
+    /// The guarded paths taken from the source revision.
+    public let paths: [String]
+    public let commit: OID
+}
+
+extension Workspace {
+    /// Takes the guarded paths (the evaluator, the guards; not `.autoresearch`) of `revision` into
+    /// the experiment branch as one commit that also pins the new evaluator in `.autoresearch`,
+    /// so the next run measures a new baseline. The way to change the evaluator on purpose: edit
+    /// it on the main branch, then `rebase` the experiment onto it.
+    public func takeEvaluator(experiment name: String, from revision: String) throws -> EvaluatorUpdate {
+        let branch = Experiment.branch(name)
+        guard case .branch(branch, let tip?) = try repository.head() else {
+            throw AutoresearchError("HEAD is not on autoresearch/\(name)", hint: "git switch autoresearch/\(name), then run this again")
+        }
+        guard try repository.status().isEmpty else {
+            throw AutoresearchError("the work tree has uncommitted changes", hint: "commit or stash them first (git stash -u)")
+        }
+        guard let source = try repository.resolveCommit(revision) else {
+            throw AutoresearchError("no commit '\(revision)'", hint: "name the branch or commit that holds the new evaluator, e.g. main")
+        }
+        var experiment = try self.experiment(named: name, at: tip)
+        let tipTree = try repository.commit(tip).tree, sourceTree = try repository.commit(source).tree
+        let guarded = try GuardedPaths(experiment, tree: sourceTree, repository: repository)
+        let paths = try repository.changedPaths(from: tipTree, to: sourceTree)
+            .filter { $0 != ExperimentFile.fileName && guarded.covers($0) }
+        guard !paths.isEmpty else {
+            throw AutoresearchError("the guarded paths of '\(name)' are the same on \(revision): nothing to take",
+                                    hint: "commit the new evaluator on \(revision) first")
+        }
+        var tree = tipTree
+        for path in paths {
+            let entry = try repository.entry(inTree: sourceTree, path: path)
+            tree = try repository.writeTree(base: tree, path: path.split(separator: "/").map(String.init),
+                                            entry: entry.map { ($0.id, $0.mode) }) ?? (try repository.emptyTree())
+        }
+        experiment.evaluatorID = try GuardedPaths(experiment, tree: tree, repository: repository).fingerprint(tree: tree, repository: repository)
+        try ExperimentFile(path: experimentFilePath).write(experiment)
+        let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
+        tree = try repository.writeTree(base: tree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!
+        let commit = try repository.createCommit(tree: tree, parents: [tip],
+                                                 message: "autoresearch: take the evaluator of \(name) from \(revision)\n\nGuarded paths: \(paths.joined(separator: ", "))\n")
+        try repository.setReference(branch, to: commit, expecting: .value(tip), message: "autoresearch: rebase \(name) onto \(revision)")
+        try repository.resetHard(to: commit)
+        return EvaluatorUpdate(paths: paths, commit: commit)
+    }
+}

@@ -77,4 +77,28 @@ import TestSupport
         #expect(evaluators.count == 2)
         #expect(try Tool.run(["log"], in: repo).stdout.contains("* measured with an older evaluator"))
     }
+
+    @Test func rebaseTakesTheEvaluatorFromMainAsANewBaseline() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.git(["switch", "-q", "main"])
+        try repo.write("eval.sh", "read kind arg < candidate.txt; echo \"score: $((arg * 100))\"\n")
+        try repo.write("candidate.txt", "value 3\n")
+        try repo.git(["commit", "-qam", "evaluator v2 and another candidate"])
+        try repo.git(["switch", "-q", "autoresearch/s"])
+
+        let rebase = try Tool.run(["rebase", "main"], in: repo)
+        #expect(rebase.status == 0, "\(rebase.stderr)")
+        #expect(rebase.stdout.contains("Took eval.sh from main"))
+        #expect(repo.read("candidate.txt") == "value 10\n", "only guarded paths are taken")
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        let baseline = try runJSON(repo)
+        #expect(baseline.object["baseline"] as? Bool == true)
+        #expect(baseline.object["value"] as? Double == 1000)
+        #expect(jsonArray(try Tool.run(["log", "--format", "json"], in: repo).stdout).map { $0["older_evaluator"] as? Bool } == [true, false])
+
+        let again = try Tool.run(["rebase", "main"], in: repo)
+        #expect(again.status == 1 && again.stderr.contains("nothing to take"))
+        try repo.fsck()
+    }
 }

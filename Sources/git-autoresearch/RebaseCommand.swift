@@ -1,0 +1,29 @@
+import ArgumentParser
+import Autoresearch
+import Foundation
+
+extension GitAutoresearch {
+    struct Rebase: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take a new evaluator into the experiment: the guarded paths of a revision, as one commit; the next run is a new baseline.",
+            discussion: """
+            The way to change the evaluator on purpose: edit and commit it on your main branch, switch \
+            to autoresearch/NAME, then 'git autoresearch rebase main'. The experiment's guarded paths \
+            (the evaluate command's files and its guards, not .autoresearch) are taken from that \
+            revision, the new evaluator is pinned in .autoresearch, and the next run measures a new \
+            baseline; 'log' marks the runs measured with the older evaluator.
+            """)
+
+        @OptionGroup var target: ExperimentOption
+
+        @Argument(help: "The branch or commit with the new evaluator.")
+        var revision = "main"
+
+        mutating func run() throws {
+            let workspace = try Workspace()
+            let name = try workspace.resolveExperimentName(target.experiment)
+            let update = try workspace.takeEvaluator(experiment: name, from: revision)
+            print("Took \(update.paths.joined(separator: ", ")) from \(revision) as \(update.commit.short) on autoresearch/\(name); the next run measures a new baseline.")
+        }
+    }
+}
