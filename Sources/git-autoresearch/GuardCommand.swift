@@ -30,7 +30,7 @@ extension GitAutoresearch {
                 return
             }
             throw AutoresearchError("this \(staged ? "commit" : "branch") changes guarded paths of experiment '\(found.experiment)': \(paths)",
-                                    hint: "guarded paths keep the metric honest, so runs would reject this change. To change them on purpose, commit with \(Hooks.overrideVariable)=1 (it is logged) together with a change of .autoresearch (git autoresearch init --name \(found.experiment) ...), so that the next run measures a new baseline; to undo: git restore --staged --worktree \(found.paths.joined(separator: " "))")
+                                    hint: "guarded paths keep the metric honest, so runs would reject this change. To change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' here (the next run is a new baseline), or commit with \(Hooks.overrideVariable)=1 (logged) and then run 'git autoresearch init --name \(found.experiment)'. To undo: git restore --staged --worktree \(found.paths.joined(separator: " "))")
         }
     }
 }

@@ -33,7 +33,7 @@ enum RunPrinter {
                 for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(line)", .dim)) }
                 if FileManager.default.fileExists(atPath: outcome.logPath) { print(Terminal.paint("  log: \(outcome.logPath)", .dim)) }
                 if outcome.record.status == .rejected {
-                    print(Terminal.paint("  the change: git show \(outcome.commit.short); to change guarded paths on purpose, commit them, then run 'git autoresearch init --name \(outcome.record.experiment)' (the next run is a new baseline)", .dim))
+                    print(Terminal.paint("  the change: git show \(outcome.commit.short); to change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' (or commit it here, then 'git autoresearch init --name \(outcome.record.experiment)'): the next run is a new baseline", .dim))
                 }
             }
         }
