@@ -39,7 +39,7 @@ struct AgentContext {
 
     /// Writes the history and the prompt, and removes an old description.
     func write(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord), program: String?,
-               history: [(commit: OID, record: RunRecord)]) throws {
+               guarded: GuardedPaths, history: [(commit: OID, record: RunRecord)]) throws {
         let clean = { (text: String) in text.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
         let rows = history.reversed().map { run in
             [run.commit.short, run.record.value.map(RunRecord.format) ?? "", run.record.status.rawValue,
@@ -51,7 +51,7 @@ struct AgentContext {
         try? FileManager.default.removeItem(atPath: descriptionPath)
 
         let bestValue = best.record.value.map(RunRecord.format) ?? "?"
-        let protected = ([ExperimentFile.fileName] + experiment.guards).map { "`\($0)`" }.joined(separator: ", ")
+        let protected = guarded.patterns.map { "`\($0)`" }.joined(separator: ", ")
         var prompt = (program ?? "Improve the metric below by changing the code in this repository.\n")
         if !prompt.hasSuffix("\n") { prompt += "\n" }
         prompt += """
@@ -61,7 +61,7 @@ struct AgentContext {
         - Experiment `\(experiment.name)`: `\(experiment.evaluate)` prints `\(experiment.metric)`; \(experiment.direction.rawValue) is better. Each evaluation has a budget of \(Durations.format(experiment.budget)).
         - Best so far: \(experiment.metric) = \(bestValue) at commit \(best.commit.short).
         - Make one focused change to the files in this directory. Commit it on the current branch or leave it uncommitted: the change is snapshotted, evaluated, kept if \(experiment.metric) improves, and reset otherwise (it stays retrievable).
-        - Do not change \(protected).
+        - Do not change \(protected): a change to them is rejected without evaluation.
         - Write a one-line description of your change to \(descriptionPath)
         - Recent runs, newest last (also in \(historyPath), tab-separated):
 
@@ -93,7 +93,9 @@ extension Workspace {
                   entry.kind == .blob else { return nil }
             return String(decoding: try repository.blob(entry.id), as: UTF8.self)
         }
-        try context.write(experiment: experiment, run: run, best: best, program: program, history: agent.history)
+        let bestTree = try repository.commit(best.commit).tree
+        try context.write(experiment: experiment, run: run, best: best, program: program,
+                          guarded: try GuardedPaths(experiment, tree: bestTree, repository: repository), history: agent.history)
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
         environment["AUTORESEARCH_RUN_ID"] = run
