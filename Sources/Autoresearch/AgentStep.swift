@@ -158,12 +158,8 @@ extension Workspace {
     func recordNoop(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord), description: String,
                     state: LocalState) throws -> RunOutcome {
         let ledger = Ledger(repository: repository)
-        let start = state.readMarker()?.start ?? Date()
-        var record = RunRecord(experiment: experiment.name, run: run, status: .noop, metric: experiment.metric, value: nil,
-                               bestBefore: best.record.value, direction: experiment.direction,
-                               duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
-                               reason: "the agent changed nothing", description: description, host: Self.hostName)
-        record.evaluator = experiment.evaluatorID
+        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, run: run,
+                                       best: best, description: description, state: state)
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try ledger.append(record, on: best.commit)
         state.removeMarker()

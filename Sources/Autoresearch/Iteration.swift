@@ -178,16 +178,25 @@ extension Workspace {
     /// chain) and puts the branch and work tree back at the best commit. Nothing is evaluated.
     func reject(_ candidate: OID, experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
                 guarded: [String], description: String, state: LocalState) throws -> RunOutcome {
-        let start = state.readMarker()?.start ?? Date()
-        var record = RunRecord(experiment: experiment.name, run: run, status: .rejected, metric: experiment.metric, value: nil,
-                               bestBefore: best.record.value, direction: experiment.direction,
-                               duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
-                               reason: "changed guarded paths: \(Self.listPaths(guarded))", description: description, host: Self.hostName)
-        record.evaluator = experiment.evaluatorID
+        let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Self.listPaths(guarded))", experiment: experiment,
+                                       run: run, best: best, description: description, state: state)
         try Ledger(repository: repository).append(record, on: candidate)
         try repository.resetHard(to: best.commit)
         state.removeMarker()
         return RunOutcome(record: record, commit: candidate, bestBefore: best.commit, logPath: state.logPath(run: run), tail: [])
+    }
+
+    /// The record of a run that was not evaluated (a no-op, a rejected candidate), timed from
+    /// the start in the iteration's marker.
+    func unevaluatedRecord(_ status: RunStatus, reason: String, experiment: Experiment, run: String,
+                           best: (commit: OID, record: RunRecord), description: String, state: LocalState) -> RunRecord {
+        let start = state.readMarker()?.start ?? Date()
+        var record = RunRecord(experiment: experiment.name, run: run, status: status, metric: experiment.metric, value: nil,
+                               bestBefore: best.record.value, direction: experiment.direction,
+                               duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
+                               reason: reason, description: description, host: Self.hostName)
+        record.evaluator = experiment.evaluatorID
+        return record
     }
 
     /// Makes sure HEAD is on the experiment branch: switches to it from a clean work tree, and
