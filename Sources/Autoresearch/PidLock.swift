@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// A lock file created exclusively, holding `PID HOST` of its owner. A lock whose owner is
+/// A lock file created exclusively (a hard link, which fails if the file exists), holding `PID HOST` of its owner. A lock whose owner is
 /// known to be gone (a dead or zombie pid on this host, or a lock from another host older than
 /// `foreignLifetime`) is taken over.
 struct PidLock {
@@ -23,16 +23,17 @@ struct PidLock {
         return GroupProcess.isAlive(pid) ? pid : nil
     }
 
-    /// Takes the lock, or returns the pid of the live owner that has it.
+    /// Takes the lock, or returns the pid of the live owner that has it. The lock file appears
+    /// with its content (written aside, then hard-linked into place), so nobody ever reads an
+    /// empty lock and takes it for a stale one.
     func tryAcquire() throws -> pid_t? {
+        let pending = path + ".\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: pending, contents: Data("\(getpid()) \(Workspace.hostName)\n".utf8)) else {
+            throw AutoresearchError("cannot write \(pending): \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(pending) }
         for _ in 0..<3 {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 {
-                let text = "\(getpid()) \(Workspace.hostName)\n"
-                _ = text.withCString { write(fd, $0, strlen($0)) }
-                close(fd)
-                return nil
-            }
+            if link(pending, path) == 0 { return nil }
             if let holder { return holder }
             unlink(path)
         }

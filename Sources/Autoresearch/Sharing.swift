@@ -44,49 +44,53 @@ extension Workspace {
         let lock = try localRemoteLock(remote)
         defer { lock?.release() }
         var report = ShareReport()
+        var lastProblem = ""
         for attempt in 1...Self.maxPushAttempts {
             report.attempts = attempt
-            try fetchShared(remote: remote, into: &report)
-            var refspecs: [String] = []
-            for notes in [Ledger.notesRef, Ledger.logsRef] where try repository.referenceTarget(notes) != nil {
-                refspecs.append("\(notes):\(notes)")
-            }
-            report.skipped = []
-            for name in names {
-                let attempts = Ledger.attemptsRef(name)
-                if try repository.referenceTarget(attempts) != nil { refspecs.append("\(attempts):\(attempts)") }
-                let branch = Experiment.branch(name)
-                guard let tip = try repository.referenceTarget(branch) else { continue }
-                if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
-                   !(try repository.isAncestor(theirs, of: tip)) {
-                    report.skipped.append((branch: "autoresearch/\(name)",
-                                           reason: "it diverged from \(remote)'s; its records and attempts were pushed"))
-                    continue
-                }
-                refspecs.append("\(branch):\(branch)")
-            }
-            // Never an empty list: libgit2 would push the remote's configured refspecs instead.
-            guard !refspecs.isEmpty else { return report }
             do {
-                let statuses = try authenticated(remote) {
-                    try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))
-                }
-                let rejected = statuses.compactMap { ref, status in status.map { (ref, $0) } }
-                if rejected.isEmpty {
-                    report.pushed = refspecs.map { String($0.split(separator: ":")[1]) }
-                    return report
-                }
-                if attempt == Self.maxPushAttempts {
-                    throw AutoresearchError("\(remote) rejected \(rejected.map { "\($0.0) (\($0.1))" }.joined(separator: ", "))",
-                                            hint: "another machine may be pushing at the same moment: run 'git autoresearch push' again")
-                }
-            } catch let error as GitError where error.isNonFastForward && attempt < Self.maxPushAttempts {
-                // Another machine pushed between our fetch and our push: fetch, merge, try again.
+                let rejected = try pushOnce(remote: remote, experiments: names, report: &report)
+                if rejected.isEmpty { return report }
+                lastProblem = "\(remote) rejected \(rejected.map { "\($0.ref) (\($0.reason))" }.joined(separator: ", "))"
+            } catch let error as GitError where !error.isAuthenticationFailure {
+                // Another machine pushed between our fetch and our push (non-fast-forward), or the
+                // remote was busy: fetch, merge and try again.
+                lastProblem = error.description
             }
             usleep(UInt32.random(in: 0...UInt32(min(attempt, 8) * 60_000)))
         }
-        throw AutoresearchError("could not push to \(remote) after \(Self.maxPushAttempts) attempts: other machines kept pushing first",
-                                hint: "run 'git autoresearch push' again")
+        throw AutoresearchError("could not push to \(remote) in \(Self.maxPushAttempts) attempts: \(lastProblem)",
+                                hint: "another machine may be pushing at the same moment: run 'git autoresearch push' again")
+    }
+
+    /// One attempt: fetch and merge, then push. Returns the references the remote rejected.
+    private func pushOnce(remote: String, experiments names: [String], report: inout ShareReport) throws -> [(ref: String, reason: String)] {
+        try fetchShared(remote: remote, into: &report)
+        var refspecs: [String] = []
+        for notes in [Ledger.notesRef, Ledger.logsRef] where try repository.referenceTarget(notes) != nil {
+            refspecs.append("\(notes):\(notes)")
+        }
+        report.skipped = []
+        for name in names {
+            let attempts = Ledger.attemptsRef(name)
+            if try repository.referenceTarget(attempts) != nil { refspecs.append("\(attempts):\(attempts)") }
+            let branch = Experiment.branch(name)
+            guard let tip = try repository.referenceTarget(branch) else { continue }
+            if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
+               !(try repository.isAncestor(theirs, of: tip)) {
+                report.skipped.append((branch: "autoresearch/\(name)",
+                                       reason: "it diverged from \(remote)'s; its records and attempts were pushed"))
+                continue
+            }
+            refspecs.append("\(branch):\(branch)")
+        }
+        // Never an empty list: libgit2 would push the remote's configured refspecs instead.
+        guard !refspecs.isEmpty else { return [] }
+        let statuses = try authenticated(remote) {
+            try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))
+        }
+        let rejected = statuses.compactMap { ref, status in status.map { (ref: ref, reason: $0) } }
+        if rejected.isEmpty { report.pushed = refspecs.map { String($0.split(separator: ":")[1]) } }
+        return rejected
     }
 
     /// The remote-tracking ref of a remote's experiment branch.
