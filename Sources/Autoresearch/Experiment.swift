@@ -9,6 +9,13 @@ public enum Direction: String, Sendable, CaseIterable {
     public func isBetter(_ candidate: Double, than incumbent: Double) -> Bool {
         self == .lower ? candidate < incumbent : candidate > incumbent
     }
+
+    /// The relative change from `base` to `value`, positive when better; nil when `base` is 0.
+    public func improvement(from base: Double, to value: Double) -> Double? {
+        guard base != 0 else { return nil }
+        let change = (value - base) / abs(base)
+        return self == .lower ? -change : change
+    }
 }
 
 /// Where the metric is read from.

@@ -58,9 +58,8 @@ public struct LoopSummary: Sendable {
 
     /// The relative change from baseline to best, positive when better.
     public var improvement: Double? {
-        guard let base = baseline?.value, let value = best?.record.value, base != 0 else { return nil }
-        let change = (value - base) / abs(base)
-        return direction == .lower ? -change : change
+        guard let base = baseline?.value, let value = best?.record.value else { return nil }
+        return direction.improvement(from: base, to: value)
     }
 }
 

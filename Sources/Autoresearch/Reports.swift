@@ -20,6 +20,16 @@ extension Workspace {
         try Ledger(repository: repository).allRuns().filter { $0.record.experiment == name }.map { RunEntry(commit: $0.commit, record: $0.record) }
     }
 
+    /// The best commit of an experiment with its record, and the baseline it is measured
+    /// against, read along the branch only (not the whole ledger).
+    public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
+        let tip = try branchTip(of: name)
+        let ledger = Ledger(repository: repository)
+        guard let best = try ledger.best(experiment: name, from: tip) else { return nil }
+        return (RunEntry(commit: best.commit, record: best.record), try ledger.baseline(experiment: name, from: best.commit),
+                try experiment(named: name, at: tip))
+    }
+
     /// The run with this id (or a unique prefix of it), in any experiment.
     public func run(_ id: String) throws -> RunEntry {
         let matches = try Ledger(repository: repository).allRuns().filter { $0.record.run.hasPrefix(id) }

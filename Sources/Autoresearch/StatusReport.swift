@@ -20,9 +20,8 @@ public struct ExperimentStatus: Sendable {
 
     /// The relative change from baseline to best, signed so that positive means better.
     public var improvement: Double? {
-        guard let base = baseline?.value, let bestValue = best?.record.value, base != 0 else { return nil }
-        let change = (bestValue - base) / abs(base)
-        return experiment.direction == .lower ? -change : change
+        guard let base = baseline?.value, let bestValue = best?.record.value else { return nil }
+        return experiment.direction.improvement(from: base, to: bestValue)
     }
 }
 

@@ -12,18 +12,19 @@ extension GitAutoresearch {
         var format: OutputFormat = .text
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
-            let status = try workspace.status(experiment: name)
-            guard let best = status.best, let value = best.record.value else {
+            let (workspace, name) = try target.resolve()
+            guard let found = try workspace.best(experiment: name), let value = found.best.record.value else {
                 throw AutoresearchError("experiment '\(name)' has no kept run yet", hint: "measure the baseline with 'git autoresearch run'")
             }
+            let record = found.best.record
             if format == .json {
-                print(Terminal.json(["experiment": name, "commit": best.commit.hex, "value": value, "metric": best.record.metric,
-                                     "direction": status.experiment.direction.rawValue, "run": best.record.run,
-                                     "baseline_value": status.baseline?.value, "improvement": status.improvement]))
+                let base = found.baseline?.value
+                let improvement = base.flatMap { found.experiment.direction.improvement(from: $0, to: value) }
+                print(Terminal.json(["experiment": name, "commit": found.best.commit.hex, "value": value, "metric": record.metric,
+                                     "direction": found.experiment.direction.rawValue, "run": record.run,
+                                     "baseline_value": base, "improvement": improvement]))
             } else {
-                print("\(best.commit.hex) \(best.record.metric)=\(Number.format(value))")
+                print("\(found.best.commit.hex) \(record.metric)=\(Number.format(value))")
             }
         }
     }

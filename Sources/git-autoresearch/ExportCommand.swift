@@ -19,8 +19,7 @@ extension GitAutoresearch {
         enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case tsv }
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             let text = try workspace.exportTSV(experiment: name)
             if let output {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)

@@ -46,4 +46,10 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct ExperimentOption: ParsableArguments {
     @Option(name: [.short, .long], help: "The experiment (default: the one HEAD is on, or the only one).")
     var experiment: String?
+
+    /// The repository of the current directory and the experiment meant.
+    func resolve() throws -> (workspace: Workspace, name: String) {
+        let workspace = try Workspace()
+        return (workspace, try workspace.resolveExperimentName(experiment))
+    }
 }

@@ -14,8 +14,7 @@ extension GitAutoresearch {
         var file: String
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw AutoresearchError("cannot read \(file)", hint: "give the path of a results.tsv file")
             }

@@ -25,8 +25,7 @@ extension GitAutoresearch {
         enum Order: String, ExpressibleByArgument, CaseIterable { case time, metric }
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             var runs = try workspace.runs(experiment: name)
             if let status {
                 guard let wanted = RunStatus(rawValue: status) else {

@@ -60,8 +60,7 @@ extension GitAutoresearch {
         }
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             var options = LoopOptions()
             options.agent = agent
             options.agentTimeout = try agentTimeout.map(Durations.parse)

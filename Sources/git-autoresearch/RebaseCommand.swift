@@ -20,8 +20,7 @@ extension GitAutoresearch {
         var revision = "main"
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             let update = try workspace.takeEvaluator(experiment: name, from: revision)
             print("Took \(update.paths.joined(separator: ", ")) from \(revision) as \(update.commit.short) on autoresearch/\(name); the next run measures a new baseline.")
         }

@@ -30,8 +30,7 @@ extension GitAutoresearch {
         var quiet = false
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             cps_install_interrupt_handlers()
             let events = RunPrinter.events(quiet: quiet || format == .json, silent: quiet)
             let result = try workspace.runOnce(experiment: name, message: message, events: events)

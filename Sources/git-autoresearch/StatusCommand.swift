@@ -14,8 +14,7 @@ extension GitAutoresearch {
         var format: OutputFormat = .text
 
         mutating func run() throws {
-            let workspace = try Workspace()
-            let name = try workspace.resolveExperimentName(target.experiment)
+            let (workspace, name) = try target.resolve()
             let status = try workspace.status(experiment: name)
             if let repaired = status.repaired { Terminal.notice(repaired) }
             let experiment = status.experiment
