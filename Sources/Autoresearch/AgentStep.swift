@@ -11,7 +11,7 @@ struct AgentInvocation {
     var iteration: Int
     /// The latest runs, newest first (at most `AgentContext.historyLimit`), kept by the loop
     /// so that the ledger is read once per loop, not once per iteration.
-    var history: [(commit: OID, record: RunRecord)]
+    var history: [RunEntry]
 }
 
 /// What the agent step ended with.
@@ -38,8 +38,8 @@ struct AgentContext {
     }
 
     /// Writes the history and the prompt, and removes an old description.
-    func write(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord), program: String?,
-               guarded: GuardedPaths, history: [(commit: OID, record: RunRecord)]) throws {
+    func write(experiment: Experiment, run: String, best: RunEntry, program: String?,
+               guarded: GuardedPaths, history: [RunEntry]) throws {
         let clean = { (text: String) in text.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
         let rows = history.reversed().map { run in
             [run.commit.short, run.record.value.map(RunRecord.format) ?? "", run.record.status.rawValue,
@@ -85,17 +85,14 @@ extension Workspace {
     /// Runs the agent under its time limit with the experiment's context, in a marked iteration
     /// (so a kill during the step is repaired). A failed or interrupted step is settled here:
     /// what the agent left is kept on the attempts chain, the run recorded, the branch reset.
-    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
+    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, guarded: GuardedPaths,
                    state: LocalState, events: RunEvents) throws -> AgentStepResult {
         let context = AgentContext(state: state)
         let program = try experiment.program.flatMap { path -> String? in
-            guard let entry = try repository.entry(inTree: try repository.commit(best.commit).tree, path: path),
-                  entry.kind == .blob else { return nil }
+            guard let entry = try repository.entry(inTree: guarded.tree, path: path), entry.kind == .blob else { return nil }
             return String(decoding: try repository.blob(entry.id), as: UTF8.self)
         }
-        let bestTree = try repository.commit(best.commit).tree
-        try context.write(experiment: experiment, run: run, best: best, program: program,
-                          guarded: try GuardedPaths(experiment, tree: bestTree, repository: repository), history: agent.history)
+        try context.write(experiment: experiment, run: run, best: best, program: program, guarded: guarded, history: agent.history)
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
         environment["AUTORESEARCH_RUN_ID"] = run
@@ -155,11 +152,12 @@ extension Workspace {
 
     /// Records a run whose agent changed nothing, on the best commit (linked from the attempts
     /// chain so the history shows it), and ends the iteration.
-    func recordNoop(experiment: Experiment, run: String, best: (commit: OID, record: RunRecord), description: String,
+    func recordNoop(experiment: Experiment, run: String, best: RunEntry, description: String,
                     state: LocalState) throws -> RunOutcome {
         let ledger = Ledger(repository: repository)
-        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, run: run,
-                                       best: best, description: description, state: state)
+        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, name: experiment.name,
+                                       run: run, bestBefore: best.record.value, start: state.readMarker()?.start ?? Date(),
+                                       description: description)
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try ledger.append(record, on: best.commit)
         state.removeMarker()

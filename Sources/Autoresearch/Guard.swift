@@ -9,6 +9,8 @@ import Glibc
 /// command's own files.
 public struct GuardedPaths: Sendable {
     public let patterns: [String]
+    /// The tree they are guarded as: the best commit's.
+    public let tree: OID
 
     /// The guarded paths of `experiment` whose files are in `tree`: its guard patterns,
     /// `.autoresearch`, every word of the evaluate command that names a file in `tree` (so
@@ -24,6 +26,7 @@ public struct GuardedPaths: Sendable {
             if let entry = try repository.entry(inTree: tree, path: word), entry.kind == .blob { patterns.append(word) }
         }
         self.patterns = patterns
+        self.tree = tree
     }
 
     /// True when `path` is guarded: a pattern is the path, a directory above it (`data` or
@@ -38,7 +41,7 @@ public struct GuardedPaths: Sendable {
     /// An id of the evaluator: a hash of the entry ids of the guarded paths that are plain paths
     /// (globs and `.autoresearch` left out) in `tree`. Records carry it, so runs measured by
     /// different evaluators are told apart.
-    func fingerprint(tree: OID, repository: Repository) throws -> String {
+    func fingerprint(repository: Repository) throws -> String {
         var text = ""
         for pattern in patterns.sorted() where pattern != ExperimentFile.fileName && !pattern.contains(where: { "*?[".contains($0) }) {
             let path = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
@@ -47,8 +50,8 @@ public struct GuardedPaths: Sendable {
         return String(try repository.hashBlob(Array(text.utf8)).hex.prefix(12))
     }
 
-    /// The guarded paths whose entries differ between the best commit's tree and a candidate's.
-    func violations(best: OID, candidate: OID, repository: Repository) throws -> [String] {
-        try repository.changedPaths(from: best, to: candidate).filter(covers)
+    /// The guarded paths whose entries differ between `tree` and a candidate's tree.
+    func violations(candidate: OID, repository: Repository) throws -> [String] {
+        try repository.changedPaths(from: tree, to: candidate).filter(covers)
     }
 }

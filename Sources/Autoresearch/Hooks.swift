@@ -90,8 +90,7 @@ extension Workspace {
         let indexFile = ProcessInfo.processInfo.environment["GIT_INDEX_FILE"]
         let checked = staged ? try repository.indexTree(indexFile: indexFile) : try repository.commit(tip).tree
         let experiment = try self.experiment(named: name, at: best.commit)
-        let paths = try GuardedPaths(experiment, tree: bestTree, repository: repository)
-            .violations(best: bestTree, candidate: checked, repository: repository)
+        let paths = try GuardedPaths(experiment, tree: bestTree, repository: repository).violations(candidate: checked, repository: repository)
         return (name, paths)
     }
 
@@ -150,7 +149,7 @@ extension Workspace {
             tree = try repository.writeTree(base: tree, path: path.split(separator: "/").map(String.init),
                                             entry: entry.map { ($0.id, $0.mode) }) ?? (try repository.emptyTree())
         }
-        experiment.evaluatorID = try GuardedPaths(experiment, tree: tree, repository: repository).fingerprint(tree: tree, repository: repository)
+        experiment.evaluatorID = try GuardedPaths(experiment, tree: tree, repository: repository).fingerprint(repository: repository)
         try ExperimentFile(path: experimentFilePath).write(experiment)
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
         tree = try repository.writeTree(base: tree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!

@@ -95,8 +95,7 @@ extension Workspace {
         var experiment = try settings.apply(to: existing)
         let parentTree = try repository.commit(parentCommit).tree
         // Pin the evaluator as committed now: when it changes on purpose, init again changes this.
-        experiment.evaluatorID = try GuardedPaths(experiment, tree: parentTree, repository: repository)
-            .fingerprint(tree: parentTree, repository: repository)
+        experiment.evaluatorID = try GuardedPaths(experiment, tree: parentTree, repository: repository).fingerprint(repository: repository)
         try file.write(experiment)
 
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))

@@ -95,12 +95,20 @@ extension Workspace {
 
         let run = RunID.make()
         var description = message ?? ""
+        // What the candidate is compared with: the guarded paths of the best commit.
+        let guarded = try best.map { try GuardedPaths(experiment, tree: try repository.commit($0.commit).tree, repository: repository) }
         var changes = try repository.status()
-        if let agent, let best {
+        if let agent, let best, let guarded {
             if tip != best.commit || !changes.isEmpty {
+                // Mid-loop the tree is clean after every run unless the evaluation wrote files,
+                // which would be taken for the agent's next change.
+                guard agent.iteration == 1 else {
+                    throw AutoresearchError("the evaluation left files in the work tree (\(Self.listPaths(changes.map(\.path)))); the loop stopped so they are not taken for the agent's next change",
+                                            hint: "add the evaluator's outputs to .gitignore, then start the loop again")
+                }
                 events.notice("evaluating the changes already on autoresearch/\(name) (not made by the agent) first")
             } else {
-                switch try agentStep(agent, experiment: experiment, run: run, best: best, state: state, events: events) {
+                switch try agentStep(agent, experiment: experiment, run: run, best: best, guarded: guarded, state: state, events: events) {
                 case .settled(let outcome): return .ran(outcome)
                 case .changed(let text): description = text
                 }
@@ -127,10 +135,8 @@ extension Workspace {
 
         // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
         try ledger.recordAttempt(candidate, experiment: name, run: run)
-        if let best {
-            let bestTree = try repository.commit(best.commit).tree
-            let changed = try GuardedPaths(experiment, tree: bestTree, repository: repository)
-                .violations(best: bestTree, candidate: try repository.commit(candidate).tree, repository: repository)
+        if let best, let guarded {
+            let changed = try guarded.violations(candidate: try repository.commit(candidate).tree, repository: repository)
             if !changed.isEmpty {
                 return .ran(try reject(candidate, experiment: experiment, run: run, best: best, guarded: changed,
                                        description: description, state: state))
@@ -166,8 +172,7 @@ extension Workspace {
         try ledger.appendLogTail(evaluation.result.tail, run: run, on: candidate)
         if status != .keep, let best { try repository.resetHard(to: best.commit) }
         state.removeMarker()
-        let leftovers = try repository.status().filter(\.isUntracked).map(\.path)
-        if !leftovers.isEmpty, agent == nil {
+        if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
             events.notice("warning: untracked files after the evaluation (\(Self.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
@@ -176,26 +181,26 @@ extension Workspace {
 
     /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
     /// chain) and puts the branch and work tree back at the best commit. Nothing is evaluated.
-    func reject(_ candidate: OID, experiment: Experiment, run: String, best: (commit: OID, record: RunRecord),
+    func reject(_ candidate: OID, experiment: Experiment, run: String, best: RunEntry,
                 guarded: [String], description: String, state: LocalState) throws -> RunOutcome {
-        let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Self.listPaths(guarded))", experiment: experiment,
-                                       run: run, best: best, description: description, state: state)
+        let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Self.listPaths(guarded))",
+                                       experiment: experiment, name: experiment.name, run: run, bestBefore: best.record.value,
+                                       start: state.readMarker()?.start ?? Date(), description: description)
         try Ledger(repository: repository).append(record, on: candidate)
         try repository.resetHard(to: best.commit)
         state.removeMarker()
         return RunOutcome(record: record, commit: candidate, bestBefore: best.commit, logPath: state.logPath(run: run), tail: [])
     }
 
-    /// The record of a run that was not evaluated (a no-op, a rejected candidate), timed from
-    /// the start in the iteration's marker.
-    func unevaluatedRecord(_ status: RunStatus, reason: String, experiment: Experiment, run: String,
-                           best: (commit: OID, record: RunRecord), description: String, state: LocalState) -> RunRecord {
-        let start = state.readMarker()?.start ?? Date()
-        var record = RunRecord(experiment: experiment.name, run: run, status: status, metric: experiment.metric, value: nil,
-                               bestBefore: best.record.value, direction: experiment.direction,
-                               duration: Date().timeIntervalSince(start), start: start, exitCode: nil,
+    /// The record of a run that was not evaluated (no-op, rejected, agent error, interrupted),
+    /// timed from `start` to now. `experiment` is nil when its configuration cannot be read.
+    func unevaluatedRecord(_ status: RunStatus, reason: String, experiment: Experiment?, name: String, run: String,
+                           bestBefore: Double?, start: Date, exitCode: Int32? = nil, description: String) -> RunRecord {
+        var record = RunRecord(experiment: name, run: run, status: status, metric: experiment?.metric ?? "", value: nil,
+                               bestBefore: bestBefore, direction: experiment?.direction ?? .lower,
+                               duration: Date().timeIntervalSince(start), start: start, exitCode: exitCode,
                                reason: reason, description: description, host: Self.hostName)
-        record.evaluator = experiment.evaluatorID
+        record.evaluator = experiment?.evaluatorID
         return record
     }
 

@@ -1,6 +1,17 @@
 import Foundation
 import Git
 
+/// One run: its record and the commit the record is on.
+public struct RunEntry: Sendable {
+    public let commit: OID
+    public let record: RunRecord
+
+    public init(commit: OID, record: RunRecord) {
+        self.commit = commit
+        self.record = record
+    }
+}
+
 /// The run records of a repository: one logfmt line per run in the git note of the evaluated
 /// commit under `refs/notes/autoresearch`, and a chain of attempt commits per experiment under
 /// `refs/autoresearch/NAME/attempts` that keeps every evaluated commit reachable.
@@ -15,6 +26,9 @@ public struct Ledger {
     /// The notes reference holding the last lines of each run's log, so they travel with the
     /// records: one line per log line, `RUN NNN TEXT` (run id, line number, the line).
     public static let logsRef = "refs/notes/autoresearch-logs"
+
+    /// The notes references shared with other machines: the records and the log tails.
+    public static let sharedNotesRefs = [notesRef, logsRef]
 
     /// Lines of a run's log kept in git.
     public static let keptLogLines = 20
@@ -51,22 +65,15 @@ public struct Ledger {
 
     /// The best commit at or below `tip`: the nearest first-parent ancestor with a keep record for
     /// the experiment, with its last keep record. Nil before the baseline.
-    public func best(experiment: String, from tip: OID) throws -> (commit: OID, record: RunRecord)? {
-        var current: OID? = tip
-        while let commit = current {
-            if let record = try keepRecord(on: commit, experiment: experiment) {
-                return (commit, record)
-            }
-            current = try repository.commit(commit).parents.first
-        }
-        return nil
+    public func best(experiment: String, from tip: OID) throws -> RunEntry? {
+        try nearest(experiment: experiment, from: tip) { $0.status == .keep }
     }
 
     /// The latest runs of `experiment` with the commit each record is on, newest first, read from
     /// the attempts chain (every run links its commit there), so the cost depends on `limit`, not
     /// on the size of the ledger. Runs without a record yet are left out.
-    public func recentRuns(experiment: String, limit: Int) throws -> [(commit: OID, record: RunRecord)] {
-        var runs: [(commit: OID, record: RunRecord)] = []
+    public func recentRuns(experiment: String, limit: Int) throws -> [RunEntry] {
+        var runs: [RunEntry] = []
         var seen = Set<String>()
         var link = try repository.referenceTarget(Ledger.attemptsRef(experiment))
         while let current = link, runs.count < limit {
@@ -76,17 +83,25 @@ public struct Ledger {
                   let run = info.message.prefix(while: { $0 != "\n" }).split(separator: " ").last.map(String.init),
                   seen.insert(run).inserted,
                   let record = try records(on: commit, experiment: experiment).last(where: { $0.run == run }) else { continue }
-            runs.append((commit, record))
+            runs.append(RunEntry(commit: commit, record: record))
         }
         return runs
     }
 
-    /// The baseline the best commit at or below `tip` is measured against: the nearest
-    /// first-parent ancestor of that commit with a baseline record.
-    public func baseline(experiment: String, from tip: OID) throws -> RunRecord? {
+    /// The best commit at or below `tip`, and the baseline it is measured against: the nearest
+    /// baseline record at or below the best commit (an older one belongs to an older
+    /// configuration or evaluator). Reads along the branch only.
+    public func bestAndBaseline(experiment: String, from tip: OID) throws -> (best: RunEntry, baseline: RunRecord?)? {
+        guard let best = try best(experiment: experiment, from: tip) else { return nil }
+        return (best, try nearest(experiment: experiment, from: best.commit, where: \.isBaseline)?.record)
+    }
+
+    /// The nearest first-parent ancestor of `tip` (or `tip`) with a record of `experiment`
+    /// matching `wanted`, with its last such record.
+    private func nearest(experiment: String, from tip: OID, where wanted: (RunRecord) -> Bool) throws -> RunEntry? {
         var current: OID? = tip
         while let commit = current {
-            if let record = try records(on: commit, experiment: experiment).last(where: \.isBaseline) { return record }
+            if let record = try records(on: commit, experiment: experiment).last(where: wanted) { return RunEntry(commit: commit, record: record) }
             current = try repository.commit(commit).parents.first
         }
         return nil
@@ -99,10 +114,10 @@ public struct Ledger {
     }
 
     /// Every record in the ledger with the commit it is on, oldest first (by start time, then run id).
-    public func allRuns() throws -> [(commit: OID, record: RunRecord)] {
-        var runs: [(commit: OID, record: RunRecord)] = []
+    public func allRuns() throws -> [RunEntry] {
+        var runs: [RunEntry] = []
         try repository.forEachNote(ref: Ledger.notesRef) { commit, blob in
-            runs += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self)).map { (commit, $0) }
+            runs += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self)).map { RunEntry(commit: commit, record: $0) }
         }
         return runs.sorted { ($0.record.start, $0.record.run) < ($1.record.start, $1.record.run) }
     }

@@ -51,7 +51,7 @@ public struct LoopSummary: Sendable {
     public let elapsed: Double
     /// The best value when the loop started (nil before the baseline).
     public let startValue: Double?
-    public let best: (commit: OID, record: RunRecord)?
+    public let best: RunEntry?
     /// The experiment's baseline the best is measured against.
     public let baseline: RunRecord?
     public let direction: Direction
@@ -93,7 +93,7 @@ extension Workspace {
                     throw AutoresearchError("internal error: an agent iteration ended without a run")
                 }
                 runs += 1
-                history = Array(([(outcome.commit, outcome.record)] + history).prefix(AgentContext.historyLimit))
+                history = Array(([RunEntry(commit: outcome.commit, record: outcome.record)] + history).prefix(AgentContext.historyLimit))
                 let status = outcome.record.status
                 counts[status, default: 0] += 1
                 onRun(outcome)
@@ -106,19 +106,12 @@ extension Workspace {
                 } else if let patience = options.patience, withoutKeep >= patience {
                     stop = .patience
                 }
-                let leftovers = try repository.status().map(\.path)
-                if stop == nil, !leftovers.isEmpty {
-                    throw AutoresearchError("the evaluation left files in the work tree (\(Self.listPaths(leftovers))); the loop stopped so they are not taken for the agent's next change",
-                                            hint: "add the evaluator's outputs to .gitignore, then start the loop again")
-                }
             }
-            let tip = try branchTip(of: name)
-            let best = try ledger.best(experiment: name, from: tip)
+            let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
             return LoopSummary(experiment: name, stop: stop!,
                                counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
-                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue, best: best,
-                               baseline: try best.flatMap { try ledger.baseline(experiment: name, from: $0.commit) },
-                               direction: experiment.direction)
+                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
+                               best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
         }
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A lock file created exclusively (a hard link, which fails if the file exists), holding `PID HOST` of its owner. A lock whose owner is
-/// known to be gone (a dead or zombie pid on this host, or a lock from another host older than
-/// `foreignLifetime`) is taken over.
+/// A lock file holding `PID HOST` of its owner, created exclusively (a hard link, which fails if
+/// the file exists). A lock whose owner is known to be gone (a dead or zombie pid on this host,
+/// or a lock from another host older than `foreignLifetime`) is taken over.
 struct PidLock {
     let path: String
     /// Seconds after which a lock written on another host (a shared file system) counts as stale.

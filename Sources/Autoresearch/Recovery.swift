@@ -59,12 +59,10 @@ extension Workspace {
         }
         var record = finished
         if record == nil {
-            let experiment = try? self.experiment(named: name, at: candidate)
-            let bestValue = try best.flatMap { try ledger.keepRecord(on: $0, experiment: name)?.value }
-            let written = RunRecord(experiment: name, run: marker.run, status: status, metric: experiment?.metric ?? "",
-                                    value: nil, bestBefore: bestValue, direction: experiment?.direction ?? .lower,
-                                    duration: Date().timeIntervalSince(marker.start), start: marker.start, exitCode: exitCode,
-                                    reason: reason, description: marker.description, host: Self.hostName)
+            let written = unevaluatedRecord(status, reason: reason, experiment: try? self.experiment(named: name, at: candidate),
+                                            name: name, run: marker.run,
+                                            bestBefore: try best.flatMap { try ledger.keepRecord(on: $0, experiment: name)?.value },
+                                            start: marker.start, exitCode: exitCode, description: marker.description)
             try ledger.append(written, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)
             record = written

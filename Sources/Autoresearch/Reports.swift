@@ -1,12 +1,6 @@
 import Foundation
 import Git
 
-/// One run as reports show it: its record and the commit the record is on.
-public struct RunEntry: Sendable {
-    public let commit: OID
-    public let record: RunRecord
-}
-
 /// What `import` did.
 public struct ImportReport: Sendable {
     public var imported = 0
@@ -17,17 +11,15 @@ public struct ImportReport: Sendable {
 extension Workspace {
     /// The runs of an experiment, oldest first.
     public func runs(experiment name: String) throws -> [RunEntry] {
-        try Ledger(repository: repository).allRuns().filter { $0.record.experiment == name }.map { RunEntry(commit: $0.commit, record: $0.record) }
+        try Ledger(repository: repository).allRuns().filter { $0.record.experiment == name }
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
     /// against, read along the branch only (not the whole ledger).
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
         let tip = try branchTip(of: name)
-        let ledger = Ledger(repository: repository)
-        guard let best = try ledger.best(experiment: name, from: tip) else { return nil }
-        return (RunEntry(commit: best.commit, record: best.record), try ledger.baseline(experiment: name, from: best.commit),
-                try experiment(named: name, at: tip))
+        guard let found = try Ledger(repository: repository).bestAndBaseline(experiment: name, from: tip) else { return nil }
+        return (found.best, found.baseline, try experiment(named: name, at: tip))
     }
 
     /// The run with this id (or a unique prefix of it), in any experiment.
@@ -39,7 +31,7 @@ extension Workspace {
         guard Set(matches.map(\.record.run)).count == 1 else {
             throw AutoresearchError("'\(id)' names several runs", hint: "give more of the run id")
         }
-        return RunEntry(commit: match.commit, record: match.record)
+        return match
     }
 
     /// The last lines of a run's log, as kept in git with its record.

@@ -25,7 +25,7 @@ extension Workspace {
     /// attempts and records, then merges the records (union of lines per commit) and the
     /// attempts chains into ours. Local branches are not touched.
     public func pull(remote: String) throws -> ShareReport {
-        try requireRemote(remote)
+        _ = try remoteURL(remote)
         var report = ShareReport()
         try fetchShared(remote: remote, into: &report)
         return report
@@ -37,11 +37,11 @@ extension Workspace {
     /// merging again. An experiment branch that diverged from the remote's is not pushed (its
     /// records and attempts are); the report says so.
     public func push(remote: String, experiment: String? = nil) throws -> ShareReport {
-        try requireRemote(remote)
+        let url = try remoteURL(remote)
         let names = try experiment.map { [try resolveExperimentName($0)] } ?? experimentNames()
         // libgit2 updates the references of a repository reached by path without checking their
         // old values, so two pushes at once could overwrite each other: take turns.
-        let lock = try localRemoteLock(remote)
+        let lock = try localRemoteLock(remote, url: url)
         defer { lock?.release() }
         var report = ShareReport()
         var lastProblem = ""
@@ -66,7 +66,7 @@ extension Workspace {
     private func pushOnce(remote: String, experiments names: [String], report: inout ShareReport) throws -> [(ref: String, reason: String)] {
         try fetchShared(remote: remote, into: &report)
         var refspecs: [String] = []
-        for notes in [Ledger.notesRef, Ledger.logsRef] where try repository.referenceTarget(notes) != nil {
+        for notes in Ledger.sharedNotesRefs where try repository.referenceTarget(notes) != nil {
             refspecs.append("\(notes):\(notes)")
         }
         report.skipped = []
@@ -97,14 +97,17 @@ extension Workspace {
     public static func remoteBranch(_ remote: String, _ name: String) -> String { "refs/remotes/\(remote)/autoresearch/\(name)" }
 
     /// Where a remote's records and attempts chains are fetched to.
-    static func remoteNotesRef(_ remote: String) -> String { "refs/notes/remotes/\(remote)/autoresearch" }
+    /// Where a remote's copy of the notes reference `ref` (`refs/notes/X`) is fetched to.
+    static func remoteNotesRef(_ remote: String, _ ref: String) -> String {
+        "refs/notes/remotes/\(remote)/" + ref.dropFirst("refs/notes/".count)
+    }
     static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
 
     /// For a remote reached through the file system, a lock in its git directory held while
     /// pushing (waiting up to two minutes for another pusher); nil for network remotes, whose
     /// server checks every reference's old value.
-    private func localRemoteLock(_ remote: String) throws -> PidLock? {
-        guard var path = try repository.remoteURL(remote) else { return nil }
+    private func localRemoteLock(_ remote: String, url: String) throws -> PidLock? {
+        var path = url
         if path.hasPrefix("file://") { path = String(path.dropFirst("file://".count)) }
         guard !path.contains("://"), !path.isEmpty else { return nil }
         if !path.hasPrefix("/") { path = root + "/" + path }
@@ -126,29 +129,28 @@ extension Workspace {
         try repository.fetch(remote: remote, refspecs: [
             "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
             "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
-            "+refs/notes/autoresearch*:refs/notes/remotes/\(remote)/autoresearch*",
-        ], credentials: Self.credentials(in: self))
+        ] + Ledger.sharedNotesRefs.map { "+\($0):\(Self.remoteNotesRef(remote, $0))" }, credentials: Self.credentials(in: self))
     }
 
-    private func requireRemote(_ remote: String) throws {
-        guard try repository.remoteURL(remote) != nil else {
+    /// The URL of a configured remote; an error naming it when there is none.
+    private func remoteURL(_ remote: String) throws -> String {
+        guard let url = try repository.remoteURL(remote) else {
             throw AutoresearchError("no remote named '\(remote)'", hint: "add it with 'git remote add \(remote) URL', or name another one")
         }
+        return url
     }
 
     private func fetchShared(remote: String, into report: inout ShareReport) throws {
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
         report.remoteBranches = try repository.references(matching: "refs/remotes/\(remote)/autoresearch/*")
             .map { String($0.name.dropFirst("refs/remotes/\(remote)/autoresearch/".count)) }.sorted()
-        if let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote)) {
-            let before = try repository.referenceTarget(Ledger.notesRef)
-            let after = try repository.mergeNotes(ref: Ledger.notesRef, theirs: theirs, message: "autoresearch: records merged from \(remote)")
-            if after != before, report.records != "merged" {
+        for ref in Ledger.sharedNotesRefs {
+            guard let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote, ref)) else { continue }
+            let before = try repository.referenceTarget(ref)
+            let after = try repository.mergeNotes(ref: ref, theirs: theirs, message: "autoresearch: \(ref) merged from \(remote)")
+            if ref == Ledger.notesRef, after != before, report.records != "merged" {
                 report.records = after == theirs ? "fast-forward" : "merged"
             }
-        }
-        if let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote) + "-logs") {
-            try repository.mergeNotes(ref: Ledger.logsRef, theirs: theirs, message: "autoresearch: logs merged from \(remote)")
         }
         let prefix = Self.remoteAttemptsPrefix(remote)
         for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {

@@ -7,7 +7,8 @@ public struct ExperimentStatus: Sendable {
     public let branch: String
     /// The branch tip.
     public let tip: OID
-    public let best: (commit: OID, record: RunRecord)?
+    public let best: RunEntry?
+    /// The baseline the best is measured against (the nearest one below it).
     public let baseline: RunRecord?
     /// Runs so far by status (statuses with no run left out).
     public let counts: [(status: RunStatus, count: Int)]
@@ -52,9 +53,9 @@ extension Workspace {
                 let count = records.filter { $0.status == status }.count
                 return count > 0 ? (status, count) : nil
             }
+            let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
             return ExperimentStatus(experiment: try experiment(named: name, at: tip), branch: Experiment.branch(name), tip: tip,
-                                    best: try ledger.best(experiment: name, from: tip),
-                                    baseline: records.first(where: \.isBaseline), counts: counts, runs: records.count,
+                                    best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: LocalState(gitDirectory: repository.gitDirectory, experiment: name).lockHolder(),
                                     repaired: repaired[name])

@@ -67,6 +67,11 @@ public final class Workspace {
         return entry.id
     }
 
+    /// The experiment as configured at the tip of its branch.
+    public func experiment(named name: String) throws -> Experiment {
+        try experiment(named: name, at: try branchTip(of: name))
+    }
+
     /// The experiment as configured in the `.autoresearch` committed in `commit`.
     func experiment(named name: String, at commit: OID) throws -> Experiment {
         guard let blob = try configurationEntry(at: commit) else {

@@ -10,8 +10,8 @@ extension GitAutoresearch {
 
         @OptionGroup var target: ExperimentOption
 
-        @Option(help: "Only runs with this status (keep, discard, crash, timeout, no-metric, interrupted, noop, agent-error).")
-        var status: String?
+        @Option(help: "Only runs with this status.")
+        var status: RunStatus?
 
         @Option(help: "At most this many runs: the latest by time, the best by metric.")
         var limit: Int?
@@ -27,13 +27,8 @@ extension GitAutoresearch {
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             var runs = try workspace.runs(experiment: name)
-            if let status {
-                guard let wanted = RunStatus(rawValue: status) else {
-                    throw ValidationError("--status must be one of: \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                runs = runs.filter { $0.record.status == wanted }
-            }
-            let experiment = try workspace.status(experiment: name).experiment
+            if let status { runs = runs.filter { $0.record.status == status } }
+            let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
                 runs.sort { a, b in
@@ -70,3 +65,5 @@ extension GitAutoresearch {
         }
     }
 }
+
+extension RunStatus: ExpressibleByArgument {}

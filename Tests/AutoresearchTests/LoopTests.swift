@@ -59,11 +59,10 @@ struct SignalledLoop {
         """
         let agent = try repo.agent(duringAgent ? hang : "echo hang > candidate.txt\n")
         let tool = try Tool.start(["loop", "--agent", agent], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        child = try #require(repo.waitForPid("child.pid"))
         kill(tool.pid, signal)
         output = tool.output()
         toolStatus = output.status
-        child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         try FileManager.default.removeItem(atPath: repo.path + "/child.pid")
         self.repo = repo
     }
@@ -332,8 +331,7 @@ struct SignalledLoop {
         let best = try repo.gitLine("rev-parse", "HEAD")
         let agent = try repo.agent("echo hang > candidate.txt\n")
         let tool = try Tool.start(["loop", "--agent", agent], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
-        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let child = try #require(repo.waitForPid("child.pid"))
         try FileManager.default.removeItem(atPath: repo.path + "/child.pid")
         kill(tool.pid, SIGINT)
         usleep(200_000)

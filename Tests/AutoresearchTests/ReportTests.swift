@@ -41,7 +41,7 @@ func jsonArray(_ text: String) -> [[String: Any]] {
         #expect(best.first?["value"] as? Double == 4)
 
         let bad = try Tool.run(["log", "--status", "great"], in: repo)
-        #expect(bad.status == 64 && bad.stderr.contains("--status must be one of"))
+        #expect(bad.status == 64 && bad.stderr.contains("'great'") && bad.stderr.contains("agent-error"))
     }
 
     @Test func showGivesTheRecordTheLogKeptInGitAndTheChange() throws {

@@ -59,10 +59,9 @@ struct SignalledRun {
         best = try repo.gitLine("rev-parse", "HEAD")
         try repo.write("candidate.txt", "hang\n")
         let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        child = try #require(repo.waitForPid("child.pid"))
         kill(tool.pid, signal)
         toolStatus = tool.wait()
-        child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         self.repo = repo
     }
 }
@@ -115,7 +114,7 @@ struct SignalledRun {
         let timeout = try runJSON(repo, environment: ["PIDFILE": pidFile])
         #expect(timeout.status == 12)
         #expect(Date().timeIntervalSince(started) < 6)
-        let child = try #require(Int32(repo.read("child.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let child = try #require(repo.waitForPid("child.pid"))
         #expect(waitUntil(seconds: 2) { !processExists(child) }, "the child that ignores SIGTERM must be gone")
 
         try repo.write("candidate.txt", "silent\n")
@@ -293,7 +292,7 @@ struct SignalledRun {
         try repo.write("candidate.txt", "hang\n")
         let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
         defer { kill(tool.pid, SIGINT); tool.wait() }
-        #expect(waitUntil(seconds: 10) { repo.exists("child.pid") })
+        #expect(repo.waitForPid("child.pid") != nil)
         let second = try Tool.run(["run"], in: repo)
         #expect(second.status == 1)
         #expect(second.stderr.contains("process \(tool.pid) holds its lock"))

@@ -154,6 +154,17 @@ public final class TempRepository {
         try? String(contentsOfFile: path + "/" + relativePath, encoding: .utf8)
     }
 
+    /// Waits up to `seconds` for a file (relative to the work tree) to hold a pid, as a child
+    /// writes it with `echo $$ > FILE`: the file exists a moment before its content does.
+    public func waitForPid(_ relativePath: String, seconds: Double = 10) -> Int32? {
+        var pid: Int32?
+        _ = waitUntil(seconds: seconds) {
+            pid = read(relativePath).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return pid != nil
+        }
+        return pid
+    }
+
     public func exists(_ relativePath: String) -> Bool {
         FileManager.default.fileExists(atPath: path + "/" + relativePath)
     }
