@@ -54,11 +54,57 @@ public struct Experiment: Sendable, Equatable {
     /// evaluator changed on purpose changes it, so the next run is a new baseline.
     public var evaluatorID: String?
 
+    /// A short human name for reports (default: the experiment's name).
+    public var title: String?
+    /// What the experiment is for, for reports.
+    public var goal: String?
+    /// Evaluations of each candidate; its value is their median.
+    public var repeats: Int = 1
+    /// The smallest improvement over the best that counts.
+    public var minDelta: Threshold?
+    /// When the noise is known, a candidate must beat the best by more than this many noise widths.
+    public var noiseWidths: Double = Experiment.defaultNoiseWidths
+    /// `loop` re-measures the best every this many runs (0: never).
+    public var recheckEvery: Int = 0
+    /// Bounds on metrics: a run that breaks one is not kept.
+    public var constraints: [Constraint] = []
+    /// Keys the metric file must hold (dotted paths); `ok`, when present, must be `true`.
+    public var requiredKeys: [String] = []
+    /// A fast first stage; the full evaluation runs only when it passes.
+    public var smoke: Stage?
+    /// How far the smoke result may fall behind the best's smoke result and still go to the full stage.
+    public var smokeMargin: Threshold?
+    /// Files (globs, relative to the work tree's top) the evaluator writes, stored in git with the run.
+    public var artifacts: [String] = []
+    /// Bytes of artifacts stored per run; files beyond it are left out, and the run says so.
+    public var artifactLimit: Int = Experiment.defaultArtifactLimit
+    /// Targets evaluated in this order, one evaluation each (`AUTORESEARCH_TARGET`).
+    public var targets: [String] = []
+    /// A file of the work tree listing the targets, one a line (`#` comments); read at each run.
+    public var targetsFile: String?
+    /// How the targets' values of the metric become one value.
+    public var aggregate: Aggregate = .mean
+
+    /// A stage of evaluation other than the full one: its command and time limits.
+    public struct Stage: Sendable, Equatable {
+        public var command: String
+        public var budget: Double
+        public var timeout: Double
+
+        public init(command: String, budget: Double, timeout: Double? = nil) {
+            self.command = command
+            self.budget = budget
+            self.timeout = timeout ?? budget * Experiment.timeoutFactor
+        }
+    }
+
     public static let defaultBudget = 300.0
     public static let timeoutFactor = 2.5
     public static let defaultGrace = 5.0
     public static let defaultLogLimit = 64 << 20
     public static let defaultAgentTimeout = 1800.0
+    public static let defaultNoiseWidths = 2.0
+    public static let defaultArtifactLimit = 10 << 20
 
     public init(name: String, evaluate: String, metric: String, direction: Direction = .lower,
                 budget: Double = Experiment.defaultBudget, timeout: Double? = nil, grace: Double = Experiment.defaultGrace,
@@ -113,6 +159,27 @@ public struct Experiment: Sendable, Equatable {
         if logLimit < 4096 {
             throw AutoresearchError("log limit \(logLimit) of experiment '\(name)' is too small", hint: "use at least 4096 bytes")
         }
+        if repeats < 1 || repeats > 1000 {
+            throw AutoresearchError("repeats \(repeats) of experiment '\(name)' is out of range", hint: "use 1 to 1000 evaluations per candidate")
+        }
+        if !noiseWidths.isFinite || noiseWidths < 0 {
+            throw AutoresearchError("noise widths \(noiseWidths) of experiment '\(name)' must be a number ≥ 0", hint: "2 keeps a candidate only when it beats the best by more than twice the noise")
+        }
+        if let smoke, smoke.timeout < smoke.budget {
+            throw AutoresearchError("the smoke timeout of experiment '\(name)' is shorter than its smoke budget", hint: "leave smokeTimeout unset (2.5 × smokeBudget) or make it at least smokeBudget")
+        }
+        for target in targets where !Experiment.isValidTarget(target) {
+            throw AutoresearchError("invalid target '\(target)' in experiment '\(name)'", hint: "a target is one word without '/', ',', '=' or quotes")
+        }
+        if case .target(let named) = aggregate, targetsFile == nil, !targets.contains(named) {
+            throw AutoresearchError("aggregate '\(named)' of experiment '\(name)' is neither mean, min, max nor one of its targets",
+                                    hint: targets.isEmpty ? "use mean, min or max" : "targets: \(targets.joined(separator: ", "))")
+        }
+    }
+
+    /// Target names go into record keys: one word, without the characters the keys use.
+    static func isValidTarget(_ target: String) -> Bool {
+        !target.isEmpty && !target.contains { $0.isWhitespace || "/,=\"\\".contains($0) }
     }
 }
 
@@ -160,13 +227,13 @@ public struct ExperimentFile {
         if let file = try config.string(key("metricFile")) {
             source = .jsonFile(path: file, key: try config.string(key("metricKey")) ?? metric)
         }
-        var logLimit = Experiment.defaultLogLimit
-        if let text = try config.string(key("logLimit")) {
-            guard let bytes = Int(text) else {
-                throw AutoresearchError("invalid logLimit '\(text)' \(where_)", hint: "give a number of bytes")
-            }
-            logLimit = bytes
+        /// A field read with `parse`; nil when unset, an error naming the field and `expected` when unreadable.
+        func parsed<T>(_ field: String, _ expected: String, _ parse: (String) -> T?) throws -> T? {
+            guard let text = try config.string(key(field)) else { return nil }
+            guard let value = parse(text) else { throw AutoresearchError("invalid \(field) '\(text)' \(where_)", hint: expected) }
+            return value
         }
+        let logLimit = try parsed("logLimit", "give a number of bytes") { Int($0) } ?? Experiment.defaultLogLimit
         let budget = try duration("budget") ?? Experiment.defaultBudget
         var experiment = Experiment(
             name: name, evaluate: evaluate, metric: metric, direction: direction, budget: budget,
@@ -175,6 +242,28 @@ public struct ExperimentFile {
             agent: try config.string(key("agent")),
             agentTimeout: try duration("agentTimeout") ?? Experiment.defaultAgentTimeout, program: try config.string(key("program")), logLimit: logLimit)
         experiment.evaluatorID = try config.string(key("evaluator"))
+        experiment.title = try config.string(key("title"))
+        experiment.goal = try config.string(key("goal"))
+        experiment.repeats = try parsed("repeats", "give a number of evaluations per candidate, 1 or more") { Int($0) } ?? 1
+        experiment.minDelta = try parsed("minDelta", "give an amount (0.01) or a percentage of the best (1%)", Threshold.init)
+        experiment.noiseWidths = try parsed("noiseWidths", "give a number of noise widths, such as 2") { Double($0) } ?? Experiment.defaultNoiseWidths
+        experiment.recheckEvery = try parsed("recheckEvery", "give a number of runs (0: never)") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? 0
+        experiment.constraints = try config.strings(key("constraint")).map { text in
+            guard let constraint = Constraint(text) else {
+                throw AutoresearchError("invalid constraint '\(text)' \(where_)", hint: "write NAME OP NUMBER with OP one of <= < >= > == != (for example: peak_vram_mb <= 40000)")
+            }
+            return constraint
+        }
+        experiment.requiredKeys = try config.strings(key("require"))
+        if let smoke = try config.string(key("smoke")) {
+            experiment.smoke = Experiment.Stage(command: smoke, budget: try duration("smokeBudget") ?? budget, timeout: try duration("smokeTimeout"))
+        }
+        experiment.smokeMargin = try parsed("smokeMargin", "give an amount (0.05) or a percentage of the best's smoke result (5%)", Threshold.init)
+        experiment.artifacts = try config.strings(key("artifact"))
+        experiment.artifactLimit = try parsed("artifactLimit", "give a number of bytes") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? Experiment.defaultArtifactLimit
+        experiment.targets = try config.strings(key("target"))
+        experiment.targetsFile = try config.string(key("targetsFile"))
+        experiment.aggregate = try config.string(key("aggregate")).map(Aggregate.init) ?? .mean
         try experiment.validate()
         return experiment
     }
@@ -207,6 +296,23 @@ public struct ExperimentFile {
         try setOptional(key("program"), experiment.program)
         try setOptional(key("logLimit"), experiment.logLimit == Experiment.defaultLogLimit ? nil : String(experiment.logLimit))
         try setOptional(key("evaluator"), experiment.evaluatorID)
+        try setOptional(key("title"), experiment.title)
+        try setOptional(key("goal"), experiment.goal)
+        try setOptional(key("repeats"), experiment.repeats == 1 ? nil : String(experiment.repeats))
+        try setOptional(key("minDelta"), experiment.minDelta?.description)
+        try setOptional(key("noiseWidths"), experiment.noiseWidths == Experiment.defaultNoiseWidths ? nil : Number.format(experiment.noiseWidths))
+        try setOptional(key("recheckEvery"), experiment.recheckEvery == 0 ? nil : String(experiment.recheckEvery))
+        try config.setAll(key("constraint"), experiment.constraints.map(\.description))
+        try config.setAll(key("require"), experiment.requiredKeys)
+        try setOptional(key("smoke"), experiment.smoke?.command)
+        try setOptional(key("smokeBudget"), experiment.smoke.flatMap { $0.budget == experiment.budget ? nil : Durations.canonical($0.budget) })
+        try setOptional(key("smokeTimeout"), experiment.smoke.flatMap { $0.timeout == $0.budget * Experiment.timeoutFactor ? nil : Durations.canonical($0.timeout) })
+        try setOptional(key("smokeMargin"), experiment.smokeMargin?.description)
+        try config.setAll(key("artifact"), experiment.artifacts)
+        try setOptional(key("artifactLimit"), experiment.artifactLimit == Experiment.defaultArtifactLimit ? nil : String(experiment.artifactLimit))
+        try config.setAll(key("target"), experiment.targets)
+        try setOptional(key("targetsFile"), experiment.targetsFile)
+        try setOptional(key("aggregate"), experiment.aggregate == .mean ? nil : experiment.aggregate.description)
     }
 
     private func setOptional(_ key: String, _ value: String?) throws {

@@ -46,18 +46,19 @@ public enum GroupProcess {
     /// - Parameters:
     ///   - hardLimit: seconds after which the group is stopped and the result is `.timedOut`.
     ///   - grace: seconds between SIGTERM and SIGKILL.
-    ///   - logPath: where the output goes (created or truncated); at most `logLimit` bytes are kept.
+    ///   - logPath: where the output goes (created, or truncated unless `appendToLog`); at most
+    ///     `logLimit` bytes of this command's output are kept.
     ///   - onStart: called with the pid (also the process group id) once the command started.
     ///   - onLine: called with each complete line of output (lines longer than 64 KiB are cut).
     ///   - onProgress: called about once a second.
     ///   - isInterrupted: polled several times a second; true stops the group (`.interrupted`).
     public static func run(_ command: String, in directory: String, environment: [String: String],
-                           hardLimit: Double, grace: Double, logPath: String, logLimit: Int,
+                           hardLimit: Double, grace: Double, logPath: String, logLimit: Int, appendToLog: Bool = false,
                            onStart: (pid_t) throws -> Void = { _ in },
                            onLine: (Substring) -> Void = { _ in },
                            onProgress: (CommandProgress) -> Void = { _ in },
                            isInterrupted: () -> Bool = { false }) throws -> CommandResult {
-        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let log = open(logPath, O_WRONLY | O_CREAT | O_CLOEXEC | (appendToLog ? O_APPEND : O_TRUNC), 0o644)
         guard log >= 0 else { throw AutoresearchError("cannot write the log \(logPath): \(String(cString: strerror(errno)))") }
         defer { close(log) }
         var fds: [Int32] = [0, 0]

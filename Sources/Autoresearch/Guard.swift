@@ -13,17 +13,20 @@ public struct GuardedPaths: Sendable {
     public let tree: OID
 
     /// The guarded paths of `experiment` whose files are in `tree`: its guard patterns,
-    /// `.autoresearch`, every word of the evaluate command that names a file in `tree` (so
-    /// `python evaluate.py` guards `evaluate.py`), and `Makefile` for a command run with `make`.
+    /// `.autoresearch`, its targets file, every word of the evaluate and smoke commands that names
+    /// a file in `tree` (so `python evaluate.py` guards `evaluate.py`), and `Makefile` for a
+    /// command run with `make`.
     init(_ experiment: Experiment, tree: OID, repository: Repository) throws {
-        var patterns = [ExperimentFile.fileName] + experiment.guards
-        let words = experiment.evaluate
-            .split(whereSeparator: { $0.isWhitespace || ";|&()<>".contains($0) })
-            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) }
-            .map { $0.hasPrefix("./") ? String($0.dropFirst(2)) : $0 }
-        if words.first == "make" { patterns.append("Makefile") }
-        for word in words where !word.isEmpty && !word.hasPrefix("-") && !word.hasPrefix("/") && !patterns.contains(word) {
-            if let entry = try repository.entry(inTree: tree, path: word), entry.kind == .blob { patterns.append(word) }
+        var patterns = [ExperimentFile.fileName] + experiment.guards + (experiment.targetsFile.map { [$0] } ?? [])
+        for command in [experiment.evaluate] + (experiment.smoke.map { [$0.command] } ?? []) {
+            let words = command
+                .split(whereSeparator: { $0.isWhitespace || ";|&()<>".contains($0) })
+                .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) }
+                .map { $0.hasPrefix("./") ? String($0.dropFirst(2)) : $0 }
+            if words.first == "make", !patterns.contains("Makefile") { patterns.append("Makefile") }
+            for word in words where !word.isEmpty && !word.hasPrefix("-") && !word.hasPrefix("/") && !patterns.contains(word) {
+                if let entry = try repository.entry(inTree: tree, path: word), entry.kind == .blob { patterns.append(word) }
+            }
         }
         self.patterns = patterns
         self.tree = tree

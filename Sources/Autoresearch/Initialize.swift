@@ -16,6 +16,23 @@ public struct ExperimentSettings: Sendable {
     public var agent: String?
     public var agentTimeout: Double?
     public var program: String?
+    public var title: String?
+    public var goal: String?
+    public var repeats: Int?
+    public var minDelta: String?
+    public var noiseWidths: Double?
+    public var recheckEvery: Int?
+    public var constraints: [String]?
+    public var requiredKeys: [String]?
+    public var smoke: String?
+    public var smokeBudget: Double?
+    public var smokeTimeout: Double?
+    public var smokeMargin: String?
+    public var artifacts: [String]?
+    public var artifactLimit: Int?
+    public var targets: [String]?
+    public var targetsFile: String?
+    public var aggregate: String?
 
     public init(name: String) { self.name = name }
 
@@ -47,8 +64,55 @@ public struct ExperimentSettings: Sendable {
         if let agent { experiment.agent = agent.isEmpty ? nil : agent }
         if let agentTimeout { experiment.agentTimeout = agentTimeout }
         if let program { experiment.program = program.isEmpty ? nil : program }
+        try applyEvaluationSettings(to: &experiment)
         try experiment.validate()
         return experiment
+    }
+}
+
+extension ExperimentSettings {
+    /// Applies the settings of decision, staging, targets and artifacts; an empty text unsets a field.
+    private func applyEvaluationSettings(to experiment: inout Experiment) throws {
+        func threshold(_ text: String, _ option: String) throws -> Threshold? {
+            guard !text.isEmpty else { return nil }
+            guard let value = Threshold(text) else {
+                throw AutoresearchError("invalid \(option) '\(text)'", hint: "give an amount (0.01) or a percentage (1%)")
+            }
+            return value
+        }
+        if let title { experiment.title = title.isEmpty ? nil : title }
+        if let goal { experiment.goal = goal.isEmpty ? nil : goal }
+        if let repeats { experiment.repeats = repeats }
+        if let minDelta { experiment.minDelta = try threshold(minDelta, "--min-delta") }
+        if let noiseWidths { experiment.noiseWidths = noiseWidths }
+        if let recheckEvery { experiment.recheckEvery = recheckEvery }
+        if let constraints {
+            experiment.constraints = try constraints.filter { !$0.isEmpty }.map { text in
+                guard let constraint = Constraint(text) else {
+                    throw AutoresearchError("invalid constraint '\(text)'", hint: "write NAME OP NUMBER with OP one of <= < >= > == != (for example: 'peak_vram_mb <= 40000')")
+                }
+                return constraint
+            }
+        }
+        if let requiredKeys { experiment.requiredKeys = requiredKeys.filter { !$0.isEmpty } }
+        if let smoke {
+            experiment.smoke = smoke.isEmpty ? nil : Experiment.Stage(command: smoke, budget: experiment.smoke?.budget ?? experiment.budget,
+                                                                     timeout: experiment.smoke?.timeout)
+        }
+        if let smokeBudget, let stage = experiment.smoke {
+            let derivedTimeout = stage.timeout == stage.budget * Experiment.timeoutFactor
+            experiment.smoke = Experiment.Stage(command: stage.command, budget: smokeBudget, timeout: derivedTimeout ? nil : stage.timeout)
+        }
+        if let smokeTimeout, experiment.smoke != nil { experiment.smoke!.timeout = smokeTimeout }
+        if (smokeBudget != nil || smokeTimeout != nil || smokeMargin != nil), experiment.smoke == nil {
+            throw AutoresearchError("--smoke-budget, --smoke-timeout and --smoke-margin need a smoke command", hint: "add --smoke 'CMD'")
+        }
+        if let smokeMargin { experiment.smokeMargin = try threshold(smokeMargin, "--smoke-margin") }
+        if let artifacts { experiment.artifacts = artifacts.filter { !$0.isEmpty } }
+        if let artifactLimit { experiment.artifactLimit = artifactLimit }
+        if let targets { experiment.targets = targets.filter { !$0.isEmpty } }
+        if let targetsFile { experiment.targetsFile = targetsFile.isEmpty ? nil : targetsFile }
+        if let aggregate { experiment.aggregate = Aggregate(aggregate) }
     }
 }
 

@@ -29,6 +29,8 @@ public struct StepProgress: Sendable {
     /// The hard limit.
     public let limit: Double
     public let lastLine: String?
+    /// Which part of a staged evaluation runs (`smoke`, `repeat 2/5`, `target gsm8k (1/3)`); nil for a plain one.
+    public var detail: String? = nil
 }
 
 /// Things a run reports while it goes, for the front end to show.
@@ -151,32 +153,50 @@ extension Workspace {
         }
 
         events.started(run, experiment, candidate, best == nil)
-        let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record.value,
+        let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record,
                                       logPath: state.logPath(run: run), events: events) { group in
             marker.processGroup = group
             try state.writeMarker(marker)
         }
-        let status: RunStatus
-        if evaluation.status == .keep, let bestValue = best?.record.value, let value = evaluation.value,
-           !experiment.direction.isBetter(value, than: bestValue) {
-            status = .discard
-        } else {
-            status = evaluation.status
+        var record = try evaluatedRecord(evaluation, experiment: experiment, run: run, commit: candidate, best: best?.record,
+                                         start: start, description: description, events: events)
+        if record.status == .keep, let value = record.value, let best {
+            let verdict = experiment.judge(value, against: best.record)
+            if !verdict.keep {
+                record.status = .discard
+                record.reason = verdict.reason
+            }
         }
-        var record = RunRecord(experiment: name, run: run, status: status, metric: experiment.metric,
-                               value: evaluation.value, bestBefore: best?.record.value, direction: experiment.direction,
-                               duration: evaluation.result.duration, start: start, exitCode: evaluation.exitCode,
-                               reason: evaluation.reason, description: description, host: Self.hostName)
-        record.evaluator = experiment.evaluatorID
+        // The noise the next candidates are judged with: the baseline's own, then inherited.
+        if record.status == .keep { record.noise = best.map { $0.record.noise } ?? Statistics.noiseWidth(evaluation.samples) }
         try ledger.append(record, on: candidate)
-        try ledger.appendLogTail(evaluation.result.tail, run: run, on: candidate)
-        if status != .keep, let best { try repository.resetHard(to: best.commit) }
+        try ledger.appendLogTail(evaluation.tail, run: run, on: candidate)
+        if record.status != .keep, let best { try repository.resetHard(to: best.commit) }
         state.removeMarker()
         if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
             events.notice("warning: untracked files after the evaluation (\(Self.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
-                               logPath: state.logPath(run: run), tail: evaluation.result.tail))
+                               logPath: state.logPath(run: run), tail: evaluation.tail))
+    }
+
+    /// The record of an evaluated run, before the comparison with the best; stores its artifacts.
+    func evaluatedRecord(_ evaluation: Evaluation, experiment: Experiment, run: String, commit: OID, best: RunRecord?,
+                         start: Date, description: String, events: RunEvents) throws -> RunRecord {
+        var record = RunRecord(experiment: experiment.name, run: run, status: evaluation.status, metric: experiment.metric,
+                               value: evaluation.value, bestBefore: best?.value, direction: experiment.direction,
+                               duration: evaluation.duration, start: start, exitCode: evaluation.exitCode,
+                               reason: evaluation.reason, description: description, host: Self.hostName)
+        record.evaluator = experiment.evaluatorID
+        evaluation.fill(&record)
+        if evaluation.status != .interrupted, let stored = try storeArtifacts(experiment, run: run, commit: commit, since: start) {
+            record.artifacts = stored.tree.hex
+            if !stored.skipped.isEmpty {
+                record.artifactsSkipped = Self.listPaths(stored.skipped)
+                events.notice("warning: artifacts over the \(ByteCount.format(experiment.artifactLimit)) limit were not stored: \(Self.listPaths(stored.skipped)); raise it with 'git config -f .autoresearch experiment.\(experiment.name).artifactLimit BYTES' or store less")
+            }
+        }
+        return record
     }
 
     /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
@@ -218,81 +238,6 @@ extension Workspace {
         }
         try repository.switchToBranch(branch)
         events.notice("switched to branch autoresearch/\(experiment)")
-    }
-
-    /// What one evaluation gave, before comparing with the best.
-    struct Evaluation {
-        var result: CommandResult
-        /// keep (a valid metric; the comparison is made by the caller), crash, timeout, no-metric or interrupted.
-        var status: RunStatus
-        var value: Double?
-        var exitCode: Int32?
-        var reason: String?
-    }
-
-    func evaluate(_ experiment: Experiment, run: String, candidate: OID, best: Double?, logPath: String,
-                  events: RunEvents, onStart: (Int32) throws -> Void) throws -> Evaluation {
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
-        environment["AUTORESEARCH_RUN_ID"] = run
-        environment["AUTORESEARCH_COMMIT"] = candidate.hex
-        environment["AUTORESEARCH_METRIC"] = experiment.metric
-        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
-        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(experiment.budget.rounded()))
-        environment["AUTORESEARCH_BEST"] = best.map { "\($0)" } ?? ""
-        if case .jsonFile(let path, _) = experiment.metricSource {
-            // A metric file left by an earlier run must never pass for this run's result.
-            try? FileManager.default.removeItem(atPath: root + "/" + path)
-        }
-        var scanner = MetricScanner(name: experiment.metric)
-        let result = try GroupProcess.run(experiment.evaluate, in: root, environment: environment,
-                                          hardLimit: experiment.timeout, grace: experiment.grace,
-                                          logPath: logPath, logLimit: experiment.logLimit, onStart: onStart,
-                                          onLine: { scanner.scan($0) },
-                                          onProgress: {
-                                              events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: experiment.budget,
-                                                                           limit: experiment.timeout, lastLine: $0.lastLine))
-                                          },
-                                          isInterrupted: events.isInterrupted)
-        var evaluation = Evaluation(result: result, status: .keep)
-        switch result.termination {
-        case .interrupted:
-            evaluation.status = .interrupted
-            evaluation.reason = "stopped by the user after \(Durations.format(result.duration))"
-        case .timedOut:
-            evaluation.status = .timeout
-            evaluation.reason = "killed at the hard limit of \(Durations.format(experiment.timeout))"
-        case .signaled(let signal):
-            evaluation.status = .crash
-            evaluation.reason = "killed by signal \(signal)"
-        case .exited(let code) where code != 0:
-            evaluation.status = .crash
-            evaluation.exitCode = code
-            evaluation.reason = "exit status \(code)"
-        case .exited(let code):
-            evaluation.exitCode = code
-            switch experiment.metricSource {
-            case .output:
-                if let value = scanner.value {
-                    evaluation.value = value
-                } else {
-                    evaluation.status = .noMetric
-                    evaluation.reason = scanner.invalidValue.map { "\(experiment.metric) is not a finite number: \($0)" }
-                        ?? "no line '\(experiment.metric): VALUE' or '\(experiment.metric)=VALUE' in the output"
-                }
-            case .jsonFile(let path, let key):
-                switch JSONMetric.read(path: root + "/" + path, keyPath: key) {
-                case .success(let value): evaluation.value = value
-                case .failure(let error):
-                    evaluation.status = .noMetric
-                    evaluation.reason = error.message.replacingOccurrences(of: root + "/", with: "")
-                }
-            }
-        }
-        if result.logTruncated, let reason = evaluation.reason {
-            evaluation.reason = reason + "; output cut at \(experiment.logLimit) bytes in the log"
-        }
-        return evaluation
     }
 
     /// This machine's name, for records (looked up once: Foundation may ask the resolver).

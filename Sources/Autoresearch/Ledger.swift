@@ -58,15 +58,24 @@ public struct Ledger {
         }
     }
 
-    /// The last keep record of `experiment` on `commit`, if any.
-    public func keepRecord(on commit: OID, experiment: String) throws -> RunRecord? {
-        try records(on: commit, experiment: experiment).last { $0.status == .keep }
+    /// Makes a run's artifact tree reachable: a link of the attempts chain whose tree is the
+    /// artifacts and whose parents are the previous chain tip and the run's commit.
+    public func linkArtifacts(_ tree: OID, of commit: OID, experiment: String, run: String) throws {
+        try repository.updateReference(Ledger.attemptsRef(experiment), message: "autoresearch: artifacts \(run)") { previous in
+            try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
+                                        message: "autoresearch: \(experiment) artifacts \(run)\n")
+        }
+    }
+
+    /// The record holding the best's value on `commit` (its keep, or the latest recheck), if any.
+    public func bestRecord(on commit: OID, experiment: String) throws -> RunRecord? {
+        try records(on: commit, experiment: experiment).last { $0.status.holdsBest }
     }
 
     /// The best commit at or below `tip`: the nearest first-parent ancestor with a keep record for
-    /// the experiment, with its last keep record. Nil before the baseline.
+    /// the experiment, with its latest keep or recheck record. Nil before the baseline.
     public func best(experiment: String, from tip: OID) throws -> RunEntry? {
-        try nearest(experiment: experiment, from: tip) { $0.status == .keep }
+        try nearest(experiment: experiment, from: tip) { $0.status.holdsBest }
     }
 
     /// The latest runs of `experiment` with the commit each record is on, newest first, read from

@@ -81,23 +81,32 @@ extension Workspace {
             let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
             var history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
             var counts: [RunStatus: Int] = [:]
-            var runs = 0, withoutKeep = 0, failuresInRow = 0
+            var runs = 0, withoutKeep = 0, failuresInRow = 0, sinceRecheck = 0
             var stop: StopReason?
             while stop == nil {
                 if events.isInterrupted() { stop = .interrupted; break }
                 if let maxRuns = options.maxRuns, runs >= maxRuns { stop = .maxRuns; break }
                 if let maxTime = options.maxTime, Date().timeIntervalSince(started) >= maxTime { stop = .maxTime; break }
-                let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
-                                            iteration: runs + 1, history: history)
-                guard case .ran(let outcome) = try iterate(experiment: name, state: state, message: nil, agent: agent, events: events) else {
-                    throw AutoresearchError("internal error: an agent iteration ended without a run")
+                let outcome: RunOutcome
+                if experiment.recheckEvery > 0, sinceRecheck >= experiment.recheckEvery,
+                   let best = try ledger.best(experiment: name, from: try branchTip(of: name)) {
+                    outcome = try recheck(best, experiment: experiment, state: state, events: events)
+                    sinceRecheck = 0
+                } else {
+                    let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
+                                                iteration: runs + 1, history: history)
+                    guard case .ran(let ran) = try iterate(experiment: name, state: state, message: nil, agent: agent, events: events) else {
+                        throw AutoresearchError("internal error: an agent iteration ended without a run")
+                    }
+                    outcome = ran
+                    sinceRecheck += 1
                 }
                 runs += 1
                 history = Array(([RunEntry(commit: outcome.commit, record: outcome.record)] + history).prefix(AgentContext.historyLimit))
                 let status = outcome.record.status
                 counts[status, default: 0] += 1
                 onRun(outcome)
-                withoutKeep = status == .keep ? 0 : withoutKeep + 1
+                if status != .recheck { withoutKeep = status == .keep ? 0 : withoutKeep + 1 }
                 failuresInRow = status.isFailure ? failuresInRow + 1 : 0
                 if status == .interrupted {
                     stop = .interrupted

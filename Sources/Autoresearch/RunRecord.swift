@@ -20,6 +20,12 @@ public enum RunStatus: String, Sendable, CaseIterable {
     case agentError = "agent-error"
     /// The candidate changed a guarded path (the evaluator, `.autoresearch`, a `guard`); not evaluated.
     case rejected
+    /// The best commit measured again (`recheckEvery`, `run --recheck`): its value becomes the
+    /// median of all its samples.
+    case recheck
+
+    /// True for the records whose value is the best's: the keep, and rechecks of the kept commit.
+    public var holdsBest: Bool { self == .keep || self == .recheck }
 
     /// True for outcomes that point at a broken evaluator or agent rather than a worse idea;
     /// `loop --max-crashes` counts them in a row (a rejected candidate too: an agent that keeps
@@ -27,7 +33,7 @@ public enum RunStatus: String, Sendable, CaseIterable {
     public var isFailure: Bool {
         switch self {
         case .crash, .timeout, .noMetric, .agentError, .rejected: return true
-        case .keep, .discard, .interrupted, .noop: return false
+        case .keep, .discard, .interrupted, .noop, .recheck: return false
         }
     }
 }
@@ -59,6 +65,25 @@ public struct RunRecord: Sendable, Equatable {
     public var host: String
     /// The evaluator the run was measured with (`GuardedPaths.fingerprint`, pinned by `init`).
     public var evaluator: String?
+    /// Every value of the metric measured in this run, in order (`repeats`); `value` is their median.
+    public var samples: [Double] = []
+    /// The noise width the best is judged with (see `Statistics.noiseWidth`), when known.
+    public var noise: Double?
+    /// `smoke` when the run ended at the smoke stage: it failed there or fell behind.
+    public var stage: String?
+    /// The primary metric's value at the smoke stage.
+    public var smokeValue: Double?
+    /// The targets evaluated, in their order.
+    public var targets: [String] = []
+    /// Every metric the evaluator reported (medians over the repeats), in the order first seen;
+    /// per target as `TARGET/NAME`.
+    public var metrics: [(name: String, value: Double)] = []
+    /// The constraint the run broke.
+    public var breach: String?
+    /// The tree of the run's artifacts (reachable from the attempts chain).
+    public var artifacts: String?
+    /// Artifacts left out because of the size limit.
+    public var artifactsSkipped: String?
     /// Fields this version does not know, kept as they were.
     public var extra: [(key: String, value: String)] = []
 
@@ -83,6 +108,11 @@ public struct RunRecord: Sendable, Equatable {
     /// True for the first kept run of an experiment.
     public var isBaseline: Bool { status == .keep && bestBefore == nil }
 
+    /// True when the full evaluation passed: a value, the contract and the constraints met.
+    public var passed: Bool {
+        value != nil && breach == nil && (status == .keep || status == .discard || status == .recheck)
+    }
+
     /// The change against the best before, when both exist.
     public var delta: Double? {
         guard let value, let bestBefore else { return nil }
@@ -100,6 +130,8 @@ public struct RunRecord: Sendable, Equatable {
             ("metric", metric),
         ]
         if let value { fields.append(("value", Self.format(value))) }
+        if !samples.isEmpty { fields.append(("samples", samples.map(Self.format).joined(separator: ","))) }
+        if let noise { fields.append(("noise", Self.format(noise))) }
         if let bestBefore { fields.append(("best_before", Self.format(bestBefore))) }
         fields.append(("direction", direction.rawValue))
         fields.append(("duration", String(format: "%.3f", duration)))
@@ -107,6 +139,13 @@ public struct RunRecord: Sendable, Equatable {
         if let exitCode { fields.append(("exit", String(exitCode))) }
         fields.append(("host", host))
         if let evaluator { fields.append(("evaluator", evaluator)) }
+        if let stage { fields.append(("stage", stage)) }
+        if let smokeValue { fields.append(("smoke", Self.format(smokeValue))) }
+        if !targets.isEmpty { fields.append(("targets", targets.joined(separator: ","))) }
+        fields += metrics.map { (Self.metricPrefix + $0.name, Self.format($0.value)) }
+        if let breach { fields.append(("breach", breach)) }
+        if let artifacts { fields.append(("artifacts", artifacts)) }
+        if let artifactsSkipped { fields.append(("artifacts_skipped", artifactsSkipped)) }
         if let reason { fields.append(("reason", reason)) }
         fields.append(("desc", description))
         fields += extra.map { ($0.key, $0.value) }
@@ -131,9 +170,32 @@ public struct RunRecord: Sendable, Equatable {
                   description: fields["desc"] ?? "", host: fields["host"] ?? "")
         self.version = version
         evaluator = fields["evaluator"]
+        samples = fields["samples"].map { $0.split(separator: ",").compactMap { Double($0) } } ?? []
+        noise = fields["noise"].flatMap(Double.init)
+        stage = fields["stage"]
+        smokeValue = fields["smoke"].flatMap(Double.init)
+        targets = fields["targets"].map { $0.split(separator: ",").map(String.init) } ?? []
+        breach = fields["breach"]
+        artifacts = fields["artifacts"]
+        artifactsSkipped = fields["artifacts_skipped"]
         let known: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
-                          "duration", "start", "exit", "reason", "desc", "host", "evaluator"]
-        extra = pairs.filter { !known.contains($0.key) }
+                          "duration", "start", "exit", "reason", "desc", "host", "evaluator", "samples", "noise",
+                          "stage", "smoke", "targets", "breach", "artifacts", "artifacts_skipped"]
+        for (key, value) in pairs where !known.contains(key) {
+            if key.hasPrefix(Self.metricPrefix), let number = Double(value) {
+                metrics.append((String(key.dropFirst(Self.metricPrefix.count)), number))
+            } else {
+                extra.append((key, value))
+            }
+        }
+    }
+
+    /// The prefix of the keys of reported metrics: `m.peak_vram_mb=38000`.
+    static let metricPrefix = "m."
+
+    /// The reported metrics by name.
+    public var metricValues: [String: Double] {
+        Dictionary(metrics.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
     /// All records in a note's text (lines that are not records are skipped).

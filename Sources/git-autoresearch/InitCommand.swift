@@ -53,6 +53,9 @@ extension GitAutoresearch {
         @Option(help: "Instructions file for the agent (a file in the repository).")
         var program: String?
 
+        @OptionGroup(title: "Decision") var decision: DecisionOptions
+        @OptionGroup(title: "Staged evaluation, metrics and artifacts") var staging: StagingOptions
+
         mutating func run() throws {
             let workspace = try Workspace()
             var settings = ExperimentSettings(name: name)
@@ -73,6 +76,8 @@ extension GitAutoresearch {
             settings.agent = agent
             settings.agentTimeout = try agentTimeout.map(Durations.parse)
             settings.program = program
+            try decision.apply(to: &settings)
+            try staging.apply(to: &settings)
             if let program, !program.isEmpty, !FileManager.default.fileExists(atPath: workspace.root + "/" + program) {
                 Terminal.notice("warning: the program file \(program) does not exist yet")
             }

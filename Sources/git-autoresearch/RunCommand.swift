@@ -14,7 +14,10 @@ extension GitAutoresearch {
             reset away (branch, index and work tree back at the best commit); it stays reachable from \
             refs/autoresearch/NAME/attempts. Ctrl-C stops the evaluation and records it as interrupted.
 
-            Exit codes: 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate, 16 rejected, \
+            With --recheck, the best commit is measured again (its full stage and repeats) and recorded \
+            as 'recheck'; a best that no longer beats the one it replaced is reported loudly.
+
+            Exit codes: 0 keep or recheck, 10 discard, 11 crash, 12 timeout, 13 no-metric, 14 nothing to evaluate, 16 rejected, \
             130 interrupted, 1 error, 64 usage error.
             """)
 
@@ -29,11 +32,15 @@ extension GitAutoresearch {
         @Flag(name: [.short, .long], help: "Print nothing but errors.")
         var quiet = false
 
+        @Flag(help: "Measure the best commit again instead of a change: its value becomes the median of all its samples.")
+        var recheck = false
+
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             cps_install_interrupt_handlers()
             let events = RunPrinter.events(quiet: quiet || format == .json, silent: quiet)
-            let result = try workspace.runOnce(experiment: name, message: message, events: events)
+            let result = recheck ? .ran(try workspace.recheck(experiment: name, events: events))
+                : try workspace.runOnce(experiment: name, message: message, events: events)
             Terminal.clearProgress()
             switch result {
             case .nothingToEvaluate(let best):

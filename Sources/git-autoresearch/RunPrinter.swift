@@ -16,7 +16,7 @@ enum RunPrinter {
         events.progress = { progress in
             let last = progress.lastLine.map { " | \($0)" } ?? ""
             let limit = progress.limit > progress.budget ? " (limit \(Durations.format(progress.limit)))" : ""
-            let step = progress.step == .agent ? "agent" : "evaluating"
+            let step = progress.step == .agent ? "agent" : "evaluating" + (progress.detail.map { " (\($0))" } ?? "")
             Terminal.progress("run \(progress.run) \(step) \(Durations.format(progress.elapsed)) / \(Durations.format(progress.budget))\(limit)\(last)")
         }
         return events
@@ -51,6 +51,7 @@ enum RunPrinter {
         case .noop: return 14
         case .agentError: return 15
         case .rejected: return 16
+        case .recheck: return 0
         }
     }
 
@@ -64,6 +65,7 @@ enum RunPrinter {
         case .interrupted: return Terminal.paint(padded, .magenta)
         case .noop: return Terminal.paint(padded, .dim)
         case .agentError, .rejected: return Terminal.paint(padded, .red)
+        case .recheck: return Terminal.paint(padded, .bold)
         }
     }
 
@@ -72,14 +74,17 @@ enum RunPrinter {
         let record = outcome.record
         var parts = ["run \(record.run)", statusLabel(record)]
         if let value = record.value {
-            parts.append("\(record.metric)=\(Number.format(value))")
+            let spread = record.samples.count > 1 ? " (median of \(record.samples.count)\(record.noise.map { ", noise \(Number.format($0))" } ?? ""))" : ""
+            parts.append("\(record.metric)=\(Number.format(value))\(spread)")
             if let delta = record.delta, let best = record.bestBefore {
                 let relative = best != 0 ? String(format: " (%+.2f%%)", delta / abs(best) * 100) : ""
                 parts.append("\(Number.signed(delta))\(relative) vs best \(Number.format(best))")
             }
+            if let reason = record.reason { parts.append(reason) }
         } else if let reason = record.reason {
             parts.append(reason)
         }
+        if let smoke = record.smokeValue, record.stage == nil { parts.append("smoke \(Number.format(smoke))") }
         parts.append(Durations.format(record.duration))
         parts.append(outcome.commit.short)
         if !record.description.isEmpty { parts.append("\"\(record.description)\"") }
@@ -94,14 +99,12 @@ enum RunPrinter {
             "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
             "exit": record.exitCode.map { Int($0) }, "reason": record.reason, "description": record.description,
             "commit": outcome.commit.hex, "best_commit_before": outcome.bestBefore?.hex, "log": outcome.logPath,
+            "samples": record.samples.isEmpty ? nil : record.samples, "noise": record.noise, "stage": record.stage,
+            "smoke": record.smokeValue, "targets": record.targets.isEmpty ? nil : record.targets,
+            "metrics": record.metrics.isEmpty ? nil : record.metricValues,
+            "breach": record.breach, "artifacts": record.artifacts,
         ])
     }
-}
-
-/// Numbers as users read them: up to 6 significant digits.
-enum Number {
-    static func format(_ value: Double) -> String { String(format: "%.6g", value) }
-    static func signed(_ value: Double) -> String { String(format: "%+.6g", value) }
 }
 
 extension RunPrinter {

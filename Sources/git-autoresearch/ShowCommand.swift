@@ -5,7 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show one run: its record, the last lines of its log, and the change it evaluated.",
+            abstract: "Show one run: its record, its artifacts, the last lines of its log, and the change it evaluated.",
             discussion: "The log lines are the ones kept in git (refs/notes/autoresearch-logs), so they are there for runs fetched from other machines too. The change is the diff of the run's commit against its parent, for discarded runs as well.")
 
         @Argument(help: "The run id (or a unique prefix of it).")
@@ -22,13 +22,19 @@ extension GitAutoresearch {
             let entry = try workspace.run(runID)
             let tail = try workspace.logTail(of: entry)
             let patch = noPatch ? "" : try workspace.patch(of: entry)
+            let artifacts = try workspace.artifacts(of: entry)
             if format == .json {
                 print(Terminal.json(["run": entry.record.run, "experiment": entry.record.experiment, "commit": entry.commit.hex,
-                                     "record": entry.record.line, "log_tail": tail, "patch": noPatch ? nil : patch]))
+                                     "record": entry.record.line, "log_tail": tail, "patch": noPatch ? nil : patch,
+                                     "artifacts": artifacts.isEmpty ? nil : artifacts.map { ["path": $0.path, "size": $0.size] }]))
                 return
             }
             print(Terminal.paint("run \(entry.record.run) on \(entry.commit.hex)", .bold))
             print(entry.record.line)
+            if !artifacts.isEmpty {
+                print(Terminal.paint("\nartifacts (tree \(entry.record.artifacts!.prefix(7)); restore with: git autoresearch artifacts \(entry.record.run) --out DIR):", .bold))
+                for artifact in artifacts { print("  \(artifact.path)  \(ByteCount.format(artifact.size))") }
+            }
             if !tail.isEmpty {
                 print(Terminal.paint("\nlast lines of the log:", .bold))
                 for line in tail { print("  | \(line)") }

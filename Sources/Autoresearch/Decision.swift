@@ -1,0 +1,179 @@
+import Foundation
+
+/// Numbers as users read them: up to 6 significant digits.
+public enum Number {
+    public static func format(_ value: Double) -> String { String(format: "%.6g", value) }
+    public static func signed(_ value: Double) -> String { String(format: "%+.6g", value) }
+}
+
+/// A margin given absolutely (`0.01`) or relative to the value it is measured from (`1%`).
+public enum Threshold: Sendable, Equatable, CustomStringConvertible {
+    case absolute(Double)
+    case relative(Double)
+
+    /// Reads `0.01` or `1%`; nil when the text is neither a finite, non-negative number nor a percentage.
+    public init?(_ text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("%") {
+            guard let percent = Double(trimmed.dropLast()), percent.isFinite, percent >= 0 else { return nil }
+            self = .relative(percent / 100)
+        } else {
+            guard let amount = Double(trimmed), amount.isFinite, amount >= 0 else { return nil }
+            self = .absolute(amount)
+        }
+    }
+
+    /// The margin in the metric's units, measured from `value`.
+    public func amount(from value: Double) -> Double {
+        switch self {
+        case .absolute(let amount): return amount
+        case .relative(let fraction): return fraction * abs(value)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .absolute(let amount): return Number.format(amount)
+        case .relative(let fraction): return Number.format(fraction * 100) + "%"
+        }
+    }
+}
+
+/// The statistics the decision uses: robust to the odd wild sample.
+public enum Statistics {
+    /// The median; nil for no values.
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// The noise width of samples: the median absolute deviation scaled by 1.4826, which
+    /// estimates the standard deviation of normally distributed noise. Nil for fewer than two samples.
+    public static func noiseWidth(_ values: [Double]) -> Double? {
+        guard values.count >= 2, let center = median(values) else { return nil }
+        return median(values.map { abs($0 - center) }).map { $0 * 1.4826 }
+    }
+}
+
+/// A bound on a metric, as written in the configuration: `peak_vram_mb <= 40000`.
+public struct Constraint: Sendable, Equatable, CustomStringConvertible {
+    public enum Comparison: String, Sendable, CaseIterable {
+        // Two-character operators first, so `<=` is not read as `<`.
+        case lessOrEqual = "<=", greaterOrEqual = ">=", equal = "==", notEqual = "!=", less = "<", greater = ">"
+
+        func holds(_ value: Double, _ bound: Double) -> Bool {
+            switch self {
+            case .lessOrEqual: return value <= bound
+            case .greaterOrEqual: return value >= bound
+            case .equal: return value == bound
+            case .notEqual: return value != bound
+            case .less: return value < bound
+            case .greater: return value > bound
+            }
+        }
+    }
+
+    public let metric: String
+    public let comparison: Comparison
+    public let bound: Double
+
+    /// Reads `NAME OP NUMBER` (spaces optional); nil when the text is not of that form.
+    public init?(_ text: String) {
+        for comparison in Comparison.allCases {
+            guard let range = text.range(of: comparison.rawValue) else { continue }
+            let name = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, !name.contains(where: \.isWhitespace),
+                  let bound = Double(text[range.upperBound...].trimmingCharacters(in: .whitespaces)), bound.isFinite else { return nil }
+            self.metric = name
+            self.comparison = comparison
+            self.bound = bound
+            return
+        }
+        return nil
+    }
+
+    /// Why `metrics` break the constraint, or nil when they meet it. A missing metric breaks it:
+    /// a bound that cannot be checked is not met.
+    public func breach(in metrics: [String: Double]) -> String? {
+        guard let value = metrics[metric] else { return "\(metric) was not reported (constraint \(self))" }
+        return comparison.holds(value, bound) ? nil : "\(metric)=\(Number.format(value)) breaks \(self)"
+    }
+
+    public var description: String { "\(metric) \(comparison.rawValue) \(Number.format(bound))" }
+}
+
+/// How the primary metric of several targets becomes one value.
+public enum Aggregate: Sendable, Equatable, CustomStringConvertible {
+    case mean, min, max
+    /// The value of one target.
+    case target(String)
+
+    public init(_ text: String) {
+        switch text {
+        case "mean": self = .mean
+        case "min": self = .min
+        case "max": self = .max
+        default: self = .target(text)
+        }
+    }
+
+    /// Combines per-target values given in target order; nil when the named target is not among them.
+    func combine(_ values: [(target: String, value: Double)]) -> Double? {
+        switch self {
+        case .mean: return values.isEmpty ? nil : values.map(\.value).reduce(0, +) / Double(values.count)
+        case .min: return values.map(\.value).min()
+        case .max: return values.map(\.value).max()
+        case .target(let name): return values.first { $0.target == name }?.value
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .mean: return "mean"
+        case .min: return "min"
+        case .max: return "max"
+        case .target(let name): return name
+        }
+    }
+}
+
+/// Keep or not, and why.
+public struct Verdict: Sendable, Equatable {
+    public let keep: Bool
+    /// For a candidate that is better, but not by enough: the gate it did not pass.
+    public let reason: String?
+}
+
+extension Experiment {
+    /// The improvement a candidate must exceed over `best`: the larger of `minDelta` and
+    /// `noiseWidths` × the best's noise width (when known).
+    public func gate(over best: RunRecord) -> (amount: Double, explanation: String) {
+        guard let bestValue = best.value else { return (0, "") }
+        var parts: [String] = []
+        var amount = 0.0
+        if let minDelta {
+            amount = minDelta.amount(from: bestValue)
+            parts.append("min-delta \(minDelta)")
+        }
+        if let noise = best.noise, noiseWidths > 0 {
+            amount = Swift.max(amount, noiseWidths * noise)
+            parts.append("\(Number.format(noiseWidths)) × noise \(Number.format(noise))")
+        }
+        return (amount, parts.joined(separator: ", "))
+    }
+
+    /// Whether a candidate measured at `value` is kept over `best`: strictly better, and better
+    /// by more than the gate.
+    public func judge(_ value: Double, against best: RunRecord) -> Verdict {
+        guard let bestValue = best.value else { return Verdict(keep: true, reason: nil) }
+        let improvement = direction == .lower ? bestValue - value : value - bestValue
+        guard improvement > 0 else { return Verdict(keep: false, reason: nil) }
+        let gate = gate(over: best)
+        guard improvement > gate.amount else {
+            return Verdict(keep: false, reason: "better by \(Number.format(improvement)), not more than the gate \(Number.format(gate.amount)) (\(gate.explanation))")
+        }
+        return Verdict(keep: true, reason: nil)
+    }
+}

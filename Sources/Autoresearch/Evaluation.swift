@@ -1,0 +1,285 @@
+import Foundation
+import Git
+
+/// The stages of an evaluation: an optional fast `smoke` stage, then the `full` one.
+public enum EvaluationStage: String, Sendable {
+    case smoke, full
+}
+
+/// What the evaluation of one commit gave, over its stages, repeats and targets.
+struct Evaluation {
+    /// keep (measured: the caller compares with the best), discard (a constraint broken, or the
+    /// smoke result fell behind), crash, timeout, no-metric or interrupted.
+    var status: RunStatus = .keep
+    /// The median of the samples.
+    var value: Double?
+    /// One value per repeat (the targets' aggregate when there are targets).
+    var samples: [Double] = []
+    var metrics: [(name: String, value: Double)] = []
+    var targets: [String] = []
+    var smokeValue: Double?
+    /// True when the run ended at the smoke stage.
+    var stoppedAtSmoke = false
+    var exitCode: Int32?
+    var reason: String?
+    var breach: String?
+    /// Seconds, over every command run.
+    var duration: Double = 0
+    /// The last lines of the last command's output.
+    var tail: [String] = []
+
+    /// Writes what was measured into `record`.
+    func fill(_ record: inout RunRecord) {
+        record.samples = samples.count > 1 ? samples : []
+        record.metrics = metrics
+        record.targets = targets
+        record.smokeValue = smokeValue
+        record.stage = stoppedAtSmoke ? EvaluationStage.smoke.rawValue : nil
+        record.breach = breach
+    }
+}
+
+/// One command of an evaluation: which stage, repeat and target it measures.
+struct EvaluationStep {
+    let stage: EvaluationStage
+    let command: String
+    let budget: Double
+    let timeout: Double
+    let repeatIndex: Int
+    let repeats: Int
+    let target: String?
+    let targetIndex: Int
+    let targetCount: Int
+
+    /// How progress and the log name the step; nil for the only command of a plain evaluation.
+    var label: String? {
+        var parts: [String] = []
+        if stage == .smoke { parts.append("smoke") }
+        if repeats > 1 { parts.append("repeat \(repeatIndex)/\(repeats)") }
+        if let target { parts.append("target \(target) (\(targetIndex + 1)/\(targetCount))") }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+}
+
+/// What one command measured, or why it did not.
+private enum StepOutcome {
+    case measured(value: Double, metrics: [(name: String, value: Double)])
+    case failed(status: RunStatus, reason: String, exitCode: Int32?)
+}
+
+extension Workspace {
+    /// Evaluates `candidate`: the smoke stage first when there is one (the full stage runs only when
+    /// it passes, and, with `smokeMargin`, did not fall behind the best's smoke result), then the
+    /// full stage: `repeats` times, each time every target in order. The first failure or broken
+    /// constraint ends the evaluation.
+    func evaluate(_ experiment: Experiment, run: String, candidate: OID, best: RunRecord?, logPath: String,
+                  events: RunEvents, includeSmoke: Bool = true, onStart: (Int32) throws -> Void) throws -> Evaluation {
+        var evaluation = Evaluation()
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw AutoresearchError("cannot write the log \(logPath)")
+        }
+        switch targets(of: experiment) {
+        case .success(let targets): evaluation.targets = targets
+        case .failure(let error):
+            evaluation.status = .crash
+            evaluation.reason = error.message
+            return evaluation
+        }
+        try withoutActuallyEscaping(onStart) { onStart in
+            let context = EvaluationContext(workspace: self, experiment: experiment, run: run, candidate: candidate, best: best?.value,
+                                            logPath: logPath, events: events, onStart: onStart)
+            try measureStages(context, best: best, includeSmoke: includeSmoke, into: &evaluation)
+        }
+        return evaluation
+    }
+
+    /// The smoke stage, then the full one when the smoke stage passed and did not fall behind.
+    private func measureStages(_ context: EvaluationContext, best: RunRecord?, includeSmoke: Bool, into evaluation: inout Evaluation) throws {
+        let experiment = context.experiment
+        if includeSmoke, let smoke = experiment.smoke {
+            let passed = try context.measure(EvaluationStage.smoke, command: smoke.command, budget: smoke.budget, timeout: smoke.timeout,
+                                             repeats: 1, targets: evaluation.targets, into: &evaluation)
+            evaluation.smokeValue = evaluation.value
+            guard passed else {
+                evaluation.stoppedAtSmoke = true
+                evaluation.reason = evaluation.reason.map { "smoke: " + $0 }
+                return
+            }
+            if let margin = experiment.smokeMargin, let bestSmoke = best?.smokeValue, let smokeValue = evaluation.value {
+                let behind = experiment.direction == .lower ? smokeValue - bestSmoke : bestSmoke - smokeValue
+                if behind > margin.amount(from: bestSmoke) {
+                    evaluation.status = .discard
+                    evaluation.stoppedAtSmoke = true
+                    evaluation.reason = "smoke: \(Number.format(smokeValue)) fell behind the best's smoke result \(Number.format(bestSmoke)) by more than \(margin); the full stage was not run"
+                    return
+                }
+            }
+            evaluation.value = nil
+            evaluation.samples = []
+            evaluation.metrics = []
+        }
+        _ = try context.measure(EvaluationStage.full, command: experiment.evaluate, budget: experiment.budget, timeout: experiment.timeout,
+                                repeats: experiment.repeats, targets: evaluation.targets, into: &evaluation)
+    }
+
+    /// The experiment's targets in order: the configured ones, or the lines of its targets file.
+    func targets(of experiment: Experiment) -> Result<[String], AutoresearchError> {
+        guard let file = experiment.targetsFile else { return .success(experiment.targets) }
+        guard let text = try? String(contentsOfFile: root + "/" + file, encoding: .utf8) else {
+            return .failure(AutoresearchError("the targets file \(file) cannot be read"))
+        }
+        let targets = text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        if let invalid = targets.first(where: { !Experiment.isValidTarget($0) }) {
+            return .failure(AutoresearchError("invalid target '\(invalid)' in \(file): a target is one word without '/', ',', '=' or quotes"))
+        }
+        if targets.isEmpty { return .failure(AutoresearchError("the targets file \(file) lists no target")) }
+        return .success(targets)
+    }
+}
+
+/// What every command of one evaluation shares.
+private struct EvaluationContext {
+    let workspace: Workspace
+    let experiment: Experiment
+    let run: String
+    let candidate: OID
+    let best: Double?
+    let logPath: String
+    let events: RunEvents
+    let onStart: (Int32) throws -> Void
+
+    /// Runs one stage: `repeats` times every target. Fills `evaluation` with its samples, their
+    /// median, the metrics' medians, or the failure that stopped it; true when it passed.
+    func measure(_ stage: EvaluationStage, command: String, budget: Double, timeout: Double, repeats: Int,
+                 targets: [String], into evaluation: inout Evaluation) throws -> Bool {
+        var samples: [Double] = []
+        var names: [String] = []
+        var values: [String: [Double]] = [:]
+        let plan: [String?] = targets.isEmpty ? [nil] : targets
+        for repeatIndex in 1...repeats {
+            var perTarget: [(target: String, value: Double)] = []
+            for (targetIndex, target) in plan.enumerated() {
+                let step = EvaluationStep(stage: stage, command: command, budget: budget, timeout: timeout,
+                                          repeatIndex: repeatIndex, repeats: repeats, target: target,
+                                          targetIndex: targetIndex, targetCount: plan.count)
+                switch try execute(step, into: &evaluation) {
+                case .failed(let status, let reason, let exitCode):
+                    evaluation.status = status
+                    evaluation.reason = reason + (step.label.map { " (\($0))" } ?? "")
+                    evaluation.exitCode = exitCode
+                    return false
+                case .measured(let value, let metrics):
+                    let byName = Dictionary(metrics.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+                        .merging([experiment.metric: value]) { _, primary in primary }
+                    if let breach = experiment.constraints.lazy.compactMap({ $0.breach(in: byName) }).first {
+                        evaluation.status = .discard
+                        evaluation.breach = breach
+                        evaluation.reason = "constraint broken: \(breach)" + (step.label.map { " (\($0))" } ?? "")
+                        return false
+                    }
+                    perTarget.append((target ?? "", value))
+                    let prefix = target.map { $0 + "/" } ?? ""
+                    var reported = metrics.filter { $0.name != experiment.metric }
+                    if target != nil { reported.insert((experiment.metric, value), at: 0) }
+                    for (name, metric) in reported {
+                        let key = prefix + name
+                        if values[key] == nil { names.append(key) }
+                        values[key, default: []].append(metric)
+                    }
+                }
+            }
+            guard let sample = targets.isEmpty ? perTarget.first?.value : experiment.aggregate.combine(perTarget) else {
+                evaluation.status = .noMetric
+                evaluation.reason = "the aggregate '\(experiment.aggregate)' names no evaluated target (targets: \(targets.joined(separator: ", ")))"
+                return false
+            }
+            samples.append(sample)
+        }
+        evaluation.samples = samples
+        evaluation.value = Statistics.median(samples)
+        evaluation.metrics = names.prefix(MetricLines.maxNames).map { ($0, Statistics.median(values[$0]!)!) }
+        return true
+    }
+
+    /// Runs one command of the evaluation and reads what it reported.
+    private func execute(_ step: EvaluationStep, into evaluation: inout Evaluation) throws -> StepOutcome {
+        var environment = ProcessInfo.processInfo.environment
+        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
+        environment["AUTORESEARCH_RUN_ID"] = run
+        environment["AUTORESEARCH_COMMIT"] = candidate.hex
+        environment["AUTORESEARCH_METRIC"] = experiment.metric
+        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
+        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(step.budget.rounded()))
+        environment["AUTORESEARCH_BEST"] = best.map { "\($0)" } ?? ""
+        environment["AUTORESEARCH_STAGE"] = step.stage.rawValue
+        environment["AUTORESEARCH_REPEAT"] = String(step.repeatIndex)
+        environment["AUTORESEARCH_REPEATS"] = String(step.repeats)
+        environment["AUTORESEARCH_TARGET"] = step.target ?? ""
+        environment["AUTORESEARCH_TARGET_INDEX"] = step.target == nil ? "" : String(step.targetIndex)
+        let metricFile = experiment.metricSource.file.map { workspace.root + "/" + $0 }
+        // A metric file left by an earlier command must never pass for this one's result.
+        if let metricFile { try? FileManager.default.removeItem(atPath: metricFile) }
+        if let label = step.label, let log = FileHandle(forWritingAtPath: logPath) {
+            log.seekToEndOfFile()
+            log.write(Data("[git-autoresearch: \(label)]\n".utf8))
+            try? log.close()
+        }
+        var scanner = MetricScanner(name: experiment.metric)
+        var lines = MetricLines()
+        let progressDetail = step.label
+        let result = try GroupProcess.run(step.command, in: workspace.root, environment: environment,
+                                          hardLimit: step.timeout, grace: experiment.grace,
+                                          logPath: logPath, logLimit: experiment.logLimit, appendToLog: true, onStart: onStart,
+                                          onLine: { line in
+                                              scanner.scan(line)
+                                              lines.scan(line)
+                                          },
+                                          onProgress: {
+                                              events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.budget,
+                                                                           limit: step.timeout, lastLine: $0.lastLine, detail: progressDetail))
+                                          },
+                                          isInterrupted: events.isInterrupted)
+        evaluation.duration += result.duration
+        evaluation.tail = result.tail
+        let cut = result.logTruncated ? "; output cut at \(experiment.logLimit) bytes in the log" : ""
+        switch result.termination {
+        case .interrupted:
+            return .failed(status: .interrupted, reason: "stopped by the user after \(Durations.format(result.duration))", exitCode: nil)
+        case .timedOut:
+            return .failed(status: .timeout, reason: "killed at the hard limit of \(Durations.format(step.timeout))" + cut, exitCode: nil)
+        case .signaled(let signal):
+            return .failed(status: .crash, reason: "killed by signal \(signal)" + cut, exitCode: nil)
+        case .exited(let code) where code != 0:
+            return .failed(status: .crash, reason: "exit status \(code)" + cut, exitCode: code)
+        case .exited(let code):
+            evaluation.exitCode = code
+            switch experiment.metricSource {
+            case .output:
+                guard let value = scanner.value else {
+                    let reason = scanner.invalidValue.map { "\(experiment.metric) is not a finite number: \($0)" }
+                        ?? "no line '\(experiment.metric): VALUE' or '\(experiment.metric)=VALUE' in the output"
+                    return .failed(status: .noMetric, reason: reason + cut, exitCode: code)
+                }
+                if let missing = experiment.requiredKeys.first(where: { lines.values[$0] == nil }) {
+                    return .failed(status: .noMetric, reason: "no line '\(missing): VALUE' in the output (a required metric)" + cut, exitCode: code)
+                }
+                return .measured(value: value, metrics: lines.ordered)
+            case .jsonFile(let path, let key):
+                switch MetricsFile.read(path: metricFile!, name: path, keyPath: key, required: experiment.requiredKeys) {
+                case .success(let contents): return .measured(value: contents.value, metrics: contents.metrics)
+                case .failure(let failure): return .failed(status: failure.status, reason: failure.reason + cut, exitCode: code)
+                }
+            }
+        }
+    }
+}
+
+extension MetricSource {
+    /// The metric file, for a JSON source.
+    var file: String? {
+        if case .jsonFile(let path, _) = self { return path }
+        return nil
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Git
+
+extension Workspace {
+    /// The "Experiments" document of the repository, in Markdown, from the configurations and the
+    /// ledger: the matrix (id, name, command, metrics, artifacts, smoke and full passed), the
+    /// latest passing run of each experiment with its key metrics and artifacts, and a details
+    /// block per experiment. Experiments are numbered `Exp-001`... in name order. The document
+    /// depends only on what is in git, so the same ledger gives the same document anywhere.
+    public func experimentsReport() throws -> String {
+        let names = try experimentNames()
+        var runsByExperiment: [String: [RunEntry]] = [:]
+        for run in try Ledger(repository: repository).allRuns() { runsByExperiment[run.record.experiment, default: []].append(run) }
+        let rows = try names.enumerated().map { index, name in
+            ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try experiment(named: name),
+                      runs: runsByExperiment[name] ?? [], best: try best(experiment: name)?.best)
+        }
+        var lines = ["# Experiments", "", "## Matrix",
+                     "| ID | Name | Command | Metrics | Artifacts | Smoke | Full |", "|---|---|---|---|---|---|---|"]
+        lines += rows.map(\.matrixLine)
+        let latest = rows.compactMap(\.latestPass).map(\.record.start).max()
+        lines += ["", "## Latest Passing Runs" + (latest.map { " (\(ReportRow.date($0)))" } ?? "")]
+        lines += rows.map(\.latestLine)
+        lines += ["", "## Details"]
+        for row in rows { lines += [""] + row.details }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// One experiment in the report.
+private struct ReportRow {
+    let id: String
+    let experiment: Experiment
+    let runs: [RunEntry]
+    let best: RunEntry?
+
+    var name: String { experiment.title ?? experiment.name }
+
+    /// The latest run that passed the full stage.
+    var latestPass: RunEntry? { runs.last { $0.record.passed } }
+
+    var matrixLine: String {
+        let metrics = ["`\(experiment.metric)` (\(experiment.direction.rawValue))"] + experiment.requiredKeys.map { "`\($0)`" }
+            + experiment.constraints.map { "`\($0)`" }
+        let smoke = experiment.smoke == nil ? "—" : Self.box(runs.contains { $0.record.smokeValue != nil })
+        let cells = [id, name, "`\(experiment.evaluate)`", metrics.joined(separator: ", "),
+                     experiment.artifacts.map { "`\($0)`" }.joined(separator: ", "), smoke, Self.box(latestPass != nil)]
+        return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+    }
+
+    var latestLine: String {
+        let stages = experiment.smoke == nil ? "full" : "smoke/full"
+        guard let pass = latestPass else {
+            let last = runs.last.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
+            return "- \(id) \(stages): no passing run yet (\(runs.count) run\(runs.count == 1 ? "" : "s")\(last))"
+        }
+        let record = pass.record
+        var line = "- \(id) \(stages): passed, run `\(record.run)` on `\(pass.commit.short)` (\(Self.date(record.start))), "
+        line += keyMetrics(record).map { "`\($0.name)=\(Number.format($0.value))`" }.joined(separator: ", ")
+        if let tree = record.artifacts {
+            line += "; artifacts in tree `\(tree.prefix(7))` (git autoresearch artifacts \(record.run) --out DIR)"
+        }
+        return line
+    }
+
+    /// The metric, then the required keys and the constrained metrics reported (per target, with targets).
+    func keyMetrics(_ record: RunRecord) -> [(name: String, value: Double)] {
+        let reported = record.metricValues
+        let keys = experiment.requiredKeys + experiment.constraints.map(\.metric)
+        var names = record.targets.isEmpty ? keys : record.targets.flatMap { target in ([experiment.metric] + keys).map { "\(target)/\($0)" } }
+        names = names.enumerated().filter { names.firstIndex(of: $0.element) == $0.offset }.map(\.element)
+        return [(experiment.metric, record.value!)] + names.compactMap { name in reported[name].map { (name, $0) } }
+    }
+
+    var details: [String] {
+        var lines = ["### \(id): \(name)", "- Experiment: `\(experiment.name)` on branch `autoresearch/\(experiment.name)`"]
+        if let goal = experiment.goal { lines.append("- Goal: \(goal)") }
+        lines.append("- Command:")
+        if let smoke = experiment.smoke {
+            lines.append("  - Smoke: `\(smoke.command)` (budget \(Durations.format(smoke.budget)), limit \(Durations.format(smoke.timeout)))")
+        }
+        let repeats = experiment.repeats > 1 ? ", \(experiment.repeats) repeats, median" : ""
+        lines.append("  - Full: `\(experiment.evaluate)` (budget \(Durations.format(experiment.budget)), limit \(Durations.format(experiment.timeout))\(repeats))")
+        if !experiment.targets.isEmpty || experiment.targetsFile != nil {
+            let list = experiment.targetsFile.map { "listed in `\($0)`" } ?? experiment.targets.map { "`\($0)`" }.joined(separator: ", ")
+            let aggregate: String
+            if case .target(let target) = experiment.aggregate { aggregate = "the value of `\(target)`" } else { aggregate = "their \(experiment.aggregate)" }
+            lines.append("- Targets, in order: \(list); the metric is \(aggregate)")
+        }
+        var metric = "- Metric: `\(experiment.metric)`, \(experiment.direction.rawValue) is better"
+        if case .jsonFile(let path, let key) = experiment.metricSource { metric += ", read from `\(path)` (key `\(key)`)" }
+        lines.append(metric)
+        if !experiment.requiredKeys.isEmpty || experiment.metricSource.file != nil {
+            let ok = experiment.metricSource.file != nil ? ["`ok=true` when present"] : []
+            lines.append("- Required metrics: " + (ok + experiment.requiredKeys.map { "`\($0)`" }).joined(separator: ", "))
+        }
+        if !experiment.constraints.isEmpty {
+            lines.append("- Constraints: " + experiment.constraints.map { "`\($0)`" }.joined(separator: ", "))
+        }
+        var gate = ["min-delta \(experiment.minDelta?.description ?? "0")"]
+        if experiment.repeats > 1 { gate.append("\(Number.format(experiment.noiseWidths)) noise widths") }
+        var decision = "- Decision: kept when better than the best by more than " + gate.joined(separator: " and ")
+        if experiment.recheckEvery > 0 { decision += "; the best is measured again every \(experiment.recheckEvery) runs" }
+        lines.append(decision)
+        if !experiment.artifacts.isEmpty {
+            lines.append("- Artifacts: " + experiment.artifacts.map { "`\($0)`" }.joined(separator: ", ") + " (at most \(ByteCount.format(experiment.artifactLimit)) a run)")
+        }
+        var counts: [(String, Int)] = []
+        for status in RunStatus.allCases {
+            let count = runs.filter { $0.record.status == status }.count
+            if count > 0 { counts.append((status.rawValue, count)) }
+        }
+        lines.append("- Runs: \(runs.count)" + (counts.isEmpty ? "" : " (" + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ") + ")"))
+        if let best, let value = best.record.value {
+            lines.append("- Best: `\(experiment.metric)=\(Number.format(value))` at `\(best.commit.short)` (run `\(best.record.run)`)")
+        }
+        return lines
+    }
+
+    static func box(_ checked: Bool) -> String { checked ? "[x]" : "[ ]" }
+
+    static func date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+}
