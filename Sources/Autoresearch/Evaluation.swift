@@ -174,6 +174,9 @@ private struct EvaluationContext {
                     let byName = Dictionary(metrics.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
                         .merging([experiment.metric: value]) { _, primary in primary }
                     if let breach = experiment.constraints.lazy.compactMap({ $0.breach(in: byName) }).first {
+                        // The record shows what the breaking evaluation measured.
+                        evaluation.value = value
+                        evaluation.metrics = metrics
                         evaluation.status = .discard
                         evaluation.breach = breach
                         evaluation.reason = "constraint broken: \(breach)" + (step.label.map { " (\($0))" } ?? "")

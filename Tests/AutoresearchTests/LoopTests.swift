@@ -12,11 +12,16 @@ extension TempRepository {
 
     /// The records of experiment `s` in the ledger, read with the git CLI.
     func ledgerLines() throws -> [String] {
+        try allLedgerLines().filter { $0.contains(" experiment=s ") }
+    }
+
+    /// Every record in the ledger, read with the git CLI.
+    func allLedgerLines() throws -> [String] {
         let notes = try git(["notes", "--ref", "autoresearch", "list"]).split(separator: "\n")
         return try notes.flatMap { line -> [String] in
             let note = String(line.split(separator: " ")[0])
             return try git(["cat-file", "-p", note]).split(separator: "\n").map(String.init)
-        }.filter { $0.contains(" experiment=s ") }
+        }
     }
 }
 

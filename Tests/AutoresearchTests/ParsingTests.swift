@@ -57,43 +57,104 @@ import Testing
     }
 }
 
-@Suite struct JSONMetricTests {
+@Suite struct MetricsFileTests {
     func file(_ content: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID()).json").path
         try content.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    @Test func readsANestedNumber() throws {
-        let path = try file(#"{"ok": true, "score": 0.93, "counts": {"samples": 64}}"#)
-        #expect(try JSONMetric.read(path: path, keyPath: "counts.samples").get() == 64)
-        #expect(try JSONMetric.read(path: path, keyPath: "score").get() == 0.93)
+    func read(_ content: String, key: String = "score", required: [String] = []) throws -> Result<MetricsFile.Contents, MetricsFile.Failure> {
+        MetricsFile.read(path: try file(content), name: "metrics.json", keyPath: key, required: required)
+    }
+
+    @Test func readsTheMetricAndEveryNumberSortedByKey() throws {
+        let contents = try read(#"{"score": 0.93, "ok": true, "counts": {"samples": 64}, "label": "x"}"#, required: ["counts.samples"]).get()
+        #expect(contents.value == 0.93)
+        #expect(contents.metrics.map(\.name) == ["counts.samples", "ok", "score"])
+        #expect(contents.metrics.map(\.value) == [64, 1, 0.93])
+        #expect(try read(#"{"counts": {"samples": 64}}"#, key: "counts.samples").get().value == 64)
     }
 
     @Test(arguments: [
-        (#"{"score": 1}"#, "missing", "has no key 'missing'"),
-        (#"{"score": true}"#, "score", "is not a number"),
-        (#"{"score": "0.5"}"#, "score", "is not a number"),
-        (#"{"score": NaN}"#, "score", "not finite"),
-        (#"{"score": Infinity}"#, "score", "not finite"),
-        ("not json at all", "score", "not valid JSON"),
+        (#"{"ok": true}"#, [String](), "no-metric", "has no key 'score'"),
+        (#"{"ok": true, "score": 1}"#, ["counts.samples"], "no-metric", "has no key 'counts.samples'"),
+        (#"{"ok": true, "score": 1, "counts": null}"#, ["counts"], "no-metric", "has no key 'counts'"),
+        (#"{"ok": false, "score": 1}"#, [], "crash", "ok is not true"),
+        (#"{"ok": "yes", "score": 1}"#, [], "crash", "ok is not true"),
+        (#"{"score": true}"#, [], "no-metric", "is not a number"),
+        (#"{"score": "0.5"}"#, [], "no-metric", "is not a number"),
+        (#"{"score": NaN}"#, [], "no-metric", "not finite"),
+        (#"{"score": Infinity}"#, [], "no-metric", "not finite"),
+        (#"{"ok": true, "score": 1, "loss": NaN}"#, ["loss"], "no-metric", "'loss' in metrics.json is not finite"),
+        ("not json at all", [], "no-metric", "not a JSON object"),
+        ("[1, 2]", [], "no-metric", "not a JSON object"),
     ])
-    func failuresNameTheProblem(content: String, key: String, expected: String) throws {
-        let path = try file(content)
-        let result = JSONMetric.read(path: path, keyPath: key)
-        guard case .failure(let error) = result else {
+    func failuresNameTheProblem(content: String, required: [String], status: String, expected: String) throws {
+        guard case .failure(let failure) = try read(content, required: required) else {
             Issue.record("expected a failure for \(content)")
             return
         }
-        #expect(error.message.contains(expected), "\(error.message)")
+        #expect(failure.status.rawValue == status)
+        #expect(failure.reason.contains(expected), "\(failure.reason)")
     }
 
     @Test func aMissingFileIsAFailure() {
-        guard case .failure(let error) = JSONMetric.read(path: "/nonexistent/metrics.json", keyPath: "score") else {
+        guard case .failure(let failure) = MetricsFile.read(path: "/nonexistent/metrics.json", name: "metrics.json", keyPath: "score", required: []) else {
             Issue.record("a missing file must fail")
             return
         }
-        #expect(error.message.contains("was not written"))
+        #expect(failure.reason.contains("was not written"))
+    }
+}
+
+@Suite struct DecisionTests {
+    @Test func medianAndNoiseWidth() {
+        #expect(Statistics.median([3, 1, 2]) == 2)
+        #expect(Statistics.median([4, 1, 2, 3]) == 2.5)
+        #expect(Statistics.median([]) == nil)
+        #expect(Statistics.noiseWidth([5]) == nil)
+        // Deviations from the median 3: 2, 1, 0, 1, 97 -> MAD 1: one wild sample does not move it.
+        #expect(abs(Statistics.noiseWidth([1, 2, 3, 4, 100])! - 1.4826) < 1e-9)
+    }
+
+    @Test func thresholdsAndConstraintsParse() {
+        #expect(Threshold("0.01") == .absolute(0.01))
+        #expect(Threshold("1%") == .relative(0.01))
+        #expect(Threshold("-1") == nil && Threshold("abc") == nil && Threshold("nan") == nil)
+        #expect(Threshold("5%")!.amount(from: -200) == 10)
+        let constraint = Constraint("peak_vram_mb <= 40000")!
+        #expect(constraint.description == "peak_vram_mb <= 40000")
+        #expect(constraint.breach(in: ["peak_vram_mb": 40000]) == nil)
+        #expect(constraint.breach(in: ["peak_vram_mb": 40001]) == "peak_vram_mb=40001 breaks peak_vram_mb <= 40000")
+        #expect(constraint.breach(in: [:])!.contains("was not reported"))
+        #expect(Constraint("pass_rate>=1.0")!.breach(in: ["pass_rate": 0.99]) != nil)
+        #expect(Constraint("pass_rate") == nil && Constraint("<= 3") == nil && Constraint("a <= b") == nil)
+    }
+
+    @Test func theGateIsTheLargerOfMinDeltaAndTheNoise() {
+        var experiment = Experiment(name: "e", evaluate: "true", metric: "loss", direction: .lower)
+        var best = RunRecord(experiment: "e", run: "r", status: .keep, metric: "loss", value: 1.0, bestBefore: nil, direction: .lower,
+                             duration: 0, start: Date(), exitCode: 0, reason: nil, description: "", host: "h")
+        #expect(experiment.judge(0.999, against: best).keep)
+        #expect(!experiment.judge(1.0, against: best).keep)
+        experiment.minDelta = Threshold("1%")
+        #expect(!experiment.judge(0.995, against: best).keep)
+        #expect(experiment.judge(0.98, against: best).keep)
+        best.noise = 0.02
+        let verdict = experiment.judge(0.97, against: best)
+        #expect(!verdict.keep)
+        #expect(verdict.reason == "better by 0.03, not more than the gate 0.04 (min-delta 1%, 2 × noise 0.02)")
+        #expect(experiment.judge(0.95, against: best).keep)
+    }
+
+    @Test func metricLinesTakeWholeLinesOnly() {
+        var lines = MetricLines()
+        for line in ["step 10 loss=0.5", "val_bpb:   0.99", "METRIC peak_vram_mb=38000", "epoch: 3 of 10", "pass_rate = 1.0", "acc: nan", "val_bpb: 0.98"] {
+            lines.scan(line[...])
+        }
+        #expect(lines.ordered.map(\.name) == ["val_bpb", "peak_vram_mb", "pass_rate"])
+        #expect(lines.values["val_bpb"] == 0.98)
     }
 }
 
@@ -113,6 +174,25 @@ import Testing
         #expect(parsed == record)
         #expect(parsed.description == "try \"wider\" MLP\nand = signs\\")
         #expect(parsed.delta! == 0.9979 - 0.99)
+    }
+
+    @Test func roundTripsTheMeasurements() throws {
+        var record = sample()
+        record.samples = [0.99, 0.9979, 1.01]
+        record.noise = 0.004
+        record.smokeValue = 1.2
+        record.targets = ["gsm8k", "evalplus"]
+        record.metrics = [("gsm8k/val_bpb", 0.98), ("gsm8k/peak_vram_mb", 38000), ("evalplus/val_bpb", 1.01)]
+        record.breach = "peak_vram_mb=41000 breaks peak_vram_mb <= 40000"
+        record.artifacts = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+        let parsed = try #require(RunRecord(line: record.line))
+        #expect(parsed == record)
+        #expect(parsed.samples == [0.99, 0.9979, 1.01] && parsed.noise == 0.004 && parsed.smokeValue == 1.2)
+        #expect(parsed.targets == ["gsm8k", "evalplus"])
+        #expect(parsed.metrics.map(\.name) == ["gsm8k/val_bpb", "gsm8k/peak_vram_mb", "evalplus/val_bpb"])
+        #expect(parsed.metricValues["gsm8k/peak_vram_mb"] == 38000)
+        #expect(parsed.extra.isEmpty)
+        #expect(!parsed.passed, "a run that broke a constraint did not pass")
     }
 
     @Test func keepsUnknownFieldsAndSkipsForeignLines() throws {
