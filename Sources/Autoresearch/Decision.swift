@@ -53,7 +53,8 @@ public enum Statistics {
     /// estimates the standard deviation of normally distributed noise. Nil for fewer than two samples.
     public static func noiseWidth(_ values: [Double]) -> Double? {
         guard values.count >= 2, let center = median(values) else { return nil }
-        return median(values.map { abs($0 - center) }).map { $0 * 1.4826 }
+        // Six significant digits are plenty for a width, and keep records readable.
+        return median(values.map { abs($0 - center) }).flatMap { Double(String(format: "%.6g", $0 * 1.4826)) }
     }
 }
 

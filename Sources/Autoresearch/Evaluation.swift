@@ -101,8 +101,7 @@ extension Workspace {
                                              repeats: 1, targets: evaluation.targets, into: &evaluation)
             evaluation.smokeValue = evaluation.value
             guard passed else {
-                evaluation.stoppedAtSmoke = true
-                evaluation.reason = evaluation.reason.map { "smoke: " + $0 }
+                evaluation.stoppedAtSmoke = true  // the reason names the stage: "exit status 3 (smoke)"
                 return
             }
             if let margin = experiment.smokeMargin, let bestSmoke = best?.smokeValue, let smokeValue = evaluation.value {

@@ -131,7 +131,7 @@ extension TempRepository {
         let failed = try repo.runCandidate("fail-smoke\n")
         #expect(failed.status == 11)
         #expect(stages(repo, failed.record) == ["smoke"], "the full stage never ran")
-        #expect(failed.record.contains("stage=smoke") && failed.record.contains("reason=\"smoke: exit status 3 (smoke)\""), "\(failed.record)")
+        #expect(failed.record.contains("stage=smoke") && failed.record.contains("reason=\"exit status 3 (smoke)\""), "\(failed.record)")
 
         let better = try repo.runCandidate("4\n")
         #expect(better.status == 0)
