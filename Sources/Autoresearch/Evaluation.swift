@@ -42,9 +42,8 @@ struct Evaluation {
 /// One command of an evaluation: which stage, repeat and target it measures.
 struct EvaluationStep {
     let stage: EvaluationStage
-    let command: String
-    let budget: Double
-    let timeout: Double
+    /// The command and its time limits.
+    let limits: Experiment.Stage
     let repeatIndex: Int
     let repeats: Int
     let target: String?
@@ -59,6 +58,14 @@ struct EvaluationStep {
         if let target { parts.append("target \(target) (\(targetIndex + 1)/\(targetCount))") }
         return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
+}
+
+/// What a stage that passed measured.
+private struct Measurement {
+    /// The median of the samples.
+    let value: Double
+    let samples: [Double]
+    let metrics: [(name: String, value: Double)]
 }
 
 /// What one command measured, or why it did not.
@@ -85,8 +92,15 @@ extension Workspace {
             evaluation.reason = error.message
             return evaluation
         }
+        var environment = ProcessInfo.processInfo.environment
+        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
+        environment["AUTORESEARCH_RUN_ID"] = run
+        environment["AUTORESEARCH_COMMIT"] = candidate.hex
+        environment["AUTORESEARCH_METRIC"] = experiment.metric
+        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
+        environment["AUTORESEARCH_BEST"] = best?.value.map { "\($0)" } ?? ""
         try withoutActuallyEscaping(onStart) { onStart in
-            let context = EvaluationContext(workspace: self, experiment: experiment, run: run, candidate: candidate, best: best?.value,
+            let context = EvaluationContext(workspace: self, experiment: experiment, run: run, environment: environment,
                                             logPath: logPath, events: events, onStart: onStart)
             try measureStages(context, best: best, includeSmoke: includeSmoke, into: &evaluation)
         }
@@ -97,14 +111,16 @@ extension Workspace {
     private func measureStages(_ context: EvaluationContext, best: RunRecord?, includeSmoke: Bool, into evaluation: inout Evaluation) throws {
         let experiment = context.experiment
         if includeSmoke, let smoke = experiment.smoke {
-            let passed = try context.measure(EvaluationStage.smoke, command: smoke.command, budget: smoke.budget, timeout: smoke.timeout,
-                                             repeats: 1, targets: evaluation.targets, into: &evaluation)
-            evaluation.smokeValue = evaluation.value
-            guard passed else {
-                evaluation.stoppedAtSmoke = true  // the reason names the stage: "exit status 3 (smoke)"
+            let measured = try context.measure(.smoke, smoke, repeats: 1, targets: evaluation.targets, into: &evaluation)
+            guard let smokeValue = measured?.value else {
+                // The failure is the smoke stage's (its reason names it: "exit status 3 (smoke)").
+                evaluation.smokeValue = evaluation.value
+                evaluation.value = nil
+                evaluation.stoppedAtSmoke = true
                 return
             }
-            if let margin = experiment.smokeMargin, let bestSmoke = best?.smokeValue, let smokeValue = evaluation.value {
+            evaluation.smokeValue = smokeValue
+            if let margin = experiment.smokeMargin, let bestSmoke = best?.smokeValue {
                 let behind = experiment.direction == .lower ? smokeValue - bestSmoke : bestSmoke - smokeValue
                 if behind > margin.amount(from: bestSmoke) {
                     evaluation.status = .discard
@@ -113,12 +129,12 @@ extension Workspace {
                     return
                 }
             }
-            evaluation.value = nil
-            evaluation.samples = []
-            evaluation.metrics = []
         }
-        _ = try context.measure(EvaluationStage.full, command: experiment.evaluate, budget: experiment.budget, timeout: experiment.timeout,
-                                repeats: experiment.repeats, targets: evaluation.targets, into: &evaluation)
+        guard let measured = try context.measure(.full, experiment.fullStage, repeats: experiment.repeats,
+                                                 targets: evaluation.targets, into: &evaluation) else { return }
+        evaluation.value = measured.value
+        evaluation.samples = measured.samples
+        evaluation.metrics = measured.metrics
     }
 
     /// The experiment's targets in order: the configured ones, or the lines of its targets file.
@@ -143,16 +159,16 @@ private struct EvaluationContext {
     let workspace: Workspace
     let experiment: Experiment
     let run: String
-    let candidate: OID
-    let best: Double?
+    /// The environment of every command, before the step's own variables.
+    let environment: [String: String]
     let logPath: String
     let events: RunEvents
     let onStart: (Int32) throws -> Void
 
-    /// Runs one stage: `repeats` times every target. Fills `evaluation` with its samples, their
-    /// median, the metrics' medians, or the failure that stopped it; true when it passed.
-    func measure(_ stage: EvaluationStage, command: String, budget: Double, timeout: Double, repeats: Int,
-                 targets: [String], into evaluation: inout Evaluation) throws -> Bool {
+    /// Runs one stage: `repeats` times every target. Returns what it measured; nil when a command
+    /// failed or broke a constraint, with the status and reason in `evaluation`.
+    func measure(_ stage: EvaluationStage, _ limits: Experiment.Stage, repeats: Int, targets: [String],
+                 into evaluation: inout Evaluation) throws -> Measurement? {
         var samples: [Double] = []
         var names: [String] = []
         var values: [String: [Double]] = [:]
@@ -160,15 +176,15 @@ private struct EvaluationContext {
         for repeatIndex in 1...repeats {
             var perTarget: [(target: String, value: Double)] = []
             for (targetIndex, target) in plan.enumerated() {
-                let step = EvaluationStep(stage: stage, command: command, budget: budget, timeout: timeout,
-                                          repeatIndex: repeatIndex, repeats: repeats, target: target,
-                                          targetIndex: targetIndex, targetCount: plan.count)
+                let step = EvaluationStep(stage: stage, limits: limits, repeatIndex: repeatIndex, repeats: repeats,
+                                          target: target, targetIndex: targetIndex, targetCount: plan.count)
+                let named = step.label.map { " (\($0))" } ?? ""
                 switch try execute(step, into: &evaluation) {
                 case .failed(let status, let reason, let exitCode):
                     evaluation.status = status
-                    evaluation.reason = reason + (step.label.map { " (\($0))" } ?? "")
+                    evaluation.reason = reason + named
                     evaluation.exitCode = exitCode
-                    return false
+                    return nil
                 case .measured(let value, let metrics):
                     let byName = Dictionary(metrics.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
                         .merging([experiment.metric: value]) { _, primary in primary }
@@ -178,8 +194,8 @@ private struct EvaluationContext {
                         evaluation.metrics = metrics
                         evaluation.status = .discard
                         evaluation.breach = breach
-                        evaluation.reason = "constraint broken: \(breach)" + (step.label.map { " (\($0))" } ?? "")
-                        return false
+                        evaluation.reason = "constraint broken: \(breach)" + named
+                        return nil
                     }
                     perTarget.append((target ?? "", value))
                     let prefix = target.map { $0 + "/" } ?? ""
@@ -195,34 +211,27 @@ private struct EvaluationContext {
             guard let sample = targets.isEmpty ? perTarget.first?.value : experiment.aggregate.combine(perTarget) else {
                 evaluation.status = .noMetric
                 evaluation.reason = "the aggregate '\(experiment.aggregate)' names no evaluated target (targets: \(targets.joined(separator: ", ")))"
-                return false
+                return nil
             }
             samples.append(sample)
         }
-        evaluation.samples = samples
-        evaluation.value = Statistics.median(samples)
-        evaluation.metrics = names.prefix(MetricLines.maxNames).map { ($0, Statistics.median(values[$0]!)!) }
-        return true
+        return Measurement(value: Statistics.median(samples)!, samples: samples,
+                           metrics: names.prefix(MetricLines.maxNames).map { ($0, Statistics.median(values[$0]!)!) })
     }
 
     /// Runs one command of the evaluation and reads what it reported.
     private func execute(_ step: EvaluationStep, into evaluation: inout Evaluation) throws -> StepOutcome {
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
-        environment["AUTORESEARCH_RUN_ID"] = run
-        environment["AUTORESEARCH_COMMIT"] = candidate.hex
-        environment["AUTORESEARCH_METRIC"] = experiment.metric
-        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
-        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(step.budget.rounded()))
-        environment["AUTORESEARCH_BEST"] = best.map { "\($0)" } ?? ""
+        var environment = self.environment
+        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(step.limits.budget.rounded()))
         environment["AUTORESEARCH_STAGE"] = step.stage.rawValue
         environment["AUTORESEARCH_REPEAT"] = String(step.repeatIndex)
         environment["AUTORESEARCH_REPEATS"] = String(step.repeats)
         environment["AUTORESEARCH_TARGET"] = step.target ?? ""
         environment["AUTORESEARCH_TARGET_INDEX"] = step.target == nil ? "" : String(step.targetIndex)
-        let metricFile = experiment.metricSource.file.map { workspace.root + "/" + $0 }
-        // A metric file left by an earlier command must never pass for this one's result.
-        if let metricFile { try? FileManager.default.removeItem(atPath: metricFile) }
+        if let file = experiment.metricSource.file {
+            // A metric file left by an earlier command must never pass for this one's result.
+            try? FileManager.default.removeItem(atPath: workspace.root + "/" + file)
+        }
         if let label = step.label, let log = FileHandle(forWritingAtPath: logPath) {
             log.seekToEndOfFile()
             log.write(Data("[git-autoresearch: \(label)]\n".utf8))
@@ -231,16 +240,16 @@ private struct EvaluationContext {
         var scanner = MetricScanner(name: experiment.metric)
         var lines = MetricLines()
         let progressDetail = step.label
-        let result = try GroupProcess.run(step.command, in: workspace.root, environment: environment,
-                                          hardLimit: step.timeout, grace: experiment.grace,
+        let result = try GroupProcess.run(step.limits.command, in: workspace.root, environment: environment,
+                                          hardLimit: step.limits.timeout, grace: experiment.grace,
                                           logPath: logPath, logLimit: experiment.logLimit, appendToLog: true, onStart: onStart,
                                           onLine: { line in
                                               scanner.scan(line)
                                               lines.scan(line)
                                           },
                                           onProgress: {
-                                              events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.budget,
-                                                                           limit: step.timeout, lastLine: $0.lastLine, detail: progressDetail))
+                                              events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.limits.budget,
+                                                                           limit: step.limits.timeout, lastLine: $0.lastLine, detail: progressDetail))
                                           },
                                           isInterrupted: events.isInterrupted)
         evaluation.duration += result.duration
@@ -250,7 +259,7 @@ private struct EvaluationContext {
         case .interrupted:
             return .failed(status: .interrupted, reason: "stopped by the user after \(Durations.format(result.duration))", exitCode: nil)
         case .timedOut:
-            return .failed(status: .timeout, reason: "killed at the hard limit of \(Durations.format(step.timeout))" + cut, exitCode: nil)
+            return .failed(status: .timeout, reason: "killed at the hard limit of \(Durations.format(step.limits.timeout))" + cut, exitCode: nil)
         case .signaled(let signal):
             return .failed(status: .crash, reason: "killed by signal \(signal)" + cut, exitCode: nil)
         case .exited(let code) where code != 0:
@@ -269,7 +278,7 @@ private struct EvaluationContext {
                 }
                 return .measured(value: value, metrics: lines.ordered)
             case .jsonFile(let path, let key):
-                switch MetricsFile.read(path: metricFile!, name: path, keyPath: key, required: experiment.requiredKeys) {
+                switch MetricsFile.read(path: workspace.root + "/" + path, name: path, keyPath: key, required: experiment.requiredKeys) {
                 case .success(let contents): return .measured(value: contents.value, metrics: contents.metrics)
                 case .failure(let failure): return .failed(status: failure.status, reason: failure.reason + cut, exitCode: code)
                 }

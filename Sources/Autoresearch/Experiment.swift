@@ -85,7 +85,10 @@ public struct Experiment: Sendable, Equatable {
     /// How the targets' values of the metric become one value.
     public var aggregate: Aggregate = .mean
 
-    /// A stage of evaluation other than the full one: its command and time limits.
+    /// The full evaluation as a stage: the evaluate command, its budget and hard limit.
+    public var fullStage: Stage { Stage(command: evaluate, budget: budget, timeout: timeout) }
+
+    /// A stage of evaluation: its command and time limits.
     public struct Stage: Sendable, Equatable {
         public var command: String
         public var budget: Double
@@ -95,6 +98,15 @@ public struct Experiment: Sendable, Equatable {
             self.command = command
             self.budget = budget
             self.timeout = timeout ?? budget * Experiment.timeoutFactor
+        }
+
+        /// True when the hard limit is the default one, derived from the budget.
+        public var hasDerivedTimeout: Bool { timeout == budget * Experiment.timeoutFactor }
+
+        /// Sets the budget; a derived hard limit follows it, one set on purpose stays.
+        public mutating func setBudget(_ budget: Double) {
+            if hasDerivedTimeout { timeout = budget * Experiment.timeoutFactor }
+            self.budget = budget
         }
     }
 
@@ -275,7 +287,7 @@ public struct ExperimentFile {
         try config.set(key("metric"), experiment.metric)
         try config.set(key("direction"), experiment.direction.rawValue)
         try config.set(key("budget"), Durations.canonical(experiment.budget))
-        if experiment.timeout == experiment.budget * Experiment.timeoutFactor {
+        if experiment.fullStage.hasDerivedTimeout {
             try config.remove(key("timeout"))
         } else {
             try config.set(key("timeout"), Durations.canonical(experiment.timeout))
@@ -306,7 +318,7 @@ public struct ExperimentFile {
         try config.setAll(key("require"), experiment.requiredKeys)
         try setOptional(key("smoke"), experiment.smoke?.command)
         try setOptional(key("smokeBudget"), experiment.smoke.flatMap { $0.budget == experiment.budget ? nil : Durations.canonical($0.budget) })
-        try setOptional(key("smokeTimeout"), experiment.smoke.flatMap { $0.timeout == $0.budget * Experiment.timeoutFactor ? nil : Durations.canonical($0.timeout) })
+        try setOptional(key("smokeTimeout"), experiment.smoke.flatMap { $0.hasDerivedTimeout ? nil : Durations.canonical($0.timeout) })
         try setOptional(key("smokeMargin"), experiment.smokeMargin?.description)
         try config.setAll(key("artifact"), experiment.artifacts)
         try setOptional(key("artifactLimit"), experiment.artifactLimit == Experiment.defaultArtifactLimit ? nil : String(experiment.artifactLimit))

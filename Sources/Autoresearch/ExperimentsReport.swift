@@ -9,11 +9,13 @@ extension Workspace {
     /// depends only on what is in git, so the same ledger gives the same document anywhere.
     public func experimentsReport() throws -> String {
         let names = try experimentNames()
+        let ledger = Ledger(repository: repository)
         var runsByExperiment: [String: [RunEntry]] = [:]
-        for run in try Ledger(repository: repository).allRuns() { runsByExperiment[run.record.experiment, default: []].append(run) }
+        for run in try ledger.allRuns() { runsByExperiment[run.record.experiment, default: []].append(run) }
         let rows = try names.enumerated().map { index, name in
-            ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try experiment(named: name),
-                      runs: runsByExperiment[name] ?? [], best: try best(experiment: name)?.best)
+            let tip = try branchTip(of: name)
+            return ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try experiment(named: name, at: tip),
+                             runs: runsByExperiment[name] ?? [], best: try ledger.best(experiment: name, from: tip))
         }
         var lines = ["# Experiments", "", "## Matrix",
                      "| ID | Name | Command | Metrics | Artifacts | Smoke | Full |", "|---|---|---|---|---|---|---|"]
@@ -119,11 +121,5 @@ private struct ReportRow {
 
     static func box(_ checked: Bool) -> String { checked ? "[x]" : "[ ]" }
 
-    static func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
-    }
+    static func date(_ date: Date) -> String { DateFormatter.utc("yyyy-MM-dd HH:mm 'UTC'").string(from: date) }
 }

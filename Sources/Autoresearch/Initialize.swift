@@ -49,9 +49,9 @@ public struct ExperimentSettings: Sendable {
         if let metric { experiment.metric = metric }
         if let direction { experiment.direction = direction }
         if let budget {
-            let derivedTimeout = experiment.timeout == experiment.budget * Experiment.timeoutFactor
-            experiment.budget = budget
-            if derivedTimeout { experiment.timeout = budget * Experiment.timeoutFactor }
+            var full = experiment.fullStage
+            full.setBudget(budget)
+            (experiment.budget, experiment.timeout) = (full.budget, full.timeout)
         }
         if let timeout { experiment.timeout = timeout }
         if let grace { experiment.grace = grace }
@@ -99,11 +99,8 @@ extension ExperimentSettings {
             experiment.smoke = smoke.isEmpty ? nil : Experiment.Stage(command: smoke, budget: experiment.smoke?.budget ?? experiment.budget,
                                                                      timeout: experiment.smoke?.timeout)
         }
-        if let smokeBudget, let stage = experiment.smoke {
-            let derivedTimeout = stage.timeout == stage.budget * Experiment.timeoutFactor
-            experiment.smoke = Experiment.Stage(command: stage.command, budget: smokeBudget, timeout: derivedTimeout ? nil : stage.timeout)
-        }
-        if let smokeTimeout, experiment.smoke != nil { experiment.smoke!.timeout = smokeTimeout }
+        if let smokeBudget { experiment.smoke?.setBudget(smokeBudget) }
+        if let smokeTimeout { experiment.smoke?.timeout = smokeTimeout }
         if (smokeBudget != nil || smokeTimeout != nil || smokeMargin != nil), experiment.smoke == nil {
             throw AutoresearchError("--smoke-budget, --smoke-timeout and --smoke-margin need a smoke command", hint: "add --smoke 'CMD'")
         }

@@ -144,33 +144,26 @@ extension Workspace {
                                        description: description, state: state))
             }
         }
-        let start = Date()
-        var marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: best?.commit.hex,
-                                       branch: branch, start: start, description: description)
+        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: best?.commit.hex,
+                                       branch: branch, start: Date(), description: description)
         try state.writeMarker(marker)
         if candidate != tip {
             try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
         }
-
-        events.started(run, experiment, candidate, best == nil)
-        let evaluation = try evaluate(experiment, run: run, candidate: candidate, best: best?.record,
-                                      logPath: state.logPath(run: run), events: events) { group in
-            marker.processGroup = group
-            try state.writeMarker(marker)
-        }
-        var record = try evaluatedRecord(evaluation, experiment: experiment, run: run, commit: candidate, best: best?.record,
-                                         start: start, description: description, events: events)
-        if record.status == .keep, let value = record.value, let best {
-            let verdict = experiment.judge(value, against: best.record)
-            if !verdict.keep {
-                record.status = .discard
-                record.reason = verdict.reason
+        let (record, evaluation) = try evaluateAndRecord(candidate, experiment: experiment, best: best?.record, marker: marker,
+                                                         state: state, events: events) { record, evaluation in
+            if record.status == .keep, let value = record.value, let best {
+                let verdict = experiment.judge(value, against: best.record)
+                if !verdict.keep {
+                    record.status = .discard
+                    record.reason = verdict.reason
+                }
+            }
+            if record.status == .keep {
+                // The noise the next candidates are judged with: the baseline's own, then inherited.
+                if let best { record.noise = best.record.noise } else { record.noise = Statistics.noiseWidth(evaluation.samples) }
             }
         }
-        // The noise the next candidates are judged with: the baseline's own, then inherited.
-        if record.status == .keep { record.noise = best.map { $0.record.noise } ?? Statistics.noiseWidth(evaluation.samples) }
-        try ledger.append(record, on: candidate)
-        try ledger.appendLogTail(evaluation.tail, run: run, on: candidate)
         if record.status != .keep, let best { try repository.resetHard(to: best.commit) }
         state.removeMarker()
         if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
@@ -180,23 +173,45 @@ extension Workspace {
                                logPath: state.logPath(run: run), tail: evaluation.tail))
     }
 
-    /// The record of an evaluated run, before the comparison with the best; stores its artifacts.
-    func evaluatedRecord(_ evaluation: Evaluation, experiment: Experiment, run: String, commit: OID, best: RunRecord?,
-                         start: Date, description: String, events: RunEvents) throws -> RunRecord {
+    /// Evaluates `commit` for the run `marker` describes (written, and updated with the process
+    /// group), builds its record (storing its artifacts), lets `decide` settle the status, and
+    /// appends the record and the log tail to the ledger. The caller resets and removes the marker.
+    func evaluateAndRecord(_ commit: OID, experiment: Experiment, best: RunRecord?, marker: LocalState.Marker,
+                           includeSmoke: Bool = true, state: LocalState, events: RunEvents,
+                           decide: (inout RunRecord, Evaluation) throws -> Void) throws -> (RunRecord, Evaluation) {
+        var marker = marker
+        let run = marker.run
+        events.started(run, experiment, commit, best == nil)
+        let evaluation = try evaluate(experiment, run: run, candidate: commit, best: best, logPath: state.logPath(run: run),
+                                      events: events, includeSmoke: includeSmoke) { group in
+            marker.processGroup = group
+            try state.writeMarker(marker)
+        }
         var record = RunRecord(experiment: experiment.name, run: run, status: evaluation.status, metric: experiment.metric,
                                value: evaluation.value, bestBefore: best?.value, direction: experiment.direction,
-                               duration: evaluation.duration, start: start, exitCode: evaluation.exitCode,
-                               reason: evaluation.reason, description: description, host: Self.hostName)
+                               duration: evaluation.duration, start: marker.start, exitCode: evaluation.exitCode,
+                               reason: evaluation.reason, description: marker.description, host: Self.hostName)
         record.evaluator = experiment.evaluatorID
         evaluation.fill(&record)
-        if evaluation.status != .interrupted, let stored = try storeArtifacts(experiment, run: run, commit: commit, since: start) {
+        try storeArtifacts(of: evaluation, in: &record, experiment: experiment, commit: commit, events: events)
+        try decide(&record, evaluation)
+        let ledger = Ledger(repository: repository)
+        try ledger.append(record, on: commit)
+        try ledger.appendLogTail(evaluation.tail, run: run, on: commit)
+        return (record, evaluation)
+    }
+
+    /// Stores the artifacts of an evaluation that was not interrupted, and says so in `record`.
+    private func storeArtifacts(of evaluation: Evaluation, in record: inout RunRecord, experiment: Experiment, commit: OID,
+                                events: RunEvents) throws {
+        if evaluation.status != .interrupted,
+           let stored = try storeArtifacts(experiment, run: record.run, commit: commit, since: record.start) {
             record.artifacts = stored.tree.hex
             if !stored.skipped.isEmpty {
                 record.artifactsSkipped = Self.listPaths(stored.skipped)
                 events.notice("warning: artifacts over the \(ByteCount.format(experiment.artifactLimit)) limit were not stored: \(Self.listPaths(stored.skipped)); raise it with 'git config -f .autoresearch experiment.\(experiment.name).artifactLimit BYTES' or store less")
             }
         }
-        return record
     }
 
     /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
@@ -252,10 +267,17 @@ extension Workspace {
 /// time, and unique across clones without coordination.
 public enum RunID {
     public static func make(at date: Date = Date()) -> String {
+        DateFormatter.utc("yyyyMMdd-HHmmss").string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
+    }
+}
+
+extension DateFormatter {
+    /// A formatter of UTC times in `format`, independent of the user's locale.
+    static func utc(_ format: String) -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter.string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
+        formatter.dateFormat = format
+        return formatter
     }
 }

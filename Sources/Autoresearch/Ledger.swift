@@ -51,19 +51,21 @@ public struct Ledger {
     /// Makes `commit` reachable from the experiment's attempts chain: one small commit (empty
     /// tree) whose parents are the previous chain tip and the attempt. Compare-and-swap, retried.
     public func recordAttempt(_ commit: OID, experiment: String, run: String) throws {
-        let tree = try repository.emptyTree()
-        try repository.updateReference(Ledger.attemptsRef(experiment), message: "autoresearch: attempt \(run)") { previous in
-            try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
-                                        message: "autoresearch: \(experiment) attempt \(run)\n")
-        }
+        try link(commit, tree: try repository.emptyTree(), experiment: experiment, kind: "attempt", run: run)
     }
 
     /// Makes a run's artifact tree reachable: a link of the attempts chain whose tree is the
     /// artifacts and whose parents are the previous chain tip and the run's commit.
     public func linkArtifacts(_ tree: OID, of commit: OID, experiment: String, run: String) throws {
-        try repository.updateReference(Ledger.attemptsRef(experiment), message: "autoresearch: artifacts \(run)") { previous in
+        try link(commit, tree: tree, experiment: experiment, kind: "artifacts", run: run)
+    }
+
+    /// Adds a link to the attempts chain: `tree`, parents the chain tip and `commit`, message
+    /// `autoresearch: NAME KIND RUN`.
+    private func link(_ commit: OID, tree: OID, experiment: String, kind: String, run: String) throws {
+        try repository.updateReference(Ledger.attemptsRef(experiment), message: "autoresearch: \(kind) \(run)") { previous in
             try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
-                                        message: "autoresearch: \(experiment) artifacts \(run)\n")
+                                        message: "autoresearch: \(experiment) \(kind) \(run)\n")
         }
     }
 

@@ -25,21 +25,14 @@ extension Workspace {
     func recheck(_ best: RunEntry, experiment: Experiment, state: LocalState, events: RunEvents) throws -> RunOutcome {
         let ledger = Ledger(repository: repository)
         let run = RunID.make()
-        let start = Date()
-        let description = "recheck of the best (run \(best.record.run))"
+        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: best.commit.hex,
+                                       branch: Experiment.branch(experiment.name), start: Date(),
+                                       description: "recheck of the best (run \(best.record.run))")
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
-        var marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: best.commit.hex,
-                                       branch: Experiment.branch(experiment.name), start: start, description: description)
         try state.writeMarker(marker)
-        events.started(run, experiment, best.commit, false)
-        let evaluation = try evaluate(experiment, run: run, candidate: best.commit, best: best.record,
-                                      logPath: state.logPath(run: run), events: events, includeSmoke: false) { group in
-            marker.processGroup = group
-            try state.writeMarker(marker)
-        }
-        var record = try evaluatedRecord(evaluation, experiment: experiment, run: run, commit: best.commit, best: best.record,
-                                         start: start, description: description, events: events)
-        if record.status == .keep {
+        let (record, evaluation) = try evaluateAndRecord(best.commit, experiment: experiment, best: best.record, marker: marker,
+                                                         includeSmoke: false, state: state, events: events) { record, evaluation in
+            guard record.status == .keep else { return }
             let earlier = try ledger.records(on: best.commit, experiment: experiment.name).filter(\.status.holdsBest)
             let pooled = earlier.flatMap(\.ownSamples) + evaluation.samples
             record.status = .recheck
@@ -53,8 +46,6 @@ extension Workspace {
                 events.notice("WARNING: \(record.reason!) (commit \(best.commit.short))")
             }
         }
-        try ledger.append(record, on: best.commit)
-        try ledger.appendLogTail(evaluation.tail, run: run, on: best.commit)
         if try !repository.status().isEmpty { try repository.resetHard(to: best.commit) }
         state.removeMarker()
         return RunOutcome(record: record, commit: best.commit, bestBefore: best.commit, logPath: state.logPath(run: run), tail: evaluation.tail)
