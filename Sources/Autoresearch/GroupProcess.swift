@@ -253,11 +253,12 @@ struct LineSplitter {
     }
 
     private mutating func emit(_ onLine: (Substring) -> Void) {
-        var text = String(decoding: partial, as: UTF8.self)
-        if text.hasSuffix("\r") { text.removeLast() }
+        if partial.last == UInt8(ascii: "\r") { partial.removeLast() }
+        let text = String(decoding: partial, as: UTF8.self)
         partial.removeAll(keepingCapacity: true)
         onLine(text[...])
-        tail.append(String(text.prefix(500)))
+        // Most lines are short: cut by characters only the long ones.
+        tail.append(text.utf8.count <= 500 ? text : String(text.prefix(500)))
         if tail.count > tailLines { tail.removeFirst() }
     }
 }

@@ -101,10 +101,12 @@ public struct Ledger {
 
     /// The best commit at or below `tip`, and the baseline it is measured against: the nearest
     /// baseline record at or below the best commit (an older one belongs to an older
-    /// configuration or evaluator). Reads along the branch only.
+    /// configuration or evaluator), as last measured: a recheck of the baseline commit measures
+    /// the baseline again. Reads along the branch only.
     public func bestAndBaseline(experiment: String, from tip: OID) throws -> (best: RunEntry, baseline: RunRecord?)? {
         guard let best = try best(experiment: experiment, from: tip) else { return nil }
-        return (best, try nearest(experiment: experiment, from: best.commit, where: \.isBaseline)?.record)
+        guard let baseline = try nearest(experiment: experiment, from: best.commit, where: \.isBaseline) else { return (best, nil) }
+        return (best, baseline.commit == best.commit ? best.record : try bestRecord(on: baseline.commit, experiment: experiment))
     }
 
     /// The nearest first-parent ancestor of `tip` (or `tip`) with a record of `experiment`

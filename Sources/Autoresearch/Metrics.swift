@@ -12,42 +12,61 @@ public struct MetricScanner: Sendable {
     public private(set) var value: Double?
     /// The text of the last occurrence when it was not a finite number (`nan`, `inf`, `abc`).
     public private(set) var invalidValue: String?
+    private let nameBytes: [UInt8]
 
-    public init(name: String) { self.name = name }
+    public init(name: String) {
+        self.name = name
+        nameBytes = Array(name.utf8)
+    }
 
-    /// Looks at one line of output.
+    /// Looks at one line of output. Works on its UTF-8 bytes: an evaluator may print gigabytes,
+    /// and Character-level search costs microseconds a line.
     public mutating func scan(_ line: Substring) {
-        guard line.contains(name) else { return }
-        var searchStart = line.startIndex
-        var lastValid: Double?
-        var lastInvalid: String?
-        var found = false
-        while let range = line[searchStart...].range(of: name) {
-            searchStart = range.upperBound
-            if range.lowerBound > line.startIndex, Self.isNameCharacter(line[line.index(before: range.lowerBound)]) { continue }
-            var index = range.upperBound
-            while index < line.endIndex, line[index] == " " || line[index] == "\t" { index = line.index(after: index) }
-            guard index < line.endIndex, line[index] == ":" || line[index] == "=" else { continue }
-            index = line.index(after: index)
-            while index < line.endIndex, line[index] == " " || line[index] == "\t" { index = line.index(after: index) }
-            let token = line[index...].prefix { !$0.isWhitespace && $0 != "," && $0 != ";" && $0 != "}" }
-            found = true
-            if let number = Double(token), number.isFinite {
-                lastValid = number
-                lastInvalid = nil
-            } else {
-                lastValid = nil
-                lastInvalid = token.isEmpty ? "(nothing)" : String(token.prefix(40))
-            }
-        }
-        if found {
-            value = lastValid
-            invalidValue = lastInvalid
+        var line = line
+        guard let token = line.withUTF8({ Self.lastOccurrence(of: nameBytes, in: $0) }) else { return }
+        if let number = Double(token), number.isFinite {
+            value = number
+            invalidValue = nil
+        } else {
+            value = nil
+            invalidValue = token.isEmpty ? "(nothing)" : String(token.prefix(40))
         }
     }
 
-    private static func isNameCharacter(_ character: Character) -> Bool {
-        character.isLetter || character.isNumber || character == "_" || character == "-" || character == "."
+    /// The value text of the last `NAME: VALUE` / `NAME=VALUE` in `bytes` where the name stands alone.
+    private static func lastOccurrence(of name: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let first = name.first, bytes.count >= name.count else { return nil }
+        var last: String?
+        var start = 0
+        while start + name.count <= bytes.count {
+            guard bytes[start] == first, zip(name.indices, start...).allSatisfy({ name[$0] == bytes[$1] }),
+                  start == 0 || !isNameByte(bytes[start - 1]) else {
+                start += 1
+                continue
+            }
+            var index = start + name.count
+            start += 1
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "=") else { continue }
+            index += 1
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            var end = index
+            while end < bytes.count, !isValueEnd(bytes[end]) { end += 1 }
+            last = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)
+        }
+        return last
+    }
+
+    /// Letters, digits, `_`, `-`, `.`, and any byte of a non-ASCII character.
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        byte >= 0x80 || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+    }
+
+    /// Whitespace, `,`, `;` or `}`: where a value ends.
+    private static func isValueEnd(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+            || byte == 0x0B || byte == 0x0C || byte == UInt8(ascii: ",") || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "}")
     }
 }
 
@@ -62,22 +81,38 @@ public struct MetricLines: Sendable {
 
     public init() {}
 
-    /// Looks at one line of output.
+    /// Looks at one line of output (its UTF-8 bytes, as `MetricScanner` does).
     public mutating func scan(_ line: Substring) {
-        var text = line.drop { $0 == " " || $0 == "\t" }
-        if text.hasPrefix("METRIC ") { text = text.dropFirst("METRIC ".count).drop { $0 == " " } }
-        let name = text.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" || $0 == "/" }
-        guard let first = name.first, first.isLetter || first == "_" else { return }
-        var rest = text[name.endIndex...].drop { $0 == " " || $0 == "\t" }
-        guard rest.first == ":" || rest.first == "=" else { return }
-        rest = rest.dropFirst()
-        guard let value = Double(rest.trimmingCharacters(in: .whitespaces)), value.isFinite else { return }
-        let key = String(name)
+        var line = line
+        guard let (key, value) = line.withUTF8(Self.metric(in:)) else { return }
         if values[key] == nil {
             guard names.count < Self.maxNames else { return }
             names.append(key)
         }
         values[key] = value
+    }
+
+    /// The name and value of a line that is only `[METRIC ]NAME: VALUE` or `NAME=VALUE`.
+    private static func metric(in bytes: UnsafeBufferPointer<UInt8>) -> (String, Double)? {
+        func isBlank(_ index: Int) -> Bool { bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") }
+        var index = 0
+        while index < bytes.count, isBlank(index) { index += 1 }
+        let prefix = Array("METRIC ".utf8)
+        if bytes.count - index > prefix.count, zip(prefix, bytes[index...]).allSatisfy(==) {
+            index += prefix.count
+            while index < bytes.count, isBlank(index) { index += 1 }
+        }
+        let nameStart = index
+        while index < bytes.count, MetricScanner.isNameByte(bytes[index]) || bytes[index] == UInt8(ascii: "/") { index += 1 }
+        // A name starts with a letter or `_`.
+        guard index > nameStart, case let first = bytes[nameStart] | 0x20, first >= 0x80 || bytes[nameStart] == UInt8(ascii: "_")
+                || (first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")) else { return nil }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[nameStart..<index]), as: UTF8.self)
+        while index < bytes.count, isBlank(index) { index += 1 }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "=") else { return nil }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)...]), as: UTF8.self)
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else { return nil }
+        return (name, value)
     }
 
     /// The metrics found, in the order first seen.

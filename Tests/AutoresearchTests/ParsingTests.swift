@@ -150,10 +150,10 @@ import Testing
 
     @Test func metricLinesTakeWholeLinesOnly() {
         var lines = MetricLines()
-        for line in ["step 10 loss=0.5", "val_bpb:   0.99", "METRIC peak_vram_mb=38000", "epoch: 3 of 10", "pass_rate = 1.0", "acc: nan", "val_bpb: 0.98"] {
+        for line in ["step 10 loss=0.5", "val_bpb:   0.99", "METRIC peak_vram_mb=38000", "epoch: 3 of 10", "pass_rate = 1.0", "acc: nan", "3d: 4", "/x: 1", "  _hidden = 2 ", "val_bpb: 0.98"] {
             lines.scan(line[...])
         }
-        #expect(lines.ordered.map(\.name) == ["val_bpb", "peak_vram_mb", "pass_rate"])
+        #expect(lines.ordered.map(\.name) == ["val_bpb", "peak_vram_mb", "pass_rate", "_hidden"])
         #expect(lines.values["val_bpb"] == 0.98)
     }
 }
