@@ -85,8 +85,8 @@ extension Workspace {
     /// Runs the agent under its time limit with the experiment's context, in a marked iteration
     /// (so a kill during the step is repaired). A failed or interrupted step is settled here:
     /// what the agent left is kept on the attempts chain, the run recorded, the branch reset.
-    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, guarded: GuardedPaths,
-                   state: LocalState, events: RunEvents) throws -> AgentStepResult {
+    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, branch: String, base: OID,
+                   guarded: GuardedPaths, state: LocalState, events: RunEvents) throws -> AgentStepResult {
         let context = AgentContext(state: state)
         let program = try experiment.program.flatMap { path -> String? in
             guard let entry = try repository.entry(inTree: guarded.tree, path: path), entry.kind == .blob else { return nil }
@@ -108,8 +108,8 @@ extension Workspace {
         environment["AUTORESEARCH_HISTORY"] = context.historyPath
         environment["AUTORESEARCH_DESCRIPTION_FILE"] = context.descriptionPath
 
-        var marker = LocalState.Marker(phase: .agent, run: run, candidate: best.commit.hex, best: best.commit.hex,
-                                       branch: Experiment.branch(experiment.name), start: Date(), description: "")
+        var marker = LocalState.Marker(phase: .agent, run: run, candidate: base.hex, best: base.hex,
+                                       branch: branch, start: Date(), description: "")
         try state.writeMarker(marker)
         events.agentStarted(run, experiment)
         let logPath = state.agentLogPath(run: run)

@@ -72,7 +72,7 @@ public enum GroupProcess {
         defer { environ.forEach { free($0) } }
         let started = Date()
         let spawnError = environ.withUnsafeBufferPointer { envp in
-            cps_spawn_shell(command, directory, envp.baseAddress, writeEnd, &pid)
+            cps_spawn_shell(command, directory, envp.baseAddress, writeEnd, writeEnd, &pid)
         }
         close(writeEnd)
         guard spawnError == 0 else {

@@ -71,21 +71,24 @@ extension Workspace {
 
     /// Runs `body` holding the experiment's lock, after repairing an iteration a killed process left unfinished.
     func withLock<T>(experiment name: String, events: RunEvents, _ body: (LocalState) throws -> T) throws -> T {
-        let state = LocalState(gitDirectory: repository.gitDirectory, experiment: name)
+        let state = LocalState(repository: repository, experiment: name)
         try state.acquireLock(experiment: name)
         defer { state.releaseLock() }
+        if !isWorkerWorktree { try cleanUpWorkers(experiment: name, events: events) }
         if let repaired = try repairUnfinishedIteration(experiment: name, state: state) { events.notice(repaired) }
         return try body(state)
     }
 
     /// One iteration under the lock. With an agent, and when nothing is waiting to be evaluated,
     /// the agent step makes the candidate first; without one, the work tree or the commits beyond
-    /// the best are the candidate.
+    /// the best are the candidate. A parallel worker (`worker`) works on its own branch, which
+    /// starts at the experiment branch; a keep then advances the experiment branch (`advanceBest`).
     func iterate(experiment name: String, state: LocalState, message: String?, agent: AgentInvocation?,
-                 events: RunEvents) throws -> RunResult {
-        let branch = Experiment.branch(name)
-        var tip = try branchTip(of: name)
+                 worker: Int? = nil, events: RunEvents) throws -> RunResult {
+        let branch = worker.map { Workers.branch(name, $0) } ?? Experiment.branch(name)
         try enterBranch(branch, experiment: name, events: events)
+        let start = try branchTip(branch, experiment: name)
+        var tip = start
         let ledger = Ledger(repository: repository)
         var best = try ledger.best(experiment: name, from: tip)
         let experiment = try self.experiment(named: name, at: tip)
@@ -94,27 +97,28 @@ extension Workspace {
             events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short)\(evaluatorChanged ? ", with a new evaluator" : ""): this run measures a new baseline")
             best = nil
         }
+        // Where a discarded candidate goes back to: the tip when it holds the best's files (the
+        // best itself, or a merge that carries it), else the best commit.
+        let base = try best.map { try sameTree($0.commit, tip) ? tip : $0.commit }
 
         let run = RunID.make()
         var description = message ?? ""
         // What the candidate is compared with: the guarded paths of the best commit.
         let guarded = try best.map { try GuardedPaths(experiment, tree: try repository.commit($0.commit).tree, repository: repository) }
         var changes = try repository.status()
-        if let agent, let best, let guarded {
-            if tip != best.commit || !changes.isEmpty {
+        if let agent, let best, let guarded, let base {
+            if try !sameTree(tip, best.commit) || !changes.isEmpty {
                 // Mid-loop the tree is clean after every run unless the evaluation wrote files,
                 // which would be taken for the agent's next change.
-                guard agent.iteration == 1 else {
-                    throw AutoresearchError("the evaluation left files in the work tree (\(Self.listPaths(changes.map(\.path)))); the loop stopped so they are not taken for the agent's next change",
-                                            hint: "add the evaluator's outputs to .gitignore, then start the loop again")
-                }
-                events.notice("evaluating the changes already on autoresearch/\(name) (not made by the agent) first")
+                guard agent.iteration == 1 || changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
+                events.notice("evaluating the changes already on \(branch.dropFirst("refs/heads/".count)) (not made by the agent) first")
             } else {
-                switch try agentStep(agent, experiment: experiment, run: run, best: best, guarded: guarded, state: state, events: events) {
+                switch try agentStep(agent, experiment: experiment, run: run, best: best, branch: branch, base: base,
+                                     guarded: guarded, state: state, events: events) {
                 case .settled(let outcome): return .ran(outcome)
                 case .changed(let text): description = text
                 }
-                tip = try branchTip(of: name)
+                tip = try branchTip(branch, experiment: name)
                 changes = try repository.status()
             }
         }
@@ -127,24 +131,24 @@ extension Workspace {
                 let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
                 candidate = try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
             }
-        } else if description.isEmpty, tip != best?.commit {
+        } else if description.isEmpty, tip != base {
             description = String(try repository.commit(candidate).message.prefix { $0 != "\n" })
         }
-        if let best, candidate == best.commit {
+        if let best, try sameTree(candidate, best.commit) {
             guard agent != nil else { return .nothingToEvaluate(best: candidate) }
             return .ran(try recordNoop(experiment: experiment, run: run, best: best, description: description, state: state))
         }
 
         // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
         try ledger.recordAttempt(candidate, experiment: name, run: run)
-        if let best, let guarded {
+        if let best, let guarded, let base {
             let changed = try guarded.violations(candidate: try repository.commit(candidate).tree, repository: repository)
             if !changed.isEmpty {
-                return .ran(try reject(candidate, experiment: experiment, run: run, best: best, guarded: changed,
+                return .ran(try reject(candidate, experiment: experiment, run: run, best: best, base: base, guarded: changed,
                                        description: description, state: state))
             }
         }
-        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: best?.commit.hex,
+        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: base?.hex,
                                        branch: branch, start: Date(), description: description)
         try state.writeMarker(marker)
         if candidate != tip {
@@ -162,15 +166,28 @@ extension Workspace {
             if record.status == .keep {
                 // The noise the next candidates are judged with: the baseline's own, then inherited.
                 if let best { record.noise = best.record.noise } else { record.noise = Statistics.noiseWidth(evaluation.samples) }
+                if worker != nil { try advanceBest(to: candidate, from: start, record: &record, experiment: experiment) }
             }
+            if let worker { record.worker = worker }
         }
-        if record.status != .keep, let best { try repository.resetHard(to: best.commit) }
+        if record.status != .keep, let base { try repository.resetHard(to: base) }
         state.removeMarker()
         if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
             events.notice("warning: untracked files after the evaluation (\(Self.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
                                logPath: state.logPath(run: run), tail: evaluation.tail))
+    }
+
+    /// The error for a work tree the evaluation left files in, mid-loop.
+    static func evaluationLeftFiles(_ changes: [StatusEntry]) -> AutoresearchError {
+        AutoresearchError("the evaluation left files in the work tree (\(listPaths(changes.map(\.path)))); the loop stopped so they are not taken for the agent's next change",
+                          hint: "add the evaluator's outputs to .gitignore, then start the loop again")
+    }
+
+    /// True when two commits hold the same files.
+    func sameTree(_ one: OID, _ other: OID) throws -> Bool {
+        try one == other || repository.commit(one).tree == repository.commit(other).tree
     }
 
     /// Evaluates `commit` for the run `marker` describes (written, and updated with the process
@@ -215,14 +232,14 @@ extension Workspace {
     }
 
     /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
-    /// chain) and puts the branch and work tree back at the best commit. Nothing is evaluated.
-    func reject(_ candidate: OID, experiment: Experiment, run: String, best: RunEntry,
+    /// chain) and puts the branch and work tree back at `base` (the best's files). Nothing is evaluated.
+    func reject(_ candidate: OID, experiment: Experiment, run: String, best: RunEntry, base: OID,
                 guarded: [String], description: String, state: LocalState) throws -> RunOutcome {
         let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Self.listPaths(guarded))",
                                        experiment: experiment, name: experiment.name, run: run, bestBefore: best.record.value,
                                        start: state.readMarker()?.start ?? Date(), description: description)
         try Ledger(repository: repository).append(record, on: candidate)
-        try repository.resetHard(to: best.commit)
+        try repository.resetHard(to: base)
         state.removeMarker()
         return RunOutcome(record: record, commit: candidate, bestBefore: best.commit, logPath: state.logPath(run: run), tail: [])
     }

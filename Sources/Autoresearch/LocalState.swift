@@ -1,20 +1,27 @@
 import Foundation
+import Git
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Per-work-tree state of an experiment, kept under the git directory (never in the work tree):
-/// `autoresearch/NAME/lock`, `autoresearch/NAME/iteration` (the unfinished-iteration marker),
-/// `autoresearch/NAME/logs/RUN.log` (and `RUN.agent.log`), and the agent's context files in
-/// `autoresearch/NAME/agent/`.
+/// Local state of an experiment, kept under the git directory (never in the work tree). Per work
+/// tree: `autoresearch/NAME/lock`, `autoresearch/NAME/iteration` (the unfinished-iteration
+/// marker) and the agent's context files in `autoresearch/NAME/agent/`. Shared by all work trees
+/// (in the main git directory, so logs outlive a worker's work tree):
+/// `autoresearch/NAME/logs/RUN.log` (and `RUN.agent.log`) and `autoresearch/NAME/workers/`.
 public struct LocalState {
     public let directory: String
+    /// The experiment's directory in the main git directory.
+    public let sharedDirectory: String
 
-    public init(gitDirectory: String, experiment: String) {
-        directory = gitDirectory + "autoresearch/" + experiment
+    public init(repository: Repository, experiment: String) {
+        directory = repository.gitDirectory + "autoresearch/" + experiment
+        sharedDirectory = repository.commonDirectory + "autoresearch/" + experiment
     }
 
-    public var logsDirectory: String { directory + "/logs" }
+    public var logsDirectory: String { sharedDirectory + "/logs" }
+    /// Where parallel workers keep their work trees and state files.
+    public var workersDirectory: String { sharedDirectory + "/workers" }
     public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
     public func agentLogPath(run: String) -> String { logsDirectory + "/\(run).agent.log" }
     /// Where the files handed to the agent live.

@@ -15,6 +15,14 @@ public struct LoopOptions: Sendable {
     public var patience: Int?
     /// Stop after this many failures in a row (crash, timeout, no-metric, agent-error); 0: never.
     public var maxCrashes: Int = LoopOptions.defaultMaxCrashes
+    /// Pull from this remote before each iteration, push to it after each keep and every
+    /// `pushEvery` runs (`--sync REMOTE`).
+    public var sync: String?
+    public var pushEvery = 5
+    /// Set in a parallel worker's process: its number (`loop --jobs`).
+    public var worker: Int?
+    /// The run budget shared by parallel workers, instead of `maxRuns`.
+    public var runTickets: RunTickets?
 
     public static let defaultMaxCrashes = 5
 
@@ -28,6 +36,8 @@ public enum StopReason: String, Sendable {
     case patience
     case maxCrashes = "max-crashes"
     case interrupted
+    /// A parallel worker stopped with an error.
+    case workerFailed = "worker-failed"
 
     /// What the summary says.
     public func explanation(_ options: LoopOptions) -> String {
@@ -37,6 +47,7 @@ public enum StopReason: String, Sendable {
         case .patience: return "no improvement in \(options.patience ?? 0) runs (--patience)"
         case .maxCrashes: return "\(options.maxCrashes) failures in a row (--max-crashes): check the evaluator and the agent logs"
         case .interrupted: return "interrupted"
+        case .workerFailed: return "a worker stopped with an error (its message is above)"
         }
     }
 }
@@ -67,35 +78,51 @@ extension Workspace {
     /// Runs iterations until a stopping rule or an interruption: the agent proposes a change, the
     /// change is evaluated, kept or reset, and recorded. The first iteration measures the baseline
     /// when there is none, or evaluates changes already waiting on the branch. Holds the
-    /// experiment's lock throughout. `onRun` gets each finished run.
+    /// experiment's lock throughout. `onRun` gets each finished run. In a parallel worker
+    /// (`options.worker`), each iteration starts from the experiment branch's tip.
     public func loop(experiment name: String, options: LoopOptions, events: RunEvents = RunEvents(),
                      onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
         let experiment = try self.experiment(named: name, at: try branchTip(of: name))
-        guard let command = options.agent ?? experiment.agent else {
-            throw AutoresearchError("experiment '\(name)' has no agent, so 'loop' has nothing to run between evaluations",
-                                    hint: "give one with --agent 'CMD' or 'git autoresearch init --name \(name) --agent CMD' (recipes in docs/agents.md); to drive the experiment yourself, make a change and use 'git autoresearch run'")
-        }
+        guard let command = options.agent ?? experiment.agent else { throw Self.noAgentError(name) }
         return try withLock(experiment: name, events: events) { state in
             let ledger = Ledger(repository: repository)
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
+            let workBranch = options.worker.map { Workers.branch(name, $0) } ?? Experiment.branch(name)
+            let report = options.worker.map { worker in
+                WorkerStateFile(WorkerState(worker: worker, pid: getpid(), worktree: root, step: "starting", since: started),
+                                path: WorkerState.path(state, worker))
+            }
+            var events = events
+            if let report { Self.reportSteps(of: &events, to: report) }
             var history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
             var counts: [RunStatus: Int] = [:]
             var runs = 0, withoutKeep = 0, failuresInRow = 0, sinceRecheck = 0
+            var bestSeen = try branchTip(of: name)
             var stop: StopReason?
             while stop == nil {
                 if events.isInterrupted() { stop = .interrupted; break }
                 if let maxRuns = options.maxRuns, runs >= maxRuns { stop = .maxRuns; break }
                 if let maxTime = options.maxTime, Date().timeIntervalSince(started) >= maxTime { stop = .maxTime; break }
+                if let tickets = options.runTickets, try !tickets.take() { stop = .maxRuns; break }
+                if let remote = options.sync {
+                    report?.step("sync")
+                    sync(from: remote, experiment: name, events: events)
+                }
+                if options.worker != nil { try followBest(experiment: name, branch: workBranch) }
+                // Another worker or machine improved the best: patience starts again.
+                if case let tip = try branchTip(of: name), tip != bestSeen { withoutKeep = 0; bestSeen = tip }
                 let outcome: RunOutcome
                 if experiment.recheckEvery > 0, sinceRecheck >= experiment.recheckEvery,
                    let best = try ledger.best(experiment: name, from: try branchTip(of: name)) {
-                    outcome = try recheck(best, experiment: experiment, state: state, events: events)
+                    outcome = try recheck(best, branch: workBranch, base: try branchTip(workBranch, experiment: name),
+                                          experiment: experiment, state: state, events: events)
                     sinceRecheck = 0
                 } else {
                     let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
                                                 iteration: runs + 1, history: history)
-                    guard case .ran(let ran) = try iterate(experiment: name, state: state, message: nil, agent: agent, events: events) else {
+                    guard case .ran(let ran) = try iterate(experiment: name, state: state, message: nil, agent: agent,
+                                                           worker: options.worker, events: events) else {
                         throw AutoresearchError("internal error: an agent iteration ended without a run")
                     }
                     outcome = ran
@@ -105,8 +132,14 @@ extension Workspace {
                 history = Array(([RunEntry(commit: outcome.commit, record: outcome.record)] + history).prefix(AgentContext.historyLimit))
                 let status = outcome.record.status
                 counts[status, default: 0] += 1
+                report?.update {
+                    $0.runs = runs
+                    $0.counts[status.rawValue, default: 0] += 1
+                    $0.step = "idle"
+                }
                 onRun(outcome)
                 if status != .recheck { withoutKeep = status == .keep ? 0 : withoutKeep + 1 }
+                bestSeen = try branchTip(of: name)
                 failuresInRow = status.isFailure ? failuresInRow + 1 : 0
                 if status == .interrupted {
                     stop = .interrupted
@@ -115,12 +148,81 @@ extension Workspace {
                 } else if let patience = options.patience, withoutKeep >= patience {
                     stop = .patience
                 }
+                if let remote = options.sync, status == .keep || runs % options.pushEvery == 0 {
+                    report?.step("sync")
+                    push(to: remote, experiment: name, events: events)
+                }
+            }
+            if let remote = options.sync, stop != .interrupted { push(to: remote, experiment: name, events: events) }
+            report?.update {
+                $0.step = "stopped"
+                $0.stop = stop!.rawValue
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
             return LoopSummary(experiment: name, stop: stop!,
                                counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
                                runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
                                best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
+        }
+    }
+
+    static func noAgentError(_ name: String) -> AutoresearchError {
+        AutoresearchError("experiment '\(name)' has no agent, so 'loop' has nothing to run between evaluations",
+                          hint: "give one with --agent 'CMD' or 'git autoresearch init --name \(name) --agent CMD' (recipes in docs/agents.md); to drive the experiment yourself, make a change and use 'git autoresearch run'")
+    }
+
+    /// Makes a worker's state file follow its steps.
+    private static func reportSteps(of events: inout RunEvents, to report: WorkerStateFile) {
+        let (agentStarted, started) = (events.agentStarted, events.started)
+        events.agentStarted = { run, experiment in
+            report.step("agent", run: run)
+            agentStarted(run, experiment)
+        }
+        events.started = { run, experiment, candidate, baseline in
+            report.step("evaluation", run: run)
+            started(run, experiment, candidate, baseline)
+        }
+        let isInterrupted = events.isInterrupted
+        let parent = getppid()
+        // A worker whose loop died (even by SIGKILL) stops as if interrupted.
+        events.isInterrupted = { isInterrupted() || getppid() != parent }
+    }
+
+    /// A worker starts each iteration from the best: its branch and work tree move to the
+    /// experiment branch's tip. The work tree must be clean (the evaluation wrote no files).
+    private func followBest(experiment name: String, branch: String) throws {
+        let changes = try repository.status()
+        guard changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
+        let best = try branchTip(of: name)
+        if try repository.referenceTarget(branch) != best { try repository.resetHard(to: best) }
+    }
+
+    /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.
+    private func sync(from remote: String, experiment name: String, events: RunEvents) {
+        do {
+            let before = try branchTip(of: name)
+            let adopted = try withFileLock(LocalState(repository: repository, experiment: name).sharedDirectory + "/sync.lock") {
+                try syncBest(from: remote, experiment: name)
+            }
+            if let adopted { events.notice(adopted) }
+            // In the main work tree HEAD is on the experiment branch: its files follow the adopted best.
+            if !isWorkerWorktree, case let tip = try branchTip(of: name), tip != before, try repository.status().isEmpty {
+                try repository.resetHard(to: tip)
+            }
+        } catch {
+            events.notice("warning: could not pull from \(remote) (\(error)); the loop goes on and tries again before the next run")
+        }
+    }
+
+    /// Pushes to `remote`; a failure is reported, and the loop goes on.
+    private func push(to remote: String, experiment name: String, events: RunEvents) {
+        do {
+            let report = try withFileLock(LocalState(repository: repository, experiment: name).sharedDirectory + "/sync.lock") {
+                try push(remote: remote, experiment: name)
+            }
+            for skipped in report.skipped { events.notice("not pushed: \(skipped.branch): \(skipped.reason)") }
+        } catch {
+            events.notice("warning: could not push to \(remote) (\(error)); the loop goes on and pushes again later")
         }
     }
 }

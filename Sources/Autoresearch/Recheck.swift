@@ -13,20 +13,23 @@ extension Workspace {
             guard let best = try Ledger(repository: repository).best(experiment: name, from: tip) else {
                 throw AutoresearchError("experiment '\(name)' has no best yet", hint: "measure the baseline first: git autoresearch run")
             }
-            guard tip == best.commit, try repository.status().isEmpty else {
+            guard try sameTree(tip, best.commit), try repository.status().isEmpty else {
                 throw AutoresearchError("autoresearch/\(name) has changes beyond the best commit \(best.commit.short); a recheck measures the best itself",
                                         hint: "evaluate them first with 'git autoresearch run', or reset them away (git stash -u)")
             }
-            return try recheck(best, experiment: try experiment(named: name, at: tip), state: state, events: events)
+            return try recheck(best, branch: Experiment.branch(name), base: tip, experiment: try experiment(named: name, at: tip),
+                               state: state, events: events)
         }
     }
 
-    /// Measures `best` again, under the lock, on a clean work tree at the best commit.
-    func recheck(_ best: RunEntry, experiment: Experiment, state: LocalState, events: RunEvents) throws -> RunOutcome {
+    /// Measures `best` again, under the lock, on a clean work tree holding the best's files:
+    /// `branch` at `base`, where it stays.
+    func recheck(_ best: RunEntry, branch: String, base: OID, experiment: Experiment, state: LocalState,
+                 events: RunEvents) throws -> RunOutcome {
         let ledger = Ledger(repository: repository)
         let run = RunID.make()
-        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: best.commit.hex,
-                                       branch: Experiment.branch(experiment.name), start: Date(),
+        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: base.hex,
+                                       branch: branch, start: Date(),
                                        description: "recheck of the best (run \(best.record.run))")
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try state.writeMarker(marker)
@@ -46,7 +49,7 @@ extension Workspace {
                 events.notice("WARNING: \(record.reason!) (commit \(best.commit.short))")
             }
         }
-        if try !repository.status().isEmpty { try repository.resetHard(to: best.commit) }
+        if try !repository.status().isEmpty { try repository.resetHard(to: base) }
         state.removeMarker()
         return RunOutcome(record: record, commit: best.commit, bestBefore: best.commit, logPath: state.logPath(run: run), tail: evaluation.tail)
     }

@@ -61,7 +61,7 @@ extension Workspace {
         if record == nil {
             let written = unevaluatedRecord(status, reason: reason, experiment: try? self.experiment(named: name, at: candidate),
                                             name: name, run: marker.run,
-                                            bestBefore: try best.flatMap { try ledger.bestRecord(on: $0, experiment: name)?.value },
+                                            bestBefore: try best.flatMap { try ledger.best(experiment: name, from: $0)?.record.value },
                                             start: marker.start, exitCode: exitCode, description: marker.description)
             try ledger.append(written, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)

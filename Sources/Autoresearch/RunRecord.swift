@@ -63,6 +63,8 @@ public struct RunRecord: Sendable, Equatable {
     public var description: String
     /// The machine that ran it.
     public var host: String
+    /// The parallel worker that ran it (`loop --jobs`), from 0.
+    public var worker: Int?
     /// The evaluator the run was measured with (`GuardedPaths.fingerprint`, pinned by `init`).
     public var evaluator: String?
     /// Every value of the metric measured in this run, in order (`repeats`); `value` is their median.
@@ -138,6 +140,7 @@ public struct RunRecord: Sendable, Equatable {
         fields.append(("start", Self.timestamp(start)))
         if let exitCode { fields.append(("exit", String(exitCode))) }
         fields.append(("host", host))
+        if let worker { fields.append(("worker", String(worker))) }
         if let evaluator { fields.append(("evaluator", evaluator)) }
         if let stage { fields.append(("stage", stage)) }
         if let smokeValue { fields.append(("smoke", Self.format(smokeValue))) }
@@ -170,6 +173,7 @@ public struct RunRecord: Sendable, Equatable {
                   description: fields["desc"] ?? "", host: fields["host"] ?? "")
         self.version = version
         evaluator = fields["evaluator"]
+        worker = fields["worker"].flatMap(Int.init)
         samples = fields["samples"].map { $0.split(separator: ",").compactMap { Double($0) } } ?? []
         noise = fields["noise"].flatMap(Double.init)
         stage = fields["stage"]
@@ -179,7 +183,7 @@ public struct RunRecord: Sendable, Equatable {
         artifacts = fields["artifacts"]
         artifactsSkipped = fields["artifacts_skipped"]
         let known: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
-                          "duration", "start", "exit", "reason", "desc", "host", "evaluator", "samples", "noise",
+                          "duration", "start", "exit", "reason", "desc", "host", "worker", "evaluator", "samples", "noise",
                           "stage", "smoke", "targets", "breach", "artifacts", "artifacts_skipped"]
         for (key, value) in pairs where !known.contains(key) {
             if key.hasPrefix(Self.metricPrefix), let number = Double(value) {

@@ -37,7 +37,7 @@ extension Workspace {
     public func statuses(of names: [String]) throws -> [ExperimentStatus] {
         var repaired: [String: String] = [:]
         for name in names {
-            let state = LocalState(gitDirectory: repository.gitDirectory, experiment: name)
+            let state = LocalState(repository: repository, experiment: name)
             guard state.readMarker() != nil, state.lockHolder() == nil else { continue }
             try state.acquireLock(experiment: name)
             defer { state.releaseLock() }
@@ -57,7 +57,7 @@ extension Workspace {
             return ExperimentStatus(experiment: try experiment(named: name, at: tip), branch: Experiment.branch(name), tip: tip,
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
-                                    lockHolder: LocalState(gitDirectory: repository.gitDirectory, experiment: name).lockHolder(),
+                                    lockHolder: LocalState(repository: repository, experiment: name).lockHolder(),
                                     repaired: repaired[name])
         }
     }

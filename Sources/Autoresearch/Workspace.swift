@@ -60,6 +60,15 @@ public final class Workspace {
         return tip
     }
 
+    /// The tip of `branch` (full name), which works on experiment `name`.
+    func branchTip(_ branch: String, experiment name: String) throws -> OID {
+        guard let tip = try repository.referenceTarget(branch) else {
+            if branch == Experiment.branch(name) { return try branchTip(of: name) }
+            throw AutoresearchError("branch \(branch) of experiment '\(name)' is gone", hint: "start the loop again")
+        }
+        return tip
+    }
+
     /// The id of the `.autoresearch` blob committed in `commit` (nil when absent).
     func configurationEntry(at commit: OID) throws -> OID? {
         guard let entry = try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName),
@@ -79,7 +88,7 @@ public final class Workspace {
                                     hint: "configure the experiment with git autoresearch init --name \(name) ...")
         }
         // libgit2 parses config files only from disk: keep one copy per configuration blob.
-        let cacheDirectory = repository.gitDirectory + "autoresearch/config-cache"
+        let cacheDirectory = repository.commonDirectory + "autoresearch/config-cache"
         let cached = cacheDirectory + "/" + blob.hex
         if !FileManager.default.fileExists(atPath: cached) {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)

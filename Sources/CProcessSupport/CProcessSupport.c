@@ -11,7 +11,7 @@
 static volatile sig_atomic_t interrupt_count = 0;
 static volatile sig_atomic_t last_signal = 0;
 
-int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, pid_t *pid) {
+int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -31,7 +31,7 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
 
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+    posix_spawn_file_actions_adddup2(&actions, error_fd, 2);
     if (directory != NULL) posix_spawn_file_actions_addchdir_np(&actions, directory);
     /* The command gets stdin, stdout and stderr only: no descriptor the tool inherited leaks into it. */
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);

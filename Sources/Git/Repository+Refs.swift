@@ -104,6 +104,12 @@ extension Repository {
         try check(git_repository_set_head(pointer, name), "set HEAD to \(name)")
     }
 
+    /// Detaches HEAD at `commit` without touching the index or the work tree.
+    public func detachHead(at commit: OID) throws {
+        var oid = commit.raw
+        try check(git_repository_set_head_detached(pointer, &oid), "detach HEAD at \(commit.short)")
+    }
+
     /// Moves `ref` to the object `build` makes from its current target (nil when the ref does not
     /// exist), with compare-and-swap. When another writer moved the ref or holds its lock, waits
     /// a short random time and builds again from the new target (up to 50 attempts), so no

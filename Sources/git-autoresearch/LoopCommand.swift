@@ -22,8 +22,16 @@ extension GitAutoresearch {
             interrupted, and the branch reset to the best commit; a second Ctrl-C exits at once, and \
             the next command repairs what is left). It then prints a summary.
 
+            With --jobs N, N workers run at once, each in its own work tree under \
+            .git/autoresearch/NAME/workers/ on its own branch, each iteration starting from the \
+            experiment branch's tip; a worker that beats the best advances the branch (a candidate \
+            beaten meanwhile by another worker is compared again first). Each worker sees \
+            AUTORESEARCH_WORKER=0..N-1 and the --worker-env settings; --max-runs counts the runs of \
+            all workers. With --sync REMOTE the loop pulls before each run (adopting a better best \
+            found elsewhere) and pushes after each keep and every --push-every runs. See docs/scale-out.md.
+
             Exit codes: 0 --max-runs reached, 20 --max-time reached, 21 --patience exhausted, \
-            22 --max-crashes reached, 130 interrupted, 1 error, 64 usage error.
+            22 --max-crashes reached, 130 interrupted, 1 error (or a worker's error), 64 usage error.
             """)
 
         @OptionGroup var target: ExperimentOption
@@ -46,6 +54,24 @@ extension GitAutoresearch {
         @Option(name: .customLong("max-crashes"), help: "Stop after this many failures in a row (0: never).")
         var maxCrashes: Int = LoopOptions.defaultMaxCrashes
 
+        @Option(name: [.short, .long], help: "Run this many workers at once, each in its own work tree.")
+        var jobs = 1
+
+        @Option(name: .customLong("worker-env"), help: ArgumentHelp("Set KEY=VALUE in each worker's environment, {worker} replaced by its number (repeatable), e.g. 'CUDA_VISIBLE_DEVICES={worker}'.", valueName: "KEY=VALUE"))
+        var workerEnvironment: [String] = []
+
+        @Option(help: ArgumentHelp("Share through this remote: pull before each run, push after each keep and every --push-every runs.", valueName: "REMOTE"))
+        var sync: String?
+
+        @Option(name: .customLong("push-every"), help: "With --sync: push at least every this many runs.")
+        var pushEvery = 5
+
+        @Option(help: .hidden)
+        var worker: Int?
+
+        @Option(name: .customLong("run-tickets"), help: .hidden)
+        var runTickets: String?
+
         @Option(help: "Output: text (one line per run, then a summary) or json (one object per run, then a summary object).")
         var format: OutputFormat = .text
 
@@ -57,6 +83,12 @@ extension GitAutoresearch {
                 throw ValidationError("\(flag) must be at least 1")
             }
             if maxCrashes < 0 { throw ValidationError("--max-crashes must be 0 (no limit) or more") }
+            if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+            if pushEvery < 1 { throw ValidationError("--push-every must be at least 1") }
+            if jobs == 1, !workerEnvironment.isEmpty { throw ValidationError("--worker-env needs --jobs 2 or more") }
+            for setting in workerEnvironment where !setting.contains("=") || setting.hasPrefix("=") {
+                throw ValidationError("--worker-env takes KEY=VALUE, got '\(setting)'")
+            }
         }
 
         mutating func run() throws {
@@ -68,15 +100,51 @@ extension GitAutoresearch {
             options.maxTime = try maxTime.map(Durations.parse)
             options.patience = patience
             options.maxCrashes = maxCrashes
+            options.sync = sync
+            options.pushEvery = pushEvery
+            options.worker = worker
+            options.runTickets = runTickets.map(RunTickets.init(path:))
+            if let worker { Terminal.linePrefix = "[w\(worker)] " }
             cps_install_interrupt_handlers()
             let (format, quiet) = (format, quiet)
-            let summary = try workspace.loop(experiment: name, options: options,
-                                             events: RunPrinter.events(quiet: quiet || format == .json, silent: quiet)) {
-                RunPrinter.report($0, format: format, quiet: quiet)
+            // Workers share the terminal: no live progress line, and no summary of their own.
+            let events = RunPrinter.events(quiet: quiet || format == .json || worker != nil || jobs > 1, silent: quiet)
+            let print = { RunPrinter.report($0, format: format, quiet: quiet) }
+            let summary: LoopSummary
+            if jobs > 1 {
+                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment) { [self] index, options in
+                    workerCommand(index, options: options, experiment: name)
+                }
+                summary = try workspace.loopInParallel(experiment: name, options: options, launch: launch, events: events, onRun: print)
+            } else {
+                summary = try workspace.loop(experiment: name, options: options, events: events, onRun: print)
             }
-            RunPrinter.report(summary, options: options, format: format, quiet: quiet)
+            if worker == nil { RunPrinter.report(summary, options: options, format: format, quiet: quiet) }
             let code = RunPrinter.exitCode(summary.stop)
             if code != 0 { throw ExitCode(code) }
+        }
+
+        /// The command line of worker `index`: this program's `loop` in worker mode with `options`.
+        private func workerCommand(_ index: Int, options: LoopOptions, experiment: String) -> String {
+            var arguments = [Self.executablePath, "loop", "--experiment", experiment, "--worker", String(index),
+                             "--max-crashes", String(options.maxCrashes), "--format", format.rawValue]
+            if let agent { arguments += ["--agent", agent] }
+            if let agentTimeout = options.agentTimeout { arguments += ["--agent-timeout", "\(agentTimeout)s"] }
+            if let maxTime = options.maxTime { arguments += ["--max-time", "\(max(0.001, maxTime))s"] }
+            if let patience { arguments += ["--patience", String(patience)] }
+            if let tickets = options.runTickets { arguments += ["--run-tickets", tickets.path] }
+            if let sync { arguments += ["--sync", sync, "--push-every", String(pushEvery)] }
+            if quiet { arguments.append("--quiet") }
+            return "exec " + arguments.map(Self.shellQuoted).joined(separator: " ")
+        }
+
+        /// This program's path, as the kernel knows it.
+        private static var executablePath: String {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        }
+
+        private static func shellQuoted(_ text: String) -> String {
+            "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
     }
 }

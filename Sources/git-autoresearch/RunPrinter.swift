@@ -28,7 +28,7 @@ enum RunPrinter {
         if format == .json {
             print(json(outcome))
         } else if !quiet {
-            print(line(outcome))
+            print(Terminal.linePrefix + line(outcome))
             if outcome.record.status.isFailure || outcome.record.status == .interrupted {
                 for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(line)", .dim)) }
                 if FileManager.default.fileExists(atPath: outcome.logPath) { print(Terminal.paint("  log: \(outcome.logPath)", .dim)) }
@@ -102,7 +102,7 @@ enum RunPrinter {
             "samples": record.samples.isEmpty ? nil : record.samples, "noise": record.noise, "stage": record.stage,
             "smoke": record.smokeValue, "targets": record.targets.isEmpty ? nil : record.targets,
             "metrics": record.metrics.isEmpty ? nil : record.metricValues,
-            "breach": record.breach, "artifacts": record.artifacts,
+            "breach": record.breach, "artifacts": record.artifacts, "worker": record.worker,
         ])
     }
 }
@@ -115,6 +115,7 @@ extension RunPrinter {
         case .patience: return 21
         case .maxCrashes: return 22
         case .interrupted: return 130
+        case .workerFailed: return 1
         }
     }
 

@@ -19,15 +19,19 @@ enum Terminal {
         colorEnabled ? "\u{1B}[\(color.rawValue)m\(text)\u{1B}[0m" : text
     }
 
+    /// Put before every line of text output: `[w2] ` in a parallel worker, so that the lines of
+    /// workers sharing a terminal can be told apart.
+    nonisolated(unsafe) static var linePrefix = ""
+
     static func error(_ message: String, hint: String?) {
         clearProgress()
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        if let hint { FileHandle.standardError.write(Data("hint: \(hint)\n".utf8)) }
+        FileHandle.standardError.write(Data("\(linePrefix)error: \(message)\n".utf8))
+        if let hint { FileHandle.standardError.write(Data("\(linePrefix)hint: \(hint)\n".utf8)) }
     }
 
     static func notice(_ message: String) {
         clearProgress()
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(linePrefix)\(message)\n".utf8))
     }
 
     /// Rewrites one status line on stderr (terminals only).

@@ -3,9 +3,10 @@
 #include <sys/types.h>
 
 /// Starts `/bin/sh -c command` in `directory` as the leader of a new session (so of a new process
-/// group whose id is its pid), stdin from /dev/null, stdout and stderr to `output_fd`, default
-/// signal dispositions, an empty signal mask, and no other descriptors. Returns 0 and sets `*pid`, or an errno value.
-int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, pid_t *pid);
+/// group whose id is its pid), stdin from /dev/null, stdout to `output_fd`, stderr to `error_fd`,
+/// default signal dispositions, an empty signal mask, and no other descriptors. Returns 0 and sets
+/// `*pid`, or an errno value.
+int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd, pid_t *pid);
 
 /// Starts a watchdog (a small /bin/sh script) for process group `group`: if the calling process
 /// dies (even by SIGKILL) before releasing it, the watchdog sends the group SIGTERM, waits up to

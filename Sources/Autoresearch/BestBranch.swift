@@ -1,0 +1,94 @@
+import Foundation
+import Git
+
+/// How the experiment branch moves when several workers or machines find bests at once. It only
+/// ever moves forward: when two lines of bests meet, a merge commit with the better side's files
+/// joins them, so every best stays in its history, and pushing it never needs force.
+extension Workspace {
+    /// Makes a parallel worker's kept candidate the experiment's best: the experiment branch moves
+    /// from `start` (the tip the worker started from) to `candidate` with compare-and-swap. When
+    /// another worker or a pull moved it first, the candidate is judged again against the new
+    /// best: not better, the run becomes a discard and `record` says why; better, the branch moves
+    /// to a merge commit holding the candidate's files (parents: the candidate, the moved tip).
+    func advanceBest(to candidate: OID, from start: OID, record: inout RunRecord, experiment: Experiment) throws {
+        let name = experiment.name
+        let ledger = Ledger(repository: repository)
+        for attempt in 1... {
+            let current = try branchTip(of: name)
+            if current == candidate { return }
+            var target = candidate
+            if current != start {
+                guard try configurationEntry(at: current) == configurationEntry(at: candidate) else {
+                    record.status = .discard
+                    record.reason = "\(ExperimentFile.fileName) changed on autoresearch/\(name) while this run was evaluated"
+                    return
+                }
+                if let moved = try ledger.best(experiment: name, from: current), let value = record.value {
+                    let verdict = experiment.judge(value, against: moved.record)
+                    record.bestBefore = moved.record.value
+                    record.noise = moved.record.noise
+                    guard verdict.keep else {
+                        record.status = .discard
+                        record.reason = "the best moved to run \(moved.record.run) (\(record.metric)=\(Number.format(moved.record.value ?? 0))) while this run was evaluated" + (verdict.reason.map { "; \($0)" } ?? "; not better")
+                        return
+                    }
+                }
+                target = try repository.createCommit(
+                    tree: try repository.commit(candidate).tree, parents: [candidate, current],
+                    message: "autoresearch: \(name) run \(record.run) is the best (\(record.metric)=\(Number.format(record.value ?? 0))), over \(current.short)\n")
+            }
+            do {
+                try repository.setReference(Experiment.branch(name), to: target, expecting: .value(current),
+                                            message: "autoresearch: keep \(record.run)")
+                return
+            } catch let error as GitError where error.isModified && attempt < 50 {
+                usleep(UInt32.random(in: 1_000...20_000))
+            }
+        }
+    }
+
+    /// One commit holding the better of two lines of an experiment's history (`ours`, and
+    /// `theirs` from another machine), which both fast-forward to. Nil when `theirs` is already
+    /// in `ours`, or when the two were configured differently (their values cannot be compared).
+    /// `theirs` itself when it contains `ours`. Otherwise a merge commit with the files of the
+    /// side whose best is better (ours on a tie); parents: that side, then the other.
+    /// With `keepingOurFiles`, nil whenever the result would not hold our files.
+    func bestOfLines(experiment name: String, ours: OID, theirs: OID, keepingOurFiles: Bool) throws -> OID? {
+        if try ours == theirs || repository.isAncestor(theirs, of: ours) { return nil }
+        if try repository.isAncestor(ours, of: theirs) { return keepingOurFiles ? nil : theirs }
+        guard try configurationEntry(at: ours) == configurationEntry(at: theirs) else { return nil }
+        let ledger = Ledger(repository: repository)
+        let ourBest = try ledger.best(experiment: name, from: ours), theirBest = try ledger.best(experiment: name, from: theirs)
+        let direction = try experiment(named: name, at: ours).direction
+        let theirsWin: Bool
+        switch (ourBest?.record.value, theirBest?.record.value) {
+        case (let mine?, let other?): theirsWin = direction.isBetter(other, than: mine)
+        case (nil, _?): theirsWin = true
+        default: theirsWin = false
+        }
+        if theirsWin && keepingOurFiles { return nil }
+        let (winner, other, best) = theirsWin ? (theirs, ours, theirBest) : (ours, theirs, ourBest)
+        let summary = best.map { "run \($0.record.run) (\($0.record.metric)=\(Number.format($0.record.value ?? 0)))" } ?? winner.short
+        return try repository.createCommit(tree: try repository.commit(winner).tree, parents: [winner, other],
+                                           message: "autoresearch: \(name) best of \(ours.short) and \(theirs.short) is \(summary)\n")
+    }
+
+    /// For `loop --sync`: pulls from `remote` (records, attempts, its experiment branches), then
+    /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`). A lost
+    /// race with a local worker is left for the next sync. Returns a notice when the remote's
+    /// best was adopted.
+    func syncBest(from remote: String, experiment name: String) throws -> String? {
+        _ = try pull(remote: remote)
+        guard let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)) else { return nil }
+        let ours = try branchTip(of: name)
+        guard let target = try bestOfLines(experiment: name, ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
+        do {
+            try repository.setReference(Experiment.branch(name), to: target, expecting: .value(ours),
+                                        message: "autoresearch: best from \(remote)")
+        } catch let error as GitError where error.isModified {
+            return nil
+        }
+        guard try !sameTree(target, ours), let best = try Ledger(repository: repository).best(experiment: name, from: target) else { return nil }
+        return "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))"
+    }
+}

@@ -1,0 +1,348 @@
+import CProcessSupport
+import Foundation
+import Git
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Names of the parallel workers of `loop --jobs N`: worker `i` works in a linked work tree
+/// `.git/autoresearch/NAME/workers/i` (git's name `autoresearch-NAME-i`) on the branch
+/// `autoresearch-workers/NAME/i`, and reports itself in `.git/autoresearch/NAME/workers/i.json`.
+public enum Workers {
+    /// Where worker branches live (outside `refs/heads/autoresearch/`, which holds experiments).
+    public static let branchPrefix = "refs/heads/autoresearch-workers/"
+
+    static func branch(_ experiment: String, _ index: Int) -> String { branchPrefix + "\(experiment)/\(index)" }
+    static func worktreePrefix(_ experiment: String) -> String { "autoresearch-\(experiment)-" }
+    static func worktreeName(_ experiment: String, _ index: Int) -> String { worktreePrefix(experiment) + String(index) }
+}
+
+/// What a worker says about itself while it runs, for `status` and for the loop's summary.
+public struct WorkerState: Codable, Sendable {
+    public var worker: Int
+    public var pid: Int32
+    public var worktree: String
+    /// `starting`, `sync`, `agent`, `evaluation`, `recording` or `stopped`.
+    public var step: String
+    /// The run in progress.
+    public var run: String?
+    /// When the step started.
+    public var since: Date
+    public var runs = 0
+    /// Runs by status.
+    public var counts: [String: Int] = [:]
+    /// Why the worker stopped (a `StopReason`), once it did.
+    public var stop: String?
+
+    /// True while the worker's process lives.
+    public var isAlive: Bool { GroupProcess.isAlive(pid) }
+
+    static func path(_ state: LocalState, _ index: Int) -> String { state.workersDirectory + "/\(index).json" }
+
+    static func read(_ path: String) -> WorkerState? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try? decoder.decode(WorkerState.self, from: data)
+    }
+
+    /// Writes the state whole, then renames it into place: a reader sees the old or the new one.
+    func write(_ path: String) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        let partial = path + ".tmp"
+        guard let data = try? encoder.encode(self), FileManager.default.createFile(atPath: partial, contents: data) else { return }
+        rename(partial, path)
+    }
+}
+
+/// A worker's state file, updated as its steps go.
+final class WorkerStateFile {
+    private(set) var state: WorkerState
+    let path: String
+
+    init(_ state: WorkerState, path: String) {
+        self.state = state
+        self.path = path
+        state.write(path)
+    }
+
+    func update(_ change: (inout WorkerState) -> Void) {
+        change(&state)
+        state.write(path)
+    }
+
+    func step(_ name: String, run: String? = nil) {
+        update {
+            $0.step = name
+            $0.run = run ?? $0.run
+            $0.since = Date()
+        }
+    }
+}
+
+/// Runs `body` holding an exclusive `flock` on `path` (created if needed), which the kernel
+/// releases if the process dies.
+func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw AutoresearchError("cannot open the lock \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    while flock(fd, LOCK_EX) != 0 {
+        guard errno == EINTR else { throw AutoresearchError("cannot lock \(path): \(String(cString: strerror(errno)))") }
+    }
+    return try body()
+}
+
+/// The runs workers may still start (`loop --jobs N --max-runs M`), a number in a file that each
+/// worker decrements under a lock before each run, so the total is M however the work is shared.
+public struct RunTickets: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    static func create(at path: String, count: Int) throws {
+        try withFileLock(path + ".lock") {
+            guard FileManager.default.createFile(atPath: path, contents: Data("\(count)\n".utf8)) else {
+                throw AutoresearchError("cannot write \(path)")
+            }
+        }
+    }
+
+    /// Takes one run; false when none is left.
+    func take() throws -> Bool {
+        try withFileLock(path + ".lock") {
+            let left = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            guard left > 0 else { return false }
+            guard FileManager.default.createFile(atPath: path, contents: Data("\(left - 1)\n".utf8)) else {
+                throw AutoresearchError("cannot write \(path)")
+            }
+            return true
+        }
+    }
+}
+
+/// How `loop --jobs N` starts its workers.
+public struct WorkerLaunch {
+    public var jobs: Int
+    /// `KEY=VALUE` settings for each worker's environment, `{worker}` replaced by its number
+    /// (`CUDA_VISIBLE_DEVICES={worker}`).
+    public var environment: [String] = []
+    /// The shell command that runs worker `i` (in its work tree) with these options.
+    public var command: (_ worker: Int, _ options: LoopOptions) -> String
+
+    public init(jobs: Int, environment: [String], command: @escaping (_ worker: Int, _ options: LoopOptions) -> String) {
+        self.jobs = jobs
+        self.environment = environment
+        self.command = command
+    }
+}
+
+extension Workspace {
+    /// True in the work tree of a parallel worker.
+    var isWorkerWorktree: Bool {
+        guard case .branch(let branch, _) = try? repository.head() else { return false }
+        return branch.hasPrefix(Workers.branchPrefix)
+    }
+
+    /// The live workers of an experiment, by number.
+    public func liveWorkers(experiment name: String) -> [WorkerState] {
+        let state = LocalState(repository: repository, experiment: name)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: state.workersDirectory)) ?? []
+        return files.filter { $0.hasSuffix(".json") }
+            .compactMap { WorkerState.read(state.workersDirectory + "/" + $0) }
+            .filter(\.isAlive)
+            .sorted { $0.worker < $1.worker }
+    }
+
+    /// Removes what workers that are gone left behind (killed, or left by a killed loop): each
+    /// one's unfinished run is settled first (recorded as interrupted, its work kept on the
+    /// attempts chain), then its work tree, branch and state file go. Live workers are left alone.
+    /// Returns the number of runs settled.
+    @discardableResult
+    func cleanUpWorkers(experiment name: String, events: RunEvents) throws -> Int {
+        let prefix = Workers.worktreePrefix(name)
+        var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
+        for (ref, _) in try repository.references(matching: Workers.branch(name, 0).dropLast() + "*") {
+            if let index = Int(ref.dropFirst(Workers.branch(name, 0).count - 1)) { indices.insert(index) }
+        }
+        var settled = 0
+        for index in indices.sorted() {
+            if let repaired = try removeWorker(index, experiment: name) {
+                events.notice("worker \(index): \(repaired)")
+                settled += 1
+            }
+        }
+        return settled
+    }
+
+    /// Settles worker `index`'s unfinished run, if any, then removes its work tree, branch and
+    /// state file, unless the worker still runs. Returns what was repaired.
+    func removeWorker(_ index: Int, experiment name: String) throws -> String? {
+        let worktree = Workers.worktreeName(name, index)
+        var repaired: String?
+        if let path = try repository.worktreePath(name: worktree), FileManager.default.fileExists(atPath: path + "/.git") {
+            let worker = try Workspace(discoveringFrom: path)
+            let state = LocalState(repository: worker.repository, experiment: name)
+            if state.lockHolder() != nil { return nil }
+            if state.readMarker() != nil {
+                try state.acquireLock(experiment: name)
+                defer { state.releaseLock() }
+                repaired = try worker.repairUnfinishedIteration(experiment: name, state: state)
+            }
+        }
+        try repository.removeWorktree(name: worktree)
+        try repository.deleteReference(Workers.branch(name, index))
+        let shared = LocalState(repository: repository, experiment: name)
+        unlink(WorkerState.path(shared, index))
+        if FileManager.default.fileExists(atPath: shared.workersDirectory + "/\(index)") {
+            try? FileManager.default.removeItem(atPath: shared.workersDirectory + "/\(index)")
+        }
+        return repaired
+    }
+
+    /// Makes worker `index`'s branch (at the experiment branch's tip) and work tree; returns its path.
+    private func addWorker(_ index: Int, experiment name: String, state: LocalState) throws -> String {
+        let path = state.workersDirectory + "/\(index)"
+        try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
+        try repository.setReference(Workers.branch(name, index), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
+        try repository.addWorktree(name: Workers.worktreeName(name, index), path: path, branch: Workers.branch(name, index))
+        return path
+    }
+
+    /// `loop --jobs N`: measures the baseline (or the changes waiting on the branch) here first,
+    /// then runs N workers, each a `loop` process in its own work tree, until they stop; forwards
+    /// Ctrl-C / SIGTERM to them; settles and removes a worker that dies; removes every work tree
+    /// at the end. This work tree's HEAD is detached at the starting best while workers move the
+    /// experiment branch, and put back on it at the end.
+    public func loopInParallel(experiment name: String, options: LoopOptions, launch: WorkerLaunch, events: RunEvents = RunEvents(),
+                               onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
+        let experiment = try self.experiment(named: name, at: try branchTip(of: name))
+        guard options.agent ?? experiment.agent != nil else { throw Self.noAgentError(name) }
+        return try withLock(experiment: name, events: events) { state in
+            let started = Date()
+            let ledger = Ledger(repository: repository)
+            let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
+            var counts: [RunStatus: Int] = [:]
+            var runs = 0
+            var stops: [StopReason] = []
+            if case .ran(let outcome) = try iterate(experiment: name, state: state, message: nil, agent: nil, events: events) {
+                runs += 1
+                counts[outcome.record.status, default: 0] += 1
+                onRun(outcome)
+                if outcome.record.status == .interrupted { stops.append(.interrupted) }
+            }
+            if stops.isEmpty, try ledger.best(experiment: name, from: try branchTip(of: name)) == nil {
+                throw AutoresearchError("the baseline run failed, so the workers would have nothing to improve on",
+                                        hint: "fix the evaluator (git autoresearch log shows why), then start the loop again")
+            }
+            var workerOptions = options
+            workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
+            if let maxRuns = options.maxRuns {
+                let tickets = state.workersDirectory + "/runs-left"
+                try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
+                try RunTickets.create(at: tickets, count: maxRuns - runs)
+                workerOptions.maxRuns = nil
+                workerOptions.runTickets = RunTickets(path: tickets)
+            }
+            if stops.isEmpty, (options.maxRuns ?? Int.max) > runs {
+                let tip = try branchTip(of: name)
+                try repository.detachHead(at: tip)
+                defer { reattachHead(experiment: name, detachedAt: tip, events: events) }
+                let outcome = try superviseWorkers(experiment: name, options: workerOptions, launch: launch, state: state, events: events)
+                runs += outcome.runs
+                for (status, count) in outcome.counts { counts[status, default: 0] += count }
+                stops += outcome.stops
+            }
+            let stop = [StopReason.interrupted, .workerFailed, .maxCrashes, .maxRuns, .maxTime, .patience].first(where: stops.contains) ?? .maxRuns
+            let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
+            return LoopSummary(experiment: name, stop: stop,
+                               counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
+                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
+                               best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
+        }
+    }
+
+    /// Starts the workers and waits for them all; returns their runs and why each stopped.
+    private func superviseWorkers(experiment name: String, options: LoopOptions, launch: WorkerLaunch, state: LocalState,
+                                  events: RunEvents) throws -> (runs: Int, counts: [RunStatus: Int], stops: [StopReason]) {
+        var live: [Int: pid_t] = [:]
+        var runs = 0
+        var counts: [RunStatus: Int] = [:]
+        var stops: [StopReason] = []
+        defer {
+            // Whatever happens here, no worker outlives the loop unsupervised.
+            for pid in live.values { kill(pid, SIGTERM) }
+            for pid in live.values { waitpid(pid, nil, 0) }
+            for index in 0..<launch.jobs { _ = try? removeWorker(index, experiment: name) }
+        }
+        for index in 0..<launch.jobs {
+            let path = try addWorker(index, experiment: name, state: state)
+            var environment = ProcessInfo.processInfo.environment
+            environment["AUTORESEARCH_WORKER"] = String(index)
+            for setting in launch.environment {
+                let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+                environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""
+            }
+            var pid: pid_t = 0
+            let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { environ.forEach { free($0) } }
+            let error = environ.withUnsafeBufferPointer {
+                cps_spawn_shell(launch.command(index, options), path, $0.baseAddress, 1, 2, &pid)
+            }
+            guard error == 0 else { throw AutoresearchError("cannot start worker \(index): \(String(cString: strerror(error)))") }
+            live[index] = pid
+            WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()).write(WorkerState.path(state, index))
+        }
+        events.notice("\(launch.jobs) workers started in work trees under \(state.workersDirectory) (git autoresearch status shows them)")
+        var forwarded = 0
+        while !live.isEmpty {
+            let interrupts = Int(cps_interrupt_count())
+            if interrupts > forwarded {
+                for pid in live.values { kill(pid, cps_last_interrupt_signal()) }
+                forwarded = interrupts
+            }
+            for (index, pid) in live {
+                var status: Int32 = 0
+                guard waitpid(pid, &status, WNOHANG) == pid else { continue }
+                live[index] = nil
+                let reported = WorkerState.read(WorkerState.path(state, index))
+                runs += reported?.runs ?? 0
+                for (status, count) in reported?.counts ?? [:] {
+                    if let status = RunStatus(rawValue: status) { counts[status, default: 0] += count }
+                }
+                let signal = status & 0x7f, code = (status >> 8) & 0xff
+                if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
+                    stops.append(stop)
+                } else if signal != 0 {
+                    events.notice("worker \(index) was killed (signal \(signal)); the others go on")
+                } else if code != 0 {
+                    events.notice("worker \(index) stopped with an error (exit \(code), see its message above); the others go on")
+                    stops.append(.workerFailed)
+                }
+                if let repaired = try removeWorker(index, experiment: name) {
+                    events.notice("worker \(index): \(repaired)")
+                    runs += 1
+                    counts[.interrupted, default: 0] += 1
+                }
+            }
+            if !live.isEmpty { usleep(100_000) }
+        }
+        return (runs, counts, stops)
+    }
+
+    /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed the
+    /// files while it was detached at `detachedAt`; otherwise leaves it detached and says why.
+    private func reattachHead(experiment name: String, detachedAt: OID, events: RunEvents) {
+        do {
+            guard try repository.head() == .detached(detachedAt) else { return }
+            let changes = try repository.status()
+            guard changes.isEmpty else {
+                events.notice("the work tree changed while the workers ran (\(Self.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
+                return
+            }
+            try repository.switchToBranch(Experiment.branch(name))
+        } catch {
+            events.notice("could not put HEAD back on autoresearch/\(name): \(error); run 'git switch autoresearch/\(name)'")
+        }
+    }
+}
