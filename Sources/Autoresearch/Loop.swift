@@ -21,6 +21,9 @@ public struct LoopOptions: Sendable {
     public var pushEvery = 5
     /// Set in a parallel worker's process: its number (`loop --jobs`).
     public var worker: Int?
+    /// Set in a parallel worker's process: the pid of the loop that started it; the worker stops
+    /// when that loop is gone.
+    public var supervisor: Int32?
     /// The run budget shared by parallel workers, instead of `maxRuns`.
     public var runTickets: RunTickets?
 
@@ -94,7 +97,7 @@ extension Workspace {
                                 path: WorkerState.path(state, worker))
             }
             var events = events
-            if let report { Self.reportSteps(of: &events, to: report) }
+            if let report { Self.reportSteps(of: &events, to: report, supervisor: options.supervisor) }
             var history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
             var counts: [RunStatus: Int] = [:]
             var runs = 0, withoutKeep = 0, failuresInRow = 0, sinceRecheck = 0
@@ -172,7 +175,7 @@ extension Workspace {
     }
 
     /// Makes a worker's state file follow its steps.
-    private static func reportSteps(of events: inout RunEvents, to report: WorkerStateFile) {
+    private static func reportSteps(of events: inout RunEvents, to report: WorkerStateFile, supervisor: Int32?) {
         let (agentStarted, started) = (events.agentStarted, events.started)
         events.agentStarted = { run, experiment in
             report.step("agent", run: run)
@@ -183,9 +186,8 @@ extension Workspace {
             started(run, experiment, candidate, baseline)
         }
         let isInterrupted = events.isInterrupted
-        let parent = getppid()
         // A worker whose loop died (even by SIGKILL) stops as if interrupted.
-        events.isInterrupted = { isInterrupted() || getppid() != parent }
+        events.isInterrupted = { isInterrupted() || supervisor.map { getppid() != $0 } ?? false }
     }
 
     /// A worker starts each iteration from the best: its branch and work tree move to the

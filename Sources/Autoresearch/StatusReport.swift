@@ -18,6 +18,8 @@ public struct ExperimentStatus: Sendable {
     public let lockHolder: Int32?
     /// What was repaired on the way (an unfinished run left by a killed process).
     public let repaired: String?
+    /// The parallel workers running now (`loop --jobs`), by number.
+    public let workers: [WorkerState]
 
     /// The relative change from baseline to best, signed so that positive means better.
     public var improvement: Double? {
@@ -58,7 +60,7 @@ extension Workspace {
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: LocalState(repository: repository, experiment: name).lockHolder(),
-                                    repaired: repaired[name])
+                                    repaired: repaired[name], workers: liveWorkers(experiment: name))
         }
     }
 }

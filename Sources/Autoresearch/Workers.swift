@@ -235,7 +235,13 @@ extension Workspace {
                 throw AutoresearchError("the baseline run failed, so the workers would have nothing to improve on",
                                         hint: "fix the evaluator (git autoresearch log shows why), then start the loop again")
             }
+            let others = liveWorkers(experiment: name)
+            guard others.isEmpty else {
+                throw AutoresearchError("workers of an earlier loop still run (pid \(others.map { String($0.pid) }.joined(separator: ", ")))",
+                                        hint: "wait for them to stop (their loop is gone, so they stop after their current step), or kill them")
+            }
             var workerOptions = options
+            workerOptions.supervisor = getpid()
             workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
             if let maxRuns = options.maxRuns {
                 let tickets = state.workersDirectory + "/runs-left"
@@ -279,6 +285,8 @@ extension Workspace {
             let path = try addWorker(index, experiment: name, state: state)
             var environment = ProcessInfo.processInfo.environment
             environment["AUTORESEARCH_WORKER"] = String(index)
+            // Untracked and ignored files (data sets, virtual environments) exist only there.
+            environment["AUTORESEARCH_MAIN_WORKTREE"] = root
             for setting in launch.environment {
                 let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
                 environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""

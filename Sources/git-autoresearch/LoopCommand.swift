@@ -72,6 +72,9 @@ extension GitAutoresearch {
         @Option(name: .customLong("run-tickets"), help: .hidden)
         var runTickets: String?
 
+        @Option(help: .hidden)
+        var supervisor: Int32?
+
         @Option(help: "Output: text (one line per run, then a summary) or json (one object per run, then a summary object).")
         var format: OutputFormat = .text
 
@@ -103,6 +106,7 @@ extension GitAutoresearch {
             options.sync = sync
             options.pushEvery = pushEvery
             options.worker = worker
+            options.supervisor = supervisor
             options.runTickets = runTickets.map(RunTickets.init(path:))
             if let worker { Terminal.linePrefix = "[w\(worker)] " }
             cps_install_interrupt_handlers()
@@ -133,6 +137,7 @@ extension GitAutoresearch {
             if let maxTime = options.maxTime { arguments += ["--max-time", "\(max(0.001, maxTime))s"] }
             if let patience { arguments += ["--patience", String(patience)] }
             if let tickets = options.runTickets { arguments += ["--run-tickets", tickets.path] }
+            if let supervisor = options.supervisor { arguments += ["--supervisor", String(supervisor)] }
             if let sync { arguments += ["--sync", sync, "--push-every", String(pushEvery)] }
             if quiet { arguments.append("--quiet") }
             return "exec " + arguments.map(Self.shellQuoted).joined(separator: " ")

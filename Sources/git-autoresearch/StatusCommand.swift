@@ -5,7 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show an experiment: branch, best commit and value, runs so far by status.",
+            abstract: "Show an experiment: branch, best commit and value, runs so far by status, live workers.",
             discussion: "Also repairs a run left unfinished by a killed process, and says so.")
 
         @OptionGroup var target: ExperimentOption
@@ -28,6 +28,14 @@ extension GitAutoresearch {
                     "improvement": status.improvement, "runs": status.runs,
                     "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
                     "running_pid": status.lockHolder.map { Int($0) },
+                    "workers": status.workers.map { worker -> [String: Any] in
+                        let fields: [String: Any?] = [
+                            "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
+                            "run": worker.run, "step_seconds": Date().timeIntervalSince(worker.since), "runs": worker.runs,
+                            "counts": worker.counts,
+                        ]
+                        return fields.compactMapValues { $0 }
+                    },
                 ]))
                 return
             }
@@ -50,6 +58,11 @@ extension GitAutoresearch {
                 print("\(label("last run"))\(last.run) \(last.status.rawValue)\(last.value.map { " \(experiment.metric)=\(Number.format($0))" } ?? "")")
             }
             if let pid = status.lockHolder { print("\(label("running"))process \(pid) is working on this experiment") }
+            if !status.workers.isEmpty { print("\(label("workers"))\(status.workers.count) running") }
+            for worker in status.workers {
+                let run = worker.run.map { " run \($0)" } ?? ""
+                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(Date().timeIntervalSince(worker.since)))  \(worker.runs) runs  \(worker.worktree)")
+            }
         }
     }
 }

@@ -4,10 +4,11 @@ import TestSupport
 
 extension TempRepository {
     /// Writes an agent script under the git directory (outside the work tree, so it is never part
-    /// of a candidate) and returns the command that runs it.
+    /// of a candidate) and returns the command that runs it (by absolute path: parallel workers
+    /// run it from their own work trees).
     func agent(_ script: String, name: String = "agent.sh") throws -> String {
         try script.write(toFile: path + "/.git/\(name)", atomically: true, encoding: .utf8)
-        return "sh .git/\(name)"
+        return "sh \(path)/.git/\(name)"
     }
 
     /// The records of experiment `s` in the ledger, read with the git CLI.

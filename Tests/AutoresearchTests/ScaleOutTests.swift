@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A repository with experiment `s` (lower `score` is better): `eval.sh` sleeps `$EVAL_SLEEP`
+/// seconds (default none), then reports the number in `value.txt`.
+func parallelRepository() throws -> TempRepository {
+    let repo = try TempRepository()
+    try repo.commitFiles([
+        "eval.sh": "sleep ${EVAL_SLEEP:-0}\necho \"score: $(cat value.txt)\"\n",
+        "value.txt": "500\n",
+    ], message: "project")
+    let output = try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh", "--metric", "score", "--direction", "lower",
+                               "--budget", "5s"], in: repo)
+    #expect(output.status == 0, "\(output.stderr)")
+    return repo
+}
+
+/// An agent that writes a random value from 0 to 999 and logs the worker environment it saw
+/// (`AUTORESEARCH_WORKER CUDA_VISIBLE_DEVICES`) to `$ENVLOG` when set.
+let randomValueAgent = """
+echo $(( $(od -An -N2 -tu2 /dev/urandom) % 1000 )) > value.txt
+[ -n "$ENVLOG" ] && echo "$AUTORESEARCH_WORKER $CUDA_VISIBLE_DEVICES" >> "$ENVLOG"
+exit 0
+
+"""
+
+extension TempRepository {
+    /// The value a record line holds, if any.
+    static func value(of line: String) -> Double? {
+        line.split(separator: " ").first { $0.hasPrefix("value=") }.flatMap { Double($0.dropFirst(6)) }
+    }
+
+    /// Checks, with the git CLI, that no worker is left: one work tree, no worker branch, no
+    /// administrative files, HEAD back on the experiment branch with a clean work tree.
+    func expectNoWorkerLeft() throws {
+        let worktrees = try git(["worktree", "list", "--porcelain"]).split(separator: "\n").filter { $0.hasPrefix("worktree ") }
+        #expect(worktrees == ["worktree \(path)"], "git worktree list: \(worktrees)")
+        #expect(try gitLine("branch", "--list", "autoresearch-workers/*") == "")
+        let admin = (try? FileManager.default.contentsOfDirectory(atPath: path + "/.git/worktrees")) ?? []
+        #expect(admin.isEmpty, "left in .git/worktrees: \(admin)")
+        #expect(try gitLine("symbolic-ref", "HEAD") == "refs/heads/autoresearch/s")
+        #expect(try gitLine("status", "--porcelain") == "")
+    }
+}
+
+@Suite struct ScaleOutTests {
+    @Test func fourWorkersShareFortyRunsAndTheBranchEndsAtTheBest() throws {
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let envLog = repo.path + "/.git/env.log"
+        let result = try loopJSON(repo, ["--jobs", "4", "--max-runs", "40", "--agent", agent,
+                                         "--worker-env", "CUDA_VISIBLE_DEVICES={worker}"],
+                                  environment: ["ENVLOG": envLog])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 40)
+
+        // Every run has exactly one record, and the records are the runs the loop reported.
+        let lines = try repo.ledgerLines()
+        let ids = runIDs(lines)
+        #expect(ids.count == 40)
+        #expect(Set(ids).count == 40)
+        #expect(Set(ids) == Set(result.runs.compactMap { $0["run"] as? String }))
+        #expect(lines.filter { $0.contains("status=keep") }.count > 1)
+        #expect(!lines.contains { $0.contains("status=agent-error") || $0.contains("status=crash") })
+        let workers = Set(lines.compactMap { line in line.split(separator: " ").first { $0.hasPrefix("worker=") }.map(String.init) })
+        #expect(workers == ["worker=0", "worker=1", "worker=2", "worker=3"])
+
+        // The experiment branch holds the best value of all runs, and that value was kept.
+        let best = try #require(lines.compactMap(TempRepository.value(of:)).min())
+        #expect(Double(try repo.gitLine("show", "autoresearch/s:value.txt")) == best)
+        #expect(lines.contains { $0.contains(" status=keep ") && TempRepository.value(of: $0) == best })
+        let status = try JSONSerialization.jsonObject(with: Data(try Tool.run(["status", "--format", "json"], in: repo).stdout.utf8)) as? [String: Any]
+        #expect(status?["best_value"] as? Double == best)
+
+        // Each worker saw its own number and its own device.
+        let seen = Set((try String(contentsOfFile: envLog, encoding: .utf8)).split(separator: "\n").map(String.init))
+        #expect(seen == ["0 0", "1 1", "2 2", "3 3"])
+
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func aKilledWorkerIsSettledWhileTheOthersGoOn() throws {
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let loop = try Tool.start(["loop", "--jobs", "2", "--max-runs", "16", "--agent", agent], in: repo,
+                                  environment: ["EVAL_SLEEP": "0.4"])
+        let stateFile = repo.path + "/.git/autoresearch/s/workers/1.json"
+        var victim: [String: Any] = [:]
+        #expect(waitUntil(seconds: 30) {
+            victim = (FileManager.default.contents(atPath: stateFile).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
+            return victim["step"] as? String == "evaluation" && (victim["runs"] as? Int ?? 0) >= 1
+        })
+        // `status` shows both live workers.
+        let status = try JSONSerialization.jsonObject(with: Data(try Tool.run(["status", "--format", "json"], in: repo).stdout.utf8)) as? [String: Any]
+        let live = status?["workers"] as? [[String: Any]] ?? []
+        #expect(live.compactMap { $0["worker"] as? Int }.sorted() == [0, 1])
+        #expect(live.allSatisfy { ($0["pid"] as? Int ?? 0) > 0 && ($0["worktree"] as? String)?.contains("/.git/autoresearch/s/workers/") == true })
+
+        let pid = try #require(victim["pid"] as? Int)
+        let killedRun = try #require(victim["run"] as? String)
+        kill(Int32(pid), SIGKILL)
+        let output = loop.output()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("worker 1 was killed (signal 9); the others go on"), "\(output.stderr)")
+
+        let lines = try repo.ledgerLines()
+        #expect(runIDs(lines).count == 16)
+        #expect(Set(runIDs(lines)).count == 16)
+        let killed = lines.filter { $0.contains("run=\(killedRun) ") }
+        #expect(killed.count == 1)
+        #expect(killed.first?.contains("status=interrupted") == true, "\(killed)")
+        // The other worker went on after the kill.
+        #expect(lines.filter { $0.contains("worker=0") }.count >= 8)
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func theNextStartCleansUpAfterAKilledLoop() throws {
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let loop = try Tool.start(["loop", "--jobs", "2", "--agent", agent], in: repo, environment: ["EVAL_SLEEP": "0.5"])
+        let states = (0..<2).map { repo.path + "/.git/autoresearch/s/workers/\($0).json" }
+        var workers: [[String: Any]] = []
+        #expect(waitUntil(seconds: 30) {
+            workers = states.compactMap { FileManager.default.contents(atPath: $0).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] }
+            return workers.count == 2 && workers[0]["step"] as? String == "evaluation" && workers[1]["pid"] != nil
+        })
+        try #require(workers.count == 2)
+        let killedRun = try #require(workers[0]["run"] as? String)
+        // The loop and worker 0 die at once; worker 1 sees its loop gone and stops by itself.
+        kill(Int32(try #require(workers[0]["pid"] as? Int)), SIGKILL)
+        kill(loop.pid, SIGKILL)
+        _ = loop.wait()
+        let survivor = Int32(try #require(workers[1]["pid"] as? Int))
+        #expect(waitUntil(seconds: 20) { !processExists(survivor) })
+        #expect(try repo.git(["worktree", "list", "--porcelain"]).components(separatedBy: "worktree ").count - 1 == 3)
+
+        let next = try Tool.run(["loop", "--jobs", "2", "--max-runs", "2", "--agent", agent], in: repo)
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("worker 0: repaired an unfinished run \(killedRun)"), "\(next.stderr)")
+        let killed = try repo.ledgerLines().filter { $0.contains("run=\(killedRun) ") }
+        #expect(killed.count == 1)
+        #expect(killed.first?.contains("status=interrupted") == true)
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    /// Three machines, two workers each, share one remote (a bare repository reached by path, or
+    /// through `git daemon`); every machine pulls before each run and pushes after each keep.
+    @Test(arguments: Transport.allCases)
+    func threeMachinesShareOneRemote(through transport: Transport) throws {
+        let remote = try TestRemote(transport)
+        let first = try parallelRepository()
+        try first.git(["remote", "add", "origin", remote.url])
+        #expect(try Tool.run(["run"], in: first).status == 0)
+        #expect(try Tool.run(["push"], in: first).status == 0)
+        var expected = runIDs(try first.ledgerLines())
+        let second = try SharingTests.clone(remote.url)
+        let third = try SharingTests.clone(remote.url)
+        let machines = [first, second, third]
+        let loops = try machines.map { repo in
+            try Tool.start(["loop", "--format", "json", "--jobs", "2", "--sync", "origin", "--push-every", "2",
+                            "--max-runs", "8", "--agent", try repo.agent(randomValueAgent)], in: repo,
+                           environment: ["EVAL_SLEEP": "0.1"])
+        }
+        var stderr = ""
+        for loop in loops {
+            let result = parseLoopOutput(loop.output())
+            #expect(result.status == 0, "\(result.stderr)")
+            stderr += result.stderr
+            expected += result.runs.compactMap { $0["run"] as? String }
+        }
+        #expect(expected.count == 25)
+        for repo in machines { #expect(try Tool.run(["pull"], in: repo).status == 0) }
+
+        var best = Double.infinity
+        for repo in machines {
+            let lines = try repo.ledgerLines()
+            let ids = runIDs(lines)
+            #expect(ids.count == Set(ids).count, "no record twice")
+            #expect(lines.filter { $0.contains("status=keep") }.count > 1)
+            #expect(!lines.contains { $0.contains("status=agent-error") || $0.contains("status=crash") })
+            #expect(Set(ids) == Set(expected), "every record")
+            best = min(best, try repo.ledgerLines().compactMap(TempRepository.value(of:)).min() ?? best)
+            try repo.expectNoWorkerLeft()
+            try repo.fsck()
+        }
+        // The remote's experiment branch holds the best any machine found.
+        #expect(Double(try remote.bare.gitLine("show", "autoresearch/s:value.txt")) == best, "\(stderr)")
+        try remote.bare.fsck()
+    }
+}
