@@ -99,6 +99,15 @@ extension Repository {
         return .detached(OID(git_reference_target(ref)!.pointee))
     }
 
+    /// True when the branch (full name, `refs/heads/...`) is checked out in any work tree of the
+    /// repository, this one included.
+    public func isCheckedOut(branch name: String) throws -> Bool {
+        var ref: OpaquePointer?
+        try check(git_reference_lookup(&ref, pointer, name), "look up \(name)")
+        defer { git_reference_free(ref) }
+        return try check(git_branch_is_checked_out(ref), "find where \(name) is checked out") == 1
+    }
+
     /// Points HEAD at a branch (full name, `refs/heads/...`) without touching the work tree.
     public func setHead(toBranch name: String) throws {
         try check(git_repository_set_head(pointer, name), "set HEAD to \(name)")

@@ -80,6 +80,33 @@ extension Repository {
         try check(git_checkout_tree(pointer, object, &options), "check out \(commit.short)")
     }
 
+    /// Checks out `treeish` (a commit or a tree) into index and work tree without overwriting
+    /// anything: a file the checkout would change or remove that differs from `baseline` (the
+    /// tree the work tree is expected to hold, usually HEAD's), or an untracked file in the way,
+    /// blocks it. Returns the blocking paths; when there are any, nothing was written.
+    public func checkoutSafely(_ treeish: OID, from baseline: OID) throws -> [String] {
+        let object = try lookupObject(treeish, type: GIT_OBJECT_ANY)
+        defer { git_object_free(object) }
+        let baselineTree = try lookupObject(baseline, type: GIT_OBJECT_TREE)
+        defer { git_object_free(baselineTree) }
+        final class Blocked { var paths: [String] = [] }
+        let blocked = Blocked()
+        var options = git_checkout_options()
+        try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "prepare checkout")
+        options.checkout_strategy = GIT_CHECKOUT_SAFE.rawValue
+        options.baseline = baselineTree
+        options.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT.rawValue
+        options.notify_cb = { _, path, _, _, _, payload in
+            if let path { Unmanaged<Blocked>.fromOpaque(payload!).takeUnretainedValue().paths.append(String(cString: path)) }
+            return 0
+        }
+        options.notify_payload = Unmanaged.passUnretained(blocked).toOpaque()
+        let code = git_checkout_tree(pointer, object, &options)
+        if code == GIT_ECONFLICT.rawValue, !blocked.paths.isEmpty { return blocked.paths }
+        try check(code, "check out \(treeish.short)")
+        return []
+    }
+
     /// Switches to an existing branch (full name): checks out its commit safely, then moves HEAD.
     public func switchToBranch(_ name: String) throws {
         guard let target = try referenceTarget(name) else {
