@@ -39,9 +39,6 @@ public struct Promotion: Sendable {
 
     /// `main` for `refs/heads/main`.
     static func shortName(_ branch: String) -> String { String(branch.dropFirst(branchPrefix.count)) }
-
-    /// Branches of parallel workers, which are experiment branches too.
-    static let workerBranchPrefix = "refs/heads/autoresearch-workers/"
 }
 
 extension Workspace {
@@ -129,7 +126,7 @@ extension Workspace {
     /// experiment branch, never created.
     private func promotionBranch(_ requested: String?, head: Head) throws -> (name: String, tip: OID) {
         let isExperimentBranch = { (ref: String) in
-            ref.hasPrefix(Experiment.branchPrefix) || ref.hasPrefix(Promotion.workerBranchPrefix)
+            ref.hasPrefix(Experiment.branchPrefix) || ref.hasPrefix(Workers.branchPrefix)
         }
         let branch: String
         if let requested {
