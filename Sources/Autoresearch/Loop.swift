@@ -200,7 +200,7 @@ extension Workspace {
     }
 
     /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.
-    private func sync(from remote: String, experiment name: String, events: RunEvents) {
+    func sync(from remote: String, experiment name: String, events: RunEvents) {
         do {
             let before = try branchTip(of: name)
             let adopted = try withFileLock(LocalState(repository: repository, experiment: name).sharedDirectory + "/sync.lock") {

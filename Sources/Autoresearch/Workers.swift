@@ -225,6 +225,7 @@ extension Workspace {
             var counts: [RunStatus: Int] = [:]
             var runs = 0
             var stops: [StopReason] = []
+            if let remote = options.sync { sync(from: remote, experiment: name, events: events) }
             if case .ran(let outcome) = try iterate(experiment: name, state: state, message: nil, agent: nil, events: events) {
                 runs += 1
                 counts[outcome.record.status, default: 0] += 1

@@ -258,3 +258,27 @@ do {
     ]
     for (label, time) in rows { print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + ms(time) + " median of 10") }
 }
+
+// MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
+
+let workerCounts = option("--workers", "1,2,4").split(separator: ",").compactMap { Int($0) }
+let parallelSeconds = Double(option("--parallel-seconds", "30"))!
+print("\n(g) Parallel workers (loop --jobs N): runs per minute for \(Int(parallelSeconds)) s each, evaluator `sleep 1`, agent a one-line edit")
+var perMinute: [Int: Double] = [:]
+for workers in workerCounts {
+    let repo = try makeProject()
+    try repo.write("eval.sh", "sleep 1\necho \"score: $(cat value.txt)\"\n")
+    try repo.git(["commit", "-qam", "sleeping evaluator"])
+    try initExperiment(try Workspace(discoveringFrom: repo.path))
+    let agent = "echo $(( $(od -An -N2 -tu2 /dev/urandom) % 1000 )) > value.txt"
+    // The baseline first, so that every configuration measures agent iterations only.
+    _ = try runProgram(toolPath, ["run"], in: repo.path)
+    let started = now()
+    let output = try runProgram(toolPath, ["loop", "--jobs", String(workers), "--agent", agent,
+                                           "--max-time", "\(Int(parallelSeconds))s", "--format", "json"], in: repo.path)
+    let elapsed = now() - started
+    let runs = output.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"run\"") }.count
+    perMinute[workers] = Double(runs) / elapsed * 60
+    let scaling = perMinute[workerCounts[0]].map { String(format: "%.2fx", perMinute[workers]! / $0) } ?? "-"
+    print("  \(workers) worker(s): \(runs) runs in \(String(format: "%.1f", elapsed)) s = \(String(format: "%.1f", perMinute[workers]!)) runs/min   \(scaling) of \(workerCounts[0]) worker(s)")
+}

@@ -11,9 +11,10 @@ extension GitAutoresearch {
             record lines; see 'pull'), so another machine's records are never overwritten; then pushes \
             refs/notes/autoresearch, refs/autoresearch/NAME/attempts and autoresearch/NAME. A race \
             lost to another machine pushing at the same moment is retried (fetch, merge, push) with \
-            growing random waits. An experiment branch that diverged from the remote's is not pushed \
-            (its records and attempts are): compare them with git log autoresearch/NAME \
-            REMOTE/autoresearch/NAME. Authentication: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa, \
+            growing random waits. An experiment branch that diverged from the remote's is pushed when \
+            its best is better, joined with the remote's by a merge commit that holds our files (the \
+            remote's branch moves forward); otherwise it is not pushed (its records and attempts are), \
+            and 'loop --sync REMOTE' adopts the remote's. Authentication: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa, \
             then 'git credential fill' for https.
             """)
 
