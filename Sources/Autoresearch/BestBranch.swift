@@ -15,7 +15,14 @@ extension Workspace {
         let ledger = Ledger(repository: repository)
         for attempt in 1... {
             let current = try branchTip(of: name)
-            if current == candidate { return }
+            if current == candidate {
+                // Another worker made and kept the very same commit meanwhile.
+                if current != start {
+                    record.status = .discard
+                    record.reason = "another worker kept the same commit while this run was evaluated"
+                }
+                return
+            }
             var target = candidate
             if current != start {
                 guard try configurationEntry(at: current) == configurationEntry(at: candidate) else {

@@ -207,8 +207,10 @@ extension Workspace {
                 try syncBest(from: remote, experiment: name)
             }
             if let adopted { events.notice(adopted) }
-            // In the main work tree HEAD is on the experiment branch: its files follow the adopted best.
-            if !isWorkerWorktree, case let tip = try branchTip(of: name), tip != before, try repository.status().isEmpty {
+            // Where HEAD is on the experiment branch (a loop in the main work tree), the files
+            // follow the adopted best; any other branch of HEAD is never touched.
+            let tip = try branchTip(of: name)
+            if tip != before, try repository.head() == .branch(Experiment.branch(name), target: tip), try repository.status().isEmpty {
                 try repository.resetHard(to: tip)
             }
         } catch {

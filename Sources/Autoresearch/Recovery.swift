@@ -59,10 +59,11 @@ extension Workspace {
         }
         var record = finished
         if record == nil {
-            let written = unevaluatedRecord(status, reason: reason, experiment: try? self.experiment(named: name, at: candidate),
+            var written = unevaluatedRecord(status, reason: reason, experiment: try? self.experiment(named: name, at: candidate),
                                             name: name, run: marker.run,
                                             bestBefore: try best.flatMap { try ledger.best(experiment: name, from: $0)?.record.value },
                                             start: marker.start, exitCode: exitCode, description: marker.description)
+            if marker.branch.hasPrefix(Workers.branchPrefix) { written.worker = marker.branch.split(separator: "/").last.flatMap { Int($0) } }
             try ledger.append(written, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)
             record = written

@@ -117,6 +117,30 @@ extension TempRepository {
         try repo.fsck()
     }
 
+    @Test func ctrlCStopsEveryWorkerAndLeavesNothingBehind() throws {
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let loop = try Tool.start(["loop", "--jobs", "2", "--agent", agent], in: repo, environment: ["EVAL_SLEEP": "10"])
+        let states = (0..<2).map { repo.path + "/.git/autoresearch/s/workers/\($0).json" }
+        var runs: [String] = []
+        #expect(waitUntil(seconds: 30) {
+            let workers = states.compactMap { FileManager.default.contents(atPath: $0).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] }
+            runs = workers.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
+            return runs.count == 2
+        })
+        kill(loop.pid, SIGINT)
+        let output = loop.output()
+        #expect(output.status == 130, "\(output.stderr)")
+        #expect(output.stdout.contains("Stopped: interrupted"), "\(output.stdout)")
+        let lines = try repo.ledgerLines()
+        for run in runs {
+            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
+        }
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
     @Test func theNextStartCleansUpAfterAKilledLoop() throws {
         let repo = try parallelRepository()
         let agent = try repo.agent(randomValueAgent)
