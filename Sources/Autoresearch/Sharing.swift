@@ -34,21 +34,22 @@ extension Workspace {
     /// Pushes the records, the attempts chains and the experiment branches (`experiment`: only
     /// that one) to `remote`: fetches and merges first so that nothing on the remote is
     /// overwritten, then pushes; a race lost to another machine is retried after fetching and
-    /// merging again. An experiment branch that diverged from the remote's is not pushed (its
-    /// records and attempts are); the report says so.
+    /// merging again. An experiment branch that diverged from the remote's is pushed, joined with
+    /// the remote's, when its best is better; otherwise it is not pushed (its records and
+    /// attempts are), and the report says so.
     public func push(remote: String, experiment: String? = nil) throws -> ShareReport {
         let url = try remoteURL(remote)
         let names = try experiment.map { [try resolveExperimentName($0)] } ?? experimentNames()
-        // libgit2 updates the references of a repository reached by path without checking their
-        // old values, so two pushes at once could overwrite each other: take turns.
-        let lock = try localRemoteLock(remote, url: url)
+        let local = localGitDirectory(url)
+        // Pushers through the file system take turns, so that they rarely lose races.
+        let lock = try local.map { try takeTurns(pushingTo: remote, in: $0) }
         defer { lock?.release() }
         var report = ShareReport()
         var lastProblem = ""
         for attempt in 1...Self.maxPushAttempts {
             report.attempts = attempt
             do {
-                let rejected = try pushOnce(remote: remote, experiments: names, report: &report)
+                let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report)
                 if rejected.isEmpty { return report }
                 lastProblem = "\(remote) rejected \(rejected.map { "\($0.ref) (\($0.reason))" }.joined(separator: ", "))"
             } catch let error as GitError where !error.isAuthenticationFailure {
@@ -63,7 +64,8 @@ extension Workspace {
     }
 
     /// One attempt: fetch and merge, then push. Returns the references the remote rejected.
-    private func pushOnce(remote: String, experiments names: [String], report: inout ShareReport) throws -> [(ref: String, reason: String)] {
+    private func pushOnce(remote: String, experiments names: [String], localGitDirectory local: String?,
+                          report: inout ShareReport) throws -> [(ref: String, reason: String)] {
         try fetchShared(remote: remote, into: &report)
         var refspecs: [String] = []
         for notes in Ledger.sharedNotesRefs where try repository.referenceTarget(notes) != nil {
@@ -89,9 +91,8 @@ extension Workspace {
         }
         // Never an empty list: libgit2 would push the remote's configured refspecs instead.
         guard !refspecs.isEmpty else { return [] }
-        let statuses = try authenticated(remote) {
-            try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self))
-        }
+        let statuses = try local.map { try pushByCompareAndSwap(remote: remote, refspecs: refspecs, into: $0) }
+            ?? authenticated(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self)) }
         let rejected = statuses.compactMap { ref, status in status.map { (ref: ref, reason: $0) } }
         if rejected.isEmpty { report.pushed = refspecs.map { String($0.split(separator: ":")[1]) } }
         return rejected
@@ -107,16 +108,20 @@ extension Workspace {
     }
     static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
 
-    /// For a remote reached through the file system, a lock in its git directory held while
-    /// pushing (waiting up to two minutes for another pusher); nil for network remotes, whose
-    /// server checks every reference's old value.
-    private func localRemoteLock(_ remote: String, url: String) throws -> PidLock? {
+    /// The git directory of a remote reached through the file system (a path or `file://`
+    /// URL); nil for network remotes.
+    private func localGitDirectory(_ url: String) -> String? {
         var path = url
         if path.hasPrefix("file://") { path = String(path.dropFirst("file://".count)) }
         guard !path.contains("://"), !path.isEmpty else { return nil }
         if !path.hasPrefix("/") { path = root + "/" + path }
         let gitDirectory = FileManager.default.fileExists(atPath: path + "/HEAD") ? path : path + "/.git"
-        guard FileManager.default.fileExists(atPath: gitDirectory) else { return nil }
+        return FileManager.default.fileExists(atPath: gitDirectory) ? gitDirectory : nil
+    }
+
+    /// A lock in a local remote's git directory, held while pushing (waiting up to two minutes
+    /// for another pusher).
+    private func takeTurns(pushingTo remote: String, in gitDirectory: String) throws -> PidLock {
         let lock = PidLock(path: gitDirectory + "/autoresearch-push.lock")
         let deadline = Date().addingTimeInterval(120)
         while let holder = try lock.tryAcquire() {
@@ -127,6 +132,39 @@ extension Workspace {
             usleep(UInt32.random(in: 20_000...100_000))
         }
         return lock
+    }
+
+    /// Pushes to a repository on the file system. libgit2 updates the references of such a
+    /// repository without checking their old values, so a push arriving at the same moment
+    /// (through a server that serves the same repository) could be overwritten. Here the objects
+    /// go to temporary references first; then each reference moves in the remote repository with
+    /// compare-and-swap, from the value our fetch saw. Returns the rejected references.
+    private func pushByCompareAndSwap(remote: String, refspecs: [String], into gitDirectory: String) throws -> [String: String?] {
+        let refs = refspecs.map { String($0.split(separator: ":")[1]) }
+        let staging = "refs/autoresearch-incoming/\(getpid())-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
+        let target = try Repository(path: gitDirectory)
+        defer { for ref in refs { try? target.deleteReference(staging + ref.dropFirst("refs/".count)) } }
+        _ = try repository.push(remote: remote, refspecs: refs.map { "\($0):\(staging)\($0.dropFirst("refs/".count))" })
+        var statuses: [String: String?] = [:]
+        for ref in refs {
+            guard let ours = try repository.referenceTarget(ref) else { continue }
+            let seen = try repository.referenceTarget(Self.trackingRef(remote, ref))
+            do {
+                try target.setReference(ref, to: ours, expecting: seen.map { .value($0) } ?? .absent,
+                                        message: "autoresearch: push from \(Self.hostName)")
+                statuses[ref] = .some(nil)
+            } catch let error as GitError where error.isModified {
+                statuses[ref] = "it changed on the remote meanwhile"
+            }
+        }
+        return statuses
+    }
+
+    /// Where a fetch keeps the remote's copy of a shared reference.
+    static func trackingRef(_ remote: String, _ ref: String) -> String {
+        if Ledger.sharedNotesRefs.contains(ref) { return remoteNotesRef(remote, ref) }
+        if ref.hasPrefix(Experiment.branchPrefix) { return remoteBranch(remote, String(ref.dropFirst(Experiment.branchPrefix.count))) }
+        return remoteAttemptsPrefix(remote) + ref.dropFirst("refs/autoresearch/".count)
     }
 
     private func fetchSharedRefs(remote: String) throws {

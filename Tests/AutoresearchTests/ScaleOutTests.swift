@@ -171,17 +171,18 @@ extension TempRepository {
         try repo.fsck()
     }
 
-    /// Three machines, two workers each, share one remote (a bare repository reached by path, or
-    /// through `git daemon`); every machine pulls before each run and pushes after each keep.
+    /// Three machines, two workers each, share one bare repository: two reach it by path, the
+    /// third by path too or through `git daemon` on 127.0.0.1 (both transports at once). Every
+    /// machine pulls before each run and pushes after each keep.
     @Test(arguments: Transport.allCases)
-    func threeMachinesShareOneRemote(through transport: Transport) throws {
+    func threeMachinesShareOneRemote(third transport: Transport) throws {
         let remote = try TestRemote(transport)
         let first = try parallelRepository()
-        try first.git(["remote", "add", "origin", remote.url])
+        try first.git(["remote", "add", "origin", remote.bare.path])
         #expect(try Tool.run(["run"], in: first).status == 0)
         #expect(try Tool.run(["push"], in: first).status == 0)
         var expected = runIDs(try first.ledgerLines())
-        let second = try SharingTests.clone(remote.url)
+        let second = try SharingTests.clone(remote.bare.path)
         let third = try SharingTests.clone(remote.url)
         let machines = [first, second, third]
         let loops = try machines.map { repo in
