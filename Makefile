@@ -45,7 +45,7 @@ test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 
-## Benchmarks: tool vs git CLI per iteration, and record cost as the ledger grows.
+## Benchmarks: tool vs git CLI per iteration, record cost as the ledger grows, runs per minute of 1/2/4 workers.
 bench: deps
 	$(SWIFT) build -c release --product autoresearch-bench
 	$(SWIFT) build -c release --product git-autoresearch

@@ -80,31 +80,28 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         #expect(try repo.gitLine("show", "main:candidate.txt") == "value 7")
     }
 
-    @Test func refusesWhenTrackedFilesAreChanged() throws {
+    /// Writes `file` in main's work tree, then checks that promote is refused with a message
+    /// containing `expected` and leaves the file and main as they were.
+    func expectRefusal(writing file: String, says expected: String) throws -> TempRepository {
         let (repo, _) = try repositoryWithBest()
         try repo.git(["switch", "-q", "main"])
         let mainBefore = try repo.gitLine("rev-parse", "main")
-        try repo.write("candidate.txt", "my local edit\n")
-
+        try repo.write(file, "mine\n")
         let output = try promote(repo)
         #expect(output.status == 1)
-        #expect(output.stderr.contains("uncommitted changes (candidate.txt)"), "\(output.stderr)")
-        #expect(repo.read("candidate.txt") == "my local edit\n")
+        #expect(output.stderr.contains(expected), "\(output.stderr)")
+        #expect(repo.read(file) == "mine\n")
         #expect(try repo.gitLine("rev-parse", "main") == mainBefore)
+        return repo
+    }
+
+    @Test func refusesWhenTrackedFilesAreChanged() throws {
+        _ = try expectRefusal(writing: "candidate.txt", says: "uncommitted changes (candidate.txt)")
     }
 
     @Test func neverOverwritesAnUntrackedFile() throws {
-        let (repo, _) = try repositoryWithBest()
-        try repo.git(["switch", "-q", "main"])
-        let mainBefore = try repo.gitLine("rev-parse", "main")
-        try repo.write("kept-new.txt", "mine, not tracked\n")
-
-        let output = try promote(repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("kept-new.txt"), "\(output.stderr)")
-        #expect(repo.read("kept-new.txt") == "mine, not tracked\n")
+        let repo = try expectRefusal(writing: "kept-new.txt", says: "kept-new.txt")
         #expect(repo.read("candidate.txt") == "value 10\n")
-        #expect(try repo.gitLine("rev-parse", "main") == mainBefore)
         #expect(try repo.gitLine("status", "--porcelain") == "?? kept-new.txt")
     }
 
