@@ -5,6 +5,15 @@ import Git
 /// ever moves forward: when two lines of bests meet, a merge commit with the better side's files
 /// joins them, so every best stays in its history, and pushing it never needs force.
 extension Workspace {
+    /// Runs `body` holding the lock that every move of the experiment branch to a new best takes
+    /// in this repository (workers' keeps with their records, adopting or joining another
+    /// machine's best), so that a best is never judged from a branch whose record is in flight.
+    func withBestLock<T>(experiment name: String, _ body: () throws -> T) throws -> T {
+        let directory = LocalState(repository: repository, experiment: name).sharedDirectory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try withFileLock(directory + "/best.lock", body)
+    }
+
     /// Makes a parallel worker's kept candidate the experiment's best: the experiment branch moves
     /// from `start` (the tip the worker started from) to `candidate` with compare-and-swap. When
     /// another worker or a pull moved it first, the candidate is judged again against the new
@@ -81,21 +90,19 @@ extension Workspace {
     }
 
     /// For `loop --sync`: pulls from `remote` (records, attempts, its experiment branches), then
-    /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`). A lost
-    /// race with a local worker is left for the next sync. Returns a notice when the remote's
-    /// best was adopted.
+    /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`), under
+    /// the best's lock. Returns a notice when the remote's best was adopted.
     func syncBest(from remote: String, experiment name: String) throws -> String? {
         _ = try pull(remote: remote)
         guard let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)) else { return nil }
-        let ours = try branchTip(of: name)
-        guard let target = try bestOfLines(experiment: name, ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
-        do {
+        let target: OID? = try withBestLock(experiment: name) {
+            let ours = try branchTip(of: name)
+            guard let target = try bestOfLines(experiment: name, ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
             try repository.setReference(Experiment.branch(name), to: target, expecting: .value(ours),
                                         message: "autoresearch: best from \(remote)")
-        } catch let error as GitError where error.isModified {
-            return nil
+            return try sameTree(target, ours) ? nil : target
         }
-        guard try !sameTree(target, ours), let best = try Ledger(repository: repository).best(experiment: name, from: target) else { return nil }
+        guard let target, let best = try Ledger(repository: repository).best(experiment: name, from: target) else { return nil }
         return "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))"
     }
 }

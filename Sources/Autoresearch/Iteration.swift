@@ -155,7 +155,7 @@ extension Workspace {
             try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
         }
         let (record, evaluation) = try evaluateAndRecord(candidate, experiment: experiment, best: best?.record, marker: marker,
-                                                         state: state, events: events) { record, evaluation in
+                                                         state: state, events: events, sharedBest: worker != nil) { record, evaluation in
             if record.status == .keep, let value = record.value, let best {
                 let verdict = experiment.judge(value, against: best.record)
                 if !verdict.keep {
@@ -193,8 +193,10 @@ extension Workspace {
     /// Evaluates `commit` for the run `marker` describes (written, and updated with the process
     /// group), builds its record (storing its artifacts), lets `decide` settle the status, and
     /// appends the record and the log tail to the ledger. The caller resets and removes the marker.
+    /// With `sharedBest` (parallel workers), deciding and recording happen under the best's lock,
+    /// so no other worker sees the experiment branch at a new best whose record is not written yet.
     func evaluateAndRecord(_ commit: OID, experiment: Experiment, best: RunRecord?, marker: LocalState.Marker,
-                           includeSmoke: Bool = true, state: LocalState, events: RunEvents,
+                           includeSmoke: Bool = true, state: LocalState, events: RunEvents, sharedBest: Bool = false,
                            decide: (inout RunRecord, Evaluation) throws -> Void) throws -> (RunRecord, Evaluation) {
         var marker = marker
         let run = marker.run
@@ -211,9 +213,12 @@ extension Workspace {
         record.evaluator = experiment.evaluatorID
         evaluation.fill(&record)
         try storeArtifacts(of: evaluation, in: &record, experiment: experiment, commit: commit, events: events)
-        try decide(&record, evaluation)
         let ledger = Ledger(repository: repository)
-        try ledger.append(record, on: commit)
+        func settle() throws {
+            try decide(&record, evaluation)
+            try ledger.append(record, on: commit)
+        }
+        if sharedBest { try withBestLock(experiment: experiment.name, settle) } else { try settle() }
         try ledger.appendLogTail(evaluation.tail, run: run, on: commit)
         return (record, evaluation)
     }

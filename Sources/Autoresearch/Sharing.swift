@@ -80,12 +80,16 @@ extension Workspace {
             if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
-                guard let joined = try bestOfLines(experiment: name, ours: tip, theirs: theirs, keepingOurFiles: true) else {
+                let joined: OID? = try withBestLock(experiment: name) {
+                    guard let joined = try bestOfLines(experiment: name, ours: tip, theirs: theirs, keepingOurFiles: true) else { return nil }
+                    try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
+                    return joined
+                }
+                guard joined != nil else {
                     report.skipped.append((branch: "autoresearch/\(name)",
                                            reason: "\(remote)'s best is not worse than ours (or is configured differently); its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
                     continue
                 }
-                try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
             }
             refspecs.append("\(branch):\(branch)")
         }
