@@ -7,8 +7,9 @@ public enum Hooks {
     /// The pre-commit hook, as shipped in `hooks/pre-commit`.
     public static let preCommit = """
     #!/bin/sh
-    # git-autoresearch pre-commit hook: refuses a commit on an experiment branch (autoresearch/*)
-    # that changes a guarded path (the evaluator, .autoresearch, the experiment's guards).
+    # git-autoresearch pre-commit hook: refuses a commit on an experiment branch (autoresearch/*,
+    # or a parallel worker's autoresearch-workers/*) that changes a guarded path (the evaluator,
+    # .autoresearch, the experiment's guards).
     # Installed by 'git autoresearch install-hooks', which keeps the hook it replaced as
     # pre-commit.before-autoresearch and runs it first.
     hooks=$(dirname "$0")
@@ -17,7 +18,7 @@ public enum Hooks {
     fi
     branch=$(git symbolic-ref -q HEAD) || exit 0
     case "$branch" in
-      refs/heads/autoresearch/*) ;;
+      refs/heads/autoresearch/*|refs/heads/autoresearch-workers/*) ;;
       *) exit 0 ;;
     esac
     if ! command -v git-autoresearch >/dev/null 2>&1; then
@@ -78,12 +79,11 @@ extension Workspace {
         return HookInstallation(path: path, chained: chained, updated: updated)
     }
 
-    /// What `guard` found: the experiment of the branch HEAD is on, and the guarded paths the
+    /// What `guard` found: the experiment of the branch HEAD is on (its own, or a worker's), and the guarded paths the
     /// staged tree (the index, or the one in `GIT_INDEX_FILE`) or HEAD's tree changes against the best commit. Nil when HEAD is not on an
     /// experiment branch or the experiment has no best commit yet.
     public func guardViolations(staged: Bool) throws -> (experiment: String, paths: [String])? {
-        guard case .branch(let branch, let tip?) = try repository.head(), branch.hasPrefix(Experiment.branchPrefix) else { return nil }
-        let name = String(branch.dropFirst(Experiment.branchPrefix.count))
+        guard case .branch(let branch, let tip?) = try repository.head(), let name = Workers.experiment(ofBranch: branch) else { return nil }
         guard let best = try Ledger(repository: repository).best(experiment: name, from: tip) else { return nil }
         let bestTree = try repository.commit(best.commit).tree
         // `git commit -a` and `git commit PATH` stage into a temporary index named in GIT_INDEX_FILE.

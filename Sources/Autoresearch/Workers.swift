@@ -13,6 +13,15 @@ public enum Workers {
     public static let branchPrefix = "refs/heads/autoresearch-workers/"
 
     static func branch(_ experiment: String, _ index: Int) -> String { branchPrefix + "\(experiment)/\(index)" }
+
+    /// The experiment a branch works on: `autoresearch/NAME` or a worker's
+    /// `autoresearch-workers/NAME/I` (full names); nil for any other branch.
+    static func experiment(ofBranch branch: String) -> String? {
+        if branch.hasPrefix(Experiment.branchPrefix) { return String(branch.dropFirst(Experiment.branchPrefix.count)) }
+        guard branch.hasPrefix(branchPrefix), let slash = branch.lastIndex(of: "/"),
+              branch.index(branch.startIndex, offsetBy: branchPrefix.count) < slash else { return nil }
+        return String(branch[branch.index(branch.startIndex, offsetBy: branchPrefix.count)..<slash])
+    }
     static func worktreePrefix(_ experiment: String) -> String { "autoresearch-\(experiment)-" }
     static func worktreeName(_ experiment: String, _ index: Int) -> String { worktreePrefix(experiment) + String(index) }
 }

@@ -3,11 +3,11 @@ import Testing
 import TestSupport
 
 /// `git ARGS` with the tool's directory first on PATH, as after `make install`.
-func gitWithTool(_ repo: TempRepository, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
-    let directory = (Tool.path as NSString).deletingLastPathComponent
+func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: String? = nil,
+                 environment: [String: String] = [:]) throws -> ProcessOutput {
     var environment = environment
-    environment["PATH"] = directory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-    return try runProgram("/usr/bin/git", arguments, in: repo.path, environment: environment)
+    environment["PATH"] = (Tool.path as NSString).deletingLastPathComponent + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    return try runProgram("/usr/bin/git", arguments, in: directory ?? repo.path, environment: environment)
 }
 
 @Suite struct HookTests {
@@ -51,6 +51,17 @@ func gitWithTool(_ repo: TempRepository, _ arguments: [String], environment: [St
         try repo.git(["switch", "-q", "-c", "scratch"])
         try repo.write("eval.sh", "echo anything\n")
         #expect(try gitWithTool(repo, ["commit", "-qam", "elsewhere"]).status == 0)
+    }
+
+    /// An agent that commits in a parallel worker's work tree meets the same hook.
+    @Test func aCommitOnAWorkerBranchIsGuardedToo() throws {
+        let repo = try Self.repositoryWithHook()
+        let worktree = repo.path + "/.git/autoresearch/s/workers/0"
+        try repo.git(["worktree", "add", "-q", "-b", "autoresearch-workers/s/0", worktree, "autoresearch/s"])
+        try "echo 'score: 0.001'\n".write(toFile: worktree + "/eval.sh", atomically: true, encoding: .utf8)
+        let refused = try gitWithTool(repo, ["commit", "-qam", "better evaluator"], in: worktree)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("changes guarded paths of experiment 's': eval.sh"), "\(refused.stderr)")
     }
 
     @Test func anExistingHookStillRunsFirst() throws {
