@@ -112,6 +112,10 @@ extension Workspace {
                     report?.step("sync")
                     sync(from: remote, experiment: name, events: events)
                 }
+                if options.worker != nil || options.sync != nil {
+                    // Other workers and machines write runs too: the agent sees theirs as well.
+                    history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
+                }
                 if options.worker != nil { try followBest(experiment: name, branch: workBranch) }
                 // Another worker or machine improved the best: patience starts again.
                 if case let tip = try branchTip(of: name), tip != bestSeen { withoutKeep = 0; bestSeen = tip }

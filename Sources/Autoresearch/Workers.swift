@@ -166,22 +166,15 @@ extension Workspace {
     /// Removes what workers that are gone left behind (killed, or left by a killed loop): each
     /// one's unfinished run is settled first (recorded as interrupted, its work kept on the
     /// attempts chain), then its work tree, branch and state file go. Live workers are left alone.
-    /// Returns the number of runs settled.
-    @discardableResult
-    func cleanUpWorkers(experiment name: String, events: RunEvents) throws -> Int {
+    func cleanUpWorkers(experiment name: String, events: RunEvents) throws {
         let prefix = Workers.worktreePrefix(name)
         var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
         for (ref, _) in try repository.references(matching: Workers.branch(name, 0).dropLast() + "*") {
             if let index = Int(ref.dropFirst(Workers.branch(name, 0).count - 1)) { indices.insert(index) }
         }
-        var settled = 0
         for index in indices.sorted() {
-            if let repaired = try removeWorker(index, experiment: name) {
-                events.notice("worker \(index): \(repaired)")
-                settled += 1
-            }
+            if let repaired = try removeWorker(index, experiment: name) { events.notice("worker \(index): \(repaired)") }
         }
-        return settled
     }
 
     /// Settles worker `index`'s unfinished run, if any, then removes its work tree, branch and
@@ -228,6 +221,11 @@ extension Workspace {
         let experiment = try self.experiment(named: name, at: try branchTip(of: name))
         guard options.agent ?? experiment.agent != nil else { throw Self.noAgentError(name) }
         return try withLock(experiment: name, events: events) { state in
+            let others = liveWorkers(experiment: name)
+            guard others.isEmpty else {
+                throw AutoresearchError("workers of an earlier loop still run (pid \(others.map { String($0.pid) }.joined(separator: ", ")))",
+                                        hint: "wait for them to stop (their loop is gone, so they stop after their current step), or kill them")
+            }
             let started = Date()
             let ledger = Ledger(repository: repository)
             let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
@@ -244,11 +242,6 @@ extension Workspace {
             if stops.isEmpty, try ledger.best(experiment: name, from: try branchTip(of: name)) == nil {
                 throw AutoresearchError("the baseline run failed, so the workers would have nothing to improve on",
                                         hint: "fix the evaluator (git autoresearch log shows why), then start the loop again")
-            }
-            let others = liveWorkers(experiment: name)
-            guard others.isEmpty else {
-                throw AutoresearchError("workers of an earlier loop still run (pid \(others.map { String($0.pid) }.joined(separator: ", ")))",
-                                        hint: "wait for them to stop (their loop is gone, so they stop after their current step), or kill them")
             }
             var workerOptions = options
             workerOptions.supervisor = getpid()
