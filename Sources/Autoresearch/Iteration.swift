@@ -45,6 +45,12 @@ public struct RunEvents {
     public var progress: (StepProgress) -> Void = { _ in }
     /// Polled while a step runs; true stops it (status `interrupted`).
     public var isInterrupted: () -> Bool = { cps_interrupt_count() > 0 }
+    /// A line a parallel worker printed (`isError`: on its stderr), for the front end to show.
+    public var workerOutput: (_ line: Substring, _ isError: Bool) -> Void = { line, isError in
+        FileHandle(fileDescriptor: isError ? STDERR_FILENO : STDOUT_FILENO).write(Data((line + "\n").utf8))
+    }
+    /// About once a second while parallel workers run: what each live worker is doing.
+    public var workersProgress: ([WorkerState]) -> Void = { _ in }
 
     public init() {}
 }

@@ -97,7 +97,10 @@ extension Workspace {
                                 path: WorkerState.path(state, worker))
             }
             var events = events
-            if let report { Self.reportSteps(of: &events, to: report, supervisor: options.supervisor) }
+            if let report {
+                Self.reportSteps(of: &events, to: report, supervisor: options.supervisor,
+                                 agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
+            }
             var history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
             var counts: [RunStatus: Int] = [:]
             var runs = 0, withoutKeep = 0, failuresInRow = 0, sinceRecheck = 0
@@ -179,14 +182,15 @@ extension Workspace {
     }
 
     /// Makes a worker's state file follow its steps.
-    private static func reportSteps(of events: inout RunEvents, to report: WorkerStateFile, supervisor: Int32?) {
+    private static func reportSteps(of events: inout RunEvents, to report: WorkerStateFile, supervisor: Int32?,
+                                    agentTimeout: Double) {
         let (agentStarted, started) = (events.agentStarted, events.started)
         events.agentStarted = { run, experiment in
-            report.step("agent", run: run)
+            report.step("agent", run: run, budget: agentTimeout)
             agentStarted(run, experiment)
         }
         events.started = { run, experiment, candidate, baseline in
-            report.step("evaluation", run: run)
+            report.step("evaluation", run: run, budget: experiment.budget)
             started(run, experiment, candidate, baseline)
         }
         let isInterrupted = events.isInterrupted

@@ -37,6 +37,8 @@ public struct WorkerState: Codable, Sendable {
     public var run: String?
     /// When the step started.
     public var since: Date
+    /// The time the step is meant to take (the evaluation's budget, the agent's limit).
+    public var budget: Double?
     public var runs = 0
     /// Runs by status.
     public var counts: [String: Int] = [:]
@@ -81,11 +83,12 @@ final class WorkerStateFile {
         state.write(path)
     }
 
-    func step(_ name: String, run: String? = nil) {
+    func step(_ name: String, run: String? = nil, budget: Double? = nil) {
         update {
             $0.step = name
             $0.run = run ?? $0.run
             $0.since = Date()
+            $0.budget = budget
         }
     }
 }
@@ -271,52 +274,47 @@ extension Workspace {
         }
     }
 
-    /// Starts the workers and waits for them all; returns their runs and why each stopped.
+    /// Starts the workers and waits for them all, passing their output on line by line (so the
+    /// front end can keep a progress line of all workers apart from it); returns their runs and
+    /// why each stopped.
     private func superviseWorkers(experiment name: String, options: LoopOptions, launch: WorkerLaunch, state: LocalState,
                                   events: RunEvents) throws -> (runs: Int, counts: [RunStatus: Int], stops: [StopReason]) {
-        var live: [Int: pid_t] = [:]
+        var workers: [SupervisedWorker] = []
         var runs = 0
         var counts: [RunStatus: Int] = [:]
         var stops: [StopReason] = []
         defer {
             // Whatever happens here, no worker outlives the loop unsupervised.
-            for pid in live.values { kill(pid, SIGTERM) }
-            for pid in live.values { waitpid(pid, nil, 0) }
+            for worker in workers where worker.status == nil { kill(worker.pid, SIGTERM) }
+            for worker in workers where worker.status == nil { waitpid(worker.pid, nil, 0) }
+            for worker in workers { worker.closeOutputs(events) }
             for index in 0..<launch.jobs { _ = try? removeWorker(index, experiment: name) }
         }
         for index in 0..<launch.jobs {
-            let path = try addWorker(index, experiment: name, state: state)
-            var environment = ProcessInfo.processInfo.environment
-            environment["AUTORESEARCH_WORKER"] = String(index)
-            // Untracked and ignored files (data sets, virtual environments) exist only there.
-            environment["AUTORESEARCH_MAIN_WORKTREE"] = root
-            for setting in launch.environment {
-                let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
-                environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""
-            }
-            var pid: pid_t = 0
-            let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { environ.forEach { free($0) } }
-            let error = environ.withUnsafeBufferPointer {
-                cps_spawn_shell(launch.command(index, options), path, $0.baseAddress, 1, 2, &pid)
-            }
-            guard error == 0 else { throw AutoresearchError("cannot start worker \(index): \(String(cString: strerror(error)))") }
-            live[index] = pid
-            WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()).write(WorkerState.path(state, index))
+            workers.append(try startWorker(index, experiment: name, options: options, launch: launch, state: state))
         }
         events.notice("\(launch.jobs) workers started in work trees under \(state.workersDirectory) (git autoresearch status shows them)")
         var forwarded = 0
-        while !live.isEmpty {
+        var lastProgress = Date.distantPast
+        while workers.contains(where: { !$0.isDone }) {
             let interrupts = Int(cps_interrupt_count())
             if interrupts > forwarded {
-                for pid in live.values { kill(pid, cps_last_interrupt_signal()) }
+                for worker in workers where worker.status == nil { kill(worker.pid, cps_last_interrupt_signal()) }
                 forwarded = interrupts
             }
-            for (index, pid) in live {
+            SupervisedWorker.relayOutput(of: workers, waitingAtMost: 200, events: events)
+            for worker in workers where !worker.isDone {
                 var status: Int32 = 0
-                guard waitpid(pid, &status, WNOHANG) == pid else { continue }
-                live[index] = nil
-                let reported = WorkerState.read(WorkerState.path(state, index))
+                if worker.status == nil, waitpid(worker.pid, &status, WNOHANG) == worker.pid {
+                    worker.status = status
+                    worker.ended = Date()
+                }
+                // Output still open two seconds after the end is held by a stray child: let it go.
+                guard let status = worker.status, let ended = worker.ended,
+                      worker.outputs.isEmpty || Date().timeIntervalSince(ended) > 2 else { continue }
+                worker.closeOutputs(events)
+                worker.isDone = true
+                let reported = WorkerState.read(WorkerState.path(state, worker.index))
                 runs += reported?.runs ?? 0
                 for (status, count) in reported?.counts ?? [:] {
                     if let status = RunStatus(rawValue: status) { counts[status, default: 0] += count }
@@ -325,20 +323,66 @@ extension Workspace {
                 if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
                     stops.append(stop)
                 } else if signal != 0 {
-                    events.notice("worker \(index) was killed (signal \(signal)); the others go on")
+                    events.notice("worker \(worker.index) was killed (signal \(signal)); the others go on")
                 } else if code != 0 {
-                    events.notice("worker \(index) stopped with an error (exit \(code), see its message above); the others go on")
+                    events.notice("worker \(worker.index) stopped with an error (exit \(code), see its message above); the others go on")
                     stops.append(.workerFailed)
                 }
-                if let repaired = try removeWorker(index, experiment: name) {
-                    events.notice("worker \(index): \(repaired)")
+                if let repaired = try removeWorker(worker.index, experiment: name) {
+                    events.notice("worker \(worker.index): \(repaired)")
                     runs += 1
                     counts[.interrupted, default: 0] += 1
                 }
             }
-            if !live.isEmpty { usleep(100_000) }
+            if Date().timeIntervalSince(lastProgress) >= 1 {
+                lastProgress = Date()
+                events.workersProgress(workers.filter { $0.status == nil }
+                    .compactMap { WorkerState.read(WorkerState.path(state, $0.index)) })
+            }
         }
         return (runs, counts, stops)
+    }
+
+    /// A pipe whose ends no other child inherits (the spawn gives the write end to the worker).
+    private static func pipeForChild() throws -> [Int32] {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return fds
+    }
+
+    /// Makes worker `index`'s work tree and starts its process there, with its environment and
+    /// its stdout and stderr on pipes.
+    private func startWorker(_ index: Int, experiment name: String, options: LoopOptions, launch: WorkerLaunch,
+                             state: LocalState) throws -> SupervisedWorker {
+        let path = try addWorker(index, experiment: name, state: state)
+        var environment = ProcessInfo.processInfo.environment
+        environment["AUTORESEARCH_WORKER"] = String(index)
+        // Untracked and ignored files (data sets, virtual environments) exist only there.
+        environment["AUTORESEARCH_MAIN_WORKTREE"] = root
+        for setting in launch.environment {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""
+        }
+        let output = try Self.pipeForChild()
+        guard let errors = try? Self.pipeForChild() else {
+            output.forEach { close($0) }
+            throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        defer { close(output[1]); close(errors[1]) }
+        var pid: pid_t = 0
+        let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { environ.forEach { free($0) } }
+        let error = environ.withUnsafeBufferPointer {
+            cps_spawn_shell(launch.command(index, options), path, $0.baseAddress, output[1], errors[1], &pid)
+        }
+        guard error == 0 else {
+            close(output[0])
+            close(errors[0])
+            throw AutoresearchError("cannot start worker \(index): \(String(cString: strerror(error)))")
+        }
+        WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()).write(WorkerState.path(state, index))
+        return SupervisedWorker(index: index, pid: pid, output: output[0], errors: errors[0])
     }
 
     /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed the
@@ -355,5 +399,70 @@ extension Workspace {
         } catch {
             events.notice("could not put HEAD back on autoresearch/\(name): \(error); run 'git switch autoresearch/\(name)'")
         }
+    }
+}
+
+/// A worker process the loop supervises, with the read ends of its stdout and stderr.
+private final class SupervisedWorker {
+    struct Output {
+        let fd: Int32
+        let isError: Bool
+        var lines = LineSplitter(maxLineBytes: GroupProcess.maxLineBytes, tailLines: 0)
+    }
+
+    let index: Int
+    let pid: pid_t
+    /// The pipes still open.
+    var outputs: [Output]
+    /// The wait status, once the process ended, and when that was seen.
+    var status: Int32?
+    var ended: Date?
+    /// Ended, output passed on, work tree settled and removed.
+    var isDone = false
+
+    init(index: Int, pid: pid_t, output: Int32, errors: Int32) {
+        self.index = index
+        self.pid = pid
+        outputs = [Output(fd: output, isError: false), Output(fd: errors, isError: true)]
+    }
+
+    /// Waits up to `milliseconds` for output of any worker and passes every complete line on.
+    static func relayOutput(of workers: [SupervisedWorker], waitingAtMost milliseconds: Int32, events: RunEvents) {
+        var polled: [pollfd] = [], owners: [(worker: SupervisedWorker, output: Int)] = []
+        for worker in workers {
+            for (position, output) in worker.outputs.enumerated() {
+                polled.append(pollfd(fd: output.fd, events: Int16(POLLIN), revents: 0))
+                owners.append((worker, position))
+            }
+        }
+        guard !polled.isEmpty else {
+            usleep(UInt32(milliseconds) * 1000)
+            return
+        }
+        guard poll(&polled, nfds_t(polled.count), milliseconds) > 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var finished: [(worker: SupervisedWorker, fd: Int32)] = []
+        for (entry, owner) in zip(polled, owners) where entry.revents != 0 {
+            let count = read(entry.fd, &buffer, buffer.count)
+            guard count > 0 else {
+                finished.append((owner.worker, entry.fd))
+                continue
+            }
+            let isError = owner.worker.outputs[owner.output].isError
+            owner.worker.outputs[owner.output].lines.feed(buffer[0..<count]) { events.workerOutput($0, isError) }
+        }
+        for (worker, fd) in finished { worker.close(fd, events) }
+    }
+
+    /// Passes on what is left of every open pipe and closes them.
+    func closeOutputs(_ events: RunEvents) {
+        for output in outputs { close(output.fd, events) }
+    }
+
+    private func close(_ fd: Int32, _ events: RunEvents) {
+        guard let position = outputs.firstIndex(where: { $0.fd == fd }) else { return }
+        var output = outputs.remove(at: position)
+        output.lines.finish { events.workerOutput($0, output.isError) }
+        Glibc.close(fd)
     }
 }

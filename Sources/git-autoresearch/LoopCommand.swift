@@ -111,12 +111,14 @@ extension GitAutoresearch {
             if let worker { Terminal.linePrefix = "[w\(worker)] " }
             cps_install_interrupt_handlers()
             let (format, quiet) = (format, quiet)
-            // Workers share the terminal: no live progress line, and no summary of their own.
-            let events = RunPrinter.events(quiet: quiet || format == .json || worker != nil || jobs > 1, silent: quiet)
+            // Workers print through this loop, which keeps one progress line for all; they print no
+            // progress line and no summary of their own.
+            let events = RunPrinter.events(quiet: quiet || format == .json || worker != nil, silent: quiet)
             let print = { RunPrinter.report($0, format: format, quiet: quiet) }
             let summary: LoopSummary
             if jobs > 1 {
-                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment) { [self] index, options in
+                let colour = Terminal.colorEnabled && format == .text ? ["AUTORESEARCH_COLOR=always"] : []
+                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour) { [self] index, options in
                     workerCommand(index, options: options, experiment: name)
                 }
                 summary = try workspace.loopInParallel(experiment: name, options: options, launch: launch, events: events, onRun: print)

@@ -8,7 +8,24 @@ enum RunPrinter {
     static func events(quiet: Bool, silent: Bool) -> RunEvents {
         var events = RunEvents()
         events.notice = { if !silent { Terminal.notice($0) } }
+        events.workerOutput = { line, isError in
+            Terminal.clearProgress()
+            if isError {
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            } else {
+                print(line)
+                fflush(nil)
+            }
+        }
         guard !quiet else { return events }
+        events.workersProgress = { workers in
+            guard !workers.isEmpty else { return }
+            Terminal.progress(workers.map { worker in
+                let elapsed = Durations.format(Date().timeIntervalSince(worker.since))
+                let step = worker.step == "evaluation" ? "evaluating" : worker.step
+                return "w\(worker.worker) \(step) \(elapsed)" + (worker.budget.map { " / \(Durations.format($0))" } ?? "")
+            }.joined(separator: " | "))
+        }
         events.agentStarted = { run, _ in Terminal.progress("run \(run) agent starting") }
         events.started = { run, experiment, candidate, baseline in
             Terminal.progress("run \(run) \(baseline ? "baseline" : "candidate") \(candidate.short): \(experiment.evaluate)")

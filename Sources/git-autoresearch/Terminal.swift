@@ -8,8 +8,10 @@ import Glibc
 enum Terminal {
     static let stdoutIsTTY = isatty(STDOUT_FILENO) == 1
     static let stderrIsTTY = isatty(STDERR_FILENO) == 1
-    static let colorEnabled = stdoutIsTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    /// `AUTORESEARCH_COLOR=always` asks for colour on a pipe: the workers of a loop on a terminal
+    /// print through one.
+    static let colorEnabled = (stdoutIsTTY || ProcessInfo.processInfo.environment["AUTORESEARCH_COLOR"] == "always")
+        && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && ProcessInfo.processInfo.environment["TERM"] != "dumb"
 
     enum Color: String {
         case red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36", dim = "2", bold = "1"
