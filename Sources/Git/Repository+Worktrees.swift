@@ -11,7 +11,7 @@ extension Repository {
         return (0..<names.count).compactMap { names.strings[$0].map { String(cString: $0) } }
     }
 
-    /// Adds a linked work tree called `name` at `path` (which must not exist yet), checked out on
+    /// Adds a linked work tree called `name` at `path` (which must not exist yet; its parent must), checked out on
     /// the existing branch `branch` (full name, `refs/heads/...`).
     public func addWorktree(name: String, path: String, branch: String) throws {
         var ref: OpaquePointer?
@@ -27,10 +27,10 @@ extension Repository {
 
     /// The directory of the linked work tree `name`, or nil when there is no such work tree.
     public func worktreePath(name: String) throws -> String? {
+        // libgit2 reports a missing work tree as a generic error: list first.
+        guard try worktreeNames().contains(name) else { return nil }
         var worktree: OpaquePointer?
-        let code = git_worktree_lookup(&worktree, pointer, name)
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, "look up work tree \(name)")
+        try check(git_worktree_lookup(&worktree, pointer, name), "look up work tree \(name)")
         defer { git_worktree_free(worktree) }
         return git_worktree_path(worktree).map { String(cString: $0) }
     }
@@ -39,10 +39,9 @@ extension Repository {
     /// administrative files, like `git worktree remove --force` followed by `git worktree prune`.
     /// Does nothing when there is no such work tree.
     public func removeWorktree(name: String) throws {
+        guard try worktreeNames().contains(name) else { return }
         var worktree: OpaquePointer?
-        let code = git_worktree_lookup(&worktree, pointer, name)
-        if code == GIT_ENOTFOUND.rawValue { return }
-        try check(code, "look up work tree \(name)")
+        try check(git_worktree_lookup(&worktree, pointer, name), "look up work tree \(name)")
         defer { git_worktree_free(worktree) }
         var options = git_worktree_prune_options()
         try check(git_worktree_prune_options_init(&options, UInt32(GIT_WORKTREE_PRUNE_OPTIONS_VERSION)), "prepare pruning")
