@@ -87,6 +87,8 @@ extension Workspace {
                      onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
         let experiment = try self.experiment(named: name, at: try branchTip(of: name))
         guard let command = options.agent ?? experiment.agent else { throw Self.noAgentError(name) }
+        // A misspelt remote is an error now, not a warning before every run for days.
+        if let remote = options.sync { _ = try remoteURL(remote) }
         return try withLock(experiment: name, events: events) { state in
             let ledger = Ledger(repository: repository)
             let started = Date()

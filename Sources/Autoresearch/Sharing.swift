@@ -179,7 +179,7 @@ extension Workspace {
     }
 
     /// The URL of a configured remote; an error naming it when there is none.
-    private func remoteURL(_ remote: String) throws -> String {
+    func remoteURL(_ remote: String) throws -> String {
         guard let url = try repository.remoteURL(remote) else {
             throw AutoresearchError("no remote named '\(remote)'", hint: "add it with 'git remote add \(remote) URL', or name another one")
         }

@@ -223,6 +223,7 @@ extension Workspace {
                                onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
         let experiment = try self.experiment(named: name, at: try branchTip(of: name))
         guard options.agent ?? experiment.agent != nil else { throw Self.noAgentError(name) }
+        if let remote = options.sync { _ = try remoteURL(remote) }
         return try withLock(experiment: name, events: events) { state in
             let others = liveWorkers(experiment: name)
             guard others.isEmpty else {

@@ -171,6 +171,24 @@ extension TempRepository {
         try repo.fsck()
     }
 
+    @Test func badScaleOutOptionsAreClearErrors() throws {
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        for (arguments, status, message) in [
+            (["--jobs", "0"], Int32(64), "--jobs must be at least 1"),
+            (["--jobs", "2", "--worker-env", "CUDA_VISIBLE_DEVICES"], 64, "--worker-env takes KEY=VALUE"),
+            (["--worker-env", "A={worker}"], 64, "--worker-env needs --jobs 2 or more"),
+            (["--jobs", "2", "--sync", "nosuch"], 1, "no remote named 'nosuch'"),
+            (["--sync", "nosuch"], 1, "no remote named 'nosuch'"),
+        ] {
+            let output = try Tool.run(["loop", "--agent", agent, "--max-runs", "2"] + arguments, in: repo)
+            #expect(output.status == status, "\(arguments): \(output.stderr)")
+            #expect(output.stderr.contains(message), "\(arguments): \(output.stderr)")
+        }
+        #expect(try repo.ledgerLines().isEmpty)
+        try repo.expectNoWorkerLeft()
+    }
+
     /// Three machines, two workers each, share one bare repository: two reach it by path, the
     /// third by path too or through `git daemon` on 127.0.0.1 (both transports at once). Every
     /// machine pulls before each run and pushes after each keep.
