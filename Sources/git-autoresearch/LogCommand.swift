@@ -55,7 +55,7 @@ extension GitAutoresearch {
                              json: ["run": record.run, "commit": run.commit.hex, "status": record.status.rawValue,
                                     "baseline": record.isBaseline, "metric": record.metric, "value": record.value,
                                     "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
-                                    "start": RunRecord.timestamp(record.start), "host": record.host, "reason": record.reason,
+                                    "start": RunRecord.timestamp(record.start), "host": record.host, "worker": record.worker, "reason": record.reason,
                                     "description": record.description, "evaluator": record.evaluator, "older_evaluator": older])
             }
             print(table.render(format))
