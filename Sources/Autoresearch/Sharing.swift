@@ -105,7 +105,6 @@ extension Workspace {
     /// The remote-tracking ref of a remote's experiment branch.
     public static func remoteBranch(_ remote: String, _ name: String) -> String { "refs/remotes/\(remote)/autoresearch/\(name)" }
 
-    /// Where a remote's records and attempts chains are fetched to.
     /// Where a remote's copy of the notes reference `ref` (`refs/notes/X`) is fetched to.
     static func remoteNotesRef(_ remote: String, _ ref: String) -> String {
         "refs/notes/remotes/\(remote)/" + ref.dropFirst("refs/notes/".count)
