@@ -9,58 +9,49 @@ extension Workspace {
     /// in this repository (workers' keeps with their records, adopting or joining another
     /// machine's best), so that a best is never judged from a branch whose record is in flight.
     func withBestLock<T>(experiment name: String, _ body: () throws -> T) throws -> T {
-        let directory = LocalState(repository: repository, experiment: name).sharedDirectory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try withFileLock(directory + "/best.lock", body)
+        try LocalState(repository: repository, experiment: name).withSharedLock("best", body)
     }
 
-    /// Makes a parallel worker's kept candidate the experiment's best: the experiment branch moves
-    /// from `start` (the tip the worker started from) to `candidate` with compare-and-swap. When
-    /// another worker or a pull moved it first, the candidate is judged again against the new
-    /// best: not better, the run becomes a discard and `record` says why; better, the branch moves
-    /// to a merge commit holding the candidate's files (parents: the candidate, the moved tip).
+    /// Makes a parallel worker's kept candidate the experiment's best, under the best's lock: the
+    /// experiment branch moves from `start` (the tip the worker started from) to `candidate`.
+    /// When another worker or a pull moved it first, the candidate is judged again against the
+    /// new best: not better, the run becomes a discard and `record` says why; better, the branch
+    /// moves to a merge commit holding the candidate's files (parents: the candidate, the moved tip).
     func advanceBest(to candidate: OID, from start: OID, record: inout RunRecord, experiment: Experiment) throws {
         let name = experiment.name
-        let ledger = Ledger(repository: repository)
-        for attempt in 1... {
-            let current = try branchTip(of: name)
-            if current == candidate {
-                // Another worker made and kept the very same commit meanwhile.
-                if current != start {
-                    record.status = .discard
-                    record.reason = "another worker kept the same commit while this run was evaluated"
-                }
+        let current = try branchTip(of: name)
+        var target = candidate
+        if current == candidate {
+            // Another worker made and kept the very same commit meanwhile.
+            if current != start {
+                record.status = .discard
+                record.reason = "another worker kept the same commit while this run was evaluated"
+            }
+            return
+        } else if current != start {
+            guard try configurationEntry(at: current) == configurationEntry(at: candidate) else {
+                record.status = .discard
+                record.reason = "\(ExperimentFile.fileName) changed on autoresearch/\(name) while this run was evaluated"
                 return
             }
-            var target = candidate
-            if current != start {
-                guard try configurationEntry(at: current) == configurationEntry(at: candidate) else {
+            if let moved = try Ledger(repository: repository).best(experiment: name, from: current), let value = record.value {
+                let verdict = experiment.judge(value, against: moved.record)
+                record.bestBefore = moved.record.value
+                record.noise = moved.record.noise
+                guard verdict.keep else {
                     record.status = .discard
-                    record.reason = "\(ExperimentFile.fileName) changed on autoresearch/\(name) while this run was evaluated"
+                    record.reason = "the best moved to run \(moved.record.run) (\(record.metric)=\(Number.format(moved.record.value ?? 0))) while this run was evaluated" + (verdict.reason.map { "; \($0)" } ?? "; not better")
                     return
                 }
-                if let moved = try ledger.best(experiment: name, from: current), let value = record.value {
-                    let verdict = experiment.judge(value, against: moved.record)
-                    record.bestBefore = moved.record.value
-                    record.noise = moved.record.noise
-                    guard verdict.keep else {
-                        record.status = .discard
-                        record.reason = "the best moved to run \(moved.record.run) (\(record.metric)=\(Number.format(moved.record.value ?? 0))) while this run was evaluated" + (verdict.reason.map { "; \($0)" } ?? "; not better")
-                        return
-                    }
-                }
-                target = try repository.createCommit(
-                    tree: try repository.commit(candidate).tree, parents: [candidate, current],
-                    message: "autoresearch: \(name) run \(record.run) is the best (\(record.metric)=\(Number.format(record.value ?? 0))), over \(current.short)\n")
             }
-            do {
-                try repository.setReference(Experiment.branch(name), to: target, expecting: .value(current),
-                                            message: "autoresearch: keep \(record.run)")
-                return
-            } catch let error as GitError where error.isModified && attempt < 50 {
-                usleep(UInt32.random(in: 1_000...20_000))
-            }
+            target = try repository.createCommit(
+                tree: try repository.commit(candidate).tree, parents: [candidate, current],
+                message: "autoresearch: \(name) run \(record.run) is the best (\(record.metric)=\(Number.format(record.value ?? 0))), over \(current.short)\n")
         }
+        // Every mover of the branch in this repository holds the lock: only a person's own git
+        // command could make this fail, and then the run is settled as interrupted.
+        try repository.setReference(Experiment.branch(name), to: target, expecting: .value(current),
+                                    message: "autoresearch: keep \(record.run)")
     }
 
     /// One commit holding the better of two lines of an experiment's history (`ours`, and

@@ -61,23 +61,12 @@ public enum GroupProcess {
         let log = open(logPath, O_WRONLY | O_CREAT | O_CLOEXEC | (appendToLog ? O_APPEND : O_TRUNC), 0o644)
         guard log >= 0 else { throw AutoresearchError("cannot write the log \(logPath): \(String(cString: strerror(errno)))") }
         defer { close(log) }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))") }
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let (readEnd, writeEnd) = try makePipe()
         defer { close(readEnd) }
-
-        var pid: pid_t = 0
-        let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { environ.forEach { free($0) } }
         let started = Date()
-        let spawnError = environ.withUnsafeBufferPointer { envp in
-            cps_spawn_shell(command, directory, envp.baseAddress, writeEnd, writeEnd, &pid)
-        }
+        let spawned = Result { try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd) }
         close(writeEnd)
-        guard spawnError == 0 else {
-            throw AutoresearchError("cannot start /bin/sh: \(String(cString: strerror(spawnError)))")
-        }
+        let pid = try spawned.get()
         // If the tool dies (even by SIGKILL), the watchdog stops the group as the loop below would.
         var watchdog: pid_t = 0, release: Int32 = -1
         if cps_start_watchdog(pid, Int32(grace * 1000), &watchdog, &release) != 0 { watchdog = 0 }
@@ -165,6 +154,26 @@ public enum GroupProcess {
         }
         return CommandResult(termination: termination, duration: duration, tail: lines.tail,
                              outputBytes: total, logTruncated: logged < total)
+    }
+
+    /// A pipe whose ends no child inherits, except through the descriptors a spawn hands over.
+    static func makePipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    /// Starts `/bin/sh -c command` in `directory` as the leader of a new session, with exactly
+    /// `environment`, stdin from /dev/null, stdout to `output` and stderr to `errors`. Returns its pid.
+    static func spawn(_ command: String, in directory: String, environment: [String: String], output: Int32,
+                      errors: Int32) throws -> pid_t {
+        var pid: pid_t = 0
+        let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { environ.forEach { free($0) } }
+        let error = environ.withUnsafeBufferPointer { cps_spawn_shell(command, directory, $0.baseAddress, output, errors, &pid) }
+        guard error == 0 else { throw AutoresearchError("cannot start /bin/sh: \(String(cString: strerror(error)))") }
+        return pid
     }
 
     /// True while process `pid` exists and is not a zombie (an orphan that exited is a zombie

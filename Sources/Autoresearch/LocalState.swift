@@ -22,6 +22,14 @@ public struct LocalState {
     public var logsDirectory: String { sharedDirectory + "/logs" }
     /// Where parallel workers keep their work trees and state files.
     public var workersDirectory: String { sharedDirectory + "/workers" }
+
+    /// Runs `body` holding an exclusive lock of this experiment shared by all work trees of the
+    /// repository (`NAME.lock` in the shared directory), taken with `flock`, which the kernel
+    /// releases if the process dies.
+    func withSharedLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try FileManager.default.createDirectory(atPath: sharedDirectory, withIntermediateDirectories: true)
+        return try withFileLock(sharedDirectory + "/\(name).lock", body)
+    }
     public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
     public func agentLogPath(run: String) -> String { logsDirectory + "/\(run).agent.log" }
     /// Where the files handed to the agent live.
@@ -74,23 +82,29 @@ public struct LocalState {
         var processGroup: Int32?
     }
 
-    func writeMarker(_ marker: Marker) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        // Written whole, then renamed into place: a reader sees the old or the new marker.
-        let partial = markerPath + ".tmp"
-        guard FileManager.default.createFile(atPath: partial, contents: try encoder.encode(marker)),
-              rename(partial, markerPath) == 0 else {
-            throw AutoresearchError("cannot write \(markerPath): \(String(cString: strerror(errno)))")
-        }
-    }
+    func writeMarker(_ marker: Marker) throws { try StateFile.write(marker, to: markerPath) }
 
-    func readMarker() -> Marker? {
-        guard let data = FileManager.default.contents(atPath: markerPath) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try? decoder.decode(Marker.self, from: data)
-    }
+    func readMarker() -> Marker? { StateFile.read(Marker.self, from: markerPath) }
 
     func removeMarker() { unlink(markerPath) }
+}
+
+/// The JSON files of local state (the marker, workers' states): written whole, then renamed into
+/// place, so a reader sees the old or the new content; dates in milliseconds since 1970.
+enum StateFile {
+    static func read<T: Decodable>(_ type: T.Type, from path: String) -> T? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try? decoder.decode(type, from: data)
+    }
+
+    static func write<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        let partial = path + ".tmp"
+        guard FileManager.default.createFile(atPath: partial, contents: try encoder.encode(value)), rename(partial, path) == 0 else {
+            throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
 }

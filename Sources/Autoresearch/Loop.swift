@@ -103,7 +103,9 @@ extension Workspace {
                 Self.reportSteps(of: &events, to: report, supervisor: options.supervisor,
                                  agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
             }
-            var history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
+            // Other workers and machines write runs too: then the history is read before each step.
+            let sharedHistory = options.worker != nil || options.sync != nil
+            var history = sharedHistory ? [] : try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
             var counts: [RunStatus: Int] = [:]
             var runs = 0, withoutKeep = 0, failuresInRow = 0, sinceRecheck = 0
             var bestSeen = try branchTip(of: name)
@@ -117,10 +119,7 @@ extension Workspace {
                     report?.step("sync")
                     sync(from: remote, experiment: name, events: events)
                 }
-                if options.worker != nil || options.sync != nil {
-                    // Other workers and machines write runs too: the agent sees theirs as well.
-                    history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
-                }
+                if sharedHistory { history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit) }
                 if options.worker != nil { try followBest(experiment: name, branch: workBranch) }
                 // Another worker or machine improved the best: patience starts again.
                 if case let tip = try branchTip(of: name), tip != bestSeen { withoutKeep = 0; bestSeen = tip }
@@ -212,17 +211,16 @@ extension Workspace {
     /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.
     func sync(from remote: String, experiment name: String, events: RunEvents) {
         do {
+            // Where HEAD is on the experiment branch with a clean work tree (a loop in the main
+            // work tree), the files follow an adopted best. Checked before the branch moves: after,
+            // the old files look like changes. Any other branch of HEAD is never touched.
             let before = try branchTip(of: name)
-            let adopted = try withFileLock(LocalState(repository: repository, experiment: name).sharedDirectory + "/sync.lock") {
+            let follows = try repository.head() == .branch(Experiment.branch(name), target: before) && repository.status().isEmpty
+            let adopted = try LocalState(repository: repository, experiment: name).withSharedLock("sync") {
                 try syncBest(from: remote, experiment: name)
             }
             if let adopted { events.notice(adopted) }
-            // Where HEAD is on the experiment branch (a loop in the main work tree), the files
-            // follow the adopted best; any other branch of HEAD is never touched.
-            let tip = try branchTip(of: name)
-            if tip != before, try repository.head() == .branch(Experiment.branch(name), target: tip), try repository.status().isEmpty {
-                try repository.resetHard(to: tip)
-            }
+            if follows, try branchTip(of: name) != before { try repository.resetHard(to: try branchTip(of: name)) }
         } catch {
             events.notice("warning: could not pull from \(remote) (\(error)); the loop goes on and tries again before the next run")
         }
@@ -231,7 +229,7 @@ extension Workspace {
     /// Pushes to `remote`; a failure is reported, and the loop goes on.
     private func push(to remote: String, experiment name: String, events: RunEvents) {
         do {
-            let report = try withFileLock(LocalState(repository: repository, experiment: name).sharedDirectory + "/sync.lock") {
+            let report = try LocalState(repository: repository, experiment: name).withSharedLock("sync") {
                 try push(remote: remote, experiment: name)
             }
             for skipped in report.skipped { events.notice("not pushed: \(skipped.branch): \(skipped.reason)") }

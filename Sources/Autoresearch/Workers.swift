@@ -12,7 +12,9 @@ public enum Workers {
     /// Where worker branches live (outside `refs/heads/autoresearch/`, which holds experiments).
     public static let branchPrefix = "refs/heads/autoresearch-workers/"
 
-    static func branch(_ experiment: String, _ index: Int) -> String { branchPrefix + "\(experiment)/\(index)" }
+    /// Where the branches of one experiment's workers live.
+    static func branches(of experiment: String) -> String { branchPrefix + "\(experiment)/" }
+    static func branch(_ experiment: String, _ index: Int) -> String { branches(of: experiment) + String(index) }
 
     /// The experiment a branch works on: `autoresearch/NAME` or a worker's
     /// `autoresearch-workers/NAME/I` (full names); nil for any other branch.
@@ -50,37 +52,24 @@ public struct WorkerState: Codable, Sendable {
 
     static func path(_ state: LocalState, _ index: Int) -> String { state.workersDirectory + "/\(index).json" }
 
-    static func read(_ path: String) -> WorkerState? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try? decoder.decode(WorkerState.self, from: data)
-    }
-
-    /// Writes the state whole, then renames it into place: a reader sees the old or the new one.
-    func write(_ path: String) {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        let partial = path + ".tmp"
-        guard let data = try? encoder.encode(self), FileManager.default.createFile(atPath: partial, contents: data) else { return }
-        rename(partial, path)
-    }
+    static func read(_ path: String) -> WorkerState? { StateFile.read(WorkerState.self, from: path) }
 }
 
-/// A worker's state file, updated as its steps go.
+/// A worker's state file, updated as its steps go. A state that cannot be written only makes
+/// `status` less informative: the worker goes on.
 final class WorkerStateFile {
-    private(set) var state: WorkerState
+    private var state: WorkerState
     let path: String
 
     init(_ state: WorkerState, path: String) {
         self.state = state
         self.path = path
-        state.write(path)
+        try? StateFile.write(state, to: path)
     }
 
     func update(_ change: (inout WorkerState) -> Void) {
         change(&state)
-        state.write(path)
+        try? StateFile.write(state, to: path)
     }
 
     func step(_ name: String, run: String? = nil, budget: Double? = nil) {
@@ -172,8 +161,9 @@ extension Workspace {
     func cleanUpWorkers(experiment name: String, events: RunEvents) throws {
         let prefix = Workers.worktreePrefix(name)
         var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
-        for (ref, _) in try repository.references(matching: Workers.branch(name, 0).dropLast() + "*") {
-            if let index = Int(ref.dropFirst(Workers.branch(name, 0).count - 1)) { indices.insert(index) }
+        let branches = Workers.branches(of: name)
+        for (ref, _) in try repository.references(matching: branches + "*") {
+            if let index = Int(ref.dropFirst(branches.count)) { indices.insert(index) }
         }
         for index in indices.sorted() {
             if let repaired = try removeWorker(index, experiment: name) { events.notice("worker \(index): \(repaired)") }
@@ -197,11 +187,10 @@ extension Workspace {
         }
         try repository.removeWorktree(name: worktree)
         try repository.deleteReference(Workers.branch(name, index))
+        // What git no longer knows as a work tree (a loop killed while adding it) goes too.
         let shared = LocalState(repository: repository, experiment: name)
         unlink(WorkerState.path(shared, index))
-        if FileManager.default.fileExists(atPath: shared.workersDirectory + "/\(index)") {
-            try? FileManager.default.removeItem(atPath: shared.workersDirectory + "/\(index)")
-        }
+        try? FileManager.default.removeItem(atPath: shared.workersDirectory + "/\(index)")
         return repaired
     }
 
@@ -344,14 +333,6 @@ extension Workspace {
         return (runs, counts, stops)
     }
 
-    /// A pipe whose ends no other child inherits (the spawn gives the write end to the worker).
-    private static func pipeForChild() throws -> [Int32] {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))") }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return fds
-    }
-
     /// Makes worker `index`'s work tree and starts its process there, with its environment and
     /// its stdout and stderr on pipes.
     private func startWorker(_ index: Int, experiment name: String, options: LoopOptions, launch: WorkerLaunch,
@@ -365,25 +346,23 @@ extension Workspace {
             let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
             environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""
         }
-        let output = try Self.pipeForChild()
-        guard let errors = try? Self.pipeForChild() else {
-            output.forEach { close($0) }
-            throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))")
+        let output = try GroupProcess.makePipe()
+        defer { close(output.write) }
+        let errors: (read: Int32, write: Int32)
+        do { errors = try GroupProcess.makePipe() } catch { close(output.read); throw error }
+        defer { close(errors.write) }
+        let pid: pid_t
+        do {
+            pid = try GroupProcess.spawn(launch.command(index, options), in: path, environment: environment,
+                                         output: output.write, errors: errors.write)
+        } catch {
+            close(output.read)
+            close(errors.read)
+            throw error
         }
-        defer { close(output[1]); close(errors[1]) }
-        var pid: pid_t = 0
-        let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { environ.forEach { free($0) } }
-        let error = environ.withUnsafeBufferPointer {
-            cps_spawn_shell(launch.command(index, options), path, $0.baseAddress, output[1], errors[1], &pid)
-        }
-        guard error == 0 else {
-            close(output[0])
-            close(errors[0])
-            throw AutoresearchError("cannot start worker \(index): \(String(cString: strerror(error)))")
-        }
-        WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()).write(WorkerState.path(state, index))
-        return SupervisedWorker(index: index, pid: pid, output: output[0], errors: errors[0])
+        _ = WorkerStateFile(WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()),
+                            path: WorkerState.path(state, index))
+        return SupervisedWorker(index: index, pid: pid, output: output.read, errors: errors.read)
     }
 
     /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed the

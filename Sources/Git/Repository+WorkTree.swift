@@ -69,25 +69,14 @@ extension Repository {
         try check(git_reset(pointer, object, GIT_RESET_HARD, &options), "reset --hard to \(commit.short)")
     }
 
-    /// Checks out `commit` into index and work tree. With `force` false, it refuses (throws)
-    /// rather than overwrite local changes; with `force` true it overwrites them.
-    public func checkout(_ commit: OID, force: Bool) throws {
-        let object = try lookupObject(commit, type: GIT_OBJECT_COMMIT)
-        defer { git_object_free(object) }
-        var options = git_checkout_options()
-        try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "prepare checkout")
-        options.checkout_strategy = (force ? GIT_CHECKOUT_FORCE : GIT_CHECKOUT_SAFE).rawValue
-        try check(git_checkout_tree(pointer, object, &options), "check out \(commit.short)")
-    }
-
     /// Checks out `treeish` (a commit or a tree) into index and work tree without overwriting
     /// anything: a file the checkout would change or remove that differs from `baseline` (the
-    /// tree the work tree is expected to hold, usually HEAD's), or an untracked file in the way,
+    /// tree the work tree is expected to hold; nil: HEAD's), or an untracked file in the way,
     /// blocks it. Returns the blocking paths; when there are any, nothing was written.
-    public func checkoutSafely(_ treeish: OID, from baseline: OID) throws -> [String] {
+    public func checkoutSafely(_ treeish: OID, from baseline: OID? = nil) throws -> [String] {
         let object = try lookupObject(treeish, type: GIT_OBJECT_ANY)
         defer { git_object_free(object) }
-        let baselineTree = try lookupObject(baseline, type: GIT_OBJECT_TREE)
+        let baselineTree = try baseline.flatMap { try lookupObject($0, type: GIT_OBJECT_TREE) }
         defer { git_object_free(baselineTree) }
         final class Blocked { var paths: [String] = [] }
         let blocked = Blocked()
@@ -107,12 +96,16 @@ extension Repository {
         return []
     }
 
-    /// Switches to an existing branch (full name): checks out its commit safely, then moves HEAD.
+    /// Switches to an existing branch (full name): checks out its commit without overwriting
+    /// anything (`checkoutSafely`), then moves HEAD.
     public func switchToBranch(_ name: String) throws {
         guard let target = try referenceTarget(name) else {
             throw GitError(code: GIT_ENOTFOUND.rawValue, operation: "switch to \(name): no such branch")
         }
-        try checkout(target, force: false)
+        let blocked = try checkoutSafely(target)
+        guard blocked.isEmpty else {
+            throw GitError(code: GIT_ECONFLICT.rawValue, operation: "switch to \(name): it would overwrite \(blocked.joined(separator: ", "))")
+        }
         try setHead(toBranch: name)
     }
 

@@ -189,6 +189,29 @@ extension TempRepository {
         try repo.expectNoWorkerLeft()
     }
 
+    /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all.
+    @Test func aSingleLoopWithSyncAdoptsTheRemotesBetterBest() throws {
+        let remote = try TestRemote(.bareRepositoryPath)
+        let first = try parallelRepository()
+        try first.git(["remote", "add", "origin", remote.bare.path])
+        #expect(try Tool.run(["run"], in: first).status == 0)
+        #expect(try Tool.run(["push"], in: first).status == 0)
+        let second = try SharingTests.clone(remote.bare.path)
+        try first.write("value.txt", "100\n")
+        #expect(try Tool.run(["run"], in: first).status == 0)
+        #expect(try Tool.run(["push"], in: first).status == 0)
+
+        let result = try loopJSON(second, ["--sync", "origin", "--max-runs", "2", "--agent", try second.agent("echo 900 > value.txt\n")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("adopted the best from origin"), "\(result.stderr)")
+        #expect(!result.stderr.contains("evaluating the changes already"), "\(result.stderr)")
+        #expect(result.runs.map { $0["status"] as? String } == ["discard", "discard"])
+        #expect(result.runs.allSatisfy { $0["best_before"] as? Double == 100 })
+        #expect(second.read("value.txt") == "100\n")
+        #expect(try second.gitLine("status", "--porcelain") == "")
+        try second.fsck()
+    }
+
     /// Three machines, two workers each, share one bare repository: two reach it by path, the
     /// third by path too or through `git daemon` on 127.0.0.1 (both transports at once). Every
     /// machine pulls before each run and pushes after each keep.
