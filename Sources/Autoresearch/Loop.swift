@@ -202,10 +202,13 @@ extension Workspace {
     /// A worker starts each iteration from the best: its branch and work tree move to the
     /// experiment branch's tip. The work tree must be clean (the evaluation wrote no files).
     private func followBest(experiment name: String, branch: String) throws {
+        let best = try branchTip(of: name)
+        guard try repository.referenceTarget(branch) != best else { return }
+        // Files the evaluation left are refused by the iteration when the branch stays; before
+        // a move they are refused here, as the reset would overwrite them.
         let changes = try repository.status()
         guard changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
-        let best = try branchTip(of: name)
-        if try repository.referenceTarget(branch) != best { try repository.resetHard(to: best) }
+        try repository.resetHard(to: best)
     }
 
     /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.

@@ -47,6 +47,9 @@ public struct WorkerState: Codable, Sendable {
     /// Why the worker stopped (a `StopReason`), once it did.
     public var stop: String?
 
+    /// Seconds since the step started.
+    public var elapsed: Double { Date().timeIntervalSince(since) }
+
     /// True while the worker's process lives.
     public var isAlive: Bool { GroupProcess.isAlive(pid) }
 
@@ -365,12 +368,13 @@ extension Workspace {
         return SupervisedWorker(index: index, pid: pid, output: output.read, errors: errors.read)
     }
 
-    /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed the
-    /// files while it was detached at `detachedAt`; otherwise leaves it detached and says why.
+    /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed
+    /// tracked files while it was detached at `detachedAt` (untracked files stay, and one in the
+    /// way stops the switch); otherwise leaves it detached and says why.
     private func reattachHead(experiment name: String, detachedAt: OID, events: RunEvents) {
         do {
             guard try repository.head() == .detached(detachedAt) else { return }
-            let changes = try repository.status()
+            let changes = try repository.status().filter { !$0.isUntracked }
             guard changes.isEmpty else {
                 events.notice("the work tree changed while the workers ran (\(Self.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
                 return

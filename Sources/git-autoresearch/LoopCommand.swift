@@ -134,13 +134,13 @@ extension GitAutoresearch {
         private func workerCommand(_ index: Int, options: LoopOptions, experiment: String) -> String {
             var arguments = [Self.executablePath, "loop", "--experiment", experiment, "--worker", String(index),
                              "--max-crashes", String(options.maxCrashes), "--format", format.rawValue]
-            if let agent { arguments += ["--agent", agent] }
+            if let agent = options.agent { arguments += ["--agent", agent] }
             if let agentTimeout = options.agentTimeout { arguments += ["--agent-timeout", "\(agentTimeout)s"] }
             if let maxTime = options.maxTime { arguments += ["--max-time", "\(max(0.001, maxTime))s"] }
-            if let patience { arguments += ["--patience", String(patience)] }
+            if let patience = options.patience { arguments += ["--patience", String(patience)] }
             if let tickets = options.runTickets { arguments += ["--run-tickets", tickets.path] }
             if let supervisor = options.supervisor { arguments += ["--supervisor", String(supervisor)] }
-            if let sync { arguments += ["--sync", sync, "--push-every", String(pushEvery)] }
+            if let sync = options.sync { arguments += ["--sync", sync, "--push-every", String(options.pushEvery)] }
             if quiet { arguments.append("--quiet") }
             return "exec " + arguments.map(Self.shellQuoted).joined(separator: " ")
         }

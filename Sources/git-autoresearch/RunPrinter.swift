@@ -21,7 +21,7 @@ enum RunPrinter {
         events.workersProgress = { workers in
             guard !workers.isEmpty else { return }
             Terminal.progress(workers.map { worker in
-                let elapsed = Durations.format(Date().timeIntervalSince(worker.since))
+                let elapsed = Durations.format(worker.elapsed)
                 let step = worker.step == "evaluation" ? "evaluating" : worker.step
                 return "w\(worker.worker) \(step) \(elapsed)" + (worker.budget.map { " / \(Durations.format($0))" } ?? "")
             }.joined(separator: " | "))

@@ -31,7 +31,7 @@ extension GitAutoresearch {
                     "workers": status.workers.map { worker -> [String: Any] in
                         let fields: [String: Any?] = [
                             "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
-                            "run": worker.run, "step_seconds": Date().timeIntervalSince(worker.since), "runs": worker.runs,
+                            "run": worker.run, "step_seconds": worker.elapsed, "runs": worker.runs,
                             "counts": worker.counts,
                         ]
                         return fields.compactMapValues { $0 }
@@ -61,7 +61,7 @@ extension GitAutoresearch {
             if !status.workers.isEmpty { print("\(label("workers"))\(status.workers.count) running") }
             for worker in status.workers {
                 let run = worker.run.map { " run \($0)" } ?? ""
-                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(Date().timeIntervalSince(worker.since)))  \(worker.runs) runs  \(worker.worktree)")
+                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(worker.worktree)")
             }
         }
     }

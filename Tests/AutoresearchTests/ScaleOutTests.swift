@@ -189,6 +189,21 @@ extension TempRepository {
         try repo.expectNoWorkerLeft()
     }
 
+    /// An evaluator that writes files into the work tree stops each worker with a clear error,
+    /// as it stops a plain loop: they would be taken for the agent's next change.
+    @Test func anEvaluatorLeavingFilesStopsTheWorkersClearly() throws {
+        let repo = try parallelRepository()
+        try repo.commitFiles(["eval.sh": "echo run >> out.txt\necho \"score: $(cat value.txt)\"\n"], message: "evaluator writes out.txt")
+        let result = try loopJSON(repo, ["--jobs", "2", "--max-runs", "10", "--agent", try repo.agent(randomValueAgent)])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("the evaluation left files in the work tree (out.txt)"), "\(result.stderr)")
+        #expect(result.stderr.contains("worker 0 stopped with an error"), "\(result.stderr)")
+        #expect(result.summary["stop"] as? String == "worker-failed")
+        try FileManager.default.removeItem(atPath: repo.path + "/out.txt")
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
     /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all.
     @Test func aSingleLoopWithSyncAdoptsTheRemotesBetterBest() throws {
         let remote = try TestRemote(.bareRepositoryPath)
