@@ -138,7 +138,7 @@ extension Workspace {
         guard case .branch(marker.branch, _) = head else {
             _ = try settle(marker, experiment: experiment.name, state: state, status: .agentError,
                            reason: "the agent moved HEAD off the experiment branch")
-            let branchName = String(marker.branch.dropFirst("refs/heads/".count))
+            let branchName = BranchName.short(marker.branch)
             throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
                                     hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
         }

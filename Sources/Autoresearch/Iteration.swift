@@ -117,7 +117,7 @@ extension Workspace {
                 // Mid-loop the tree is clean after every run unless the evaluation wrote files,
                 // which would be taken for the agent's next change.
                 guard agent.iteration == 1 || changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
-                events.notice("evaluating the changes already on \(branch.dropFirst("refs/heads/".count)) (not made by the agent) first")
+                events.notice("evaluating the changes already on \(BranchName.short(branch)) (not made by the agent) first")
             } else {
                 switch try agentStep(agent, experiment: experiment, run: run, best: best, branch: branch, base: base,
                                      guarded: guarded, state: state, events: events) {
@@ -275,7 +275,7 @@ extension Workspace {
         let changes = try repository.status()
         if !changes.isEmpty {
             let here: String
-            if case .branch(let name, _) = head { here = "branch \(name.replacingOccurrences(of: "refs/heads/", with: ""))" } else { here = "a detached HEAD" }
+            if case .branch(let name, _) = head { here = "branch \(BranchName.short(name))" } else { here = "a detached HEAD" }
             throw AutoresearchError("you are on \(here) with uncommitted changes (\(Self.listPaths(changes.map(\.path)))); nothing was touched",
                                     hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(experiment) first")
         }

@@ -26,7 +26,7 @@ public struct Promotion: Sendable {
     public let baseline: RunRecord?
 
     /// The branch's short name (`main`).
-    public var branchName: String { Promotion.shortName(branch) }
+    public var branchName: String { BranchName.short(branch) }
 
     /// The relative change from baseline to best, positive when better; nil when the best is the
     /// baseline or there is none.
@@ -34,11 +34,6 @@ public struct Promotion: Sendable {
         guard let baseline, baseline.run != best.record.run, let base = baseline.value else { return nil }
         return best.record.direction.improvement(from: base, to: value)
     }
-
-    static let branchPrefix = "refs/heads/"
-
-    /// `main` for `refs/heads/main`.
-    static func shortName(_ branch: String) -> String { String(branch.dropFirst(branchPrefix.count)) }
 }
 
 extension Workspace {
@@ -63,7 +58,7 @@ extension Workspace {
         }
         if try repository.isAncestor(best.commit, of: old) { return done(.upToDate, old) }
 
-        let short = Promotion.shortName(branch)
+        let short = BranchName.short(branch)
         let checkedOutHere = try isCheckedOutHere(branch, head: head)
         let bring = try repository.commit(tip).tree == repository.commit(best.commit).tree ? tip : best.commit
         let fastForward = try repository.isAncestor(old, of: bring)
@@ -106,7 +101,7 @@ extension Workspace {
     /// tracked files; throws when it has, or when the branch is checked out in another work tree,
     /// whose files would not follow.
     private func isCheckedOutHere(_ branch: String, head: Head) throws -> Bool {
-        let short = Promotion.shortName(branch)
+        let short = BranchName.short(branch)
         guard case .branch(branch, _) = head else {
             guard try !repository.isCheckedOut(branch: branch) else {
                 throw AutoresearchError("\(short) is checked out in another work tree, whose files would not follow; nothing was promoted",
@@ -130,14 +125,14 @@ extension Workspace {
         }
         let branch: String
         if let requested {
-            branch = requested.hasPrefix(Promotion.branchPrefix) ? requested : Promotion.branchPrefix + requested
+            branch = BranchName.full(requested)
             guard !isExperimentBranch(branch) else {
-                throw AutoresearchError("\(Promotion.shortName(branch)) is an experiment branch: promote brings the best into one of your branches",
+                throw AutoresearchError("\(BranchName.short(branch)) is an experiment branch: promote brings the best into one of your branches",
                                         hint: "name one with --into (for example --into main)")
             }
         } else if case .branch(let current, _) = head {
             guard !isExperimentBranch(current) else {
-                throw AutoresearchError("HEAD is on \(Promotion.shortName(current)), an experiment branch: say which branch to promote into",
+                throw AutoresearchError("HEAD is on \(BranchName.short(current)), an experiment branch: say which branch to promote into",
                                         hint: "git autoresearch promote --into main")
             }
             branch = current
@@ -145,8 +140,8 @@ extension Workspace {
             throw AutoresearchError("HEAD is detached: say which branch to promote into", hint: "git autoresearch promote --into main")
         }
         guard let tip = try repository.referenceTarget(branch) else {
-            throw AutoresearchError("no branch '\(Promotion.shortName(branch))'; nothing was promoted",
-                                    hint: "create it first (git branch \(Promotion.shortName(branch))), or name an existing branch with --into")
+            throw AutoresearchError("no branch '\(BranchName.short(branch))'; nothing was promoted",
+                                    hint: "create it first (git branch \(BranchName.short(branch))), or name an existing branch with --into")
         }
         return (branch, tip)
     }

@@ -67,14 +67,14 @@ extension Workspace {
     private func pushOnce(remote: String, experiments names: [String], localGitDirectory local: String?,
                           report: inout ShareReport) throws -> [(ref: String, reason: String)] {
         try fetchShared(remote: remote, into: &report)
-        var refspecs: [String] = []
+        var records: [String] = [], branches: [String] = []
         for notes in Ledger.sharedNotesRefs where try repository.referenceTarget(notes) != nil {
-            refspecs.append("\(notes):\(notes)")
+            records.append("\(notes):\(notes)")
         }
         report.skipped = []
         for name in names {
             let attempts = Ledger.attemptsRef(name)
-            if try repository.referenceTarget(attempts) != nil { refspecs.append("\(attempts):\(attempts)") }
+            if try repository.referenceTarget(attempts) != nil { records.append("\(attempts):\(attempts)") }
             let branch = Experiment.branch(name)
             guard let tip = try repository.referenceTarget(branch) else { continue }
             if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
@@ -91,15 +91,19 @@ extension Workspace {
                     continue
                 }
             }
-            refspecs.append("\(branch):\(branch)")
+            branches.append("\(branch):\(branch)")
         }
-        // Never an empty list: libgit2 would push the remote's configured refspecs instead.
-        guard !refspecs.isEmpty else { return [] }
-        let statuses = try local.map { try pushByCompareAndSwap(remote: remote, refspecs: refspecs, into: $0) }
-            ?? authenticated(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self)) }
-        let rejected = statuses.compactMap { ref, status in status.map { (ref: ref, reason: $0) } }
-        if rejected.isEmpty { report.pushed = refspecs.map { String($0.split(separator: ":")[1]) } }
-        return rejected
+        // The records first, the branches once the records are there: a push is not atomic, and a
+        // machine that fetches a branch must find the record of its best. Never an empty list:
+        // libgit2 would push the remote's configured refspecs instead.
+        for refspecs in [records, branches] where !refspecs.isEmpty {
+            let statuses = try local.map { try pushByCompareAndSwap(remote: remote, refspecs: refspecs, into: $0) }
+                ?? authenticated(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self)) }
+            let rejected = statuses.compactMap { ref, status in status.map { (ref: ref, reason: $0) } }
+            if !rejected.isEmpty { return rejected }
+        }
+        report.pushed = (records + branches).map { String($0.split(separator: ":")[1]) }
+        return []
     }
 
     /// The remote-tracking ref of a remote's experiment branch.

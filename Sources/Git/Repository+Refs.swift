@@ -13,6 +13,19 @@ public enum RefExpectation: Sendable, Equatable {
     case value(OID)
 }
 
+/// Branch names, full (`refs/heads/main`) and short (`main`).
+public enum BranchName {
+    public static let prefix = "refs/heads/"
+
+    /// `main` for `refs/heads/main`; any other name unchanged.
+    public static func short(_ name: String) -> String {
+        name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
+    }
+
+    /// `refs/heads/main` for `main`; a full name unchanged.
+    public static func full(_ name: String) -> String { name.hasPrefix(prefix) ? name : prefix + name }
+}
+
 /// Where HEAD points.
 public enum Head: Equatable, Sendable {
     /// On a branch (`refs/heads/...`); `target` is nil while the branch is unborn.

@@ -269,7 +269,11 @@ extension TempRepository {
             try repo.fsck()
         }
         // The remote's experiment branch holds the best any machine found.
-        #expect(Double(try remote.bare.gitLine("show", "autoresearch/s:value.txt")) == best, "\(stderr)")
+        // What to look at when it fails: the remote's branch with its records, and the best records.
+        let remoteValue = Double(try remote.bare.gitLine("show", "autoresearch/s:value.txt"))
+        let remoteLog = try remote.bare.git(["log", "--format=%h %p %s%n%N", "--notes=autoresearch", "-12", "autoresearch/s"])
+        let bestRecords = try first.ledgerLines().filter { TempRepository.value(of: $0) == best }.joined(separator: "\n")
+        #expect(remoteValue == best, "\(stderr)\nthe remote's branch:\n\(remoteLog)\nthe best records:\n\(bestRecords)")
         try remote.bare.fsck()
     }
 }
