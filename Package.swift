@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only (Debian 12 and later): the process layer reads /proc and calls Glibc, so no Apple
+// platform is declared.
 let package = Package(
     name: "git-autoresearch",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "git-autoresearch", targets: ["git-autoresearch"]),
         .library(name: "Autoresearch", targets: ["Autoresearch"]),
@@ -22,20 +23,27 @@ let package = Package(
         .target(name: "CProcessSupport"),
         // Safe Swift wrapper over libgit2; knows nothing of experiments.
         .target(name: "Git", dependencies: ["Clibgit2"]),
-        // The domain: config, evaluation, decision, ledger, iteration.
-        .target(name: "Autoresearch", dependencies: ["Git", "CProcessSupport"]),
+        // The domain: model, store, process, engine, sharing, reports (docs/architecture.md).
+        .target(
+            name: "Autoresearch",
+            dependencies: ["Git", "CProcessSupport"],
+            exclude: ["Model/README.md", "Store/README.md", "Process/README.md", "Engine/README.md",
+                      "Sharing/README.md", "Reports/README.md"]
+        ),
         // Thin command-line front end, one file per subcommand.
         .executableTarget(
             name: "git-autoresearch",
             dependencies: [
-                "Autoresearch",
+                "Autoresearch", "Git", "CProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Scratch repositories, the git CLI as an oracle, child processes and the built binary:
+        // for the tests and the benchmarks, never for the shipped tool.
+        .target(name: "Fixtures"),
         // Benchmarks (`make bench`).
-        .executableTarget(name: "autoresearch-bench", dependencies: ["Autoresearch", "Git", "TestSupport"]),
-        .target(name: "TestSupport", dependencies: ["Git"], path: "Tests/TestSupport"),
-        .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
-        .testTarget(name: "AutoresearchTests", dependencies: ["Autoresearch", "Git", "TestSupport"]),
+        .executableTarget(name: "autoresearch-bench", dependencies: ["Autoresearch", "Git", "Fixtures"]),
+        .testTarget(name: "GitTests", dependencies: ["Git", "Fixtures"]),
+        .testTarget(name: "AutoresearchTests", dependencies: ["Autoresearch", "Git", "Fixtures"]),
     ]
 )

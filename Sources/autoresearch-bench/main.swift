@@ -3,7 +3,7 @@
 import Autoresearch
 import Foundation
 import Git
-import TestSupport
+import Fixtures
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 @Suite struct ArtifactsAndReportTests {
     /// The evaluator writes metrics.json, rollout.json and a big file under out/ (ignored by git).

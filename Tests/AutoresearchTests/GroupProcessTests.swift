@@ -1,7 +1,7 @@
 import Autoresearch
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 @Suite struct GroupProcessTests {
     let directory: String = {

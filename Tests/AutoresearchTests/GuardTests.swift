@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 @Suite struct GuardTests {
     @Test func anAgentThatEditsTheEvaluatorIsRejectedAndNeverBest() throws {

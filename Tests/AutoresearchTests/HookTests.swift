@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// `git ARGS` with the tool's directory first on PATH, as after `make install`.
 func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: String? = nil,

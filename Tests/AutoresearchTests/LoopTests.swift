@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 extension TempRepository {
     /// Writes an agent script under the git directory (outside the work tree, so it is never part

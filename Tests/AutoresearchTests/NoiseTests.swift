@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// Decisions on a noisy metric: a seeded evaluator, null changes, and one real improvement.
 @Suite struct NoiseTests {

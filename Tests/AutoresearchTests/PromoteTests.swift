@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// Experiment `s` with a baseline (score 10) and a kept run (score 5, `candidate.txt` changed and
 /// `kept-new.txt` added) on top of `main`. HEAD is on `autoresearch/s`; returns the best commit.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// A scenario repository with five runs: baseline 10, keep 5, discard 7, crash, keep 4.
 func repositoryWithRuns() throws -> TempRepository {

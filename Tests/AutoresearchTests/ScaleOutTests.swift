@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// A repository with experiment `s` (lower `score` is better): `eval.sh` sleeps `$EVAL_SLEEP`
 /// seconds (default none), then reports the number in `value.txt`.

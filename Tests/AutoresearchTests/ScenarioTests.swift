@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// A repository with experiment `s`: `sh eval.sh` does what `candidate.txt` says
 /// (`value N` prints `score: N`, `crash`, `hang` with a child that ignores SIGTERM, `silent`).

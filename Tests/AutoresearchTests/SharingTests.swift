@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// `git daemon` serving `base` on 127.0.0.1 with pushes allowed, for the life of the value.
 final class GitDaemon {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+import Fixtures
 
 /// A repository with `files` committed and experiment `s` configured with `initArguments`.
 func experimentRepository(_ files: [String: String], _ initArguments: [String]) throws -> TempRepository {

@@ -1,7 +1,7 @@
 import Foundation
 import Git
 import Testing
-import TestSupport
+import Fixtures
 
 @Suite struct MergeAndCheckoutTests {
     /// `main` at base + a change to a.txt; `side` at base + a change to b.txt (or to a.txt).

@@ -1,7 +1,7 @@
 import Foundation
 import Git
 import Testing
-import TestSupport
+import Fixtures
 
 @Suite struct RepositoryTests {
     @Test func opensAndDiscoversRepositoriesMadeByGit() throws {

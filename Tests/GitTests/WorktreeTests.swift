@@ -1,7 +1,7 @@
 import Foundation
 import Git
 import Testing
-import TestSupport
+import Fixtures
 
 @Suite struct WorktreeTests {
     @Test func linkedWorkTreesAreAddedListedAndRemovedAsGitSeesThem() throws {
