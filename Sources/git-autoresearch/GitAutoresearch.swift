@@ -42,6 +42,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
+/// `--format` and `--quiet`, shared by the subcommands that run evaluations (`run`, `loop`).
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output: text (one line per run; a loop ends with a summary) or json (one object per run; a loop ends with a summary object).")
+    var format: OutputFormat = .text
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    /// The same options as command-line arguments, for a process started with them.
+    var arguments: [String] { ["--format", format.rawValue] + (quiet ? ["--quiet"] : []) }
+}
+
 /// `--experiment NAME`, shared by the subcommands that work on one experiment.
 struct ExperimentOption: ParsableArguments {
     @Option(name: [.short, .long], help: "The experiment (default: the one HEAD is on, or the only one).")

@@ -66,20 +66,11 @@ extension GitAutoresearch {
         @Option(name: .customLong("push-every"), help: "With --sync: push at least every this many runs.")
         var pushEvery = 5
 
-        @Option(help: .hidden)
-        var worker: Int?
+        /// Set in a parallel worker's process: where its loop wrote its options.
+        @Option(name: .customLong("worker-options"), help: .hidden)
+        var workerOptions: String?
 
-        @Option(name: .customLong("run-tickets"), help: .hidden)
-        var runTickets: String?
-
-        @Option(help: .hidden)
-        var supervisor: Int32?
-
-        @Option(help: "Output: text (one line per run, then a summary) or json (one object per run, then a summary object).")
-        var format: OutputFormat = .text
-
-        @Flag(name: [.short, .long], help: "Print nothing but errors.")
-        var quiet = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             for (flag, value) in [("--max-runs", maxRuns), ("--patience", patience)] where (value ?? 1) < 1 {
@@ -94,8 +85,9 @@ extension GitAutoresearch {
             }
         }
 
-        mutating func run() throws {
-            let (workspace, name) = try target.resolve()
+        /// The loop's options from the command line, or a worker's from its options file.
+        private func loopOptions() throws -> LoopOptions {
+            if let workerOptions { return try LoopOptions(contentsOf: workerOptions) }
             var options = LoopOptions()
             options.agent = agent
             options.agentTimeout = try agentTimeout.map(Durations.parse)
@@ -105,12 +97,16 @@ extension GitAutoresearch {
             options.maxCrashes = maxCrashes
             options.sync = sync
             options.pushEvery = pushEvery
-            options.worker = worker
-            options.supervisor = supervisor
-            options.runTickets = runTickets.map(RunTickets.init(path:))
+            return options
+        }
+
+        mutating func run() throws {
+            let (workspace, name) = try target.resolve()
+            let options = try loopOptions()
+            let worker = options.worker
             if let worker { Terminal.linePrefix = "[w\(worker)] " }
             cps_install_interrupt_handlers()
-            let (format, quiet) = (format, quiet)
+            let (format, quiet) = (output.format, output.quiet)
             // Workers print through this loop, which keeps one progress line for all; they print no
             // progress line and no summary of their own.
             let events = RunPrinter.events(quiet: quiet || format == .json || worker != nil, silent: quiet)
@@ -118,8 +114,8 @@ extension GitAutoresearch {
             let summary: LoopSummary
             if jobs > 1 {
                 let colour = Terminal.colorEnabled && format == .text ? ["AUTORESEARCH_COLOR=always"] : []
-                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour) { [self] index, options in
-                    workerCommand(index, options: options, experiment: name)
+                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour) { [output] _, optionsFile in
+                    Self.workerCommand(experiment: name, optionsFile: optionsFile, output: output)
                 }
                 summary = try workspace.loopInParallel(experiment: name, options: options, launch: launch, events: events, onRun: print)
             } else {
@@ -130,19 +126,10 @@ extension GitAutoresearch {
             if code != 0 { throw ExitCode(code) }
         }
 
-        /// The command line of worker `index`: this program's `loop` in worker mode with `options`.
-        private func workerCommand(_ index: Int, options: LoopOptions, experiment: String) -> String {
-            var arguments = [Self.executablePath, "loop", "--experiment", experiment, "--worker", String(index),
-                             "--max-crashes", String(options.maxCrashes), "--format", format.rawValue]
-            if let agent = options.agent { arguments += ["--agent", agent] }
-            if let agentTimeout = options.agentTimeout { arguments += ["--agent-timeout", "\(agentTimeout)s"] }
-            if let maxTime = options.maxTime { arguments += ["--max-time", "\(max(0.001, maxTime))s"] }
-            if let patience = options.patience { arguments += ["--patience", String(patience)] }
-            if let tickets = options.runTickets { arguments += ["--run-tickets", tickets.path] }
-            if let supervisor = options.supervisor { arguments += ["--supervisor", String(supervisor)] }
-            if let sync = options.sync { arguments += ["--sync", sync, "--push-every", String(options.pushEvery)] }
-            if quiet { arguments.append("--quiet") }
-            return "exec " + arguments.map(Self.shellQuoted).joined(separator: " ")
+        /// The command line of a worker: this program's `loop` reading the options its loop wrote.
+        private static func workerCommand(experiment: String, optionsFile: String, output: OutputOptions) -> String {
+            let arguments = [executablePath, "loop", "--experiment", experiment, "--worker-options", optionsFile] + output.arguments
+            return "exec " + arguments.map(shellQuoted).joined(separator: " ")
         }
 
         /// This program's path, as the kernel knows it.

@@ -26,11 +26,7 @@ extension GitAutoresearch {
         @Option(name: [.short, .customLong("message")], help: "Description of the change (commit message and record).")
         var message: String?
 
-        @Option(help: "Output: text (one line per run) or json.")
-        var format: OutputFormat = .text
-
-        @Flag(name: [.short, .long], help: "Print nothing but errors.")
-        var quiet = false
+        @OptionGroup var output: OutputOptions
 
         @Flag(help: "Measure the best commit again instead of a change: its value becomes the median of all its samples.")
         var recheck = false
@@ -38,6 +34,7 @@ extension GitAutoresearch {
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             cps_install_interrupt_handlers()
+            let (format, quiet) = (output.format, output.quiet)
             let events = RunPrinter.events(quiet: quiet || format == .json, silent: quiet)
             let result = recheck ? .ran(try workspace.recheck(experiment: name, events: events))
                 : try workspace.runOnce(experiment: name, message: message, events: events)
@@ -46,7 +43,7 @@ extension GitAutoresearch {
             case .nothingToEvaluate(let best):
                 if format == .json {
                     print(Terminal.json(["status": "nothing-to-evaluate", "experiment": name, "best_commit": best.hex]))
-                } else if !self.quiet {
+                } else if !quiet {
                     print("nothing to evaluate: the work tree and autoresearch/\(name) are at the best commit \(best.short)")
                 }
                 throw ExitCode(14)

@@ -97,10 +97,9 @@ extension Workspace {
     /// Notes a guarded change let through with the override variable, in
     /// `.git/autoresearch/guard-overrides.log`.
     public func logGuardOverride(experiment: String, paths: [String]) throws {
-        let directory = repository.gitDirectory + "autoresearch"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = LocalState.guardOverridesLog(repository)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let line = "\(RunRecord.timestamp(Date())) experiment=\(experiment) user=\(NSUserName()) paths=\(paths.joined(separator: ","))\n"
-        let path = directory + "/guard-overrides.log"
         if let handle = FileHandle(forWritingAtPath: path) {
             handle.seekToEndOfFile()
             handle.write(Data(line.utf8))

@@ -78,8 +78,8 @@ extension Workspace {
     /// Runs `body` holding the experiment's lock, after repairing an iteration a killed process left unfinished.
     func withLock<T>(experiment name: String, events: RunEvents, _ body: (LocalState) throws -> T) throws -> T {
         let state = LocalState(repository: repository, experiment: name)
-        try state.acquireLock(experiment: name)
-        defer { state.releaseLock() }
+        let lock = try state.lock(experiment: name)
+        defer { lock.release() }
         if !isWorkerWorktree { try cleanUpWorkers(experiment: name, events: events) }
         if let repaired = try repairUnfinishedIteration(experiment: name, state: state) { events.notice(repaired) }
         return try body(state)

@@ -2,7 +2,7 @@ import Foundation
 import Git
 
 /// When `loop` stops, beyond Ctrl-C.
-public struct LoopOptions: Sendable {
+public struct LoopOptions: Sendable, Codable {
     /// The agent command; nil takes the experiment's configured agent.
     public var agent: String?
     /// The agent's time limit; nil takes the experiment's `agentTimeout`.
@@ -30,6 +30,14 @@ public struct LoopOptions: Sendable {
     public static let defaultMaxCrashes = 5
 
     public init() {}
+
+    /// The options a parallel worker was given, from the file its loop wrote (`WorkerLaunch`).
+    public init(contentsOf path: String) throws {
+        guard let options = StateFile.read(LoopOptions.self, from: path) else {
+            throw AutoresearchError("cannot read the worker options \(path)", hint: "workers are started by 'git autoresearch loop --jobs N'")
+        }
+        self = options
+    }
 }
 
 /// Why a loop ended.
@@ -96,7 +104,7 @@ extension Workspace {
             let workBranch = options.worker.map { Workers.branch(name, $0) } ?? Experiment.branch(name)
             let report = options.worker.map { worker in
                 WorkerStateFile(WorkerState(worker: worker, pid: getpid(), worktree: root, step: "starting", since: started),
-                                path: WorkerState.path(state, worker))
+                                path: state.workerStatePath(worker))
             }
             var events = events
             if let report {

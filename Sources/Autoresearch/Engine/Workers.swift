@@ -53,8 +53,6 @@ public struct WorkerState: Codable, Sendable {
     /// True while the worker's process lives.
     public var isAlive: Bool { GroupProcess.isAlive(pid) }
 
-    static func path(_ state: LocalState, _ index: Int) -> String { state.workersDirectory + "/\(index).json" }
-
     static func read(_ path: String) -> WorkerState? { StateFile.read(WorkerState.self, from: path) }
 }
 
@@ -85,27 +83,15 @@ final class WorkerStateFile {
     }
 }
 
-/// Runs `body` holding an exclusive `flock` on `path` (created if needed), which the kernel
-/// releases if the process dies.
-func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
-    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw AutoresearchError("cannot open the lock \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    while flock(fd, LOCK_EX) != 0 {
-        guard errno == EINTR else { throw AutoresearchError("cannot lock \(path): \(String(cString: strerror(errno)))") }
-    }
-    return try body()
-}
-
 /// The runs workers may still start (`loop --jobs N --max-runs M`), a number in a file that each
 /// worker decrements under a lock before each run, so the total is M however the work is shared.
-public struct RunTickets: Sendable {
+public struct RunTickets: Sendable, Codable {
     public let path: String
 
     public init(path: String) { self.path = path }
 
     static func create(at path: String, count: Int) throws {
-        try withFileLock(path + ".lock") {
+        try FileLock.withLock(path + ".lock") {
             guard FileManager.default.createFile(atPath: path, contents: Data("\(count)\n".utf8)) else {
                 throw AutoresearchError("cannot write \(path)")
             }
@@ -114,7 +100,7 @@ public struct RunTickets: Sendable {
 
     /// Takes one run; false when none is left.
     func take() throws -> Bool {
-        try withFileLock(path + ".lock") {
+        try FileLock.withLock(path + ".lock") {
             let left = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
             guard left > 0 else { return false }
             guard FileManager.default.createFile(atPath: path, contents: Data("\(left - 1)\n".utf8)) else {
@@ -131,10 +117,11 @@ public struct WorkerLaunch {
     /// `KEY=VALUE` settings for each worker's environment, `{worker}` replaced by its number
     /// (`CUDA_VISIBLE_DEVICES={worker}`).
     public var environment: [String] = []
-    /// The shell command that runs worker `i` (in its work tree) with these options.
-    public var command: (_ worker: Int, _ options: LoopOptions) -> String
+    /// The shell command that runs worker `i` (in its work tree) with the `LoopOptions` written
+    /// to `optionsFile` (`LoopOptions(contentsOf:)` reads them).
+    public var command: (_ worker: Int, _ optionsFile: String) -> String
 
-    public init(jobs: Int, environment: [String], command: @escaping (_ worker: Int, _ options: LoopOptions) -> String) {
+    public init(jobs: Int, environment: [String], command: @escaping (_ worker: Int, _ optionsFile: String) -> String) {
         self.jobs = jobs
         self.environment = environment
         self.command = command
@@ -183,8 +170,8 @@ extension Workspace {
             let state = LocalState(repository: worker.repository, experiment: name)
             if state.lockHolder() != nil { return nil }
             if state.readMarker() != nil {
-                try state.acquireLock(experiment: name)
-                defer { state.releaseLock() }
+                let lock = try state.lock(experiment: name)
+                defer { lock.release() }
                 repaired = try worker.repairUnfinishedIteration(experiment: name, state: state)
             }
         }
@@ -192,14 +179,15 @@ extension Workspace {
         try repository.deleteReference(Workers.branch(name, index))
         // What git no longer knows as a work tree (a loop killed while adding it) goes too.
         let shared = LocalState(repository: repository, experiment: name)
-        unlink(WorkerState.path(shared, index))
-        try? FileManager.default.removeItem(atPath: shared.workersDirectory + "/\(index)")
+        unlink(shared.workerStatePath(index))
+        unlink(shared.workerOptionsPath(index))
+        try? FileManager.default.removeItem(atPath: shared.workerDirectory(index))
         return repaired
     }
 
     /// Makes worker `index`'s branch (at the experiment branch's tip) and work tree; returns its path.
     private func addWorker(_ index: Int, experiment name: String, state: LocalState) throws -> String {
-        let path = state.workersDirectory + "/\(index)"
+        let path = state.workerDirectory(index)
         try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
         try repository.setReference(Workers.branch(name, index), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
         try repository.addWorktree(name: Workers.worktreeName(name, index), path: path, branch: Workers.branch(name, index))
@@ -243,11 +231,10 @@ extension Workspace {
             workerOptions.supervisor = getpid()
             workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
             if let maxRuns = options.maxRuns {
-                let tickets = state.workersDirectory + "/runs-left"
                 try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-                try RunTickets.create(at: tickets, count: maxRuns - runs)
+                try RunTickets.create(at: state.runTicketsPath, count: maxRuns - runs)
                 workerOptions.maxRuns = nil
-                workerOptions.runTickets = RunTickets(path: tickets)
+                workerOptions.runTickets = RunTickets(path: state.runTicketsPath)
             }
             if stops.isEmpty, (options.maxRuns ?? Int.max) > runs {
                 let tip = try branchTip(of: name)
@@ -307,7 +294,7 @@ extension Workspace {
                       worker.outputs.isEmpty || Date().timeIntervalSince(ended) > 2 else { continue }
                 worker.closeOutputs(events)
                 worker.isDone = true
-                let reported = WorkerState.read(WorkerState.path(state, worker.index))
+                let reported = WorkerState.read(state.workerStatePath(worker.index))
                 runs += reported?.runs ?? 0
                 for (status, count) in reported?.counts ?? [:] {
                     if let status = RunStatus(rawValue: status) { counts[status, default: 0] += count }
@@ -330,7 +317,7 @@ extension Workspace {
             if Date().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = Date()
                 events.workersProgress(workers.filter { $0.status == nil }
-                    .compactMap { WorkerState.read(WorkerState.path(state, $0.index)) })
+                    .compactMap { WorkerState.read(state.workerStatePath($0.index)) })
             }
         }
         return (runs, counts, stops)
@@ -341,6 +328,9 @@ extension Workspace {
     private func startWorker(_ index: Int, experiment name: String, options: LoopOptions, launch: WorkerLaunch,
                              state: LocalState) throws -> SupervisedWorker {
         let path = try addWorker(index, experiment: name, state: state)
+        var assigned = options
+        assigned.worker = index
+        try StateFile.write(assigned, to: state.workerOptionsPath(index))
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_WORKER"] = String(index)
         // Untracked and ignored files (data sets, virtual environments) exist only there.
@@ -356,7 +346,7 @@ extension Workspace {
         defer { close(errors.write) }
         let pid: pid_t
         do {
-            pid = try GroupProcess.spawn(launch.command(index, options), in: path, environment: environment,
+            pid = try GroupProcess.spawn(launch.command(index, state.workerOptionsPath(index)), in: path, environment: environment,
                                          output: output.write, errors: errors.write)
         } catch {
             close(output.read)
@@ -364,7 +354,7 @@ extension Workspace {
             throw error
         }
         _ = WorkerStateFile(WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()),
-                            path: WorkerState.path(state, index))
+                            path: state.workerStatePath(index))
         return SupervisedWorker(index: index, pid: pid, output: output.read, errors: errors.read)
     }
 

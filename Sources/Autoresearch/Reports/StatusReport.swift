@@ -41,8 +41,8 @@ extension Workspace {
         for name in names {
             let state = LocalState(repository: repository, experiment: name)
             guard state.readMarker() != nil, state.lockHolder() == nil else { continue }
-            try state.acquireLock(experiment: name)
-            defer { state.releaseLock() }
+            let lock = try state.lock(experiment: name)
+            defer { lock.release() }
             repaired[name] = try repairUnfinishedIteration(experiment: name, state: state)
         }
         let ledger = Ledger(repository: repository)

@@ -128,15 +128,11 @@ extension Workspace {
 
     /// A lock in a local remote's git directory, held while pushing (waiting up to two minutes
     /// for another pusher).
-    private func takeTurns(pushingTo remote: String, in gitDirectory: String) throws -> PidLock {
-        let lock = PidLock(path: gitDirectory + "/autoresearch-push.lock")
-        let deadline = Date().addingTimeInterval(120)
-        while let holder = try lock.tryAcquire() {
-            guard Date() < deadline else {
-                throw AutoresearchError("\(remote) is busy: process \(holder) has been pushing for two minutes (\(lock.path))",
-                                        hint: "try again later; if no push is running there, delete \(lock.path)")
-            }
-            usleep(UInt32.random(in: 20_000...100_000))
+    private func takeTurns(pushingTo remote: String, in gitDirectory: String) throws -> FileLock {
+        let path = LocalState.pushLock(inGitDirectory: gitDirectory)
+        guard let lock = try FileLock.acquire(path, waitingUpTo: 120) else {
+            throw AutoresearchError("\(remote) is busy: process \(FileLock.holder(of: path) ?? 0) has been pushing for two minutes (\(path))",
+                                    hint: "try again later")
         }
         return lock
     }
@@ -230,12 +226,12 @@ extension Workspace {
             environment["AUTORESEARCH_CREDENTIAL_URL"] = url
             environment["AUTORESEARCH_CREDENTIAL_USER"] = username ?? ""
             var fields: [String: String] = [:]
-            let log = workspace.repository.gitDirectory + "autoresearch/credential-\(getpid()).out"
+            let log = LocalState.credentialOutput(workspace.repository)
             defer { unlink(log) }
             let command = """
             { printf 'url=%s\\n' "$AUTORESEARCH_CREDENTIAL_URL"; [ -n "$AUTORESEARCH_CREDENTIAL_USER" ] && printf 'username=%s\\n' "$AUTORESEARCH_CREDENTIAL_USER"; printf '\\n'; } | git credential fill
             """
-            guard (try? FileManager.default.createDirectory(atPath: workspace.repository.gitDirectory + "autoresearch",
+            guard (try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent,
                                                              withIntermediateDirectories: true)) != nil,
                   let result = try? GroupProcess.run(command, in: workspace.root, environment: environment, hardLimit: 60, grace: 1,
                                                      logPath: log, logLimit: 1 << 16, onLine: { line in

@@ -4,11 +4,14 @@ import Git
 import Glibc
 #endif
 
-/// Local state of an experiment, kept under the git directory (never in the work tree). Per work
-/// tree: `autoresearch/NAME/lock`, `autoresearch/NAME/iteration` (the unfinished-iteration
-/// marker) and the agent's context files in `autoresearch/NAME/agent/`. Shared by all work trees
-/// (in the main git directory, so logs outlive a worker's work tree):
-/// `autoresearch/NAME/logs/RUN.log` (and `RUN.agent.log`) and `autoresearch/NAME/workers/`.
+/// Every file the tool keeps under the git directory (never in the work tree), and every lock.
+///
+/// Per work tree (`.git/autoresearch/NAME/` in that work tree's git directory): `lock`,
+/// `iteration` (the unfinished-iteration marker) and the agent's context files in `agent/`.
+/// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
+/// `logs/RUN.log` (and `RUN.agent.log`), `workers/` (work trees, `I.json` states, `runs-left`),
+/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`,
+/// `guard-overrides.log` and credential helpers' temporary output. Every lock is a `FileLock`.
 public struct LocalState {
     public let directory: String
     /// The experiment's directory in the main git directory.
@@ -22,13 +25,20 @@ public struct LocalState {
     public var logsDirectory: String { sharedDirectory + "/logs" }
     /// Where parallel workers keep their work trees and state files.
     public var workersDirectory: String { sharedDirectory + "/workers" }
+    /// The work tree of parallel worker `index`.
+    func workerDirectory(_ index: Int) -> String { workersDirectory + "/\(index)" }
+    /// The state file of parallel worker `index`.
+    func workerStatePath(_ index: Int) -> String { workersDirectory + "/\(index).json" }
+    /// The options of parallel worker `index`, which its process reads (`loop --worker-options`).
+    func workerOptionsPath(_ index: Int) -> String { workersDirectory + "/\(index).options" }
+    /// The runs parallel workers may still start.
+    var runTicketsPath: String { workersDirectory + "/runs-left" }
 
     /// Runs `body` holding an exclusive lock of this experiment shared by all work trees of the
-    /// repository (`NAME.lock` in the shared directory), taken with `flock`, which the kernel
-    /// releases if the process dies.
+    /// repository (`NAME.lock` in the shared directory).
     func withSharedLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
         try FileManager.default.createDirectory(atPath: sharedDirectory, withIntermediateDirectories: true)
-        return try withFileLock(sharedDirectory + "/\(name).lock", body)
+        return try FileLock.withLock(sharedDirectory + "/\(name).lock", body)
     }
     public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
     public func agentLogPath(run: String) -> String { logsDirectory + "/\(run).agent.log" }
@@ -42,22 +52,33 @@ public struct LocalState {
         try FileManager.default.createDirectory(atPath: agentDirectory, withIntermediateDirectories: true)
     }
 
+    // MARK: repository-wide files
+
+    /// Where `.autoresearch` blobs are copied for libgit2, which parses config files only from disk.
+    static func configCacheDirectory(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/config-cache" }
+    /// Where guarded changes let through with the override variable are noted.
+    static func guardOverridesLog(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/guard-overrides.log" }
+    /// Where a credential helper's answer is read from, for this process.
+    static func credentialOutput(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/credential-\(getpid()).out" }
+    /// The lock pushers take in a repository on the file system that they push to.
+    static func pushLock(inGitDirectory gitDirectory: String) -> String { gitDirectory + "/autoresearch-push.lock" }
+
     // MARK: lock
 
-    /// The pid holding the experiment's lock, if it is alive (a zombie is not).
-    public func lockHolder() -> pid_t? { PidLock(path: lockPath).holder }
+    /// The pid holding the experiment's lock in this work tree, if any.
+    public func lockHolder() -> pid_t? { FileLock.holder(of: lockPath) }
 
-    /// Takes the experiment's lock (an exclusive file holding our pid); a lock left by a dead
-    /// process is taken over. Throws naming the holder when another live process has it.
-    func acquireLock(experiment: String) throws {
+    /// Takes the experiment's lock in this work tree (released by the kernel if the process dies).
+    /// Throws naming the holder when another process has it.
+    func lock(experiment: String) throws -> FileLock {
         try prepare()
-        if let holder = try PidLock(path: lockPath).tryAcquire() {
+        guard let lock = try FileLock.acquire(lockPath) else {
+            let holder = FileLock.holder(of: lockPath) ?? 0
             throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
-                                    hint: "wait for it to finish, or stop it (kill \(holder)); a lock of a dead process is taken over automatically")
+                                    hint: "wait for it to finish, or stop it (kill \(holder)); the lock goes away with its process")
         }
+        return lock
     }
-
-    func releaseLock() { PidLock(path: lockPath).release() }
 
     // MARK: unfinished-iteration marker
 

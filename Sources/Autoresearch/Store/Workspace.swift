@@ -88,7 +88,7 @@ public final class Workspace {
                                     hint: "configure the experiment with git autoresearch init --name \(name) ...")
         }
         // libgit2 parses config files only from disk: keep one copy per configuration blob.
-        let cacheDirectory = repository.commonDirectory + "autoresearch/config-cache"
+        let cacheDirectory = LocalState.configCacheDirectory(repository)
         let cached = cacheDirectory + "/" + blob.hex
         if !FileManager.default.fileExists(atPath: cached) {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
