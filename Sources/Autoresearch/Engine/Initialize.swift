@@ -139,7 +139,7 @@ extension Workspace {
             }
             throw AutoresearchError("the current branch has no commit yet", hint: "commit the code to optimise first (git add . && git commit)")
         }
-        let branch = Experiment.branch(settings.name)
+        let branch = Refs(settings.name).branch
         let branchTarget = try repository.referenceTarget(branch)
         if branchTarget != nil, currentBranch != branch {
             throw AutoresearchError("experiment '\(settings.name)' already exists on autoresearch/\(settings.name)",
@@ -186,8 +186,8 @@ extension Workspace {
     func showRecordsInGitLog() throws {
         let config = try ConfigFile(path: repository.commonDirectory + "config")
         let current = try config.strings(Self.notesDisplayKey)
-        if !current.contains(Ledger.notesRef) && !current.contains("refs/notes/*") {
-            try config.setAll(Self.notesDisplayKey, current + [Ledger.notesRef])
+        if !current.contains(Refs.notes) && !current.contains("refs/notes/*") {
+            try config.setAll(Self.notesDisplayKey, current + [Refs.notes])
         }
     }
 }

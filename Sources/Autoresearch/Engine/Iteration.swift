@@ -91,7 +91,7 @@ extension Workspace {
     /// starts at the experiment branch; a keep then advances the experiment branch (`advanceBest`).
     func iterate(experiment name: String, state: LocalState, message: String?, agent: AgentInvocation?,
                  worker: Int? = nil, events: RunEvents) throws -> RunResult {
-        let branch = worker.map { Workers.branch(name, $0) } ?? Experiment.branch(name)
+        let branch = worker.map { Refs(name).workerBranch($0) } ?? Refs(name).branch
         try enterBranch(branch, experiment: name, events: events)
         let start = try branchTip(branch, experiment: name)
         var tip = start

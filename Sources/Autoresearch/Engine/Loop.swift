@@ -101,7 +101,7 @@ extension Workspace {
             let ledger = Ledger(repository: repository)
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
-            let workBranch = options.worker.map { Workers.branch(name, $0) } ?? Experiment.branch(name)
+            let workBranch = options.worker.map { Refs(name).workerBranch($0) } ?? Refs(name).branch
             let report = options.worker.map { worker in
                 WorkerStateFile(WorkerState(worker: worker, pid: getpid(), worktree: root, step: "starting", since: started),
                                 path: state.workerStatePath(worker))
@@ -226,7 +226,7 @@ extension Workspace {
             // work tree), the files follow an adopted best. Checked before the branch moves: after,
             // the old files look like changes. Any other branch of HEAD is never touched.
             let before = try branchTip(of: name)
-            let follows = try repository.head() == .branch(Experiment.branch(name), target: before) && repository.status().isEmpty
+            let follows = try repository.head() == .branch(Refs(name).branch, target: before) && repository.status().isEmpty
             let adopted = try LocalState(repository: repository, experiment: name).withSharedLock("sync") {
                 try syncBest(from: remote, experiment: name)
             }

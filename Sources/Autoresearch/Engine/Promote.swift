@@ -121,7 +121,7 @@ extension Workspace {
     /// experiment branch, never created.
     private func promotionBranch(_ requested: String?, head: Head) throws -> (name: String, tip: OID) {
         let isExperimentBranch = { (ref: String) in
-            ref.hasPrefix(Experiment.branchPrefix) || ref.hasPrefix(Workers.branchPrefix)
+            ref.hasPrefix(Refs.experimentBranchPrefix) || ref.hasPrefix(Refs.workerBranchPrefix)
         }
         let branch: String
         if let requested {

@@ -8,7 +8,7 @@ extension Workspace {
     /// replaced, the record and a warning say so.
     public func recheck(experiment name: String, events: RunEvents = RunEvents()) throws -> RunOutcome {
         try withLock(experiment: name, events: events) { state in
-            try enterBranch(Experiment.branch(name), experiment: name, events: events)
+            try enterBranch(Refs(name).branch, experiment: name, events: events)
             let tip = try branchTip(of: name)
             guard let best = try Ledger(repository: repository).best(experiment: name, from: tip) else {
                 throw AutoresearchError("experiment '\(name)' has no best yet", hint: "measure the baseline first: git autoresearch run")
@@ -17,7 +17,7 @@ extension Workspace {
                 throw AutoresearchError("autoresearch/\(name) has changes beyond the best commit \(best.commit.short); a recheck measures the best itself",
                                         hint: "evaluate them first with 'git autoresearch run', or reset them away (git stash -u)")
             }
-            return try recheck(best, branch: Experiment.branch(name), base: tip, experiment: try experiment(named: name, at: tip),
+            return try recheck(best, branch: Refs(name).branch, base: tip, experiment: try experiment(named: name, at: tip),
                                state: state, events: events)
         }
     }

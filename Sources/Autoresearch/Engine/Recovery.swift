@@ -63,7 +63,7 @@ extension Workspace {
                                             name: name, run: marker.run,
                                             bestBefore: try best.flatMap { try ledger.best(experiment: name, from: $0)?.record.value },
                                             start: marker.start, exitCode: exitCode, description: marker.description)
-            if marker.branch.hasPrefix(Workers.branchPrefix) { written.worker = marker.branch.split(separator: "/").last.flatMap { Int($0) } }
+            if marker.branch.hasPrefix(Refs.workerBranchPrefix) { written.worker = marker.branch.split(separator: "/").last.flatMap { Int($0) } }
             try ledger.append(written, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)
             record = written

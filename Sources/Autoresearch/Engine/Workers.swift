@@ -5,29 +5,6 @@ import Git
 import Glibc
 #endif
 
-/// Names of the parallel workers of `loop --jobs N`: worker `i` works in a linked work tree
-/// `.git/autoresearch/NAME/workers/i` (git's name `autoresearch-NAME-i`) on the branch
-/// `autoresearch-workers/NAME/i`, and reports itself in `.git/autoresearch/NAME/workers/i.json`.
-public enum Workers {
-    /// Where worker branches live (outside `refs/heads/autoresearch/`, which holds experiments).
-    public static let branchPrefix = "refs/heads/autoresearch-workers/"
-
-    /// Where the branches of one experiment's workers live.
-    static func branches(of experiment: String) -> String { branchPrefix + "\(experiment)/" }
-    static func branch(_ experiment: String, _ index: Int) -> String { branches(of: experiment) + String(index) }
-
-    /// The experiment a branch works on: `autoresearch/NAME` or a worker's
-    /// `autoresearch-workers/NAME/I` (full names); nil for any other branch.
-    static func experiment(ofBranch branch: String) -> String? {
-        if branch.hasPrefix(Experiment.branchPrefix) { return String(branch.dropFirst(Experiment.branchPrefix.count)) }
-        guard branch.hasPrefix(branchPrefix), let slash = branch.lastIndex(of: "/"),
-              branch.index(branch.startIndex, offsetBy: branchPrefix.count) < slash else { return nil }
-        return String(branch[branch.index(branch.startIndex, offsetBy: branchPrefix.count)..<slash])
-    }
-    static func worktreePrefix(_ experiment: String) -> String { "autoresearch-\(experiment)-" }
-    static func worktreeName(_ experiment: String, _ index: Int) -> String { worktreePrefix(experiment) + String(index) }
-}
-
 /// What a worker says about itself while it runs, for `status` and for the loop's summary.
 public struct WorkerState: Codable, Sendable {
     public var worker: Int
@@ -132,7 +109,7 @@ extension Workspace {
     /// True in the work tree of a parallel worker.
     var isWorkerWorktree: Bool {
         guard case .branch(let branch, _) = try? repository.head() else { return false }
-        return branch.hasPrefix(Workers.branchPrefix)
+        return branch.hasPrefix(Refs.workerBranchPrefix)
     }
 
     /// The live workers of an experiment, by number.
@@ -149,9 +126,9 @@ extension Workspace {
     /// one's unfinished run is settled first (recorded as interrupted, its work kept on the
     /// attempts chain), then its work tree, branch and state file go. Live workers are left alone.
     func cleanUpWorkers(experiment name: String, events: RunEvents) throws {
-        let prefix = Workers.worktreePrefix(name)
+        let prefix = Refs(name).worktreePrefix
         var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
-        let branches = Workers.branches(of: name)
+        let branches = Refs(name).workerBranches
         for (ref, _) in try repository.references(matching: branches + "*") {
             if let index = Int(ref.dropFirst(branches.count)) { indices.insert(index) }
         }
@@ -163,7 +140,7 @@ extension Workspace {
     /// Settles worker `index`'s unfinished run, if any, then removes its work tree, branch and
     /// state file, unless the worker still runs. Returns what was repaired.
     func removeWorker(_ index: Int, experiment name: String) throws -> String? {
-        let worktree = Workers.worktreeName(name, index)
+        let worktree = Refs(name).worktreeName(index)
         var repaired: String?
         if let path = try repository.worktreePath(name: worktree), FileManager.default.fileExists(atPath: path + "/.git") {
             let worker = try Workspace(discoveringFrom: path)
@@ -176,7 +153,7 @@ extension Workspace {
             }
         }
         try repository.removeWorktree(name: worktree)
-        try repository.deleteReference(Workers.branch(name, index))
+        try repository.deleteReference(Refs(name).workerBranch(index))
         // What git no longer knows as a work tree (a loop killed while adding it) goes too.
         let shared = LocalState(repository: repository, experiment: name)
         unlink(shared.workerStatePath(index))
@@ -189,8 +166,8 @@ extension Workspace {
     private func addWorker(_ index: Int, experiment name: String, state: LocalState) throws -> String {
         let path = state.workerDirectory(index)
         try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-        try repository.setReference(Workers.branch(name, index), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
-        try repository.addWorktree(name: Workers.worktreeName(name, index), path: path, branch: Workers.branch(name, index))
+        try repository.setReference(Refs(name).workerBranch(index), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
+        try repository.addWorktree(name: Refs(name).worktreeName(index), path: path, branch: Refs(name).workerBranch(index))
         return path
     }
 
@@ -369,7 +346,7 @@ extension Workspace {
                 events.notice("the work tree changed while the workers ran (\(Self.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
                 return
             }
-            try repository.switchToBranch(Experiment.branch(name))
+            try repository.switchToBranch(Refs(name).branch)
         } catch {
             events.notice("could not put HEAD back on autoresearch/\(name): \(error); run 'git switch autoresearch/\(name)'")
         }

@@ -137,12 +137,6 @@ public struct Experiment: Sendable, Equatable {
         self.logLimit = logLimit
     }
 
-    /// The prefix of experiment branches.
-    public static let branchPrefix = "refs/heads/autoresearch/"
-
-    /// The branch of experiment `name`, `refs/heads/autoresearch/NAME`.
-    public static func branch(_ name: String) -> String { branchPrefix + name }
-
     /// Checks a name for use in branch and ref names.
     public static func validate(name: String) throws {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))

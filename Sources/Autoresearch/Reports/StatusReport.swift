@@ -56,7 +56,7 @@ extension Workspace {
                 return count > 0 ? (status, count) : nil
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
-            return ExperimentStatus(experiment: try experiment(named: name, at: tip), branch: Experiment.branch(name), tip: tip,
+            return ExperimentStatus(experiment: try experiment(named: name, at: tip), branch: Refs(name).branch, tip: tip,
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: LocalState(repository: repository, experiment: name).lockHolder(),

@@ -68,16 +68,16 @@ extension Workspace {
                           report: inout ShareReport) throws -> [(ref: String, reason: String)] {
         try fetchShared(remote: remote, into: &report)
         var records: [String] = [], branches: [String] = []
-        for notes in Ledger.sharedNotesRefs where try repository.referenceTarget(notes) != nil {
+        for notes in Refs.sharedNotes where try repository.referenceTarget(notes) != nil {
             records.append("\(notes):\(notes)")
         }
         report.skipped = []
         for name in names {
-            let attempts = Ledger.attemptsRef(name)
+            let attempts = Refs(name).attempts
             if try repository.referenceTarget(attempts) != nil { records.append("\(attempts):\(attempts)") }
-            let branch = Experiment.branch(name)
+            let branch = Refs(name).branch
             guard let tip = try repository.referenceTarget(branch) else { continue }
-            if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
+            if let theirs = try repository.referenceTarget(Refs(name).remoteBranch(remote)),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
                 let joined: OID? = try withBestLock(experiment: name) {
@@ -105,15 +105,6 @@ extension Workspace {
         report.pushed = (records + branches).map { String($0.split(separator: ":")[1]) }
         return []
     }
-
-    /// The remote-tracking ref of a remote's experiment branch.
-    public static func remoteBranch(_ remote: String, _ name: String) -> String { "refs/remotes/\(remote)/autoresearch/\(name)" }
-
-    /// Where a remote's copy of the notes reference `ref` (`refs/notes/X`) is fetched to.
-    static func remoteNotesRef(_ remote: String, _ ref: String) -> String {
-        "refs/notes/remotes/\(remote)/" + ref.dropFirst("refs/notes/".count)
-    }
-    static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
 
     /// The git directory of a remote reached through the file system (a path or `file://`
     /// URL); nil for network remotes.
@@ -144,14 +135,14 @@ extension Workspace {
     /// compare-and-swap, from the value our fetch saw. Returns the rejected references.
     private func pushByCompareAndSwap(remote: String, refspecs: [String], into gitDirectory: String) throws -> [String: String?] {
         let refs = refspecs.map { String($0.split(separator: ":")[1]) }
-        let staging = "refs/autoresearch-incoming/\(getpid())-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
+        let staging = Refs.incomingStagingPrefix(pid: getpid())
         let target = try Repository(path: gitDirectory)
         defer { for ref in refs { try? target.deleteReference(staging + ref.dropFirst("refs/".count)) } }
         _ = try repository.push(remote: remote, refspecs: refs.map { "\($0):\(staging)\($0.dropFirst("refs/".count))" })
         var statuses: [String: String?] = [:]
         for ref in refs {
             guard let ours = try repository.referenceTarget(ref) else { continue }
-            let seen = try repository.referenceTarget(Self.trackingRef(remote, ref))
+            let seen = try repository.referenceTarget(Refs.tracking(remote, ref))
             do {
                 try target.setReference(ref, to: ours, expecting: seen.map { .value($0) } ?? .absent,
                                         message: "autoresearch: push from \(Self.hostName)")
@@ -163,18 +154,8 @@ extension Workspace {
         return statuses
     }
 
-    /// Where a fetch keeps the remote's copy of a shared reference.
-    static func trackingRef(_ remote: String, _ ref: String) -> String {
-        if Ledger.sharedNotesRefs.contains(ref) { return remoteNotesRef(remote, ref) }
-        if ref.hasPrefix(Experiment.branchPrefix) { return remoteBranch(remote, String(ref.dropFirst(Experiment.branchPrefix.count))) }
-        return remoteAttemptsPrefix(remote) + ref.dropFirst("refs/autoresearch/".count)
-    }
-
     private func fetchSharedRefs(remote: String) throws {
-        try repository.fetch(remote: remote, refspecs: [
-            "+refs/heads/autoresearch/*:refs/remotes/\(remote)/autoresearch/*",
-            "+refs/autoresearch/*:\(Self.remoteAttemptsPrefix(remote))*",
-        ] + Ledger.sharedNotesRefs.map { "+\($0):\(Self.remoteNotesRef(remote, $0))" }, credentials: Self.credentials(in: self))
+        try repository.fetch(remote: remote, refspecs: Refs.fetchRefspecs(remote), credentials: Self.credentials(in: self))
     }
 
     /// The URL of a configured remote; an error naming it when there is none.
@@ -187,17 +168,18 @@ extension Workspace {
 
     private func fetchShared(remote: String, into report: inout ShareReport) throws {
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
-        report.remoteBranches = try repository.references(matching: "refs/remotes/\(remote)/autoresearch/*")
-            .map { String($0.name.dropFirst("refs/remotes/\(remote)/autoresearch/".count)) }.sorted()
-        for ref in Ledger.sharedNotesRefs {
-            guard let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote, ref)) else { continue }
+        let remoteBranches = Refs.remoteBranchPrefix(remote)
+        report.remoteBranches = try repository.references(matching: remoteBranches + "*")
+            .map { String($0.name.dropFirst(remoteBranches.count)) }.sorted()
+        for ref in Refs.sharedNotes {
+            guard let theirs = try repository.referenceTarget(Refs.remoteNotes(remote, ref)) else { continue }
             let before = try repository.referenceTarget(ref)
             let after = try repository.mergeNotes(ref: ref, theirs: theirs, message: "autoresearch: \(ref) merged from \(remote)")
-            if ref == Ledger.notesRef, after != before, report.records != "merged" {
+            if ref == Refs.notes, after != before, report.records != "merged" {
                 report.records = after == theirs ? "fast-forward" : "merged"
             }
         }
-        let prefix = Self.remoteAttemptsPrefix(remote)
+        let prefix = Refs.remoteAttemptsPrefix(remote)
         for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {
             let name = String(ref.dropFirst(prefix.count).dropLast("/attempts".count))
             if try Ledger(repository: repository).mergeAttempts(experiment: name, theirs: theirs, from: remote),
@@ -249,7 +231,7 @@ extension Ledger {
     /// Joins a remote's attempts chain for `experiment` to ours: fast-forward when one contains
     /// the other, else a merge commit (empty tree; parents: ours, theirs). Returns whether ours changed.
     func mergeAttempts(experiment: String, theirs: OID, from remote: String) throws -> Bool {
-        let ref = Ledger.attemptsRef(experiment)
+        let ref = Refs(experiment).attempts
         let before = try repository.referenceTarget(ref)
         let tree = try repository.emptyTree()
         let after = try repository.updateReference(ref, message: "autoresearch: attempts merged from \(remote)") { ours in

@@ -1,0 +1,78 @@
+/// Every reference the tool reads or writes, named in this one place.
+///
+/// Per experiment NAME: the experiment branch `refs/heads/autoresearch/NAME` (its tip is the
+/// best commit), the attempts chain `refs/autoresearch/NAME/attempts` (every evaluated commit
+/// stays reachable from it), and parallel worker I's branch `refs/heads/autoresearch-workers/NAME/I`
+/// (checked out in the linked work tree `autoresearch-NAME-I`). For all experiments: the records
+/// in `refs/notes/autoresearch` and the log tails in `refs/notes/autoresearch-logs`. What was
+/// fetched from remote R: `refs/remotes/R/autoresearch/NAME`, `refs/notes/remotes/R/autoresearch`
+/// (and `-logs`), `refs/autoresearch-remotes/R/NAME/attempts`. In a repository pushed to on the
+/// file system, `refs/autoresearch-incoming/*` while a push is in flight.
+public struct Refs: Sendable {
+    public let experiment: String
+
+    public init(_ experiment: String) { self.experiment = experiment }
+
+    /// `refs/heads/autoresearch/NAME`.
+    public var branch: String { Refs.experimentBranchPrefix + experiment }
+    /// `refs/autoresearch/NAME/attempts`.
+    public var attempts: String { Refs.attemptsPrefix + experiment + "/attempts" }
+    /// The prefix of this experiment's worker branches, ending in `/`.
+    var workerBranches: String { Refs.workerBranchPrefix + experiment + "/" }
+    /// The branch of parallel worker `index`.
+    func workerBranch(_ index: Int) -> String { workerBranches + String(index) }
+    /// The prefix of git's names for the workers' linked work trees.
+    var worktreePrefix: String { "autoresearch-\(experiment)-" }
+    /// git's name for worker `index`'s linked work tree.
+    func worktreeName(_ index: Int) -> String { worktreePrefix + String(index) }
+    /// The experiment branch as fetched from `remote`.
+    func remoteBranch(_ remote: String) -> String { Refs.remoteBranchPrefix(remote) + experiment }
+
+    /// The prefix of experiment branches.
+    public static let experimentBranchPrefix = "refs/heads/autoresearch/"
+    /// The prefix of parallel workers' branches (outside `refs/heads/autoresearch/`, which holds experiments).
+    public static let workerBranchPrefix = "refs/heads/autoresearch-workers/"
+    static let attemptsPrefix = "refs/autoresearch/"
+    /// The notes holding the records.
+    public static let notes = "refs/notes/autoresearch"
+    /// The notes holding the last lines of each run's log: `RUN NNN TEXT` a line.
+    public static let logs = "refs/notes/autoresearch-logs"
+    /// The notes shared with other machines.
+    public static let sharedNotes = [notes, logs]
+
+    /// The experiment a branch works on: `autoresearch/NAME` or a worker's
+    /// `autoresearch-workers/NAME/I` (full names); nil for any other branch.
+    static func experiment(ofBranch branch: String) -> String? {
+        if branch.hasPrefix(experimentBranchPrefix) { return String(branch.dropFirst(experimentBranchPrefix.count)) }
+        guard branch.hasPrefix(workerBranchPrefix) else { return nil }
+        let rest = branch.dropFirst(workerBranchPrefix.count)
+        guard let slash = rest.lastIndex(of: "/"), slash > rest.startIndex else { return nil }
+        return String(rest[..<slash])
+    }
+
+    /// Where `remote`'s experiment branches are kept.
+    static func remoteBranchPrefix(_ remote: String) -> String { "refs/remotes/\(remote)/autoresearch/" }
+    /// Where `remote`'s copy of the shared notes `ref` is kept.
+    static func remoteNotes(_ remote: String, _ ref: String) -> String { "refs/notes/remotes/\(remote)/" + ref.dropFirst("refs/notes/".count) }
+    /// Where `remote`'s attempts chains are kept.
+    static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
+
+    /// Where the fetch from `remote` put its copy of our reference `ref`.
+    static func tracking(_ remote: String, _ ref: String) -> String {
+        if sharedNotes.contains(ref) { return remoteNotes(remote, ref) }
+        if let name = experiment(ofBranch: ref), ref.hasPrefix(experimentBranchPrefix) { return Refs(name).remoteBranch(remote) }
+        return remoteAttemptsPrefix(remote) + ref.dropFirst(attemptsPrefix.count)
+    }
+
+    /// What a fetch from `remote` takes: experiment branches, attempts chains, shared notes.
+    static func fetchRefspecs(_ remote: String) -> [String] {
+        ["+\(experimentBranchPrefix)*:\(remoteBranchPrefix(remote))*", "+\(attemptsPrefix)*:\(remoteAttemptsPrefix(remote))*"]
+            + sharedNotes.map { "+\($0):\(remoteNotes(remote, $0))" }
+    }
+
+    /// A fresh prefix for the references a push to a repository on the file system stages its
+    /// objects under, before moving the real ones by compare-and-swap.
+    static func incomingStagingPrefix(pid: Int32) -> String {
+        "refs/autoresearch-incoming/\(pid)-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
+    }
+}
