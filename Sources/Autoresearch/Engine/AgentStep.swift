@@ -81,12 +81,12 @@ struct AgentContext {
     }
 }
 
-extension Workspace {
+extension ExperimentContext {
     /// Runs the agent under its time limit with the experiment's context, in a marked iteration
     /// (so a kill during the step is repaired). A failed or interrupted step is settled here:
     /// what the agent left is kept on the attempts chain, the run recorded, the branch reset.
     func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, branch: String, base: OID,
-                   guarded: GuardedPaths, state: LocalState, events: RunEvents) throws -> AgentStepResult {
+                   guarded: GuardedPaths) throws -> AgentStepResult {
         let context = AgentContext(state: state)
         let program = try experiment.program.flatMap { path -> String? in
             guard let entry = try repository.entry(inTree: guarded.tree, path: path), entry.kind == .blob else { return nil }
@@ -136,27 +136,24 @@ extension Workspace {
         }
         let head = try repository.head()
         guard case .branch(marker.branch, _) = head else {
-            _ = try settle(marker, experiment: experiment.name, state: state, status: .agentError,
+            _ = try settle(marker, status: .agentError,
                            reason: "the agent moved HEAD off the experiment branch")
             let branchName = BranchName.short(marker.branch)
             throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
                                     hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
         }
         guard let failure else { return .changed(description: marker.description) }
-        let settled = try settle(marker, experiment: experiment.name, state: state, status: failure.status,
+        let settled = try settle(marker, status: failure.status,
                                  reason: failure.reason, exitCode: failure.exitCode)
-        try Ledger(repository: repository).appendLogTail(result.tail, run: run, on: settled.commit)
+        try ledger.appendLogTail(result.tail, run: run, on: settled.commit)
         return .settled(RunOutcome(record: settled.record, commit: settled.commit, bestBefore: best.commit,
                                    logPath: logPath, tail: result.tail))
     }
 
     /// Records a run whose agent changed nothing, on the best commit (linked from the attempts
     /// chain so the history shows it), and ends the iteration.
-    func recordNoop(experiment: Experiment, run: String, best: RunEntry, description: String,
-                    state: LocalState) throws -> RunOutcome {
-        let ledger = Ledger(repository: repository)
-        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, name: experiment.name,
-                                       run: run, bestBefore: best.record.value, start: state.readMarker()?.start ?? Date(),
+    func recordNoop(experiment: Experiment, run: String, best: RunEntry, description: String) throws -> RunOutcome {
+        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, run: run, bestBefore: best.record.value, start: state.readMarker()?.start ?? Date(),
                                        description: description)
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try ledger.append(record, on: best.commit)

@@ -4,54 +4,53 @@ import Git
 /// How the experiment branch moves when several workers or machines find bests at once. It only
 /// ever moves forward: when two lines of bests meet, a merge commit with the better side's files
 /// joins them, so every best stays in its history, and pushing it never needs force.
-extension Workspace {
+extension ExperimentContext {
     /// Runs `body` holding the lock that every move of the experiment branch to a new best takes
     /// in this repository (workers' keeps with their records, adopting or joining another
     /// machine's best), so that a best is never judged from a branch whose record is in flight.
-    func withBestLock<T>(experiment name: String, _ body: () throws -> T) throws -> T {
-        try LocalState(repository: repository, experiment: name).withSharedLock("best", body)
+    func withBestLock<T>(_ body: () throws -> T) throws -> T {
+        try state.withSharedLock("best", body)
     }
 
     /// Makes a parallel worker's kept candidate the experiment's best, under the best's lock: the
     /// experiment branch moves from `start` (the tip the worker started from) to `candidate`.
     /// When another worker or a pull moved it first, the candidate is judged again against the
-    /// new best: not better, the run becomes a discard and `record` says why; better, the branch
+    /// new best: not better, the run becomes a discard and `decision` says why; better, the branch
     /// moves to a merge commit holding the candidate's files (parents: the candidate, the moved tip).
-    func advanceBest(to candidate: OID, from start: OID, record: inout RunRecord, experiment: Experiment) throws {
-        let name = experiment.name
-        let current = try branchTip(of: name)
+    func advanceBest(to candidate: OID, from start: OID, decision: inout Decision, experiment: Experiment, run: String) throws {
+        let current = try tip()
         var target = candidate
         if current == candidate {
             // Another worker made and kept the very same commit meanwhile.
             if current != start {
-                record.status = .discard
-                record.reason = "another worker kept the same commit while this run was evaluated"
+                decision.status = .discard
+                decision.reason = "another worker kept the same commit while this run was evaluated"
             }
             return
         } else if current != start {
-            guard try configurationEntry(at: current) == configurationEntry(at: candidate) else {
-                record.status = .discard
-                record.reason = "\(ExperimentFile.fileName) changed on autoresearch/\(name) while this run was evaluated"
+            guard try workspace.configurationEntry(at: current) == workspace.configurationEntry(at: candidate) else {
+                decision.status = .discard
+                decision.reason = "\(ExperimentFile.fileName) changed on autoresearch/\(name) while this run was evaluated"
                 return
             }
-            if let moved = try Ledger(repository: repository).best(experiment: name, from: current), let value = record.value {
+            if let moved = try ledger.best(experiment: name, from: current), let value = decision.value {
                 let verdict = experiment.judge(value, against: moved.record)
-                record.bestBefore = moved.record.value
-                record.noise = moved.record.noise
+                decision.bestBefore = moved.record.value
+                decision.noise = moved.record.noise
                 guard verdict.keep else {
-                    record.status = .discard
-                    record.reason = "the best moved to run \(moved.record.run) (\(record.metric)=\(Number.format(moved.record.value ?? 0))) while this run was evaluated" + (verdict.reason.map { "; \($0)" } ?? "; not better")
+                    decision.status = .discard
+                    decision.reason = "the best moved to run \(moved.record.run) (\(experiment.metric)=\(Number.format(moved.record.value ?? 0))) while this run was evaluated" + (verdict.reason.map { "; \($0)" } ?? "; not better")
                     return
                 }
             }
             target = try repository.createCommit(
                 tree: try repository.commit(candidate).tree, parents: [candidate, current],
-                message: "autoresearch: \(name) run \(record.run) is the best (\(record.metric)=\(Number.format(record.value ?? 0))), over \(current.short)\n")
+                message: "autoresearch: \(name) run \(run) is the best (\(experiment.metric)=\(Number.format(decision.value ?? 0))), over \(current.short)\n")
         }
         // Every mover of the branch in this repository holds the lock: only a person's own git
         // command could make this fail, and then the run is settled as interrupted.
-        try repository.setReference(Refs(name).branch, to: target, expecting: .value(current),
-                                    message: "autoresearch: keep \(record.run)")
+        try repository.setReference(refs.branch, to: target, expecting: .value(current),
+                                    message: "autoresearch: keep \(run)")
     }
 
     /// One commit holding the better of two lines of an experiment's history (`ours`, and
@@ -60,13 +59,12 @@ extension Workspace {
     /// `theirs` itself when it contains `ours`. Otherwise a merge commit with the files of the
     /// side whose best is better (ours on a tie); parents: that side, then the other.
     /// With `keepingOurFiles`, nil whenever the result would not hold our files.
-    func bestOfLines(experiment name: String, ours: OID, theirs: OID, keepingOurFiles: Bool) throws -> OID? {
+    func bestOfLines(ours: OID, theirs: OID, keepingOurFiles: Bool) throws -> OID? {
         if try ours == theirs || repository.isAncestor(theirs, of: ours) { return nil }
         if try repository.isAncestor(ours, of: theirs) { return keepingOurFiles ? nil : theirs }
-        guard try configurationEntry(at: ours) == configurationEntry(at: theirs) else { return nil }
-        let ledger = Ledger(repository: repository)
+        guard try workspace.configurationEntry(at: ours) == workspace.configurationEntry(at: theirs) else { return nil }
         let ourBest = try ledger.best(experiment: name, from: ours), theirBest = try ledger.best(experiment: name, from: theirs)
-        let direction = try experiment(named: name, at: ours).direction
+        let direction = try configuration(at: ours).direction
         let theirsWin: Bool
         switch (ourBest?.record.value, theirBest?.record.value) {
         case (let mine?, let other?): theirsWin = direction.isBetter(other, than: mine)
@@ -83,17 +81,17 @@ extension Workspace {
     /// For `loop --sync`: pulls from `remote` (records, attempts, its experiment branches), then
     /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`), under
     /// the best's lock. Returns a notice when the remote's best was adopted.
-    func syncBest(from remote: String, experiment name: String) throws -> String? {
-        _ = try pull(remote: remote)
-        guard let theirs = try repository.referenceTarget(Refs(name).remoteBranch(remote)) else { return nil }
-        let target: OID? = try withBestLock(experiment: name) {
-            let ours = try branchTip(of: name)
-            guard let target = try bestOfLines(experiment: name, ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
-            try repository.setReference(Refs(name).branch, to: target, expecting: .value(ours),
+    func syncBest(from remote: String) throws -> String? {
+        _ = try workspace.pull(remote: remote)
+        guard let theirs = try repository.referenceTarget(refs.remoteBranch(remote)) else { return nil }
+        let target: OID? = try withBestLock {
+            let ours = try tip()
+            guard let target = try bestOfLines(ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
+            try repository.setReference(refs.branch, to: target, expecting: .value(ours),
                                         message: "autoresearch: best from \(remote)")
             return try sameTree(target, ours) ? nil : target
         }
-        guard let target, let best = try Ledger(repository: repository).best(experiment: name, from: target) else { return nil }
+        guard let target, let best = try ledger.best(experiment: name, from: target) else { return nil }
         return "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))"
     }
 }

@@ -8,9 +8,10 @@ public enum EvaluationStage: String, Sendable {
 
 /// What the evaluation of one commit gave, over its stages, repeats and targets.
 struct Evaluation {
-    /// keep (measured: the caller compares with the best), discard (a constraint broken, or the
-    /// smoke result fell behind), crash, timeout, no-metric or interrupted.
-    var status: RunStatus = .keep
+    /// What the evaluation settled by itself: discard (a constraint broken, or the smoke result
+    /// fell behind), crash, timeout, no-metric or interrupted; nil when it measured a value, which
+    /// the caller then judges against the best.
+    var status: RunStatus?
     /// The median of the samples.
     var value: Double?
     /// One value per repeat (the targets' aggregate when there are targets).
@@ -74,13 +75,13 @@ private enum StepOutcome {
     case failed(status: RunStatus, reason: String, exitCode: Int32?)
 }
 
-extension Workspace {
+extension ExperimentContext {
     /// Evaluates `candidate`: the smoke stage first when there is one (the full stage runs only when
     /// it passes, and, with `smokeMargin`, did not fall behind the best's smoke result), then the
     /// full stage: `repeats` times, each time every target in order. The first failure or broken
     /// constraint ends the evaluation.
     func evaluate(_ experiment: Experiment, run: String, candidate: OID, best: RunRecord?, logPath: String,
-                  events: RunEvents, includeSmoke: Bool = true, onStart: (Int32) throws -> Void) throws -> Evaluation {
+                  includeSmoke: Bool = true, onStart: (Int32) throws -> Void) throws -> Evaluation {
         var evaluation = Evaluation()
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
             throw AutoresearchError("cannot write the log \(logPath)")
@@ -100,7 +101,7 @@ extension Workspace {
         environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
         environment["AUTORESEARCH_BEST"] = best?.value.map { "\($0)" } ?? ""
         try withoutActuallyEscaping(onStart) { onStart in
-            let context = EvaluationContext(workspace: self, experiment: experiment, run: run, environment: environment,
+            let context = EvaluationContext(workspace: workspace, experiment: experiment, run: run, environment: environment,
                                             logPath: logPath, events: events, onStart: onStart)
             try measureStages(context, best: best, includeSmoke: includeSmoke, into: &evaluation)
         }

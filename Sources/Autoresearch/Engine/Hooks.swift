@@ -84,12 +84,12 @@ extension Workspace {
     /// experiment branch or the experiment has no best commit yet.
     public func guardViolations(staged: Bool) throws -> (experiment: String, paths: [String])? {
         guard case .branch(let branch, let tip?) = try repository.head(), let name = Refs.experiment(ofBranch: branch) else { return nil }
-        guard let best = try Ledger(repository: repository).best(experiment: name, from: tip) else { return nil }
+        guard let best = try ledger.best(experiment: name, from: tip) else { return nil }
         let bestTree = try repository.commit(best.commit).tree
         // `git commit -a` and `git commit PATH` stage into a temporary index named in GIT_INDEX_FILE.
         let indexFile = ProcessInfo.processInfo.environment["GIT_INDEX_FILE"]
         let checked = staged ? try repository.indexTree(indexFile: indexFile) : try repository.commit(tip).tree
-        let experiment = try self.experiment(named: name, at: best.commit)
+        let experiment = try context(name).configuration(at: best.commit)
         let paths = try GuardedPaths(experiment, tree: bestTree, repository: repository).violations(candidate: checked, repository: repository)
         return (name, paths)
     }
@@ -133,7 +133,7 @@ extension Workspace {
         guard let source = try repository.resolveCommit(revision) else {
             throw AutoresearchError("no commit '\(revision)'", hint: "name the branch or commit that holds the new evaluator, e.g. main")
         }
-        var experiment = try self.experiment(named: name, at: tip)
+        var experiment = try context(name).configuration(at: tip)
         let tipTree = try repository.commit(tip).tree, sourceTree = try repository.commit(source).tree
         let guarded = try GuardedPaths(experiment, tree: sourceTree, repository: repository)
         let paths = try repository.changedPaths(from: tipTree, to: sourceTree)

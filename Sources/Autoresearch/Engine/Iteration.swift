@@ -70,217 +70,8 @@ extension Workspace {
     /// evaluation runs under the experiment's hard limit; the record goes in the ledger; a
     /// candidate that is not better is reset away (it stays reachable from the attempts ref).
     public func runOnce(experiment name: String, message: String? = nil, events: RunEvents = RunEvents()) throws -> RunResult {
-        try withLock(experiment: name, events: events) { state in
-            try iterate(experiment: name, state: state, message: message, agent: nil, events: events)
-        }
-    }
-
-    /// Runs `body` holding the experiment's lock, after repairing an iteration a killed process left unfinished.
-    func withLock<T>(experiment name: String, events: RunEvents, _ body: (LocalState) throws -> T) throws -> T {
-        let state = LocalState(repository: repository, experiment: name)
-        let lock = try state.lock(experiment: name)
-        defer { lock.release() }
-        if !isWorkerWorktree { try cleanUpWorkers(experiment: name, events: events) }
-        if let repaired = try repairUnfinishedIteration(experiment: name, state: state) { events.notice(repaired) }
-        return try body(state)
-    }
-
-    /// One iteration under the lock. With an agent, and when nothing is waiting to be evaluated,
-    /// the agent step makes the candidate first; without one, the work tree or the commits beyond
-    /// the best are the candidate. A parallel worker (`worker`) works on its own branch, which
-    /// starts at the experiment branch; a keep then advances the experiment branch (`advanceBest`).
-    func iterate(experiment name: String, state: LocalState, message: String?, agent: AgentInvocation?,
-                 worker: Int? = nil, events: RunEvents) throws -> RunResult {
-        let branch = worker.map { Refs(name).workerBranch($0) } ?? Refs(name).branch
-        try enterBranch(branch, experiment: name, events: events)
-        let start = try branchTip(branch, experiment: name)
-        var tip = start
-        let ledger = Ledger(repository: repository)
-        var best = try ledger.best(experiment: name, from: tip)
-        let experiment = try self.experiment(named: name, at: tip)
-        if let previous = best, try configurationEntry(at: previous.commit) != configurationEntry(at: tip) {
-            let evaluatorChanged = previous.record.evaluator != nil && previous.record.evaluator != experiment.evaluatorID
-            events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short)\(evaluatorChanged ? ", with a new evaluator" : ""): this run measures a new baseline")
-            best = nil
-        }
-        // Where a discarded candidate goes back to: the tip when it holds the best's files (the
-        // best itself, or a merge that carries it), else the best commit.
-        let base = try best.map { try sameTree($0.commit, tip) ? tip : $0.commit }
-
-        let run = RunID.make()
-        var description = message ?? ""
-        // What the candidate is compared with: the guarded paths of the best commit.
-        let guarded = try best.map { try GuardedPaths(experiment, tree: try repository.commit($0.commit).tree, repository: repository) }
-        var changes = try repository.status()
-        if let agent, let best, let guarded, let base {
-            if try !sameTree(tip, best.commit) || !changes.isEmpty {
-                // Mid-loop the tree is clean after every run unless the evaluation wrote files,
-                // which would be taken for the agent's next change.
-                guard agent.iteration == 1 || changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
-                events.notice("evaluating the changes already on \(BranchName.short(branch)) (not made by the agent) first")
-            } else {
-                switch try agentStep(agent, experiment: experiment, run: run, best: best, branch: branch, base: base,
-                                     guarded: guarded, state: state, events: events) {
-                case .settled(let outcome): return .ran(outcome)
-                case .changed(let text): description = text
-                }
-                tip = try branchTip(branch, experiment: name)
-                changes = try repository.status()
-            }
-        }
-
-        var candidate = tip
-        if !changes.isEmpty {
-            let tree = try repository.stageAll()
-            if tree != (try repository.commit(tip).tree) {
-                if description.isEmpty, agent != nil { description = "edit \(Self.listPaths(changes.map(\.path)))" }
-                let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
-                candidate = try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
-            }
-        } else if description.isEmpty, tip != base {
-            description = String(try repository.commit(candidate).message.prefix { $0 != "\n" })
-        }
-        if let best, try sameTree(candidate, best.commit) {
-            guard agent != nil else { return .nothingToEvaluate(best: candidate) }
-            return .ran(try recordNoop(experiment: experiment, run: run, best: best, description: description, state: state))
-        }
-
-        // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
-        try ledger.recordAttempt(candidate, experiment: name, run: run)
-        if let best, let guarded, let base {
-            let changed = try guarded.violations(candidate: try repository.commit(candidate).tree, repository: repository)
-            if !changed.isEmpty {
-                return .ran(try reject(candidate, experiment: experiment, run: run, best: best, base: base, guarded: changed,
-                                       description: description, state: state))
-            }
-        }
-        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.hex, best: base?.hex,
-                                       branch: branch, start: Date(), description: description)
-        try state.writeMarker(marker)
-        if candidate != tip {
-            try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
-        }
-        let (record, evaluation) = try evaluateAndRecord(candidate, experiment: experiment, best: best?.record, marker: marker,
-                                                         state: state, events: events, sharedBest: worker != nil) { record, evaluation in
-            if record.status == .keep, let value = record.value, let best {
-                let verdict = experiment.judge(value, against: best.record)
-                if !verdict.keep {
-                    record.status = .discard
-                    record.reason = verdict.reason
-                }
-            }
-            if record.status == .keep {
-                // The noise the next candidates are judged with: the baseline's own, then inherited.
-                if let best { record.noise = best.record.noise } else { record.noise = Statistics.noiseWidth(evaluation.samples) }
-                if worker != nil { try advanceBest(to: candidate, from: start, record: &record, experiment: experiment) }
-            }
-            if let worker { record.worker = worker }
-        }
-        if record.status != .keep, let base { try repository.resetHard(to: base) }
-        state.removeMarker()
-        if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
-            events.notice("warning: untracked files after the evaluation (\(Self.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
-        }
-        return .ran(RunOutcome(record: record, commit: candidate, bestBefore: best?.commit,
-                               logPath: state.logPath(run: run), tail: evaluation.tail))
-    }
-
-    /// The error for a work tree the evaluation left files in, mid-loop.
-    static func evaluationLeftFiles(_ changes: [StatusEntry]) -> AutoresearchError {
-        AutoresearchError("the evaluation left files in the work tree (\(listPaths(changes.map(\.path)))); the loop stopped so they are not taken for the agent's next change",
-                          hint: "add the evaluator's outputs to .gitignore, then start the loop again")
-    }
-
-    /// True when two commits hold the same files.
-    func sameTree(_ one: OID, _ other: OID) throws -> Bool {
-        try one == other || repository.commit(one).tree == repository.commit(other).tree
-    }
-
-    /// Evaluates `commit` for the run `marker` describes (written, and updated with the process
-    /// group), builds its record (storing its artifacts), lets `decide` settle the status, and
-    /// appends the record and the log tail to the ledger. The caller resets and removes the marker.
-    /// With `sharedBest` (parallel workers), deciding and recording happen under the best's lock,
-    /// so no other worker sees the experiment branch at a new best whose record is not written yet.
-    func evaluateAndRecord(_ commit: OID, experiment: Experiment, best: RunRecord?, marker: LocalState.Marker,
-                           includeSmoke: Bool = true, state: LocalState, events: RunEvents, sharedBest: Bool = false,
-                           decide: (inout RunRecord, Evaluation) throws -> Void) throws -> (RunRecord, Evaluation) {
-        var marker = marker
-        let run = marker.run
-        events.started(run, experiment, commit, best == nil)
-        let evaluation = try evaluate(experiment, run: run, candidate: commit, best: best, logPath: state.logPath(run: run),
-                                      events: events, includeSmoke: includeSmoke) { group in
-            marker.processGroup = group
-            try state.writeMarker(marker)
-        }
-        var record = RunRecord(experiment: experiment.name, run: run, status: evaluation.status, metric: experiment.metric,
-                               value: evaluation.value, bestBefore: best?.value, direction: experiment.direction,
-                               duration: evaluation.duration, start: marker.start, exitCode: evaluation.exitCode,
-                               reason: evaluation.reason, description: marker.description, host: Self.hostName)
-        record.evaluator = experiment.evaluatorID
-        evaluation.fill(&record)
-        try storeArtifacts(of: evaluation, in: &record, experiment: experiment, commit: commit, events: events)
-        let ledger = Ledger(repository: repository)
-        func settle() throws {
-            try decide(&record, evaluation)
-            try ledger.append(record, on: commit)
-        }
-        if sharedBest { try withBestLock(experiment: experiment.name, settle) } else { try settle() }
-        try ledger.appendLogTail(evaluation.tail, run: run, on: commit)
-        return (record, evaluation)
-    }
-
-    /// Stores the artifacts of an evaluation that was not interrupted, and says so in `record`.
-    private func storeArtifacts(of evaluation: Evaluation, in record: inout RunRecord, experiment: Experiment, commit: OID,
-                                events: RunEvents) throws {
-        if evaluation.status != .interrupted,
-           let stored = try storeArtifacts(experiment, run: record.run, commit: commit, since: record.start) {
-            record.artifacts = stored.tree.hex
-            if !stored.skipped.isEmpty {
-                record.artifactsSkipped = Self.listPaths(stored.skipped)
-                events.notice("warning: artifacts over the \(ByteCount.format(experiment.artifactLimit)) limit were not stored: \(Self.listPaths(stored.skipped)); raise it with 'git config -f .autoresearch experiment.\(experiment.name).artifactLimit BYTES' or store less")
-            }
-        }
-    }
-
-    /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
-    /// chain) and puts the branch and work tree back at `base` (the best's files). Nothing is evaluated.
-    func reject(_ candidate: OID, experiment: Experiment, run: String, best: RunEntry, base: OID,
-                guarded: [String], description: String, state: LocalState) throws -> RunOutcome {
-        let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Self.listPaths(guarded))",
-                                       experiment: experiment, name: experiment.name, run: run, bestBefore: best.record.value,
-                                       start: state.readMarker()?.start ?? Date(), description: description)
-        try Ledger(repository: repository).append(record, on: candidate)
-        try repository.resetHard(to: base)
-        state.removeMarker()
-        return RunOutcome(record: record, commit: candidate, bestBefore: best.commit, logPath: state.logPath(run: run), tail: [])
-    }
-
-    /// The record of a run that was not evaluated (no-op, rejected, agent error, interrupted),
-    /// timed from `start` to now. `experiment` is nil when its configuration cannot be read.
-    func unevaluatedRecord(_ status: RunStatus, reason: String, experiment: Experiment?, name: String, run: String,
-                           bestBefore: Double?, start: Date, exitCode: Int32? = nil, description: String) -> RunRecord {
-        var record = RunRecord(experiment: name, run: run, status: status, metric: experiment?.metric ?? "", value: nil,
-                               bestBefore: bestBefore, direction: experiment?.direction ?? .lower,
-                               duration: Date().timeIntervalSince(start), start: start, exitCode: exitCode,
-                               reason: reason, description: description, host: Self.hostName)
-        record.evaluator = experiment?.evaluatorID
-        return record
-    }
-
-    /// Makes sure HEAD is on the experiment branch: switches to it from a clean work tree, and
-    /// refuses when the user has uncommitted work on another branch (it is never touched).
-    func enterBranch(_ branch: String, experiment: String, events: RunEvents) throws {
-        let head = try repository.head()
-        if case .branch(branch, _) = head { return }
-        let changes = try repository.status()
-        if !changes.isEmpty {
-            let here: String
-            if case .branch(let name, _) = head { here = "branch \(BranchName.short(name))" } else { here = "a detached HEAD" }
-            throw AutoresearchError("you are on \(here) with uncommitted changes (\(Self.listPaths(changes.map(\.path)))); nothing was touched",
-                                    hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(experiment) first")
-        }
-        try repository.switchToBranch(branch)
-        events.notice("switched to branch autoresearch/\(experiment)")
+        let context = context(name, events: events)
+        return try context.withLock { try context.iterate(message: message, agent: nil) }
     }
 
     /// This machine's name, for records (looked up once: Foundation may ask the resolver).
@@ -289,6 +80,289 @@ extension Workspace {
         guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }
         return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }()
+}
+
+/// Where an iteration starts: the branch it works on, its tip, the configuration there, the best
+/// to beat, and where a discarded candidate goes back to.
+struct IterationStart {
+    let branch: String
+    let tip: OID
+    let experiment: Experiment
+    /// The best to beat; nil when this run measures a baseline.
+    let best: RunEntry?
+    /// The tip when it holds the best's files (the best itself, or a merge that carries it), else
+    /// the best commit; nil for a baseline.
+    let base: OID?
+    /// The guarded paths of the best commit, which a candidate may not change.
+    let guarded: GuardedPaths?
+}
+
+/// A commit about to be evaluated, and what it is judged against.
+struct Candidate {
+    let commit: OID
+    let run: String
+    let description: String
+    let start: IterationStart
+}
+
+/// What a measured run becomes once judged against the best: its status and why, and the values
+/// its record keeps.
+struct Decision {
+    var status: RunStatus
+    var reason: String?
+    /// The best value the run was judged against.
+    var bestBefore: Double?
+    /// The noise width the next candidates are judged with, when known.
+    var noise: Double?
+    /// The value recorded: the measurement's median, or, for a recheck, that of all the best's samples.
+    var value: Double?
+    /// The samples recorded (none for a single evaluation).
+    var samples: [Double]
+    /// The smoke result carried over from the best (a recheck runs no smoke stage).
+    var smokeValue: Double?
+
+    /// The decision an evaluation that did not measure a value settled itself (crash, timeout,
+    /// no-metric, interrupted, a broken constraint, a smoke stage that fell behind).
+    init(settledBy evaluation: Evaluation, status: RunStatus, best: RunRecord?) {
+        self.status = status
+        reason = evaluation.reason
+        bestBefore = best?.value
+        value = evaluation.value
+        samples = evaluation.samples.count > 1 ? evaluation.samples : []
+    }
+
+    init(status: RunStatus, reason: String?, bestBefore: Double?, noise: Double?, value: Double?, samples: [Double]) {
+        self.status = status
+        self.reason = reason
+        self.bestBefore = bestBefore
+        self.noise = noise
+        self.value = value
+        self.samples = samples
+    }
+}
+
+extension ExperimentContext {
+    /// One iteration under the lock. With an agent, and when nothing is waiting to be evaluated,
+    /// the agent step makes the candidate first; without one, the work tree or the commits beyond
+    /// the best are the candidate. A parallel worker (`worker`) works on its own branch, which
+    /// starts at the experiment branch; a keep then advances the experiment branch (`advanceBest`).
+    func iterate(message: String?, agent: AgentInvocation?, worker: Int? = nil) throws -> RunResult {
+        let start = try startIteration(on: worker.map(refs.workerBranch) ?? refs.branch)
+        let run = RunID.make()
+        let candidate: Candidate
+        switch try makeCandidate(run: run, message: message, agent: agent, from: start) {
+        case .settled(let outcome): return .ran(outcome)
+        case .nothing(let best): return .nothingToEvaluate(best: best)
+        case .ready(let ready): candidate = ready
+        }
+        // Reachable first, then the marker, then the branch: a kill at any point leaves nothing lost.
+        try ledger.recordAttempt(candidate.commit, experiment: name, run: run)
+        if let best = start.best, let guarded = start.guarded, let base = start.base {
+            let changed = try guarded.violations(candidate: try repository.commit(candidate.commit).tree, repository: repository)
+            if !changed.isEmpty {
+                return .ran(try reject(candidate, best: best, base: base, guarded: changed))
+            }
+        }
+        let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.commit.hex, best: start.base?.hex,
+                                       branch: start.branch, start: Date(), description: candidate.description)
+        try state.writeMarker(marker)
+        let tip = try tip(of: start.branch)
+        if candidate.commit != tip {
+            try repository.setReference(start.branch, to: candidate.commit, expecting: .value(tip), message: "autoresearch: candidate \(run)")
+        }
+        let (record, evaluation) = try evaluateAndRecord(candidate.commit, experiment: start.experiment, best: start.best?.record,
+                                                         marker: marker, sharedBest: worker != nil) { evaluation in
+            var decision = judge(evaluation, against: start.best, experiment: start.experiment)
+            if decision.status == .keep, worker != nil {
+                try advanceBest(to: candidate.commit, from: start.tip, decision: &decision, experiment: start.experiment, run: run)
+            }
+            return decision
+        }
+        if record.status != .keep, let base = start.base { try repository.resetHard(to: base) }
+        state.removeMarker()
+        if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
+            events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
+        }
+        return .ran(RunOutcome(record: record, commit: candidate.commit, bestBefore: start.best?.commit,
+                               logPath: state.logPath(run: run), tail: evaluation.tail))
+    }
+
+    /// Puts HEAD on `branch` and reads where the iteration starts from. A configuration that
+    /// changed since the best commit starts a new baseline.
+    func startIteration(on branch: String) throws -> IterationStart {
+        try enterBranch(branch)
+        let tip = try tip(of: branch)
+        let experiment = try configuration(at: tip)
+        var best = try ledger.best(experiment: name, from: tip)
+        if let previous = best, try workspace.configurationEntry(at: previous.commit) != workspace.configurationEntry(at: tip) {
+            let evaluatorChanged = previous.record.evaluator != nil && previous.record.evaluator != experiment.evaluatorID
+            events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short)\(evaluatorChanged ? ", with a new evaluator" : ""): this run measures a new baseline")
+            best = nil
+        }
+        let base = try best.map { try sameTree($0.commit, tip) ? tip : $0.commit }
+        let guarded = try best.map { try GuardedPaths(experiment, tree: try repository.commit($0.commit).tree, repository: repository) }
+        return IterationStart(branch: branch, tip: tip, experiment: experiment, best: best, base: base, guarded: guarded)
+    }
+
+    /// What making a candidate gave.
+    enum CandidateResult {
+        case ready(Candidate)
+        /// The run ended before an evaluation (the agent failed or changed nothing).
+        case settled(RunOutcome)
+        /// No agent, and the work tree and branch are at the best commit.
+        case nothing(best: OID)
+    }
+
+    /// The candidate of run `run`: the agent's change (when there is an agent and nothing is
+    /// waiting), else the work tree's changes committed on the tip, else the commits beyond the best.
+    func makeCandidate(run: String, message: String?, agent: AgentInvocation?, from start: IterationStart) throws -> CandidateResult {
+        var tip = start.tip
+        var description = message ?? ""
+        var changes = try repository.status()
+        if let agent, let best = start.best, let guarded = start.guarded, let base = start.base {
+            if try !sameTree(tip, best.commit) || !changes.isEmpty {
+                // Mid-loop the tree is clean after every run unless the evaluation wrote files,
+                // which would be taken for the agent's next change.
+                guard agent.iteration == 1 || changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
+                events.notice("evaluating the changes already on \(BranchName.short(start.branch)) (not made by the agent) first")
+            } else {
+                switch try agentStep(agent, experiment: start.experiment, run: run, best: best, branch: start.branch, base: base, guarded: guarded) {
+                case .settled(let outcome): return .settled(outcome)
+                case .changed(let text): description = text
+                }
+                tip = try self.tip(of: start.branch)
+                changes = try repository.status()
+            }
+        }
+        var commit = tip
+        if !changes.isEmpty {
+            let tree = try repository.stageAll()
+            if tree != (try repository.commit(tip).tree) {
+                if description.isEmpty, agent != nil { description = "edit \(Workspace.listPaths(changes.map(\.path)))" }
+                let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
+                commit = try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
+            }
+        } else if description.isEmpty, tip != start.base {
+            description = String(try repository.commit(commit).message.prefix { $0 != "\n" })
+        }
+        if let best = start.best, try sameTree(commit, best.commit) {
+            guard agent != nil else { return .nothing(best: commit) }
+            return .settled(try recordNoop(experiment: start.experiment, run: run, best: best, description: description))
+        }
+        return .ready(Candidate(commit: commit, run: run, description: description, start: start))
+    }
+
+    /// Judges a measured evaluation against the best: keep when better beyond the gate (the first
+    /// run is the baseline, kept), else discard; the noise a keep passes on is the baseline's own,
+    /// then inherited.
+    func judge(_ evaluation: Evaluation, against best: RunEntry?, experiment: Experiment) -> Decision {
+        let samples = evaluation.samples.count > 1 ? evaluation.samples : []
+        guard let best else {
+            return Decision(status: .keep, reason: nil, bestBefore: nil, noise: Statistics.noiseWidth(evaluation.samples),
+                            value: evaluation.value, samples: samples)
+        }
+        let verdict = evaluation.value.map { experiment.judge($0, against: best.record) } ?? Verdict(keep: false, reason: nil)
+        return Decision(status: verdict.keep ? .keep : .discard, reason: verdict.reason, bestBefore: best.record.value,
+                        noise: verdict.keep ? best.record.noise : nil, value: evaluation.value, samples: samples)
+    }
+
+    /// The error for a work tree the evaluation left files in, mid-loop.
+    static func evaluationLeftFiles(_ changes: [StatusEntry]) -> AutoresearchError {
+        AutoresearchError("the evaluation left files in the work tree (\(Workspace.listPaths(changes.map(\.path)))); the loop stopped so they are not taken for the agent's next change",
+                          hint: "add the evaluator's outputs to .gitignore, then start the loop again")
+    }
+
+    /// Evaluates `commit` for the run `marker` describes (written, and updated with the process
+    /// group), lets `decide` judge what was measured, builds the record once (with its stored
+    /// artifacts), and appends it and the log tail to the ledger. The caller resets and removes
+    /// the marker. With `sharedBest` (parallel workers), deciding and recording happen under the
+    /// best's lock, so no other worker sees the experiment branch at a new best whose record is
+    /// not written yet.
+    func evaluateAndRecord(_ commit: OID, experiment: Experiment, best: RunRecord?, marker: LocalState.Marker,
+                           includeSmoke: Bool = true, sharedBest: Bool = false,
+                           decide: (Evaluation) throws -> Decision) throws -> (RunRecord, Evaluation) {
+        var marker = marker
+        let run = marker.run
+        events.started(run, experiment, commit, best == nil)
+        let evaluation = try evaluate(experiment, run: run, candidate: commit, best: best, logPath: state.logPath(run: run),
+                                      includeSmoke: includeSmoke) { group in
+            marker.processGroup = group
+            try state.writeMarker(marker)
+        }
+        let artifacts = evaluation.status == .interrupted ? nil : try workspace.storeArtifacts(experiment, run: run, commit: commit, since: marker.start)
+        func settle() throws -> RunRecord {
+            let decision = try evaluation.status.map { Decision(settledBy: evaluation, status: $0, best: best) } ?? decide(evaluation)
+            let record = RunRecord(experiment: experiment, run: run, marker: marker, evaluation: evaluation, decision: decision,
+                                   artifacts: artifacts)
+            try ledger.append(record, on: commit)
+            return record
+        }
+        let record = sharedBest ? try withBestLock(settle) : try settle()
+        if let skipped = record.artifactsSkipped {
+            events.notice("warning: artifacts over the \(ByteCount.format(experiment.artifactLimit)) limit were not stored: \(skipped); raise it with 'git config -f .autoresearch experiment.\(name).artifactLimit BYTES' or store less")
+        }
+        try ledger.appendLogTail(evaluation.tail, run: run, on: commit)
+        return (record, evaluation)
+    }
+
+    /// Records a candidate that changed guarded paths as `rejected` (it stays on the attempts
+    /// chain) and puts the branch and work tree back at `base` (the best's files). Nothing is evaluated.
+    func reject(_ candidate: Candidate, best: RunEntry, base: OID, guarded: [String]) throws -> RunOutcome {
+        let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Workspace.listPaths(guarded))",
+                                       experiment: candidate.start.experiment, run: candidate.run, bestBefore: best.record.value,
+                                       start: state.readMarker()?.start ?? Date(), description: candidate.description)
+        try ledger.append(record, on: candidate.commit)
+        try repository.resetHard(to: base)
+        state.removeMarker()
+        return RunOutcome(record: record, commit: candidate.commit, bestBefore: best.commit, logPath: state.logPath(run: candidate.run), tail: [])
+    }
+
+    /// The record of a run that was not evaluated (no-op, rejected, agent error, interrupted),
+    /// timed from `start` to now. `experiment` is nil when its configuration cannot be read.
+    func unevaluatedRecord(_ status: RunStatus, reason: String, experiment: Experiment?, run: String,
+                           bestBefore: Double?, start: Date, exitCode: Int32? = nil, description: String) -> RunRecord {
+        var record = RunRecord(experiment: name, run: run, status: status, metric: experiment?.metric ?? "", value: nil,
+                               bestBefore: bestBefore, direction: experiment?.direction ?? .lower,
+                               duration: Date().timeIntervalSince(start), start: start, exitCode: exitCode,
+                               reason: reason, description: description, host: Workspace.hostName)
+        record.evaluator = experiment?.evaluatorID
+        return record
+    }
+
+    /// Makes sure HEAD is on `branch`: switches to it from a clean work tree, and refuses when the
+    /// user has uncommitted work on another branch (it is never touched).
+    func enterBranch(_ branch: String) throws {
+        let head = try repository.head()
+        if case .branch(branch, _) = head { return }
+        let changes = try repository.status()
+        if !changes.isEmpty {
+            let here: String
+            if case .branch(let name, _) = head { here = "branch \(BranchName.short(name))" } else { here = "a detached HEAD" }
+            throw AutoresearchError("you are on \(here) with uncommitted changes (\(Workspace.listPaths(changes.map(\.path)))); nothing was touched",
+                                    hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(name) first")
+        }
+        try repository.switchToBranch(branch)
+        events.notice("switched to branch autoresearch/\(name)")
+    }
+}
+
+extension RunRecord {
+    /// The record of an evaluated run, built once from what was measured and decided.
+    init(experiment: Experiment, run: String, marker: LocalState.Marker, evaluation: Evaluation, decision: Decision,
+         artifacts: (tree: OID, skipped: [String])?) {
+        self.init(experiment: experiment.name, run: run, status: decision.status, metric: experiment.metric,
+                  value: decision.value, bestBefore: decision.bestBefore, direction: experiment.direction,
+                  duration: evaluation.duration, start: marker.start, exitCode: evaluation.exitCode,
+                  reason: decision.reason, description: marker.description, host: Workspace.hostName)
+        evaluator = experiment.evaluatorID
+        evaluation.fill(&self)
+        samples = decision.samples
+        noise = decision.noise
+        worker = marker.worker
+        if let carried = decision.smokeValue { smokeValue = carried }
+        artifacts.map { self.artifacts = $0.tree.hex }
+        if let skipped = artifacts?.skipped, !skipped.isEmpty { artifactsSkipped = Workspace.listPaths(skipped) }
+    }
 }
 
 /// Run ids: the UTC start time and 24 random bits, e.g. `20261123-090102-3fa9c1`. Sortable by

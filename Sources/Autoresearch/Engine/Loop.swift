@@ -93,96 +93,133 @@ extension Workspace {
     /// (`options.worker`), each iteration starts from the experiment branch's tip.
     public func loop(experiment name: String, options: LoopOptions, events: RunEvents = RunEvents(),
                      onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
-        let experiment = try self.experiment(named: name, at: try branchTip(of: name))
+        try context(name, events: events).loop(options: options, onRun: onRun)
+    }
+}
+
+/// What a loop has done so far, and the stopping rules that follow from it.
+struct LoopTally {
+    var counts: [RunStatus: Int] = [:]
+    var runs = 0
+    var withoutKeep = 0
+    var failuresInRow = 0
+    var sinceRecheck = 0
+
+    /// Counts a finished run.
+    mutating func add(_ status: RunStatus) {
+        runs += 1
+        counts[status, default: 0] += 1
+        if status != .recheck { withoutKeep = status == .keep ? 0 : withoutKeep + 1 }
+        failuresInRow = status.isFailure ? failuresInRow + 1 : 0
+    }
+
+    /// Why the loop stops after a run that ended with `status`, if it does.
+    func stop(after status: RunStatus, options: LoopOptions) -> StopReason? {
+        if status == .interrupted { return .interrupted }
+        if options.maxCrashes > 0, failuresInRow >= options.maxCrashes { return .maxCrashes }
+        if let patience = options.patience, withoutKeep >= patience { return .patience }
+        return nil
+    }
+
+    /// Why the loop stops before starting another run, if it does.
+    func stop(before options: LoopOptions, started: Date, isInterrupted: Bool) throws -> StopReason? {
+        if isInterrupted { return .interrupted }
+        if let maxRuns = options.maxRuns, runs >= maxRuns { return .maxRuns }
+        if let maxTime = options.maxTime, Date().timeIntervalSince(started) >= maxTime { return .maxTime }
+        if let tickets = options.runTickets, try !tickets.take() { return .maxRuns }
+        return nil
+    }
+}
+
+extension ExperimentContext {
+    /// The loop of `Workspace.loop`, on this experiment.
+    func loop(options: LoopOptions, onRun: (RunOutcome) -> Void) throws -> LoopSummary {
+        let experiment = try configuration()
         guard let command = options.agent ?? experiment.agent else { throw Self.noAgentError(name) }
         // A misspelt remote is an error now, not a warning before every run for days.
-        if let remote = options.sync { _ = try remoteURL(remote) }
-        return try withLock(experiment: name, events: events) { state in
-            let ledger = Ledger(repository: repository)
+        if let remote = options.sync { _ = try workspace.remoteURL(remote) }
+        return try withLock {
             let started = Date()
-            let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
-            let workBranch = options.worker.map { Refs(name).workerBranch($0) } ?? Refs(name).branch
+            let startValue = try ledger.best(experiment: name, from: try tip())?.record.value
             let report = options.worker.map { worker in
                 WorkerStateFile(WorkerState(worker: worker, pid: getpid(), worktree: root, step: "starting", since: started),
                                 path: state.workerStatePath(worker))
             }
-            var events = events
             if let report {
-                Self.reportSteps(of: &events, to: report, supervisor: options.supervisor,
-                                 agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
+                reportSteps(to: report, supervisor: options.supervisor, agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
             }
-            // Other workers and machines write runs too: then the history is read before each step.
-            let sharedHistory = options.worker != nil || options.sync != nil
-            var history = sharedHistory ? [] : try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
-            var counts: [RunStatus: Int] = [:]
-            var runs = 0, withoutKeep = 0, failuresInRow = 0, sinceRecheck = 0
-            var bestSeen = try branchTip(of: name)
-            var stop: StopReason?
-            while stop == nil {
-                if events.isInterrupted() { stop = .interrupted; break }
-                if let maxRuns = options.maxRuns, runs >= maxRuns { stop = .maxRuns; break }
-                if let maxTime = options.maxTime, Date().timeIntervalSince(started) >= maxTime { stop = .maxTime; break }
-                if let tickets = options.runTickets, try !tickets.take() { stop = .maxRuns; break }
-                if let remote = options.sync {
-                    report?.step("sync")
-                    sync(from: remote, experiment: name, events: events)
-                }
-                if sharedHistory { history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit) }
-                if options.worker != nil { try followBest(experiment: name, branch: workBranch) }
-                // Another worker or machine improved the best: patience starts again.
-                if case let tip = try branchTip(of: name), tip != bestSeen { withoutKeep = 0; bestSeen = tip }
-                let outcome: RunOutcome
-                if experiment.recheckEvery > 0, sinceRecheck >= experiment.recheckEvery,
-                   let best = try ledger.best(experiment: name, from: try branchTip(of: name)) {
-                    outcome = try recheck(best, branch: workBranch, base: try branchTip(workBranch, experiment: name),
-                                          experiment: experiment, state: state, events: events)
-                    sinceRecheck = 0
-                } else {
-                    let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
-                                                iteration: runs + 1, history: history)
-                    guard case .ran(let ran) = try iterate(experiment: name, state: state, message: nil, agent: agent,
-                                                           worker: options.worker, events: events) else {
-                        throw AutoresearchError("internal error: an agent iteration ended without a run")
-                    }
-                    outcome = ran
-                    sinceRecheck += 1
-                }
-                runs += 1
-                history = Array(([RunEntry(commit: outcome.commit, record: outcome.record)] + history).prefix(AgentContext.historyLimit))
-                let status = outcome.record.status
-                counts[status, default: 0] += 1
-                report?.update {
-                    $0.runs = runs
-                    $0.counts[status.rawValue, default: 0] += 1
-                    $0.step = "idle"
-                }
-                onRun(outcome)
-                if status != .recheck { withoutKeep = status == .keep ? 0 : withoutKeep + 1 }
-                bestSeen = try branchTip(of: name)
-                failuresInRow = status.isFailure ? failuresInRow + 1 : 0
-                if status == .interrupted {
-                    stop = .interrupted
-                } else if options.maxCrashes > 0, failuresInRow >= options.maxCrashes {
-                    stop = .maxCrashes
-                } else if let patience = options.patience, withoutKeep >= patience {
-                    stop = .patience
-                }
-                if let remote = options.sync, status == .keep || runs % options.pushEvery == 0 {
-                    report?.step("sync")
-                    push(to: remote, experiment: name, events: events)
-                }
-            }
-            if let remote = options.sync, stop != .interrupted { push(to: remote, experiment: name, events: events) }
+            var tally = LoopTally()
+            let stop = try iterateUntilStopped(command: command, experiment: experiment, options: options, started: started,
+                                               tally: &tally, report: report, onRun: onRun)
+            if let remote = options.sync, stop != .interrupted { push(to: remote) }
             report?.update {
                 $0.step = "stopped"
-                $0.stop = stop!.rawValue
+                $0.stop = stop.rawValue
             }
-            let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
-            return LoopSummary(experiment: name, stop: stop!,
-                               counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
-                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
-                               best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
+            return try summary(stop: stop, counts: tally.counts, runs: tally.runs, started: started, startValue: startValue,
+                               direction: experiment.direction)
         }
+    }
+
+    /// Runs iterations, rechecks and syncs until a stopping rule holds; returns which.
+    private func iterateUntilStopped(command: String, experiment: Experiment, options: LoopOptions, started: Date,
+                                     tally: inout LoopTally, report: WorkerStateFile?,
+                                     onRun: (RunOutcome) -> Void) throws -> StopReason {
+        let workBranch = options.worker.map(refs.workerBranch) ?? refs.branch
+        // Other workers and machines write runs too: then the history is read before each step.
+        let sharedHistory = options.worker != nil || options.sync != nil
+        var history = sharedHistory ? [] : try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
+        var bestSeen = try tip()
+        while true {
+            if let stop = try tally.stop(before: options, started: started, isInterrupted: events.isInterrupted()) { return stop }
+            if let remote = options.sync {
+                report?.step("sync")
+                sync(from: remote)
+            }
+            if sharedHistory { history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit) }
+            if options.worker != nil { try followBest(branch: workBranch) }
+            // Another worker or machine improved the best: patience starts again.
+            if case let tip = try tip(), tip != bestSeen { tally.withoutKeep = 0; bestSeen = tip }
+            let outcome: RunOutcome
+            if experiment.recheckEvery > 0, tally.sinceRecheck >= experiment.recheckEvery,
+               let best = try ledger.best(experiment: name, from: try tip()) {
+                outcome = try recheck(best, branch: workBranch, base: try tip(of: workBranch), experiment: experiment)
+                tally.sinceRecheck = 0
+            } else {
+                let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
+                                            iteration: tally.runs + 1, history: history)
+                guard case .ran(let ran) = try iterate(message: nil, agent: agent, worker: options.worker) else {
+                    throw AutoresearchError("internal error: an agent iteration ended without a run")
+                }
+                outcome = ran
+                tally.sinceRecheck += 1
+            }
+            history = Array(([RunEntry(commit: outcome.commit, record: outcome.record)] + history).prefix(AgentContext.historyLimit))
+            let status = outcome.record.status
+            tally.add(status)
+            report?.update {
+                $0.runs = tally.runs
+                $0.counts[status.rawValue, default: 0] += 1
+                $0.step = "idle"
+            }
+            onRun(outcome)
+            bestSeen = try tip()
+            if let remote = options.sync, status == .keep || tally.runs % options.pushEvery == 0 {
+                report?.step("sync")
+                push(to: remote)
+            }
+            if let stop = tally.stop(after: status, options: options) { return stop }
+        }
+    }
+
+    /// The summary of a loop that started at `started` from the best value `startValue`.
+    func summary(stop: StopReason, counts: [RunStatus: Int], runs: Int, started: Date, startValue: Double?,
+                 direction: Direction) throws -> LoopSummary {
+        let standing = try ledger.bestAndBaseline(experiment: name, from: try tip())
+        return LoopSummary(experiment: name, stop: stop,
+                           counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
+                           runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
+                           best: standing?.best, baseline: standing?.baseline, direction: direction)
     }
 
     static func noAgentError(_ name: String) -> AutoresearchError {
@@ -191,8 +228,7 @@ extension Workspace {
     }
 
     /// Makes a worker's state file follow its steps.
-    private static func reportSteps(of events: inout RunEvents, to report: WorkerStateFile, supervisor: Int32?,
-                                    agentTimeout: Double) {
+    private func reportSteps(to report: WorkerStateFile, supervisor: Int32?, agentTimeout: Double) {
         let (agentStarted, started) = (events.agentStarted, events.started)
         events.agentStarted = { run, experiment in
             report.step("agent", run: run, budget: agentTimeout)
@@ -209,8 +245,8 @@ extension Workspace {
 
     /// A worker starts each iteration from the best: its branch and work tree move to the
     /// experiment branch's tip. The work tree must be clean (the evaluation wrote no files).
-    private func followBest(experiment name: String, branch: String) throws {
-        let best = try branchTip(of: name)
+    private func followBest(branch: String) throws {
+        let best = try tip()
         guard try repository.referenceTarget(branch) != best else { return }
         // Files the evaluation left are refused by the iteration when the branch stays; before
         // a move they are refused here, as the reset would overwrite them.
@@ -220,29 +256,25 @@ extension Workspace {
     }
 
     /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.
-    func sync(from remote: String, experiment name: String, events: RunEvents) {
+    func sync(from remote: String) {
         do {
             // Where HEAD is on the experiment branch with a clean work tree (a loop in the main
             // work tree), the files follow an adopted best. Checked before the branch moves: after,
             // the old files look like changes. Any other branch of HEAD is never touched.
-            let before = try branchTip(of: name)
-            let follows = try repository.head() == .branch(Refs(name).branch, target: before) && repository.status().isEmpty
-            let adopted = try LocalState(repository: repository, experiment: name).withSharedLock("sync") {
-                try syncBest(from: remote, experiment: name)
-            }
+            let before = try tip()
+            let follows = try repository.head() == .branch(refs.branch, target: before) && repository.status().isEmpty
+            let adopted = try state.withSharedLock("sync") { try syncBest(from: remote) }
             if let adopted { events.notice(adopted) }
-            if follows, try branchTip(of: name) != before { try repository.resetHard(to: try branchTip(of: name)) }
+            if follows, try tip() != before { try repository.resetHard(to: try tip()) }
         } catch {
             events.notice("warning: could not pull from \(remote) (\(error)); the loop goes on and tries again before the next run")
         }
     }
 
     /// Pushes to `remote`; a failure is reported, and the loop goes on.
-    private func push(to remote: String, experiment name: String, events: RunEvents) {
+    private func push(to remote: String) {
         do {
-            let report = try LocalState(repository: repository, experiment: name).withSharedLock("sync") {
-                try push(remote: remote, experiment: name)
-            }
+            let report = try state.withSharedLock("sync") { try workspace.push(remote: remote, experiment: name) }
             for skipped in report.skipped { events.notice("not pushed: \(skipped.branch): \(skipped.reason)") }
         } catch {
             events.notice("warning: could not push to \(remote) (\(error)); the loop goes on and pushes again later")

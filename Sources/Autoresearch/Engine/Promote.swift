@@ -44,8 +44,8 @@ extension Workspace {
     /// When the branch is checked out here, index and work tree follow, and nothing is written
     /// unless that is safe; a branch checked out in another work tree is refused.
     public func promote(experiment name: String, into requested: String?) throws -> Promotion {
-        let tip = try branchTip(of: name)
-        guard let standing = try Ledger(repository: repository).bestAndBaseline(experiment: name, from: tip),
+        let tip = try context(name).tip()
+        guard let standing = try ledger.bestAndBaseline(experiment: name, from: tip),
               let value = standing.best.record.value else {
             throw AutoresearchError("experiment '\(name)' has no kept run yet: nothing to promote",
                                     hint: "measure the baseline with 'git autoresearch run'")

@@ -1,7 +1,7 @@
 import Foundation
 import Git
 
-extension Workspace {
+extension ExperimentContext {
     /// What `settle` did.
     struct Settled {
         /// The commit the run's record is on.
@@ -20,15 +20,13 @@ extension Workspace {
     /// on top of the branch tip, else the tip if the agent committed, else the best commit; it is
     /// linked from the attempts chain. In the evaluation phase the candidate is already there;
     /// work-tree changes (written by the evaluator) are saved as one more attempt.
-    func settle(_ marker: LocalState.Marker, experiment name: String, state: LocalState, status: RunStatus,
-                reason: String, exitCode: Int32? = nil) throws -> Settled {
+    func settle(_ marker: LocalState.Marker, status: RunStatus, reason: String, exitCode: Int32? = nil) throws -> Settled {
         var marker = marker
         guard var candidate = OID(hex: marker.candidate) else {
             throw AutoresearchError("the unfinished-iteration marker \(state.markerPath) is damaged",
                                     hint: "check the branch with git log autoresearch/\(name), then delete the marker")
         }
         let best = marker.best.flatMap(OID.init(hex:))
-        let ledger = Ledger(repository: repository)
         var actions: [String] = []
         let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
         if finished?.status != .keep, let best, let tip = try repository.referenceTarget(marker.branch) {
@@ -59,11 +57,10 @@ extension Workspace {
         }
         var record = finished
         if record == nil {
-            var written = unevaluatedRecord(status, reason: reason, experiment: try? self.experiment(named: name, at: candidate),
-                                            name: name, run: marker.run,
+            var written = unevaluatedRecord(status, reason: reason, experiment: try? configuration(at: candidate), run: marker.run,
                                             bestBefore: try best.flatMap { try ledger.best(experiment: name, from: $0)?.record.value },
                                             start: marker.start, exitCode: exitCode, description: marker.description)
-            if marker.branch.hasPrefix(Refs.workerBranchPrefix) { written.worker = marker.branch.split(separator: "/").last.flatMap { Int($0) } }
+            written.worker = marker.worker
             try ledger.append(written, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)
             record = written
@@ -75,13 +72,13 @@ extension Workspace {
     /// Repairs an iteration a killed process left half done (its marker is still there): stops
     /// an agent or evaluation that outlived the tool, then settles the run as `interrupted`.
     /// Returns what it did.
-    func repairUnfinishedIteration(experiment name: String, state: LocalState) throws -> String? {
+    func repairUnfinishedIteration() throws -> String? {
         guard let marker = state.readMarker() else { return nil }
         if let group = marker.processGroup, GroupProcess.hasLiveMembers(group: group) {
             // The step outlived the tool (it runs in its own session): stop it now.
             kill(-group, SIGKILL)
         }
-        let settled = try settle(marker, experiment: name, state: state, status: .interrupted,
+        let settled = try settle(marker, status: .interrupted,
                                  reason: "the tool stopped before the run finished (killed or crashed)")
         let done = settled.actions.isEmpty ? "nothing left to do" : settled.actions.joined(separator: ", ")
         let step = marker.phase == .agent ? "agent step" : "evaluation"

@@ -106,15 +106,48 @@ public struct WorkerLaunch {
 }
 
 extension Workspace {
+    /// The live workers of an experiment, by number.
+    public func liveWorkers(experiment name: String) -> [WorkerState] {
+        context(name).liveWorkers()
+    }
+
+    /// `loop --jobs N`: measures the baseline (or the changes waiting on the branch) here first,
+    /// then runs N workers, each a `loop` process in its own work tree, until they stop; forwards
+    /// Ctrl-C / SIGTERM to them; settles and removes a worker that dies; removes every work tree
+    /// at the end. This work tree's HEAD is detached at the starting best while workers move the
+    /// experiment branch, and put back on it at the end.
+    public func loopInParallel(experiment name: String, options: LoopOptions, launch: WorkerLaunch, events: RunEvents = RunEvents(),
+                               onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
+        try context(name, events: events).loopInParallel(options: options, launch: launch, onRun: onRun)
+    }
+}
+
+/// What the workers of a loop did, as they end.
+struct WorkersTally {
+    var runs = 0
+    var counts: [RunStatus: Int] = [:]
+    var stops: [StopReason] = []
+
+    mutating func add(_ status: RunStatus, count: Int = 1) {
+        runs += count
+        counts[status, default: 0] += count
+    }
+
+    /// The stop that speaks for the whole loop: the most serious one a worker gave.
+    var stop: StopReason {
+        [StopReason.interrupted, .workerFailed, .maxCrashes, .maxRuns, .maxTime, .patience].first(where: stops.contains) ?? .maxRuns
+    }
+}
+
+extension ExperimentContext {
     /// True in the work tree of a parallel worker.
     var isWorkerWorktree: Bool {
         guard case .branch(let branch, _) = try? repository.head() else { return false }
         return branch.hasPrefix(Refs.workerBranchPrefix)
     }
 
-    /// The live workers of an experiment, by number.
-    public func liveWorkers(experiment name: String) -> [WorkerState] {
-        let state = LocalState(repository: repository, experiment: name)
+    /// The live workers of this experiment, by number.
+    func liveWorkers() -> [WorkerState] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: state.workersDirectory)) ?? []
         return files.filter { $0.hasSuffix(".json") }
             .compactMap { WorkerState.read(state.workersDirectory + "/" + $0) }
@@ -125,130 +158,114 @@ extension Workspace {
     /// Removes what workers that are gone left behind (killed, or left by a killed loop): each
     /// one's unfinished run is settled first (recorded as interrupted, its work kept on the
     /// attempts chain), then its work tree, branch and state file go. Live workers are left alone.
-    func cleanUpWorkers(experiment name: String, events: RunEvents) throws {
-        let prefix = Refs(name).worktreePrefix
+    func cleanUpWorkers() throws {
+        let prefix = refs.worktreePrefix
         var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
-        let branches = Refs(name).workerBranches
-        for (ref, _) in try repository.references(matching: branches + "*") {
-            if let index = Int(ref.dropFirst(branches.count)) { indices.insert(index) }
+        for (ref, _) in try repository.references(matching: refs.workerBranches + "*") {
+            if let index = Int(ref.dropFirst(refs.workerBranches.count)) { indices.insert(index) }
         }
         for index in indices.sorted() {
-            if let repaired = try removeWorker(index, experiment: name) { events.notice("worker \(index): \(repaired)") }
+            if let repaired = try removeWorker(index) { events.notice("worker \(index): \(repaired)") }
         }
     }
 
     /// Settles worker `index`'s unfinished run, if any, then removes its work tree, branch and
-    /// state file, unless the worker still runs. Returns what was repaired.
-    func removeWorker(_ index: Int, experiment name: String) throws -> String? {
-        let worktree = Refs(name).worktreeName(index)
+    /// files, unless the worker still runs. Returns what was repaired.
+    func removeWorker(_ index: Int) throws -> String? {
+        let worktree = refs.worktreeName(index)
         var repaired: String?
         if let path = try repository.worktreePath(name: worktree), FileManager.default.fileExists(atPath: path + "/.git") {
-            let worker = try Workspace(discoveringFrom: path)
-            let state = LocalState(repository: worker.repository, experiment: name)
-            if state.lockHolder() != nil { return nil }
-            if state.readMarker() != nil {
-                let lock = try state.lock(experiment: name)
+            let worker = try Workspace(discoveringFrom: path).context(name)
+            if worker.state.lockHolder() != nil { return nil }
+            if worker.state.readMarker() != nil {
+                let lock = try worker.state.lock(experiment: name)
                 defer { lock.release() }
-                repaired = try worker.repairUnfinishedIteration(experiment: name, state: state)
+                repaired = try worker.repairUnfinishedIteration()
             }
         }
         try repository.removeWorktree(name: worktree)
-        try repository.deleteReference(Refs(name).workerBranch(index))
+        try repository.deleteReference(refs.workerBranch(index))
         // What git no longer knows as a work tree (a loop killed while adding it) goes too.
-        let shared = LocalState(repository: repository, experiment: name)
-        unlink(shared.workerStatePath(index))
-        unlink(shared.workerOptionsPath(index))
-        try? FileManager.default.removeItem(atPath: shared.workerDirectory(index))
+        unlink(state.workerStatePath(index))
+        unlink(state.workerOptionsPath(index))
+        try? FileManager.default.removeItem(atPath: state.workerDirectory(index))
         return repaired
     }
 
     /// Makes worker `index`'s branch (at the experiment branch's tip) and work tree; returns its path.
-    private func addWorker(_ index: Int, experiment name: String, state: LocalState) throws -> String {
+    private func addWorker(_ index: Int) throws -> String {
         let path = state.workerDirectory(index)
         try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-        try repository.setReference(Refs(name).workerBranch(index), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
-        try repository.addWorktree(name: Refs(name).worktreeName(index), path: path, branch: Refs(name).workerBranch(index))
+        try repository.setReference(refs.workerBranch(index), to: try tip(), message: "autoresearch: worker \(index)")
+        try repository.addWorktree(name: refs.worktreeName(index), path: path, branch: refs.workerBranch(index))
         return path
     }
 
-    /// `loop --jobs N`: measures the baseline (or the changes waiting on the branch) here first,
-    /// then runs N workers, each a `loop` process in its own work tree, until they stop; forwards
-    /// Ctrl-C / SIGTERM to them; settles and removes a worker that dies; removes every work tree
-    /// at the end. This work tree's HEAD is detached at the starting best while workers move the
-    /// experiment branch, and put back on it at the end.
-    public func loopInParallel(experiment name: String, options: LoopOptions, launch: WorkerLaunch, events: RunEvents = RunEvents(),
-                               onRun: (RunOutcome) -> Void = { _ in }) throws -> LoopSummary {
-        let experiment = try self.experiment(named: name, at: try branchTip(of: name))
+    /// The parallel loop of `Workspace.loopInParallel`, on this experiment.
+    func loopInParallel(options: LoopOptions, launch: WorkerLaunch, onRun: (RunOutcome) -> Void) throws -> LoopSummary {
+        let experiment = try configuration()
         guard options.agent ?? experiment.agent != nil else { throw Self.noAgentError(name) }
-        if let remote = options.sync { _ = try remoteURL(remote) }
-        return try withLock(experiment: name, events: events) { state in
-            let others = liveWorkers(experiment: name)
+        if let remote = options.sync { _ = try workspace.remoteURL(remote) }
+        return try withLock {
+            let others = liveWorkers()
             guard others.isEmpty else {
                 throw AutoresearchError("workers of an earlier loop still run (pid \(others.map { String($0.pid) }.joined(separator: ", ")))",
                                         hint: "wait for them to stop (their loop is gone, so they stop after their current step), or kill them")
             }
             let started = Date()
-            let ledger = Ledger(repository: repository)
-            let startValue = try ledger.best(experiment: name, from: try branchTip(of: name))?.record.value
-            var counts: [RunStatus: Int] = [:]
-            var runs = 0
-            var stops: [StopReason] = []
-            if let remote = options.sync { sync(from: remote, experiment: name, events: events) }
-            if case .ran(let outcome) = try iterate(experiment: name, state: state, message: nil, agent: nil, events: events) {
-                runs += 1
-                counts[outcome.record.status, default: 0] += 1
+            let startValue = try ledger.best(experiment: name, from: try tip())?.record.value
+            var tally = WorkersTally()
+            if let remote = options.sync { sync(from: remote) }
+            if case .ran(let outcome) = try iterate(message: nil, agent: nil) {
+                tally.add(outcome.record.status)
                 onRun(outcome)
-                if outcome.record.status == .interrupted { stops.append(.interrupted) }
+                if outcome.record.status == .interrupted { tally.stops.append(.interrupted) }
             }
-            if stops.isEmpty, try ledger.best(experiment: name, from: try branchTip(of: name)) == nil {
+            if tally.stops.isEmpty, try ledger.best(experiment: name, from: try tip()) == nil {
                 throw AutoresearchError("the baseline run failed, so the workers would have nothing to improve on",
                                         hint: "fix the evaluator (git autoresearch log shows why), then start the loop again")
             }
-            var workerOptions = options
-            workerOptions.supervisor = getpid()
-            workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
-            if let maxRuns = options.maxRuns {
-                try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-                try RunTickets.create(at: state.runTicketsPath, count: maxRuns - runs)
-                workerOptions.maxRuns = nil
-                workerOptions.runTickets = RunTickets(path: state.runTicketsPath)
-            }
-            if stops.isEmpty, (options.maxRuns ?? Int.max) > runs {
-                let tip = try branchTip(of: name)
+            if tally.stops.isEmpty, (options.maxRuns ?? Int.max) > tally.runs {
+                let tip = try tip()
                 try repository.detachHead(at: tip)
-                defer { reattachHead(experiment: name, detachedAt: tip, events: events) }
-                let outcome = try superviseWorkers(experiment: name, options: workerOptions, launch: launch, state: state, events: events)
-                runs += outcome.runs
-                for (status, count) in outcome.counts { counts[status, default: 0] += count }
-                stops += outcome.stops
+                defer { reattachHead(detachedAt: tip) }
+                try superviseWorkers(options: try workerOptions(options, started: started, runsDone: tally.runs),
+                                     launch: launch, tally: &tally)
             }
-            let stop = [StopReason.interrupted, .workerFailed, .maxCrashes, .maxRuns, .maxTime, .patience].first(where: stops.contains) ?? .maxRuns
-            let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
-            return LoopSummary(experiment: name, stop: stop,
-                               counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
-                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
-                               best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
+            return try summary(stop: tally.stop, counts: tally.counts, runs: tally.runs, started: started,
+                               startValue: startValue, direction: experiment.direction)
         }
     }
 
+    /// The options every worker gets: this loop as supervisor, the time left, and the runs left as
+    /// tickets they share.
+    private func workerOptions(_ options: LoopOptions, started: Date, runsDone: Int) throws -> LoopOptions {
+        var workerOptions = options
+        workerOptions.supervisor = getpid()
+        workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
+        if let maxRuns = options.maxRuns {
+            try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
+            try RunTickets.create(at: state.runTicketsPath, count: maxRuns - runsDone)
+            workerOptions.maxRuns = nil
+            workerOptions.runTickets = RunTickets(path: state.runTicketsPath)
+        }
+        return workerOptions
+    }
+
     /// Starts the workers and waits for them all, passing their output on line by line (so the
-    /// front end can keep a progress line of all workers apart from it); returns their runs and
-    /// why each stopped.
-    private func superviseWorkers(experiment name: String, options: LoopOptions, launch: WorkerLaunch, state: LocalState,
-                                  events: RunEvents) throws -> (runs: Int, counts: [RunStatus: Int], stops: [StopReason]) {
+    /// front end can keep a progress line of all workers apart from it); adds their runs and why
+    /// each stopped to `tally`.
+    private func superviseWorkers(options: LoopOptions, launch: WorkerLaunch, tally: inout WorkersTally) throws {
         var workers: [SupervisedWorker] = []
-        var runs = 0
-        var counts: [RunStatus: Int] = [:]
-        var stops: [StopReason] = []
         defer {
             // Whatever happens here, no worker outlives the loop unsupervised.
             for worker in workers where worker.status == nil { kill(worker.pid, SIGTERM) }
             for worker in workers where worker.status == nil { waitpid(worker.pid, nil, 0) }
             for worker in workers { worker.closeOutputs(events) }
-            for index in 0..<launch.jobs { _ = try? removeWorker(index, experiment: name) }
+            for index in 0..<launch.jobs { _ = try? removeWorker(index) }
         }
         for index in 0..<launch.jobs {
-            workers.append(try startWorker(index, experiment: name, options: options, launch: launch, state: state))
+            workers.append(try startWorker(index, options: options, launch: launch))
         }
         events.notice("\(launch.jobs) workers started in work trees under \(state.workersDirectory) (git autoresearch status shows them)")
         var forwarded = 0
@@ -261,50 +278,49 @@ extension Workspace {
             }
             SupervisedWorker.relayOutput(of: workers, waitingAtMost: 200, events: events)
             for worker in workers where !worker.isDone {
-                var status: Int32 = 0
-                if worker.status == nil, waitpid(worker.pid, &status, WNOHANG) == worker.pid {
+                if worker.status == nil, let status = GroupProcess.reap(worker.pid) {
                     worker.status = status
                     worker.ended = Date()
                 }
                 // Output still open two seconds after the end is held by a stray child: let it go.
-                guard let status = worker.status, let ended = worker.ended,
+                guard worker.status != nil, let ended = worker.ended,
                       worker.outputs.isEmpty || Date().timeIntervalSince(ended) > 2 else { continue }
-                worker.closeOutputs(events)
-                worker.isDone = true
-                let reported = WorkerState.read(state.workerStatePath(worker.index))
-                runs += reported?.runs ?? 0
-                for (status, count) in reported?.counts ?? [:] {
-                    if let status = RunStatus(rawValue: status) { counts[status, default: 0] += count }
-                }
-                let signal = status & 0x7f, code = (status >> 8) & 0xff
-                if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
-                    stops.append(stop)
-                } else if signal != 0 {
-                    events.notice("worker \(worker.index) was killed (signal \(signal)); the others go on")
-                } else if code != 0 {
-                    events.notice("worker \(worker.index) stopped with an error (exit \(code), see its message above); the others go on")
-                    stops.append(.workerFailed)
-                }
-                if let repaired = try removeWorker(worker.index, experiment: name) {
-                    events.notice("worker \(worker.index): \(repaired)")
-                    runs += 1
-                    counts[.interrupted, default: 0] += 1
-                }
+                try finish(worker, into: &tally)
             }
             if Date().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = Date()
-                events.workersProgress(workers.filter { $0.status == nil }
-                    .compactMap { WorkerState.read(state.workerStatePath($0.index)) })
+                events.workersProgress(workers.filter { $0.status == nil }.compactMap { WorkerState.read(state.workerStatePath($0.index)) })
             }
         }
-        return (runs, counts, stops)
     }
 
-    /// Makes worker `index`'s work tree and starts its process there, with its environment and
-    /// its stdout and stderr on pipes.
-    private func startWorker(_ index: Int, experiment name: String, options: LoopOptions, launch: WorkerLaunch,
-                             state: LocalState) throws -> SupervisedWorker {
-        let path = try addWorker(index, experiment: name, state: state)
+    /// Takes in a worker whose process ended: its runs and why it stopped (from its state file,
+    /// else from how its process ended), then settles and removes what it left.
+    private func finish(_ worker: SupervisedWorker, into tally: inout WorkersTally) throws {
+        worker.closeOutputs(events)
+        worker.isDone = true
+        let reported = WorkerState.read(state.workerStatePath(worker.index))
+        for (status, count) in reported?.counts ?? [:] {
+            if let status = RunStatus(rawValue: status) { tally.add(status, count: count) }
+        }
+        if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
+            tally.stops.append(stop)
+        } else if case .signaled(let signal) = worker.status.map(Termination.init(waitStatus:)) {
+            events.notice("worker \(worker.index) was killed (signal \(signal)); the others go on")
+        } else if case .exited(let code) = worker.status.map(Termination.init(waitStatus:)), code != 0 {
+            events.notice("worker \(worker.index) stopped with an error (exit \(code), see its message above); the others go on")
+            tally.stops.append(.workerFailed)
+        }
+        if let repaired = try removeWorker(worker.index) {
+            events.notice("worker \(worker.index): \(repaired)")
+            tally.add(.interrupted)
+        }
+    }
+
+    /// Makes worker `index`'s work tree, writes its options, and starts its process there, with
+    /// its environment and its stdout and stderr on pipes.
+    private func startWorker(_ index: Int, options: LoopOptions, launch: WorkerLaunch) throws -> SupervisedWorker {
+        let path = try addWorker(index)
         var assigned = options
         assigned.worker = index
         try StateFile.write(assigned, to: state.workerOptionsPath(index))
@@ -338,15 +354,15 @@ extension Workspace {
     /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed
     /// tracked files while it was detached at `detachedAt` (untracked files stay, and one in the
     /// way stops the switch); otherwise leaves it detached and says why.
-    private func reattachHead(experiment name: String, detachedAt: OID, events: RunEvents) {
+    private func reattachHead(detachedAt: OID) {
         do {
             guard try repository.head() == .detached(detachedAt) else { return }
             let changes = try repository.status().filter { !$0.isUntracked }
             guard changes.isEmpty else {
-                events.notice("the work tree changed while the workers ran (\(Self.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
+                events.notice("the work tree changed while the workers ran (\(Workspace.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
                 return
             }
-            try repository.switchToBranch(Refs(name).branch)
+            try repository.switchToBranch(refs.branch)
         } catch {
             events.notice("could not put HEAD back on autoresearch/\(name): \(error); run 'git switch autoresearch/\(name)'")
         }

@@ -14,6 +14,12 @@ public enum Termination: Sendable, Equatable {
     case timedOut
     /// The tool was interrupted (SIGINT/SIGTERM); the process group was stopped.
     case interrupted
+
+    /// How a process ended, from the status `waitpid` gave: exited or killed by a signal.
+    init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
 }
 
 /// What a finished command left: how it ended, how long it took, what it printed.
@@ -98,10 +104,7 @@ public enum GroupProcess {
         while true {
             let now = Date()
             let elapsed = now.timeIntervalSince(started)
-            if exitStatus == nil {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { exitStatus = status }
-            }
+            if exitStatus == nil { exitStatus = reap(pid) }
             if exitStatus == nil, stopReason == nil {
                 if isInterrupted() { stopReason = .interrupted } else if elapsed >= hardLimit { stopReason = .timedOut }
             }
@@ -144,16 +147,14 @@ public enum GroupProcess {
             let note = "\n[git-autoresearch: output cut at \(logLimit) bytes; \(total) bytes were printed]\n"
             _ = note.withCString { write(log, $0, strlen($0)) }
         }
-        let termination: Termination
-        if let stopReason {
-            termination = stopReason
-        } else {
-            let status = exitStatus!
-            let signal = status & 0x7f
-            termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
-        }
-        return CommandResult(termination: termination, duration: duration, tail: lines.tail,
+        return CommandResult(termination: stopReason ?? Termination(waitStatus: exitStatus!), duration: duration, tail: lines.tail,
                              outputBytes: total, logTruncated: logged < total)
+    }
+
+    /// The wait status of child `pid` once it ended, without waiting; nil while it runs.
+    static func reap(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid ? status : nil
     }
 
     /// A pipe whose ends no child inherits, except through the descriptors a spawn hands over.

@@ -9,12 +9,12 @@ extension Workspace {
     /// depends only on what is in git, so the same ledger gives the same document anywhere.
     public func experimentsReport() throws -> String {
         let names = try experimentNames()
-        let ledger = Ledger(repository: repository)
         var runsByExperiment: [String: [RunEntry]] = [:]
         for run in try ledger.allRuns() { runsByExperiment[run.record.experiment, default: []].append(run) }
         let rows = try names.enumerated().map { index, name in
-            let tip = try branchTip(of: name)
-            return ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try experiment(named: name, at: tip),
+            let context = context(name)
+            let tip = try context.tip()
+            return ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try context.configuration(at: tip),
                              runs: runsByExperiment[name] ?? [], best: try ledger.best(experiment: name, from: tip))
         }
         var lines = ["# Experiments", "", "## Matrix",

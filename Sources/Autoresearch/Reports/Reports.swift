@@ -11,20 +11,21 @@ public struct ImportReport: Sendable {
 extension Workspace {
     /// The runs of an experiment, oldest first.
     public func runs(experiment name: String) throws -> [RunEntry] {
-        try Ledger(repository: repository).allRuns().filter { $0.record.experiment == name }
+        try ledger.allRuns().filter { $0.record.experiment == name }
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
     /// against, read along the branch only (not the whole ledger).
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
-        let tip = try branchTip(of: name)
-        guard let found = try Ledger(repository: repository).bestAndBaseline(experiment: name, from: tip) else { return nil }
-        return (found.best, found.baseline, try experiment(named: name, at: tip))
+        let context = context(name)
+        let tip = try context.tip()
+        guard let found = try context.ledger.bestAndBaseline(experiment: name, from: tip) else { return nil }
+        return (found.best, found.baseline, try context.configuration(at: tip))
     }
 
     /// The run with this id (or a unique prefix of it), in any experiment.
     public func run(_ id: String) throws -> RunEntry {
-        let matches = try Ledger(repository: repository).allRuns().filter { $0.record.run.hasPrefix(id) }
+        let matches = try ledger.allRuns().filter { $0.record.run.hasPrefix(id) }
         guard let match = matches.first else {
             throw AutoresearchError("no run '\(id)'", hint: "list the runs with 'git autoresearch log'")
         }
@@ -36,7 +37,7 @@ extension Workspace {
 
     /// The last lines of a run's log, as kept in git with its record.
     public func logTail(of run: RunEntry) throws -> [String] {
-        try Ledger(repository: repository).logTail(run: run.record.run, on: run.commit)
+        try ledger.logTail(run: run.record.run, on: run.commit)
     }
 
     /// The change a run evaluated: the patch from its commit's first parent to the commit.
@@ -64,7 +65,7 @@ extension Workspace {
     /// commit when the commit exists here and the same run is not recorded yet; the order of the
     /// rows is kept in the records' start times.
     public func importTSV(_ text: String, experiment name: String) throws -> ImportReport {
-        let experiment = try self.experiment(named: name, at: try branchTip(of: name))
+        let experiment = try self.experiment(named: name)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).replacingOccurrences(of: "\r", with: "") }
         while lines.last == "" { lines.removeLast() }
         guard let header = lines.first?.split(separator: "\t").map({ $0.lowercased() }), header.first == "commit",
@@ -72,7 +73,6 @@ extension Workspace {
             throw AutoresearchError("not a results.tsv: the first line must be a header like 'commit<TAB>metric<TAB>status<TAB>description'",
                                     hint: "columns are separated by tabs; Karpathy's layout 'commit val_bpb memory_gb status description' works too")
         }
-        let ledger = Ledger(repository: repository)
         var report = ImportReport()
         let start = Date()
         for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {

@@ -38,29 +38,29 @@ extension Workspace {
     /// unfinished runs first where no process holds the lock.
     public func statuses(of names: [String]) throws -> [ExperimentStatus] {
         var repaired: [String: String] = [:]
-        for name in names {
-            let state = LocalState(repository: repository, experiment: name)
-            guard state.readMarker() != nil, state.lockHolder() == nil else { continue }
-            let lock = try state.lock(experiment: name)
+        let contexts = names.map { context($0) }
+        for context in contexts {
+            guard context.state.readMarker() != nil, context.state.lockHolder() == nil else { continue }
+            let lock = try context.state.lock(experiment: context.name)
             defer { lock.release() }
-            repaired[name] = try repairUnfinishedIteration(experiment: name, state: state)
+            repaired[context.name] = try context.repairUnfinishedIteration()
         }
-        let ledger = Ledger(repository: repository)
         var recordsByExperiment: [String: [RunRecord]] = [:]
         for record in try ledger.allRecords() { recordsByExperiment[record.experiment, default: []].append(record) }
-        return try names.map { name in
-            let tip = try branchTip(of: name)
+        return try contexts.map { context in
+            let name = context.name
+            let tip = try context.tip()
             let records = recordsByExperiment[name] ?? []
             let counts = RunStatus.allCases.compactMap { status -> (RunStatus, Int)? in
                 let count = records.filter { $0.status == status }.count
                 return count > 0 ? (status, count) : nil
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
-            return ExperimentStatus(experiment: try experiment(named: name, at: tip), branch: Refs(name).branch, tip: tip,
+            return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch, tip: tip,
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
-                                    lockHolder: LocalState(repository: repository, experiment: name).lockHolder(),
-                                    repaired: repaired[name], workers: liveWorkers(experiment: name))
+                                    lockHolder: context.state.lockHolder(),
+                                    repaired: repaired[name], workers: context.liveWorkers())
         }
     }
 }

@@ -73,15 +73,16 @@ extension Workspace {
         }
         report.skipped = []
         for name in names {
-            let attempts = Refs(name).attempts
+            let experiment = context(name)
+            let attempts = experiment.refs.attempts
             if try repository.referenceTarget(attempts) != nil { records.append("\(attempts):\(attempts)") }
-            let branch = Refs(name).branch
+            let branch = experiment.refs.branch
             guard let tip = try repository.referenceTarget(branch) else { continue }
-            if let theirs = try repository.referenceTarget(Refs(name).remoteBranch(remote)),
+            if let theirs = try repository.referenceTarget(experiment.refs.remoteBranch(remote)),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
-                let joined: OID? = try withBestLock(experiment: name) {
-                    guard let joined = try bestOfLines(experiment: name, ours: tip, theirs: theirs, keepingOurFiles: true) else { return nil }
+                let joined: OID? = try experiment.withBestLock {
+                    guard let joined = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true) else { return nil }
                     try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
                     return joined
                 }
@@ -182,7 +183,7 @@ extension Workspace {
         let prefix = Refs.remoteAttemptsPrefix(remote)
         for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {
             let name = String(ref.dropFirst(prefix.count).dropLast("/attempts".count))
-            if try Ledger(repository: repository).mergeAttempts(experiment: name, theirs: theirs, from: remote),
+            if try ledger.mergeAttempts(experiment: name, theirs: theirs, from: remote),
                !report.attemptsMerged.contains(name) {
                 report.attemptsMerged.append(name)
             }

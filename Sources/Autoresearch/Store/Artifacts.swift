@@ -36,7 +36,7 @@ extension Workspace {
         }
         guard !stored.isEmpty || !skipped.isEmpty else { return nil }
         let tree = try writeNestedTree(stored.map { ($0.path.split(separator: "/").map(String.init), $0.blob, $0.mode) })
-        try Ledger(repository: repository).linkArtifacts(tree, of: commit, experiment: experiment.name, run: run)
+        try ledger.linkArtifacts(tree, of: commit, experiment: experiment.name, run: run)
         return (tree, skipped)
     }
 

@@ -101,6 +101,9 @@ public struct LocalState {
         var description: String
         /// The process group of the agent or evaluator, once it started.
         var processGroup: Int32?
+
+        /// The parallel worker whose branch the run is on.
+        var worker: Int? { branch.hasPrefix(Refs.workerBranchPrefix) ? branch.split(separator: "/").last.flatMap { Int($0) } : nil }
     }
 
     func writeMarker(_ marker: Marker) throws { try StateFile.write(marker, to: markerPath) }

@@ -6,6 +6,8 @@ public final class Workspace {
     public let repository: Repository
     /// The top of the work tree, without trailing slash.
     public let root: String
+    /// The run records of the repository.
+    public let ledger: Ledger
 
     /// Opens the repository containing `path` (default: the current directory).
     public init(discoveringFrom path: String = FileManager.default.currentDirectoryPath) throws {
@@ -19,6 +21,7 @@ public final class Workspace {
             throw AutoresearchError("\(repository.gitDirectory) is a bare repository", hint: "experiments need a work tree: run in a clone")
         }
         root = String(workdir.dropLast())
+        ledger = Ledger(repository: repository)
     }
 
     /// The experiment file in the work tree.
@@ -52,23 +55,6 @@ public final class Workspace {
         throw AutoresearchError("several experiments exist; say which with --experiment", hint: Self.knownHint(names))
     }
 
-    /// The tip of the experiment's branch; an "unknown experiment" error when there is none.
-    func branchTip(of name: String) throws -> OID {
-        guard let tip = try repository.referenceTarget(Refs(name).branch) else {
-            throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
-        }
-        return tip
-    }
-
-    /// The tip of `branch` (full name), which works on experiment `name`.
-    func branchTip(_ branch: String, experiment name: String) throws -> OID {
-        guard let tip = try repository.referenceTarget(branch) else {
-            if branch == Refs(name).branch { return try branchTip(of: name) }
-            throw AutoresearchError("branch \(branch) of experiment '\(name)' is gone", hint: "start the loop again")
-        }
-        return tip
-    }
-
     /// The id of the `.autoresearch` blob committed in `commit` (nil when absent).
     func configurationEntry(at commit: OID) throws -> OID? {
         guard let entry = try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName),
@@ -78,15 +64,11 @@ public final class Workspace {
 
     /// The experiment as configured at the tip of its branch.
     public func experiment(named name: String) throws -> Experiment {
-        try experiment(named: name, at: try branchTip(of: name))
+        try context(name).configuration()
     }
 
-    /// The experiment as configured in the `.autoresearch` committed in `commit`.
-    func experiment(named name: String, at commit: OID) throws -> Experiment {
-        guard let blob = try configurationEntry(at: commit) else {
-            throw AutoresearchError("commit \(commit.short) has no \(ExperimentFile.fileName)",
-                                    hint: "configure the experiment with git autoresearch init --name \(name) ...")
-        }
+    /// The experiment `name` as configured in the `.autoresearch` blob `blob` of `commit`.
+    func experiment(named name: String, configuration blob: OID, in commit: OID) throws -> Experiment {
         // libgit2 parses config files only from disk: keep one copy per configuration blob.
         let cacheDirectory = LocalState.configCacheDirectory(repository)
         let cached = cacheDirectory + "/" + blob.hex

@@ -1,0 +1,83 @@
+import Foundation
+import Git
+
+/// One experiment in one work tree, opened once per command: the repository, the experiment's
+/// references, its local state and lock, the ledger, its configuration as committed, and where
+/// output goes. The engine's steps are methods of it, so none looks these up again.
+final class ExperimentContext {
+    let workspace: Workspace
+    let name: String
+    let refs: Refs
+    let state: LocalState
+    let ledger: Ledger
+    /// Where the steps report what they do; a loop adds to it (a worker's state file).
+    var events: RunEvents
+    /// Configurations already read, by the id of their `.autoresearch` blob.
+    private var configurations: [OID: Experiment] = [:]
+
+    init(_ workspace: Workspace, experiment name: String, events: RunEvents = RunEvents()) {
+        self.workspace = workspace
+        self.name = name
+        self.events = events
+        refs = Refs(name)
+        state = LocalState(repository: workspace.repository, experiment: name)
+        ledger = workspace.ledger
+    }
+
+    var repository: Repository { workspace.repository }
+    /// The top of the work tree.
+    var root: String { workspace.root }
+
+    /// The tip of the experiment branch: the best commit, or a merge carrying it.
+    func tip() throws -> OID {
+        guard let tip = try repository.referenceTarget(refs.branch) else {
+            throw AutoresearchError("unknown experiment '\(name)'", hint: Workspace.knownHint(try workspace.experimentNames()))
+        }
+        return tip
+    }
+
+    /// The tip of `branch` (the experiment's, or one of its workers').
+    func tip(of branch: String) throws -> OID {
+        if branch == refs.branch { return try tip() }
+        guard let tip = try repository.referenceTarget(branch) else {
+            throw AutoresearchError("branch \(branch) of experiment '\(name)' is gone", hint: "start the loop again")
+        }
+        return tip
+    }
+
+    /// The experiment as configured in the `.autoresearch` committed in `commit` (default: the
+    /// branch tip); each configuration is read once.
+    func configuration(at commit: OID? = nil) throws -> Experiment {
+        let commit = try commit ?? tip()
+        guard let blob = try workspace.configurationEntry(at: commit) else {
+            throw AutoresearchError("commit \(commit.short) has no \(ExperimentFile.fileName)",
+                                    hint: "configure the experiment with git autoresearch init --name \(name) ...")
+        }
+        if let known = configurations[blob] { return known }
+        let experiment = try workspace.experiment(named: name, configuration: blob, in: commit)
+        configurations[blob] = experiment
+        return experiment
+    }
+
+    /// Runs `body` holding the experiment's lock in this work tree, after removing what dead
+    /// workers left and repairing an iteration a killed process left unfinished.
+    func withLock<T>(_ body: () throws -> T) throws -> T {
+        let lock = try state.lock(experiment: name)
+        defer { lock.release() }
+        if !isWorkerWorktree { try cleanUpWorkers() }
+        if let repaired = try repairUnfinishedIteration() { events.notice(repaired) }
+        return try body()
+    }
+
+    /// True when two commits hold the same files.
+    func sameTree(_ one: OID, _ other: OID) throws -> Bool {
+        try one == other || repository.commit(one).tree == repository.commit(other).tree
+    }
+}
+
+extension Workspace {
+    /// The experiment `name` opened here, reporting to `events`.
+    func context(_ name: String, events: RunEvents = RunEvents()) -> ExperimentContext {
+        ExperimentContext(self, experiment: name, events: events)
+    }
+}
