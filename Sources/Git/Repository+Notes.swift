@@ -36,7 +36,7 @@ extension Repository {
             content += text.hasSuffix("\n") ? text : text + "\n"
             let blobID = try createBlob(Array(content.utf8))
             let newTree = try writeTree(base: tree, path: Self.notePath(for: object),
-                                        entry: (blobID, GIT_FILEMODE_BLOB.rawValue))!
+                                        entry: (blobID, .blob))!
             return try createCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message)
         }
     }
@@ -69,9 +69,9 @@ extension Repository {
             }
             let mine = merged[position]
             guard mine.id != entry.id else { continue }
-            if mine.mode == GIT_FILEMODE_TREE.rawValue, entry.mode == GIT_FILEMODE_TREE.rawValue {
+            if mine.mode == .tree, entry.mode == .tree {
                 merged[position].id = try unionOfNotes(mine.id, entry.id)
-            } else if mine.mode != GIT_FILEMODE_TREE.rawValue, entry.mode != GIT_FILEMODE_TREE.rawValue {
+            } else if mine.mode != .tree, entry.mode != .tree {
                 let ourText = String(decoding: try blob(mine.id), as: UTF8.self)
                 var lines = ourText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 if lines.last == "" { lines.removeLast() }

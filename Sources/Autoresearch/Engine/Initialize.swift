@@ -160,7 +160,7 @@ extension Workspace {
         try file.write(experiment)
 
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
-        let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!
+        let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, .blob))!
         var configCommit: OID?
         if tree != parentTree {
             let verb = existing == nil ? "configure" : "reconfigure"
