@@ -23,7 +23,7 @@ import Fixtures
             Issue.record("opening a plain directory should fail")
         } catch let error as GitError {
             #expect(error.isNotFound)
-            #expect(error.errorClass != 0)
+            #expect(error.errorClass == .repository)
             #expect(error.message.contains("could not find repository"))
             #expect(error.description.contains("open repository"))
         }
