@@ -9,7 +9,7 @@ import Clibgit2
 /// found at another depth (written by `git notes`) is moved to the canonical path when appended to.
 extension Repository {
     /// The note on `object` under the notes reference `ref`, or nil.
-    public func note(ref: String, on object: OID) throws -> String? {
+    public func note(ref: ReferenceName, on object: OID) throws -> String? {
         guard let notesCommit = try referenceTarget(ref) else { return nil }
         let tree = try commit(notesCommit).tree
         guard let found = try findNote(inTree: tree, for: object) else { return nil }
@@ -21,7 +21,7 @@ extension Repository {
     /// (`updateReference`), so no concurrent append is lost.
     /// Returns the new notes commit.
     @discardableResult
-    public func appendNote(ref: String, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
+    public func appendNote(ref: ReferenceName, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
         try updateReference(ref, message: message) { parent in
             let rootTree = try parent.map { try commit($0).tree }
             var content = ""
@@ -47,7 +47,7 @@ extension Repository {
     /// writes a merge commit (parents: ours, theirs). Only subtrees that differ are read, so the
     /// cost follows the difference, not the number of notes. Compare-and-swap, retried.
     @discardableResult
-    public func mergeNotes(ref: String, theirs: OID, message: String) throws -> OID {
+    public func mergeNotes(ref: ReferenceName, theirs: OID, message: String) throws -> OID {
         try updateReference(ref, message: message) { ours in
             guard let ours else { return theirs }
             if try isAncestor(theirs, of: ours) { return ours }
@@ -88,11 +88,11 @@ extension Repository {
     }
 
     /// Calls `body` with every annotated object and its note blob under `ref`, any fanout.
-    public func forEachNote(ref: String, _ body: (_ object: OID, _ blob: OID) throws -> Void) throws {
+    public func forEachNote(ref: ReferenceName, _ body: (_ object: OID, _ blob: OID) throws -> Void) throws {
         guard try referenceTarget(ref) != nil else { return }
         final class Collector { var pairs: [(OID, OID)] = [] }
         let collector = Collector()
-        let code = git_note_foreach(pointer, ref, { blob, annotated, payload in
+        let code = git_note_foreach(pointer, ref.fullName, { blob, annotated, payload in
             let collector = Unmanaged<Collector>.fromOpaque(payload!).takeUnretainedValue()
             collector.pairs.append((OID(annotated!.pointee), OID(blob!.pointee)))
             return 0

@@ -96,9 +96,9 @@ extension Repository {
         return []
     }
 
-    /// Switches to an existing branch (full name): checks out its commit without overwriting
-    /// anything (`checkoutSafely`), then moves HEAD.
-    public func switchToBranch(_ name: String) throws {
+    /// Switches to an existing branch: checks out its commit without overwriting anything
+    /// (`checkoutSafely`), then moves HEAD.
+    public func switchToBranch(_ name: ReferenceName) throws {
         guard let target = try referenceTarget(name) else {
             throw GitError(.notFound, operation: "switch to \(name)", message: "no such branch")
         }

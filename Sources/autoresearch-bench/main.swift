@@ -161,7 +161,7 @@ for size in ledgerSizes {
         rootEntries.append((first, try repository.writeTree(entries: firstEntries), .tree))
     }
     let notesCommit = try repository.createCommit(tree: try repository.writeTree(entries: rootEntries), parents: [], message: "bulk ledger\n")
-    try repository.setReference(Ledger.notesRef, to: notesCommit, message: "bench: bulk ledger")
+    try repository.setReference(ReferenceName(Ledger.notesRef), to: notesCommit, message: "bench: bulk ledger")
     let buildTime = now() - buildStarted
     sync()  // the build's writeback is not part of what is measured next
 
@@ -202,16 +202,16 @@ for size in ledgerSizes {
 
     // Sharing: another machine appended 50 records since the last sync, and so did we; time
     // the union merge (what pull and push do).
-    let theirsRef = "refs/notes/bench-theirs"
-    try repository.setReference(theirsRef, to: try repository.referenceTarget(Ledger.notesRef)!, message: "bench: fork")
-    for side in [theirsRef, Ledger.notesRef] {
+    let theirsRef: ReferenceName = "refs/notes/bench-theirs"
+    try repository.setReference(theirsRef, to: try repository.referenceTarget(ReferenceName(Ledger.notesRef))!, message: "bench: fork")
+    for side in [theirsRef, ReferenceName(Ledger.notesRef)] {
         for index in 0..<50 {
             let target = try repository.createBlob(Array("\(side) \(index) \(UUID())".utf8))
             try repository.appendNote(ref: side, on: target, text: "v=1 experiment=bench run=\(RunID.make()) status=discard metric=score direction=lower duration=1 start=2026-01-01T00:00:00.000Z host=\(side) desc=\"\"")
         }
     }
     let mergeStarted = now()
-    try repository.mergeNotes(ref: Ledger.notesRef, theirs: try repository.referenceTarget(theirsRef)!, message: "bench: merge")
+    try repository.mergeNotes(ref: ReferenceName(Ledger.notesRef), theirs: try repository.referenceTarget(theirsRef)!, message: "bench: merge")
     let mergeTime = now() - mergeStarted
 
     let cells = [grouped(size).leftPadded(14), String(format: "%5.1fs", buildTime), ms(median(writes)).leftPadded(21),

@@ -135,10 +135,10 @@ extension Workspace {
             failure = events.isInterrupted() ? (.interrupted, "stopped by the user after the agent step", nil) : nil
         }
         let head = try repository.head()
-        guard case .branch(marker.branch, _) = head else {
+        guard case .branch(ReferenceName(marker.branch), _) = head else {
             _ = try settle(marker, experiment: experiment.name, state: state, status: .agentError,
                            reason: "the agent moved HEAD off the experiment branch")
-            let branchName = BranchName.short(marker.branch)
+            let branchName = ReferenceName(marker.branch).shortBranchName
             throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
                                     hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
         }

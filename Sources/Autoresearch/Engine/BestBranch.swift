@@ -50,7 +50,7 @@ extension Workspace {
         }
         // Every mover of the branch in this repository holds the lock: only a person's own git
         // command could make this fail, and then the run is settled as interrupted.
-        try repository.setReference(Experiment.branch(name), to: target, expecting: .value(current),
+        try repository.setReference(ReferenceName(Experiment.branch(name)), to: target, expecting: .value(current),
                                     message: "autoresearch: keep \(record.run)")
     }
 
@@ -85,11 +85,11 @@ extension Workspace {
     /// the best's lock. Returns a notice when the remote's best was adopted.
     func syncBest(from remote: String, experiment name: String) throws -> String? {
         _ = try pull(remote: remote)
-        guard let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)) else { return nil }
+        guard let theirs = try repository.referenceTarget(ReferenceName(Self.remoteBranch(remote, name))) else { return nil }
         let target: OID? = try withBestLock(experiment: name) {
             let ours = try branchTip(of: name)
             guard let target = try bestOfLines(experiment: name, ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
-            try repository.setReference(Experiment.branch(name), to: target, expecting: .value(ours),
+            try repository.setReference(ReferenceName(Experiment.branch(name)), to: target, expecting: .value(ours),
                                         message: "autoresearch: best from \(remote)")
             return try sameTree(target, ours) ? nil : target
         }

@@ -83,7 +83,7 @@ extension Workspace {
     /// staged tree (the index, or the one in `GIT_INDEX_FILE`) or HEAD's tree changes against the best commit. Nil when HEAD is not on an
     /// experiment branch or the experiment has no best commit yet.
     public func guardViolations(staged: Bool) throws -> (experiment: String, paths: [String])? {
-        guard case .branch(let branch, let tip?) = try repository.head(), let name = Workers.experiment(ofBranch: branch) else { return nil }
+        guard case .branch(let branch, let tip?) = try repository.head(), let name = Workers.experiment(ofBranch: branch.fullName) else { return nil }
         guard let best = try Ledger(repository: repository).best(experiment: name, from: tip) else { return nil }
         let bestTree = try repository.commit(best.commit).tree
         // `git commit -a` and `git commit PATH` stage into a temporary index named in GIT_INDEX_FILE.
@@ -125,7 +125,7 @@ extension Workspace {
     /// it on the main branch, then `rebase` the experiment onto it.
     public func takeEvaluator(experiment name: String, from revision: String) throws -> EvaluatorUpdate {
         let branch = Experiment.branch(name)
-        guard case .branch(branch, let tip?) = try repository.head() else {
+        guard case .branch(ReferenceName(branch), let tip?) = try repository.head() else {
             throw AutoresearchError("HEAD is not on autoresearch/\(name)", hint: "git switch autoresearch/\(name), then run this again")
         }
         guard try repository.status().isEmpty else {
@@ -155,7 +155,7 @@ extension Workspace {
         tree = try repository.writeTree(base: tree, path: [ExperimentFile.fileName], entry: (blob, .blob))!
         let commit = try repository.createCommit(tree: tree, parents: [tip],
                                                  message: "autoresearch: take the evaluator of \(name) from \(revision)\n\nGuarded paths: \(paths.joined(separator: ", "))\n")
-        try repository.setReference(branch, to: commit, expecting: .value(tip), message: "autoresearch: rebase \(name) onto \(revision)")
+        try repository.setReference(ReferenceName(branch), to: commit, expecting: .value(tip), message: "autoresearch: rebase \(name) onto \(revision)")
         try repository.resetHard(to: commit)
         return EvaluatorUpdate(paths: paths, commit: commit)
     }

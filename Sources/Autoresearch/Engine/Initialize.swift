@@ -139,7 +139,7 @@ extension Workspace {
             }
             throw AutoresearchError("the current branch has no commit yet", hint: "commit the code to optimise first (git add . && git commit)")
         }
-        let branch = Experiment.branch(settings.name)
+        let branch = ReferenceName(Experiment.branch(settings.name))
         let branchTarget = try repository.referenceTarget(branch)
         if branchTarget != nil, currentBranch != branch {
             throw AutoresearchError("experiment '\(settings.name)' already exists on autoresearch/\(settings.name)",
@@ -179,7 +179,7 @@ extension Workspace {
         if switched { try repository.setHead(toBranch: branch) }
         try showRecordsInGitLog()
         return InitResult(experiment: experiment, created: existing == nil, configCommit: configCommit,
-                          branch: branch, switched: switched)
+                          branch: branch.fullName, switched: switched)
     }
 
     /// Adds `refs/notes/autoresearch` to `notes.displayRef` in the repository's config, once.

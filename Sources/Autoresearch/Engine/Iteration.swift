@@ -117,7 +117,7 @@ extension Workspace {
                 // Mid-loop the tree is clean after every run unless the evaluation wrote files,
                 // which would be taken for the agent's next change.
                 guard agent.iteration == 1 || changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
-                events.notice("evaluating the changes already on \(BranchName.short(branch)) (not made by the agent) first")
+                events.notice("evaluating the changes already on \(ReferenceName(branch).shortBranchName) (not made by the agent) first")
             } else {
                 switch try agentStep(agent, experiment: experiment, run: run, best: best, branch: branch, base: base,
                                      guarded: guarded, state: state, events: events) {
@@ -158,7 +158,7 @@ extension Workspace {
                                        branch: branch, start: Date(), description: description)
         try state.writeMarker(marker)
         if candidate != tip {
-            try repository.setReference(branch, to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
+            try repository.setReference(ReferenceName(branch), to: candidate, expecting: .value(tip), message: "autoresearch: candidate \(run)")
         }
         let (record, evaluation) = try evaluateAndRecord(candidate, experiment: experiment, best: best?.record, marker: marker,
                                                          state: state, events: events, sharedBest: worker != nil) { record, evaluation in
@@ -271,15 +271,15 @@ extension Workspace {
     /// refuses when the user has uncommitted work on another branch (it is never touched).
     func enterBranch(_ branch: String, experiment: String, events: RunEvents) throws {
         let head = try repository.head()
-        if case .branch(branch, _) = head { return }
+        if case .branch(ReferenceName(branch), _) = head { return }
         let changes = try repository.status()
         if !changes.isEmpty {
             let here: String
-            if case .branch(let name, _) = head { here = "branch \(BranchName.short(name))" } else { here = "a detached HEAD" }
+            if case .branch(let name, _) = head { here = "branch \(name.shortBranchName)" } else { here = "a detached HEAD" }
             throw AutoresearchError("you are on \(here) with uncommitted changes (\(Self.listPaths(changes.map(\.path)))); nothing was touched",
                                     hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(experiment) first")
         }
-        try repository.switchToBranch(branch)
+        try repository.switchToBranch(ReferenceName(branch))
         events.notice("switched to branch autoresearch/\(experiment)")
     }
 

@@ -203,7 +203,7 @@ extension Workspace {
     /// experiment branch's tip. The work tree must be clean (the evaluation wrote no files).
     private func followBest(experiment name: String, branch: String) throws {
         let best = try branchTip(of: name)
-        guard try repository.referenceTarget(branch) != best else { return }
+        guard try repository.referenceTarget(ReferenceName(branch)) != best else { return }
         // Files the evaluation left are refused by the iteration when the branch stays; before
         // a move they are refused here, as the reset would overwrite them.
         let changes = try repository.status()
@@ -218,7 +218,7 @@ extension Workspace {
             // work tree), the files follow an adopted best. Checked before the branch moves: after,
             // the old files look like changes. Any other branch of HEAD is never touched.
             let before = try branchTip(of: name)
-            let follows = try repository.head() == .branch(Experiment.branch(name), target: before) && repository.status().isEmpty
+            let follows = try repository.head() == .branch(ReferenceName(Experiment.branch(name)), target: before) && repository.status().isEmpty
             let adopted = try LocalState(repository: repository, experiment: name).withSharedLock("sync") {
                 try syncBest(from: remote, experiment: name)
             }

@@ -166,7 +166,7 @@ extension Workspace {
         var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
         let branches = Workers.branches(of: name)
         for (ref, _) in try repository.references(matching: branches + "*") {
-            if let index = Int(ref.dropFirst(branches.count)) { indices.insert(index) }
+            if let index = Int(ref.fullName.dropFirst(branches.count)) { indices.insert(index) }
         }
         for index in indices.sorted() {
             if let repaired = try removeWorker(index, experiment: name) { events.notice("worker \(index): \(repaired)") }
@@ -189,7 +189,7 @@ extension Workspace {
             }
         }
         try repository.removeWorktree(name: worktree)
-        try repository.deleteReference(Workers.branch(name, index))
+        try repository.deleteReference(ReferenceName(Workers.branch(name, index)))
         // What git no longer knows as a work tree (a loop killed while adding it) goes too.
         let shared = LocalState(repository: repository, experiment: name)
         unlink(WorkerState.path(shared, index))
@@ -201,8 +201,8 @@ extension Workspace {
     private func addWorker(_ index: Int, experiment name: String, state: LocalState) throws -> String {
         let path = state.workersDirectory + "/\(index)"
         try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-        try repository.setReference(Workers.branch(name, index), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
-        try repository.addWorktree(name: Workers.worktreeName(name, index), path: path, branch: Workers.branch(name, index))
+        try repository.setReference(ReferenceName(Workers.branch(name, index)), to: try branchTip(of: name), message: "autoresearch: worker \(index)")
+        try repository.addWorktree(name: Workers.worktreeName(name, index), path: path, branch: ReferenceName(Workers.branch(name, index)))
         return path
     }
 
@@ -379,7 +379,7 @@ extension Workspace {
                 events.notice("the work tree changed while the workers ran (\(Self.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
                 return
             }
-            try repository.switchToBranch(Experiment.branch(name))
+            try repository.switchToBranch(ReferenceName(Experiment.branch(name)))
         } catch {
             events.notice("could not put HEAD back on autoresearch/\(name): \(error); run 'git switch autoresearch/\(name)'")
         }

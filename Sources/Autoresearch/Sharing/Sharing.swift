@@ -68,21 +68,21 @@ extension Workspace {
                           report: inout ShareReport) throws -> [(ref: String, reason: String)] {
         try fetchShared(remote: remote, into: &report)
         var records: [String] = [], branches: [String] = []
-        for notes in Ledger.sharedNotesRefs where try repository.referenceTarget(notes) != nil {
+        for notes in Ledger.sharedNotesRefs where try repository.referenceTarget(ReferenceName(notes)) != nil {
             records.append("\(notes):\(notes)")
         }
         report.skipped = []
         for name in names {
             let attempts = Ledger.attemptsRef(name)
-            if try repository.referenceTarget(attempts) != nil { records.append("\(attempts):\(attempts)") }
+            if try repository.referenceTarget(ReferenceName(attempts)) != nil { records.append("\(attempts):\(attempts)") }
             let branch = Experiment.branch(name)
-            guard let tip = try repository.referenceTarget(branch) else { continue }
-            if let theirs = try repository.referenceTarget(Self.remoteBranch(remote, name)),
+            guard let tip = try repository.referenceTarget(ReferenceName(branch)) else { continue }
+            if let theirs = try repository.referenceTarget(ReferenceName(Self.remoteBranch(remote, name))),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
                 let joined: OID? = try withBestLock(experiment: name) {
                     guard let joined = try bestOfLines(experiment: name, ours: tip, theirs: theirs, keepingOurFiles: true) else { return nil }
-                    try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
+                    try repository.setReference(ReferenceName(branch), to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
                     return joined
                 }
                 guard joined != nil else {
@@ -150,14 +150,14 @@ extension Workspace {
         let refs = refspecs.map { String($0.split(separator: ":")[1]) }
         let staging = "refs/autoresearch-incoming/\(getpid())-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
         let target = try Repository(path: gitDirectory)
-        defer { for ref in refs { try? target.deleteReference(staging + ref.dropFirst("refs/".count)) } }
+        defer { for ref in refs { try? target.deleteReference(ReferenceName(staging + ref.dropFirst("refs/".count))) } }
         _ = try repository.push(remote: remote, refspecs: refs.map { "\($0):\(staging)\($0.dropFirst("refs/".count))" })
         var statuses: [String: String?] = [:]
         for ref in refs {
-            guard let ours = try repository.referenceTarget(ref) else { continue }
-            let seen = try repository.referenceTarget(Self.trackingRef(remote, ref))
+            guard let ours = try repository.referenceTarget(ReferenceName(ref)) else { continue }
+            let seen = try repository.referenceTarget(ReferenceName(Self.trackingRef(remote, ref)))
             do {
-                try target.setReference(ref, to: ours, expecting: seen.map { .value($0) } ?? .absent,
+                try target.setReference(ReferenceName(ref), to: ours, expecting: seen.map { .value($0) } ?? .absent,
                                         message: "autoresearch: push from \(Self.hostName)")
                 statuses[ref] = .some(nil)
             } catch let error as GitError where error.isModified {
@@ -192,18 +192,18 @@ extension Workspace {
     private func fetchShared(remote: String, into report: inout ShareReport) throws {
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
         report.remoteBranches = try repository.references(matching: "refs/remotes/\(remote)/autoresearch/*")
-            .map { String($0.name.dropFirst("refs/remotes/\(remote)/autoresearch/".count)) }.sorted()
+            .map { String($0.name.fullName.dropFirst("refs/remotes/\(remote)/autoresearch/".count)) }.sorted()
         for ref in Ledger.sharedNotesRefs {
-            guard let theirs = try repository.referenceTarget(Self.remoteNotesRef(remote, ref)) else { continue }
-            let before = try repository.referenceTarget(ref)
-            let after = try repository.mergeNotes(ref: ref, theirs: theirs, message: "autoresearch: \(ref) merged from \(remote)")
+            guard let theirs = try repository.referenceTarget(ReferenceName(Self.remoteNotesRef(remote, ref))) else { continue }
+            let before = try repository.referenceTarget(ReferenceName(ref))
+            let after = try repository.mergeNotes(ref: ReferenceName(ref), theirs: theirs, message: "autoresearch: \(ref) merged from \(remote)")
             if ref == Ledger.notesRef, after != before, report.records != "merged" {
                 report.records = after == theirs ? "fast-forward" : "merged"
             }
         }
         let prefix = Self.remoteAttemptsPrefix(remote)
         for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {
-            let name = String(ref.dropFirst(prefix.count).dropLast("/attempts".count))
+            let name = String(ref.fullName.dropFirst(prefix.count).dropLast("/attempts".count))
             if try Ledger(repository: repository).mergeAttempts(experiment: name, theirs: theirs, from: remote),
                !report.attemptsMerged.contains(name) {
                 report.attemptsMerged.append(name)
@@ -254,9 +254,9 @@ extension Ledger {
     /// the other, else a merge commit (empty tree; parents: ours, theirs). Returns whether ours changed.
     func mergeAttempts(experiment: String, theirs: OID, from remote: String) throws -> Bool {
         let ref = Ledger.attemptsRef(experiment)
-        let before = try repository.referenceTarget(ref)
+        let before = try repository.referenceTarget(ReferenceName(ref))
         let tree = try repository.emptyTree()
-        let after = try repository.updateReference(ref, message: "autoresearch: attempts merged from \(remote)") { ours in
+        let after = try repository.updateReference(ReferenceName(ref), message: "autoresearch: attempts merged from \(remote)") { ours in
             guard let ours else { return theirs }
             if try repository.isAncestor(theirs, of: ours) { return ours }
             if try repository.isAncestor(ours, of: theirs) { return theirs }

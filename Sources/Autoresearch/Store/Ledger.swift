@@ -38,13 +38,13 @@ public struct Ledger {
 
     /// The records of `experiment` on one commit, oldest first.
     public func records(on commit: OID, experiment: String) throws -> [RunRecord] {
-        guard let note = try repository.note(ref: Ledger.notesRef, on: commit) else { return [] }
+        guard let note = try repository.note(ref: ReferenceName(Ledger.notesRef), on: commit) else { return [] }
         return RunRecord.parseAll(note).filter { $0.experiment == experiment }
     }
 
     /// Appends a record to the note of `commit`.
     public func append(_ record: RunRecord, on commit: OID) throws {
-        try repository.appendNote(ref: Ledger.notesRef, on: commit, text: record.line,
+        try repository.appendNote(ref: ReferenceName(Ledger.notesRef), on: commit, text: record.line,
                                   message: "autoresearch: \(record.experiment) run \(record.run) \(record.status.rawValue)")
     }
 
@@ -63,7 +63,7 @@ public struct Ledger {
     /// Adds a link to the attempts chain: `tree`, parents the chain tip and `commit`, message
     /// `autoresearch: NAME KIND RUN`.
     private func link(_ commit: OID, tree: OID, experiment: String, kind: String, run: String) throws {
-        try repository.updateReference(Ledger.attemptsRef(experiment), message: "autoresearch: \(kind) \(run)") { previous in
+        try repository.updateReference(ReferenceName(Ledger.attemptsRef(experiment)), message: "autoresearch: \(kind) \(run)") { previous in
             try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
                                         message: "autoresearch: \(experiment) \(kind) \(run)\n")
         }
@@ -86,7 +86,7 @@ public struct Ledger {
     public func recentRuns(experiment: String, limit: Int) throws -> [RunEntry] {
         var runs: [RunEntry] = []
         var seen = Set<String>()
-        var link = try repository.referenceTarget(Ledger.attemptsRef(experiment))
+        var link = try repository.referenceTarget(ReferenceName(Ledger.attemptsRef(experiment)))
         while let current = link, runs.count < limit {
             let info = try repository.commit(current)
             link = info.parents.count > 1 ? info.parents.first : nil
@@ -129,7 +129,7 @@ public struct Ledger {
     /// Every record in the ledger with the commit it is on, oldest first (by start time, then run id).
     public func allRuns() throws -> [RunEntry] {
         var runs: [RunEntry] = []
-        try repository.forEachNote(ref: Ledger.notesRef) { commit, blob in
+        try repository.forEachNote(ref: ReferenceName(Ledger.notesRef)) { commit, blob in
             runs += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self)).map { RunEntry(commit: commit, record: $0) }
         }
         return runs.sorted { ($0.record.start, $0.record.run) < ($1.record.start, $1.record.run) }
@@ -142,12 +142,12 @@ public struct Ledger {
         let text = kept.enumerated().map { index, line in
             "\(run) \(String(format: "%03d", index + 1)) " + line.replacingOccurrences(of: "\r", with: "")
         }.joined(separator: "\n")
-        try repository.appendNote(ref: Ledger.logsRef, on: commit, text: text, message: "autoresearch: log of run \(run)")
+        try repository.appendNote(ref: ReferenceName(Ledger.logsRef), on: commit, text: text, message: "autoresearch: log of run \(run)")
     }
 
     /// The log lines kept in git for `run` on `commit`, in order.
     public func logTail(run: String, on commit: OID) throws -> [String] {
-        guard let note = try repository.note(ref: Ledger.logsRef, on: commit) else { return [] }
+        guard let note = try repository.note(ref: ReferenceName(Ledger.logsRef), on: commit) else { return [] }
         let numbered = note.split(separator: "\n").compactMap { line -> (number: Int, text: String)? in
             let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count >= 2, parts[0] == run else { return nil }

@@ -27,7 +27,7 @@ public final class Workspace {
     /// Experiments that have a branch (`autoresearch/NAME`), sorted.
     public func experimentNames() throws -> [String] {
         try repository.references(matching: Experiment.branchPrefix + "*")
-            .map { String($0.name.dropFirst(Experiment.branchPrefix.count)) }
+            .map { String($0.name.fullName.dropFirst(Experiment.branchPrefix.count)) }
             .sorted()
     }
 
@@ -41,7 +41,7 @@ public final class Workspace {
             return requested
         }
         if case .branch(let branch, _) = try repository.head(), branch.hasPrefix(Experiment.branchPrefix) {
-            let name = String(branch.dropFirst(Experiment.branchPrefix.count))
+            let name = String(branch.fullName.dropFirst(Experiment.branchPrefix.count))
             if names.contains(name) { return name }
         }
         if names.count == 1 { return names[0] }
@@ -54,7 +54,7 @@ public final class Workspace {
 
     /// The tip of the experiment's branch; an "unknown experiment" error when there is none.
     func branchTip(of name: String) throws -> OID {
-        guard let tip = try repository.referenceTarget(Experiment.branch(name)) else {
+        guard let tip = try repository.referenceTarget(ReferenceName(Experiment.branch(name))) else {
             throw AutoresearchError("unknown experiment '\(name)'", hint: Self.knownHint(try experimentNames()))
         }
         return tip
@@ -62,7 +62,7 @@ public final class Workspace {
 
     /// The tip of `branch` (full name), which works on experiment `name`.
     func branchTip(_ branch: String, experiment name: String) throws -> OID {
-        guard let tip = try repository.referenceTarget(branch) else {
+        guard let tip = try repository.referenceTarget(ReferenceName(branch)) else {
             if branch == Experiment.branch(name) { return try branchTip(of: name) }
             throw AutoresearchError("branch \(branch) of experiment '\(name)' is gone", hint: "start the loop again")
         }
