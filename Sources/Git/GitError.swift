@@ -2,41 +2,47 @@ import Clibgit2
 
 /// A libgit2 failure: the operation that failed and libgit2's error code, class and message.
 public struct GitError: Error, CustomStringConvertible, Sendable {
-    /// libgit2's return code (`git_error_code`, e.g. `GIT_ENOTFOUND` = -3).
-    public let code: Int32
-    /// libgit2's error class (`git_error_t`, e.g. `GIT_ERROR_REFERENCE`).
-    public let errorClass: Int32
+    /// What went wrong (`git_error_code`), e.g. `.notFound` for `GIT_ENOTFOUND`.
+    public let code: Code
+    /// The part of libgit2 that failed (`git_error_t`), e.g. `.reference` for `GIT_ERROR_REFERENCE`.
+    public let errorClass: ErrorClass
     /// libgit2's message, read right after the failing call.
     public let message: String
     /// The wrapper operation that failed, for the reader.
     public let operation: String
 
     public var description: String {
-        "\(operation): \(message) (libgit2 error \(code), class \(errorClass))"
+        "\(operation): \(message) (libgit2 error \(code.rawValue) \(code.name), class \(errorClass.name))"
     }
 
     /// True when the failure means "no such object, ref or entry".
-    public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+    public var isNotFound: Bool { code.isNotFound }
     /// True when authentication failed: every credential tried was refused, or none was found.
-    public var isAuthenticationFailure: Bool { code == GIT_EAUTH.rawValue || errorClass == GIT_ERROR_SSH.rawValue && message.contains("authentication") }
+    public var isAuthenticationFailure: Bool { code == .auth || errorClass == .ssh && message.contains("authentication") }
     /// True when a push was refused because the remote's reference is not an ancestor of ours.
-    public var isNonFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
-    /// True when a compare-and-swap reference update lost a race: the reference changed, was
-    /// created meanwhile, or another writer holds its lock file right now. Retrying is right.
-    public var isModified: Bool {
-        code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue || code == GIT_ELOCKED.rawValue
-    }
+    public var isNonFastForward: Bool { code == .nonFastForward }
+    /// True when a compare-and-swap reference update lost a race (see `Code.isModified`).
+    public var isModified: Bool { code.isModified }
 
+    /// The error libgit2 just reported for the call that returned `code`.
     init(code: Int32, operation: String) {
-        self.code = code
+        self.code = Code(rawValue: code)
         self.operation = operation
         if let last = git_error_last() {
-            errorClass = last.pointee.klass
+            errorClass = ErrorClass(rawValue: last.pointee.klass)
             message = last.pointee.message.map { String(cString: $0) } ?? "unknown error"
         } else {
-            errorClass = 0
+            errorClass = .none
             message = "unknown error"
         }
+    }
+
+    /// An error the wrapper itself detects, in libgit2's terms.
+    init(_ code: Code, operation: String, message: String) {
+        self.code = code
+        self.errorClass = .none
+        self.message = message
+        self.operation = operation
     }
 }
 
@@ -45,4 +51,21 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
 func check(_ code: Int32, _ operation: @autoclosure () -> String) throws -> Int32 {
     if code < 0 { throw GitError(code: code, operation: operation()) }
     return code
+}
+
+/// A libgit2 enumeration mirrored in Swift: named cases, and `other` for any value this wrapper
+/// does not name, so a newer libgit2 cannot make a conversion fail.
+protocol Libgit2Enumeration: RawRepresentable, Equatable where RawValue == Int32 {
+    /// Every case but `other`.
+    static var named: [Self] { get }
+    /// The case for a value this wrapper does not name.
+    static func other(_ rawValue: Int32) -> Self
+}
+
+extension Libgit2Enumeration {
+    /// The named case with libgit2's value `rawValue`, or `other(rawValue)`.
+    static func from(_ rawValue: Int32) -> Self { named.first { $0.rawValue == rawValue } ?? other(rawValue) }
+
+    /// The case's name for messages (`notFound`); `unknown` for an `other` value.
+    var name: String { Self.named.contains(self) ? "\(self)" : "unknown" }
 }

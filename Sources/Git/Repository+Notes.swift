@@ -9,7 +9,7 @@ import Clibgit2
 /// found at another depth (written by `git notes`) is moved to the canonical path when appended to.
 extension Repository {
     /// The note on `object` under the notes reference `ref`, or nil.
-    public func note(ref: String, on object: OID) throws -> String? {
+    public func note(ref: ReferenceName, on object: OID) throws -> String? {
         guard let notesCommit = try referenceTarget(ref) else { return nil }
         let tree = try commit(notesCommit).tree
         guard let found = try findNote(inTree: tree, for: object) else { return nil }
@@ -21,7 +21,7 @@ extension Repository {
     /// (`updateReference`), so no concurrent append is lost.
     /// Returns the new notes commit.
     @discardableResult
-    public func appendNote(ref: String, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
+    public func appendNote(ref: ReferenceName, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
         try updateReference(ref, message: message) { parent in
             let rootTree = try parent.map { try commit($0).tree }
             var content = ""
@@ -36,7 +36,7 @@ extension Repository {
             content += text.hasSuffix("\n") ? text : text + "\n"
             let blobID = try createBlob(Array(content.utf8))
             let newTree = try writeTree(base: tree, path: Self.notePath(for: object),
-                                        entry: (blobID, GIT_FILEMODE_BLOB.rawValue))!
+                                        entry: (blobID, .blob))!
             return try createCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message)
         }
     }
@@ -47,7 +47,7 @@ extension Repository {
     /// writes a merge commit (parents: ours, theirs). Only subtrees that differ are read, so the
     /// cost follows the difference, not the number of notes. Compare-and-swap, retried.
     @discardableResult
-    public func mergeNotes(ref: String, theirs: OID, message: String) throws -> OID {
+    public func mergeNotes(ref: ReferenceName, theirs: OID, message: String) throws -> OID {
         try updateReference(ref, message: message) { ours in
             guard let ours else { return theirs }
             if try isAncestor(theirs, of: ours) { return ours }
@@ -69,9 +69,9 @@ extension Repository {
             }
             let mine = merged[position]
             guard mine.id != entry.id else { continue }
-            if mine.mode == GIT_FILEMODE_TREE.rawValue, entry.mode == GIT_FILEMODE_TREE.rawValue {
+            if mine.mode == .tree, entry.mode == .tree {
                 merged[position].id = try unionOfNotes(mine.id, entry.id)
-            } else if mine.mode != GIT_FILEMODE_TREE.rawValue, entry.mode != GIT_FILEMODE_TREE.rawValue {
+            } else if mine.mode != .tree, entry.mode != .tree {
                 let ourText = String(decoding: try blob(mine.id), as: UTF8.self)
                 var lines = ourText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 if lines.last == "" { lines.removeLast() }
@@ -88,11 +88,11 @@ extension Repository {
     }
 
     /// Calls `body` with every annotated object and its note blob under `ref`, any fanout.
-    public func forEachNote(ref: String, _ body: (_ object: OID, _ blob: OID) throws -> Void) throws {
+    public func forEachNote(ref: ReferenceName, _ body: (_ object: OID, _ blob: OID) throws -> Void) throws {
         guard try referenceTarget(ref) != nil else { return }
         final class Collector { var pairs: [(OID, OID)] = [] }
         let collector = Collector()
-        let code = git_note_foreach(pointer, ref, { blob, annotated, payload in
+        let code = git_note_foreach(pointer, ref.fullName, { blob, annotated, payload in
             let collector = Unmanaged<Collector>.fromOpaque(payload!).takeUnretainedValue()
             collector.pairs.append((OID(annotated!.pointee), OID(blob!.pointee)))
             return 0

@@ -17,8 +17,8 @@ public enum EntryKind: Sendable, Equatable {
 public struct TreeEntry: Sendable, Equatable {
     public let id: OID
     public let kind: EntryKind
-    /// The git file mode (`0o100644`, `0o100755`, `0o040000`, ...).
-    public let mode: UInt32
+    /// The git file mode.
+    public let mode: FileMode
 }
 
 extension Repository {
@@ -70,7 +70,7 @@ extension Repository {
         default: kind = .other
         }
         return TreeEntry(id: OID(git_tree_entry_id(entry)!.pointee), kind: kind,
-                         mode: git_tree_entry_filemode(entry).rawValue)
+                         mode: FileMode(git_tree_entry_filemode(entry)))
     }
 
     /// The content of a blob.
@@ -91,15 +91,14 @@ extension Repository {
         return OID(oid)
     }
 
-
     /// Writes a copy of the tree `base` (nil: an empty tree) in which the entry at `path` is
     /// replaced by `entry` (a blob or tree id and its git mode), or removed when `entry` is nil.
     /// Only the trees along `path` are rewritten. Returns nil when the result is empty.
-    public func writeTree(base: OID?, path: [String], entry: (id: OID, mode: UInt32)?) throws -> OID? {
+    public func writeTree(base: OID?, path: [String], entry: (id: OID, mode: FileMode)?) throws -> OID? {
         try writeTree(base: base, path: path[...], entry: entry)
     }
 
-    private func writeTree(base: OID?, path: ArraySlice<String>, entry: (id: OID, mode: UInt32)?) throws -> OID? {
+    private func writeTree(base: OID?, path: ArraySlice<String>, entry: (id: OID, mode: FileMode)?) throws -> OID? {
         var baseTree: OpaquePointer?
         if let base { baseTree = try lookupObject(base, type: GIT_OBJECT_TREE) }
         defer { git_object_free(baseTree) }
@@ -114,11 +113,11 @@ extension Repository {
                     subtree = OID(git_tree_entry_id(existing)!.pointee)
                 }
                 replacement = try writeTree(base: subtree, path: path.dropFirst(), entry: entry)
-                    .map { ($0, GIT_FILEMODE_TREE.rawValue) }
+                    .map { ($0, FileMode.tree) }
             }
             if let replacement {
                 var raw = replacement.id.raw
-                try check(git_treebuilder_insert(nil, builder, name, &raw, git_filemode_t(replacement.mode)),
+                try check(git_treebuilder_insert(nil, builder, name, &raw, replacement.mode.libgit2Mode),
                           "insert \(name) in a tree")
             } else if git_treebuilder_get(builder, name) != nil {
                 try check(git_treebuilder_remove(builder, name), "remove \(name) from a tree")
@@ -131,13 +130,13 @@ extension Repository {
     }
 
     /// Writes a tree holding exactly `entries` (names, object ids, git modes) and returns its id.
-    public func writeTree(entries: [(name: String, id: OID, mode: UInt32)]) throws -> OID {
+    public func writeTree(entries: [(name: String, id: OID, mode: FileMode)]) throws -> OID {
         var builder: OpaquePointer?
         try check(git_treebuilder_new(&builder, pointer, nil), "start a tree")
         defer { git_treebuilder_free(builder) }
         for entry in entries {
             var raw = entry.id.raw
-            try check(git_treebuilder_insert(nil, builder, entry.name, &raw, git_filemode_t(entry.mode)), "insert \(entry.name) in a tree")
+            try check(git_treebuilder_insert(nil, builder, entry.name, &raw, entry.mode.libgit2Mode), "insert \(entry.name) in a tree")
         }
         var oid = git_oid()
         try check(git_treebuilder_write(&oid, builder), "write a tree")
@@ -145,13 +144,13 @@ extension Repository {
     }
 
     /// The entries of a tree, in tree order.
-    public func entries(ofTree tree: OID) throws -> [(name: String, id: OID, mode: UInt32)] {
+    public func entries(ofTree tree: OID) throws -> [(name: String, id: OID, mode: FileMode)] {
         let object = try lookupObject(tree, type: GIT_OBJECT_TREE)
         defer { git_object_free(object) }
         return (0..<git_tree_entrycount(object)).map { index in
             let entry = git_tree_entry_byindex(object, index)
             return (String(cString: git_tree_entry_name(entry)), OID(git_tree_entry_id(entry)!.pointee),
-                    git_tree_entry_filemode(entry).rawValue)
+                    FileMode(git_tree_entry_filemode(entry)))
         }
     }
 

@@ -13,23 +13,10 @@ public enum RefExpectation: Sendable, Equatable {
     case value(OID)
 }
 
-/// Branch names, full (`refs/heads/main`) and short (`main`).
-public enum BranchName {
-    public static let prefix = "refs/heads/"
-
-    /// `main` for `refs/heads/main`; any other name unchanged.
-    public static func short(_ name: String) -> String {
-        name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name
-    }
-
-    /// `refs/heads/main` for `main`; a full name unchanged.
-    public static func full(_ name: String) -> String { name.hasPrefix(prefix) ? name : prefix + name }
-}
-
 /// Where HEAD points.
 public enum Head: Equatable, Sendable {
     /// On a branch (`refs/heads/...`); `target` is nil while the branch is unborn.
-    case branch(String, target: OID?)
+    case branch(ReferenceName, target: OID?)
     /// Detached at a commit.
     case detached(OID)
 
@@ -44,9 +31,9 @@ public enum Head: Equatable, Sendable {
 
 extension Repository {
     /// The object a reference points at (following symbolic refs), or nil when it does not exist.
-    public func referenceTarget(_ name: String) throws -> OID? {
+    public func referenceTarget(_ name: ReferenceName) throws -> OID? {
         var oid = git_oid()
-        let code = git_reference_name_to_id(&oid, pointer, name)
+        let code = git_reference_name_to_id(&oid, pointer, name.fullName)
         if code == GIT_ENOTFOUND.rawValue { return nil }
         try check(code, "resolve \(name)")
         return OID(oid)
@@ -54,27 +41,27 @@ extension Repository {
 
     /// Creates or moves a direct reference, atomically checking its current value first.
     /// Throws a `GitError` with `isModified` when the expectation does not hold.
-    public func setReference(_ name: String, to target: OID, expecting: RefExpectation = .any, message: String) throws {
+    public func setReference(_ name: ReferenceName, to target: OID, expecting: RefExpectation = .any, message: String) throws {
         var ref: OpaquePointer?
         var oid = target.raw
         let code: Int32
         switch expecting {
         case .any:
-            code = git_reference_create(&ref, pointer, name, &oid, 1, message)
+            code = git_reference_create(&ref, pointer, name.fullName, &oid, 1, message)
         case .absent:
-            code = git_reference_create(&ref, pointer, name, &oid, 0, message)
+            code = git_reference_create(&ref, pointer, name.fullName, &oid, 0, message)
         case .value(let current):
             var currentRaw = current.raw
-            code = git_reference_create_matching(&ref, pointer, name, &oid, 1, &currentRaw, message)
+            code = git_reference_create_matching(&ref, pointer, name.fullName, &oid, 1, &currentRaw, message)
         }
         git_reference_free(ref)
         try check(code, "update \(name)")
     }
 
     /// Deletes a reference; does nothing when it does not exist.
-    public func deleteReference(_ name: String) throws {
+    public func deleteReference(_ name: ReferenceName) throws {
         var ref: OpaquePointer?
-        let code = git_reference_lookup(&ref, pointer, name)
+        let code = git_reference_lookup(&ref, pointer, name.fullName)
         if code == GIT_ENOTFOUND.rawValue { return }
         try check(code, "look up \(name)")
         defer { git_reference_free(ref) }
@@ -82,15 +69,15 @@ extension Repository {
     }
 
     /// The references whose names match a glob (`refs/heads/autoresearch/*`), with their targets.
-    public func references(matching glob: String) throws -> [(name: String, target: OID)] {
+    public func references(matching glob: String) throws -> [(name: ReferenceName, target: OID)] {
         var iterator: OpaquePointer?
         try check(git_reference_iterator_glob_new(&iterator, pointer, glob), "list references \(glob)")
         defer { git_reference_iterator_free(iterator) }
-        var result: [(String, OID)] = []
+        var result: [(ReferenceName, OID)] = []
         var ref: OpaquePointer?
         while git_reference_next(&ref, iterator) == 0 {
             defer { git_reference_free(ref) }
-            let name = String(cString: git_reference_name(ref))
+            let name = ReferenceName(String(cString: git_reference_name(ref)))
             var resolved: OpaquePointer?
             if git_reference_resolve(&resolved, ref) == 0, let id = git_reference_target(resolved) {
                 result.append((name, OID(id.pointee)))
@@ -106,24 +93,24 @@ extension Repository {
         try check(git_reference_lookup(&ref, pointer, "HEAD"), "read HEAD")
         defer { git_reference_free(ref) }
         if git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC {
-            let name = String(cString: git_reference_symbolic_target(ref))
+            let name = ReferenceName(String(cString: git_reference_symbolic_target(ref)))
             return .branch(name, target: try referenceTarget(name))
         }
         return .detached(OID(git_reference_target(ref)!.pointee))
     }
 
-    /// True when the branch (full name, `refs/heads/...`) is checked out in any work tree of the
+    /// True when the branch is checked out in any work tree of the
     /// repository, this one included.
-    public func isCheckedOut(branch name: String) throws -> Bool {
+    public func isCheckedOut(branch name: ReferenceName) throws -> Bool {
         var ref: OpaquePointer?
-        try check(git_reference_lookup(&ref, pointer, name), "look up \(name)")
+        try check(git_reference_lookup(&ref, pointer, name.fullName), "look up \(name)")
         defer { git_reference_free(ref) }
         return try check(git_branch_is_checked_out(ref), "find where \(name) is checked out") == 1
     }
 
-    /// Points HEAD at a branch (full name, `refs/heads/...`) without touching the work tree.
-    public func setHead(toBranch name: String) throws {
-        try check(git_repository_set_head(pointer, name), "set HEAD to \(name)")
+    /// Points HEAD at a branch without touching the work tree.
+    public func setHead(toBranch name: ReferenceName) throws {
+        try check(git_repository_set_head(pointer, name.fullName), "set HEAD to \(name)")
     }
 
     /// Detaches HEAD at `commit` without touching the index or the work tree.
@@ -137,7 +124,7 @@ extension Repository {
     /// a short random time and builds again from the new target (up to 50 attempts), so no
     /// concurrent update is lost. Returns the new target.
     @discardableResult
-    public func updateReference(_ ref: String, message: String, _ build: (_ current: OID?) throws -> OID) throws -> OID {
+    public func updateReference(_ ref: ReferenceName, message: String, _ build: (_ current: OID?) throws -> OID) throws -> OID {
         var attempt = 0
         while true {
             attempt += 1

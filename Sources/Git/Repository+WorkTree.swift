@@ -96,15 +96,15 @@ extension Repository {
         return []
     }
 
-    /// Switches to an existing branch (full name): checks out its commit without overwriting
-    /// anything (`checkoutSafely`), then moves HEAD.
-    public func switchToBranch(_ name: String) throws {
+    /// Switches to an existing branch: checks out its commit without overwriting anything
+    /// (`checkoutSafely`), then moves HEAD.
+    public func switchToBranch(_ name: ReferenceName) throws {
         guard let target = try referenceTarget(name) else {
-            throw GitError(code: GIT_ENOTFOUND.rawValue, operation: "switch to \(name): no such branch")
+            throw GitError(.notFound, operation: "switch to \(name)", message: "no such branch")
         }
         let blocked = try checkoutSafely(target)
         guard blocked.isEmpty else {
-            throw GitError(code: GIT_ECONFLICT.rawValue, operation: "switch to \(name): it would overwrite \(blocked.joined(separator: ", "))")
+            throw GitError(.conflict, operation: "switch to \(name)", message: "it would overwrite \(blocked.joined(separator: ", "))")
         }
         try setHead(toBranch: name)
     }

@@ -12,10 +12,10 @@ extension Repository {
     }
 
     /// Adds a linked work tree called `name` at `path` (which must not exist yet; its parent must), checked out on
-    /// the existing branch `branch` (full name, `refs/heads/...`).
-    public func addWorktree(name: String, path: String, branch: String) throws {
+    /// the existing branch `branch`.
+    public func addWorktree(name: String, path: String, branch: ReferenceName) throws {
         var ref: OpaquePointer?
-        try check(git_reference_lookup(&ref, pointer, branch), "look up \(branch)")
+        try check(git_reference_lookup(&ref, pointer, branch.fullName), "look up \(branch)")
         defer { git_reference_free(ref) }
         var options = git_worktree_add_options()
         try check(git_worktree_add_options_init(&options, UInt32(GIT_WORKTREE_ADD_OPTIONS_VERSION)), "prepare a work tree")

@@ -146,19 +146,19 @@ for size in ledgerSizes {
     // A ledger of `size` records on distinct objects, written as the fanout tree appendNote keeps.
     let line = "v=1 experiment=old run=20260101-000000-000000 status=discard metric=score value=1 direction=lower duration=1.000 start=2026-01-01T00:00:00.000Z host=bench desc=\"\"\n"
     let blob = try repository.createBlob(Array(line.utf8))
-    var fanout: [String: [String: [(String, OID, UInt32)]]] = [:]
+    var fanout: [String: [String: [(String, OID, FileMode)]]] = [:]
     for _ in 0..<size {
         let hex = (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let chars = Array(hex)
-        fanout[String(chars[0..<2]), default: [:]][String(chars[2..<4]), default: []].append((String(chars[4...]), blob, 0o100644))
+        fanout[String(chars[0..<2]), default: [:]][String(chars[2..<4]), default: []].append((String(chars[4...]), blob, .blob))
     }
-    var rootEntries: [(name: String, id: OID, mode: UInt32)] = []
+    var rootEntries: [(name: String, id: OID, mode: FileMode)] = []
     for (first, seconds) in fanout {
-        var firstEntries: [(name: String, id: OID, mode: UInt32)] = []
+        var firstEntries: [(name: String, id: OID, mode: FileMode)] = []
         for (second, notes) in seconds {
-            firstEntries.append((second, try repository.writeTree(entries: notes.map { ($0.0, $0.1, $0.2) }), 0o040000))
+            firstEntries.append((second, try repository.writeTree(entries: notes.map { ($0.0, $0.1, $0.2) }), .tree))
         }
-        rootEntries.append((first, try repository.writeTree(entries: firstEntries), 0o040000))
+        rootEntries.append((first, try repository.writeTree(entries: firstEntries), .tree))
     }
     let notesCommit = try repository.createCommit(tree: try repository.writeTree(entries: rootEntries), parents: [], message: "bulk ledger\n")
     try repository.setReference(Refs.notes, to: notesCommit, message: "bench: bulk ledger")
@@ -202,7 +202,7 @@ for size in ledgerSizes {
 
     // Sharing: another machine appended 50 records since the last sync, and so did we; time
     // the union merge (what pull and push do).
-    let theirsRef = "refs/notes/bench-theirs"
+    let theirsRef: ReferenceName = "refs/notes/bench-theirs"
     try repository.setReference(theirsRef, to: try repository.referenceTarget(Refs.notes)!, message: "bench: fork")
     for side in [theirsRef, Refs.notes] {
         for index in 0..<50 {

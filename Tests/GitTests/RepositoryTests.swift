@@ -23,7 +23,7 @@ import Fixtures
             Issue.record("opening a plain directory should fail")
         } catch let error as GitError {
             #expect(error.isNotFound)
-            #expect(error.errorClass != 0)
+            #expect(error.errorClass == .repository)
             #expect(error.message.contains("could not find repository"))
             #expect(error.description.contains("open repository"))
         }
@@ -103,7 +103,7 @@ import Fixtures
         #expect(String(decoding: try repository.blob(entry.id), as: UTF8.self) == "hello\n")
         #expect(try repository.entry(inTree: tree, path: "dir/missing") == nil)
         let blob = try repository.createBlob(Array("new\n".utf8))
-        let rewritten = try #require(try repository.writeTree(base: tree, path: ["dir", "sub", "other.txt"], entry: (blob, 0o100644)))
+        let rewritten = try #require(try repository.writeTree(base: tree, path: ["dir", "sub", "other.txt"], entry: (blob, .blob)))
         let removed = try #require(try repository.writeTree(base: rewritten, path: ["dir", "sub", "file.txt"], entry: nil))
         #expect(try repo.gitLine("ls-tree", "-r", "--name-only", removed.hex) == "dir/sub/other.txt\ntop.txt")
         #expect(try repo.gitLine("cat-file", "-t", removed.hex) == "tree")

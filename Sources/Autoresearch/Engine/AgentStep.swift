@@ -85,7 +85,7 @@ extension ExperimentContext {
     /// Runs the agent under its time limit with the experiment's context, in a marked iteration
     /// (so a kill during the step is repaired). A failed or interrupted step is settled here:
     /// what the agent left is kept on the attempts chain, the run recorded, the branch reset.
-    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, branch: String, base: OID,
+    func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, branch: ReferenceName, base: OID,
                    guarded: GuardedPaths) throws -> AgentStepResult {
         let context = AgentContext(state: state)
         let program = try experiment.program.flatMap { path -> String? in
@@ -109,7 +109,7 @@ extension ExperimentContext {
         environment["AUTORESEARCH_DESCRIPTION_FILE"] = context.descriptionPath
 
         var marker = LocalState.Marker(phase: .agent, run: run, candidate: base.hex, best: base.hex,
-                                       branch: branch, start: Date(), description: "")
+                                       branch: branch.fullName, start: Date(), description: "")
         try state.writeMarker(marker)
         events.agentStarted(run, experiment)
         let logPath = state.agentLogPath(run: run)
@@ -135,10 +135,10 @@ extension ExperimentContext {
             failure = events.isInterrupted() ? (.interrupted, "stopped by the user after the agent step", nil) : nil
         }
         let head = try repository.head()
-        guard case .branch(marker.branch, _) = head else {
+        guard case .branch(marker.branchName, _) = head else {
             _ = try settle(marker, status: .agentError,
                            reason: "the agent moved HEAD off the experiment branch")
-            let branchName = BranchName.short(marker.branch)
+            let branchName = marker.branchName.shortBranchName
             throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
                                     hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
         }

@@ -151,7 +151,7 @@ extension Workspace {
         experiment.evaluatorID = try GuardedPaths(experiment, tree: tree, repository: repository).fingerprint(repository: repository)
         try ExperimentFile(path: experimentFilePath).write(experiment)
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
-        tree = try repository.writeTree(base: tree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!
+        tree = try repository.writeTree(base: tree, path: [ExperimentFile.fileName], entry: (blob, .blob))!
         let commit = try repository.createCommit(tree: tree, parents: [tip],
                                                  message: "autoresearch: take the evaluator of \(name) from \(revision)\n\nGuarded paths: \(paths.joined(separator: ", "))\n")
         try repository.setReference(branch, to: commit, expecting: .value(tip), message: "autoresearch: rebase \(name) onto \(revision)")

@@ -160,7 +160,7 @@ extension Workspace {
         try file.write(experiment)
 
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
-        let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, 0o100644))!
+        let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, .blob))!
         var configCommit: OID?
         if tree != parentTree {
             let verb = existing == nil ? "configure" : "reconfigure"
@@ -179,15 +179,15 @@ extension Workspace {
         if switched { try repository.setHead(toBranch: branch) }
         try showRecordsInGitLog()
         return InitResult(experiment: experiment, created: existing == nil, configCommit: configCommit,
-                          branch: branch, switched: switched)
+                          branch: branch.fullName, switched: switched)
     }
 
     /// Adds `refs/notes/autoresearch` to `notes.displayRef` in the repository's config, once.
     func showRecordsInGitLog() throws {
         let config = try ConfigFile(path: repository.commonDirectory + "config")
         let current = try config.strings(Self.notesDisplayKey)
-        if !current.contains(Refs.notes) && !current.contains("refs/notes/*") {
-            try config.setAll(Self.notesDisplayKey, current + [Refs.notes])
+        if !current.contains(Refs.notes.fullName) && !current.contains("refs/notes/*") {
+            try config.setAll(Self.notesDisplayKey, current + [Refs.notes.fullName])
         }
     }
 }

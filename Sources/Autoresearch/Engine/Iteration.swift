@@ -85,7 +85,7 @@ extension Workspace {
 /// Where an iteration starts: the branch it works on, its tip, the configuration there, the best
 /// to beat, and where a discarded candidate goes back to.
 struct IterationStart {
-    let branch: String
+    let branch: ReferenceName
     let tip: OID
     let experiment: Experiment
     /// The best to beat; nil when this run measures a baseline.
@@ -164,7 +164,7 @@ extension ExperimentContext {
             }
         }
         let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.commit.hex, best: start.base?.hex,
-                                       branch: start.branch, start: Date(), description: candidate.description)
+                                       branch: start.branch.fullName, start: Date(), description: candidate.description)
         try state.writeMarker(marker)
         let tip = try tip(of: start.branch)
         if candidate.commit != tip {
@@ -189,7 +189,7 @@ extension ExperimentContext {
 
     /// Puts HEAD on `branch` and reads where the iteration starts from. A configuration that
     /// changed since the best commit starts a new baseline.
-    func startIteration(on branch: String) throws -> IterationStart {
+    func startIteration(on branch: ReferenceName) throws -> IterationStart {
         try enterBranch(branch)
         let tip = try tip(of: branch)
         let experiment = try configuration(at: tip)
@@ -224,7 +224,7 @@ extension ExperimentContext {
                 // Mid-loop the tree is clean after every run unless the evaluation wrote files,
                 // which would be taken for the agent's next change.
                 guard agent.iteration == 1 || changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
-                events.notice("evaluating the changes already on \(BranchName.short(start.branch)) (not made by the agent) first")
+                events.notice("evaluating the changes already on \(start.branch.shortBranchName) (not made by the agent) first")
             } else {
                 switch try agentStep(agent, experiment: start.experiment, run: run, best: best, branch: start.branch, base: base, guarded: guarded) {
                 case .settled(let outcome): return .settled(outcome)
@@ -331,13 +331,13 @@ extension ExperimentContext {
 
     /// Makes sure HEAD is on `branch`: switches to it from a clean work tree, and refuses when the
     /// user has uncommitted work on another branch (it is never touched).
-    func enterBranch(_ branch: String) throws {
+    func enterBranch(_ branch: ReferenceName) throws {
         let head = try repository.head()
         if case .branch(branch, _) = head { return }
         let changes = try repository.status()
         if !changes.isEmpty {
             let here: String
-            if case .branch(let name, _) = head { here = "branch \(BranchName.short(name))" } else { here = "a detached HEAD" }
+            if case .branch(let name, _) = head { here = "branch \(name.shortBranchName)" } else { here = "a detached HEAD" }
             throw AutoresearchError("you are on \(here) with uncommitted changes (\(Workspace.listPaths(changes.map(\.path)))); nothing was touched",
                                     hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(name) first")
         }

@@ -245,7 +245,7 @@ extension ExperimentContext {
 
     /// A worker starts each iteration from the best: its branch and work tree move to the
     /// experiment branch's tip. The work tree must be clean (the evaluation wrote no files).
-    private func followBest(branch: String) throws {
+    private func followBest(branch: ReferenceName) throws {
         let best = try tip()
         guard try repository.referenceTarget(branch) != best else { return }
         // Files the evaluation left are refused by the iteration when the branch stays; before

@@ -26,7 +26,7 @@ public struct Promotion: Sendable {
     public let baseline: RunRecord?
 
     /// The branch's short name (`main`).
-    public var branchName: String { BranchName.short(branch) }
+    public var branchName: String { ReferenceName(branch).shortBranchName }
 
     /// The relative change from baseline to best, positive when better; nil when the best is the
     /// baseline or there is none.
@@ -58,7 +58,7 @@ extension Workspace {
         }
         if try repository.isAncestor(best.commit, of: old) { return done(.upToDate, old) }
 
-        let short = BranchName.short(branch)
+        let short = ReferenceName(branch).shortBranchName
         let checkedOutHere = try isCheckedOutHere(branch, head: head)
         let bring = try repository.commit(tip).tree == repository.commit(best.commit).tree ? tip : best.commit
         let fastForward = try repository.isAncestor(old, of: bring)
@@ -85,7 +85,7 @@ extension Workspace {
             tree: tree, parents: [old, bring],
             message: "Promote autoresearch/\(name): \(record.metric)=\(Number.format(value)) (run \(record.run))\n\n\(record.line)\n")
         do {
-            try repository.setReference(branch, to: commit, expecting: .value(old),
+            try repository.setReference(ReferenceName(branch), to: commit, expecting: .value(old),
                                         message: "autoresearch: promote \(name) run \(record.run) (\(fastForward ? "fast-forward" : "merge"))")
         } catch let error as GitError where error.isModified {
             // Another writer moved the branch meanwhile: put index and work tree back.
@@ -101,9 +101,9 @@ extension Workspace {
     /// tracked files; throws when it has, or when the branch is checked out in another work tree,
     /// whose files would not follow.
     private func isCheckedOutHere(_ branch: String, head: Head) throws -> Bool {
-        let short = BranchName.short(branch)
-        guard case .branch(branch, _) = head else {
-            guard try !repository.isCheckedOut(branch: branch) else {
+        let short = ReferenceName(branch).shortBranchName
+        guard case .branch(ReferenceName(branch), _) = head else {
+            guard try !repository.isCheckedOut(branch: ReferenceName(branch)) else {
                 throw AutoresearchError("\(short) is checked out in another work tree, whose files would not follow; nothing was promoted",
                                         hint: "run 'git autoresearch promote' in that work tree (see 'git worktree list'), or promote into another branch with --into")
             }
@@ -125,23 +125,23 @@ extension Workspace {
         }
         let branch: String
         if let requested {
-            branch = BranchName.full(requested)
+            branch = ReferenceName(branch: requested).fullName
             guard !isExperimentBranch(branch) else {
-                throw AutoresearchError("\(BranchName.short(branch)) is an experiment branch: promote brings the best into one of your branches",
+                throw AutoresearchError("\(ReferenceName(branch).shortBranchName) is an experiment branch: promote brings the best into one of your branches",
                                         hint: "name one with --into (for example --into main)")
             }
         } else if case .branch(let current, _) = head {
-            guard !isExperimentBranch(current) else {
-                throw AutoresearchError("HEAD is on \(BranchName.short(current)), an experiment branch: say which branch to promote into",
+            guard !isExperimentBranch(current.fullName) else {
+                throw AutoresearchError("HEAD is on \(current.shortBranchName), an experiment branch: say which branch to promote into",
                                         hint: "git autoresearch promote --into main")
             }
-            branch = current
+            branch = current.fullName
         } else {
             throw AutoresearchError("HEAD is detached: say which branch to promote into", hint: "git autoresearch promote --into main")
         }
-        guard let tip = try repository.referenceTarget(branch) else {
-            throw AutoresearchError("no branch '\(BranchName.short(branch))'; nothing was promoted",
-                                    hint: "create it first (git branch \(BranchName.short(branch))), or name an existing branch with --into")
+        guard let tip = try repository.referenceTarget(ReferenceName(branch)) else {
+            throw AutoresearchError("no branch '\(ReferenceName(branch).shortBranchName)'; nothing was promoted",
+                                    hint: "create it first (git branch \(ReferenceName(branch).shortBranchName)), or name an existing branch with --into")
         }
         return (branch, tip)
     }

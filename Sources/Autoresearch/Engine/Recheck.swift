@@ -26,10 +26,10 @@ extension Workspace {
 extension ExperimentContext {
     /// Measures `best` again, under the lock, on a clean work tree holding the best's files:
     /// `branch` at `base`, where it stays.
-    func recheck(_ best: RunEntry, branch: String, base: OID, experiment: Experiment) throws -> RunOutcome {
+    func recheck(_ best: RunEntry, branch: ReferenceName, base: OID, experiment: Experiment) throws -> RunOutcome {
         let run = RunID.make()
         let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: base.hex,
-                                       branch: branch, start: Date(),
+                                       branch: branch.fullName, start: Date(),
                                        description: "recheck of the best (run \(best.record.run))")
         try ledger.recordAttempt(best.commit, experiment: name, run: run)
         try state.writeMarker(marker)

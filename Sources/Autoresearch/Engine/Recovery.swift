@@ -29,8 +29,8 @@ extension ExperimentContext {
         let best = marker.best.flatMap(OID.init(hex:))
         var actions: [String] = []
         let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
-        if finished?.status != .keep, let best, let tip = try repository.referenceTarget(marker.branch) {
-            let onBranch = try repository.head() == .branch(marker.branch, target: tip)
+        if finished?.status != .keep, let best, let tip = try repository.referenceTarget(ReferenceName(marker.branch)) {
+            let onBranch = try repository.head() == .branch(ReferenceName(marker.branch), target: tip)
             let dirty = try onBranch && !repository.status().isEmpty
             if dirty {
                 let saved = try repository.createCommit(tree: try repository.stageAll(), parents: [tip],
@@ -50,7 +50,7 @@ extension ExperimentContext {
                 if onBranch {
                     try repository.resetHard(to: best)
                 } else {
-                    try repository.setReference(marker.branch, to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)")
+                    try repository.setReference(ReferenceName(marker.branch), to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)")
                 }
                 actions.append("branch reset to the best commit \(best.short)")
             }

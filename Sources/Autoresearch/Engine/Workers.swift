@@ -162,7 +162,7 @@ extension ExperimentContext {
         let prefix = refs.worktreePrefix
         var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
         for (ref, _) in try repository.references(matching: refs.workerBranches + "*") {
-            if let index = Int(ref.dropFirst(refs.workerBranches.count)) { indices.insert(index) }
+            if let index = Int(ref.fullName.dropFirst(refs.workerBranches.count)) { indices.insert(index) }
         }
         for index in indices.sorted() {
             if let repaired = try removeWorker(index) { events.notice("worker \(index): \(repaired)") }

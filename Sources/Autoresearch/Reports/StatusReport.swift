@@ -56,7 +56,7 @@ extension Workspace {
                 return count > 0 ? (status, count) : nil
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
-            return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch, tip: tip,
+            return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: context.state.lockHolder(),

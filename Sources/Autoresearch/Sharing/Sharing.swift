@@ -138,14 +138,14 @@ extension Workspace {
         let refs = refspecs.map { String($0.split(separator: ":")[1]) }
         let staging = Refs.incomingStagingPrefix(pid: getpid())
         let target = try Repository(path: gitDirectory)
-        defer { for ref in refs { try? target.deleteReference(staging + ref.dropFirst("refs/".count)) } }
+        defer { for ref in refs { try? target.deleteReference(ReferenceName(staging + ref.dropFirst("refs/".count))) } }
         _ = try repository.push(remote: remote, refspecs: refs.map { "\($0):\(staging)\($0.dropFirst("refs/".count))" })
         var statuses: [String: String?] = [:]
         for ref in refs {
-            guard let ours = try repository.referenceTarget(ref) else { continue }
-            let seen = try repository.referenceTarget(Refs.tracking(remote, ref))
+            guard let ours = try repository.referenceTarget(ReferenceName(ref)) else { continue }
+            let seen = try repository.referenceTarget(Refs.tracking(remote, ReferenceName(ref)))
             do {
-                try target.setReference(ref, to: ours, expecting: seen.map { .value($0) } ?? .absent,
+                try target.setReference(ReferenceName(ref), to: ours, expecting: seen.map { .value($0) } ?? .absent,
                                         message: "autoresearch: push from \(Self.hostName)")
                 statuses[ref] = .some(nil)
             } catch let error as GitError where error.isModified {
@@ -171,7 +171,7 @@ extension Workspace {
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
         let remoteBranches = Refs.remoteBranchPrefix(remote)
         report.remoteBranches = try repository.references(matching: remoteBranches + "*")
-            .map { String($0.name.dropFirst(remoteBranches.count)) }.sorted()
+            .map { String($0.name.fullName.dropFirst(remoteBranches.count)) }.sorted()
         for ref in Refs.sharedNotes {
             guard let theirs = try repository.referenceTarget(Refs.remoteNotes(remote, ref)) else { continue }
             let before = try repository.referenceTarget(ref)
@@ -182,7 +182,7 @@ extension Workspace {
         }
         let prefix = Refs.remoteAttemptsPrefix(remote)
         for (ref, theirs) in try repository.references(matching: prefix + "*/attempts") {
-            let name = String(ref.dropFirst(prefix.count).dropLast("/attempts".count))
+            let name = String(ref.fullName.dropFirst(prefix.count).dropLast("/attempts".count))
             if try ledger.mergeAttempts(experiment: name, theirs: theirs, from: remote),
                !report.attemptsMerged.contains(name) {
                 report.attemptsMerged.append(name)

@@ -17,7 +17,7 @@ extension Workspace {
     /// named in `skipped`. Nil when no file matched.
     func storeArtifacts(_ experiment: Experiment, run: String, commit: OID, since: Date) throws -> (tree: OID, skipped: [String])? {
         guard !experiment.artifacts.isEmpty else { return nil }
-        var stored: [(path: String, blob: OID, mode: UInt32)] = []
+        var stored: [(path: String, blob: OID, mode: FileMode)] = []
         var skipped: [String] = []
         var total = 0
         for path in matchingFiles(experiment.artifacts) {
@@ -32,7 +32,7 @@ extension Workspace {
                 continue
             }
             total += data.count
-            stored.append((path, try repository.createBlob(Array(data)), info.st_mode & 0o111 != 0 ? 0o100755 : 0o100644))
+            stored.append((path, try repository.createBlob(Array(data)), info.st_mode & 0o111 != 0 ? .executable : .blob))
         }
         guard !stored.isEmpty || !skipped.isEmpty else { return nil }
         let tree = try writeNestedTree(stored.map { ($0.path.split(separator: "/").map(String.init), $0.blob, $0.mode) })
@@ -66,9 +66,9 @@ extension Workspace {
     }
 
     /// Writes a tree holding files at nested paths.
-    private func writeNestedTree(_ files: [(path: [String], blob: OID, mode: UInt32)]) throws -> OID {
-        var entries: [(name: String, id: OID, mode: UInt32)] = []
-        var directories: [String: [(path: [String], blob: OID, mode: UInt32)]] = [:]
+    private func writeNestedTree(_ files: [(path: [String], blob: OID, mode: FileMode)]) throws -> OID {
+        var entries: [(name: String, id: OID, mode: FileMode)] = []
+        var directories: [String: [(path: [String], blob: OID, mode: FileMode)]] = [:]
         for file in files {
             if file.path.count == 1 {
                 entries.append((file.path[0], file.blob, file.mode))
@@ -77,7 +77,7 @@ extension Workspace {
             }
         }
         for (name, contents) in directories {
-            entries.append((name, try writeNestedTree(contents), 0o040000))
+            entries.append((name, try writeNestedTree(contents), .tree))
         }
         return try repository.writeTree(entries: entries)
     }
@@ -97,7 +97,7 @@ extension Workspace {
             throw AutoresearchError("run \(run.record.run) has no artifacts",
                                     hint: "artifacts are stored for experiments with 'artifact' globs (git autoresearch init --artifact 'metrics.json')")
         }
-        var files: [(path: String, blob: OID, mode: UInt32)] = []
+        var files: [(path: String, blob: OID, mode: FileMode)] = []
         try walk(tree, prefix: "") { files.append(($0, $1, $2)) }
         if let existing = files.first(where: { FileManager.default.fileExists(atPath: directory + "/" + $0.path) }) {
             throw AutoresearchError("\(directory)/\(existing.path) exists; nothing was written", hint: "restore into an empty directory (--out DIR)")
@@ -108,7 +108,7 @@ extension Workspace {
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let bytes = try repository.blob(file.blob)
             guard FileManager.default.createFile(atPath: target, contents: Data(bytes),
-                                                 attributes: [.posixPermissions: file.mode & 0o111 != 0 ? 0o755 : 0o644]) else {
+                                                 attributes: [.posixPermissions: file.mode == .executable ? 0o755 : 0o644]) else {
                 throw AutoresearchError("cannot write \(target)")
             }
             written.append(Artifact(path: file.path, size: bytes.count))
@@ -125,10 +125,10 @@ extension Workspace {
         return tree
     }
 
-    private func walk(_ tree: OID, prefix: String, _ body: (String, OID, UInt32) throws -> Void) throws {
+    private func walk(_ tree: OID, prefix: String, _ body: (String, OID, FileMode) throws -> Void) throws {
         for entry in try repository.entries(ofTree: tree) {
             let path = prefix + entry.name
-            if entry.mode == 0o040000 { try walk(entry.id, prefix: path + "/", body) } else { try body(path, entry.id, entry.mode) }
+            if entry.mode == .tree { try walk(entry.id, prefix: path + "/", body) } else { try body(path, entry.id, entry.mode) }
         }
     }
 }

@@ -37,7 +37,7 @@ final class ExperimentContext {
     }
 
     /// The tip of `branch` (the experiment's, or one of its workers').
-    func tip(of branch: String) throws -> OID {
+    func tip(of branch: ReferenceName) throws -> OID {
         if branch == refs.branch { return try tip() }
         guard let tip = try repository.referenceTarget(branch) else {
             throw AutoresearchError("branch \(branch) of experiment '\(name)' is gone", hint: "start the loop again")

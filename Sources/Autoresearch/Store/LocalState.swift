@@ -102,6 +102,8 @@ public struct LocalState {
         /// The process group of the agent or evaluator, once it started.
         var processGroup: Int32?
 
+        /// The branch the run is on.
+        var branchName: ReferenceName { ReferenceName(branch) }
         /// The parallel worker whose branch the run is on.
         var worker: Int? { branch.hasPrefix(Refs.workerBranchPrefix) ? branch.split(separator: "/").last.flatMap { Int($0) } : nil }
     }

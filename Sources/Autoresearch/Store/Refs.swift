@@ -1,3 +1,5 @@
+import Git
+
 /// Every reference the tool reads or writes, named in this one place.
 ///
 /// Per experiment NAME: the experiment branch `refs/heads/autoresearch/NAME` (its tip is the
@@ -14,19 +16,19 @@ public struct Refs: Sendable {
     public init(_ experiment: String) { self.experiment = experiment }
 
     /// `refs/heads/autoresearch/NAME`.
-    public var branch: String { Refs.experimentBranchPrefix + experiment }
+    public var branch: ReferenceName { ReferenceName(Refs.experimentBranchPrefix + experiment) }
     /// `refs/autoresearch/NAME/attempts`.
-    public var attempts: String { Refs.attemptsPrefix + experiment + "/attempts" }
+    public var attempts: ReferenceName { ReferenceName(Refs.attemptsPrefix + experiment + "/attempts") }
     /// The prefix of this experiment's worker branches, ending in `/`.
     var workerBranches: String { Refs.workerBranchPrefix + experiment + "/" }
     /// The branch of parallel worker `index`.
-    func workerBranch(_ index: Int) -> String { workerBranches + String(index) }
+    func workerBranch(_ index: Int) -> ReferenceName { ReferenceName(workerBranches + String(index)) }
     /// The prefix of git's names for the workers' linked work trees.
     var worktreePrefix: String { "autoresearch-\(experiment)-" }
     /// git's name for worker `index`'s linked work tree.
     func worktreeName(_ index: Int) -> String { worktreePrefix + String(index) }
     /// The experiment branch as fetched from `remote`.
-    func remoteBranch(_ remote: String) -> String { Refs.remoteBranchPrefix(remote) + experiment }
+    func remoteBranch(_ remote: String) -> ReferenceName { ReferenceName(Refs.remoteBranchPrefix(remote) + experiment) }
 
     /// The prefix of experiment branches.
     public static let experimentBranchPrefix = "refs/heads/autoresearch/"
@@ -34,15 +36,16 @@ public struct Refs: Sendable {
     public static let workerBranchPrefix = "refs/heads/autoresearch-workers/"
     static let attemptsPrefix = "refs/autoresearch/"
     /// The notes holding the records.
-    public static let notes = "refs/notes/autoresearch"
+    public static let notes: ReferenceName = "refs/notes/autoresearch"
     /// The notes holding the last lines of each run's log: `RUN NNN TEXT` a line.
-    public static let logs = "refs/notes/autoresearch-logs"
+    public static let logs: ReferenceName = "refs/notes/autoresearch-logs"
     /// The notes shared with other machines.
     public static let sharedNotes = [notes, logs]
 
     /// The experiment a branch works on: `autoresearch/NAME` or a worker's
     /// `autoresearch-workers/NAME/I` (full names); nil for any other branch.
-    static func experiment(ofBranch branch: String) -> String? {
+    static func experiment(ofBranch branch: ReferenceName) -> String? {
+        let branch = branch.fullName
         if branch.hasPrefix(experimentBranchPrefix) { return String(branch.dropFirst(experimentBranchPrefix.count)) }
         guard branch.hasPrefix(workerBranchPrefix) else { return nil }
         let rest = branch.dropFirst(workerBranchPrefix.count)
@@ -53,15 +56,17 @@ public struct Refs: Sendable {
     /// Where `remote`'s experiment branches are kept.
     static func remoteBranchPrefix(_ remote: String) -> String { "refs/remotes/\(remote)/autoresearch/" }
     /// Where `remote`'s copy of the shared notes `ref` is kept.
-    static func remoteNotes(_ remote: String, _ ref: String) -> String { "refs/notes/remotes/\(remote)/" + ref.dropFirst("refs/notes/".count) }
+    static func remoteNotes(_ remote: String, _ ref: ReferenceName) -> ReferenceName {
+        ReferenceName("refs/notes/remotes/\(remote)/" + ref.fullName.dropFirst("refs/notes/".count))
+    }
     /// Where `remote`'s attempts chains are kept.
     static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
 
     /// Where the fetch from `remote` put its copy of our reference `ref`.
-    static func tracking(_ remote: String, _ ref: String) -> String {
+    static func tracking(_ remote: String, _ ref: ReferenceName) -> ReferenceName {
         if sharedNotes.contains(ref) { return remoteNotes(remote, ref) }
         if let name = experiment(ofBranch: ref), ref.hasPrefix(experimentBranchPrefix) { return Refs(name).remoteBranch(remote) }
-        return remoteAttemptsPrefix(remote) + ref.dropFirst(attemptsPrefix.count)
+        return ReferenceName(remoteAttemptsPrefix(remote) + ref.fullName.dropFirst(attemptsPrefix.count))
     }
 
     /// What a fetch from `remote` takes: experiment branches, attempts chains, shared notes.

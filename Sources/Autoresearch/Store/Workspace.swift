@@ -30,7 +30,7 @@ public final class Workspace {
     /// Experiments that have a branch (`autoresearch/NAME`), sorted.
     public func experimentNames() throws -> [String] {
         try repository.references(matching: Refs.experimentBranchPrefix + "*")
-            .map { String($0.name.dropFirst(Refs.experimentBranchPrefix.count)) }
+            .map { String($0.name.fullName.dropFirst(Refs.experimentBranchPrefix.count)) }
             .sorted()
     }
 
@@ -44,7 +44,7 @@ public final class Workspace {
             return requested
         }
         if case .branch(let branch, _) = try repository.head(), branch.hasPrefix(Refs.experimentBranchPrefix) {
-            let name = String(branch.dropFirst(Refs.experimentBranchPrefix.count))
+            let name = String(branch.fullName.dropFirst(Refs.experimentBranchPrefix.count))
             if names.contains(name) { return name }
         }
         if names.count == 1 { return names[0] }
