@@ -77,6 +77,20 @@ public struct LoopSummary: Sendable {
     }
 }
 
+extension LoopSummary {
+    /// Sums up a loop of experiment `name` that started at `started`, when the best value was
+    /// `startValue`, and did `runs` runs (`counts` of them by status); the best and the baseline
+    /// are read from the history of `tip`, the experiment branch's tip now.
+    init(experiment name: String, direction: Direction, stop: StopReason, runs: Int, counts: [RunStatus: Int],
+         started: Date, startValue: Double?, ledger: Ledger, tip: OID) throws {
+        let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
+        self.init(experiment: name, stop: stop,
+                  counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
+                  runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
+                  best: standing?.best, baseline: standing?.baseline, direction: direction)
+    }
+}
+
 extension Workspace {
     /// Runs iterations until a stopping rule or an interruption: the agent proposes a change, the
     /// change is evaluated, kept or reset, and recorded. The first iteration measures the baseline
@@ -169,11 +183,8 @@ extension Workspace {
                 $0.step = "stopped"
                 $0.stop = stop!.rawValue
             }
-            let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
-            return LoopSummary(experiment: name, stop: stop!,
-                               counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
-                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
-                               best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
+            return try LoopSummary(experiment: name, direction: experiment.direction, stop: stop!, runs: runs, counts: counts,
+                                   started: started, startValue: startValue, ledger: ledger, tip: try branchTip(of: name))
         }
     }
 

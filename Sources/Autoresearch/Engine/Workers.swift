@@ -259,11 +259,8 @@ extension Workspace {
                 stops += outcome.stops
             }
             let stop = [StopReason.interrupted, .workerFailed, .maxCrashes, .maxRuns, .maxTime, .patience].first(where: stops.contains) ?? .maxRuns
-            let standing = try ledger.bestAndBaseline(experiment: name, from: try branchTip(of: name))
-            return LoopSummary(experiment: name, stop: stop,
-                               counts: RunStatus.allCases.compactMap { status in counts[status].map { (status, $0) } },
-                               runs: runs, elapsed: Date().timeIntervalSince(started), startValue: startValue,
-                               best: standing?.best, baseline: standing?.baseline, direction: experiment.direction)
+            return try LoopSummary(experiment: name, direction: experiment.direction, stop: stop, runs: runs, counts: counts,
+                                   started: started, startValue: startValue, ledger: ledger, tip: try branchTip(of: name))
         }
     }
 
