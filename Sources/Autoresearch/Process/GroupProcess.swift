@@ -67,12 +67,9 @@ public enum GroupProcess {
                            isInterrupted: () -> Bool = { false }) throws -> CommandResult {
         var output = try CommandOutput(logPath: logPath, logLimit: logLimit, append: appendToLog)
         defer { output.closeLog() }
-        let (readEnd, writeEnd) = try makePipe()
-        defer { close(readEnd) }
         let started = Date()
-        let spawned = Result { try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd) }
-        close(writeEnd)
-        let pid = try spawned.get()
+        let (pid, readEnd) = try spawnOnPipe(command, in: directory, environment: environment)
+        defer { close(readEnd) }
         // If the tool dies (even by SIGKILL), the watchdog stops the group as `supervise` would.
         let watchdog = Watchdog(guarding: pid, grace: grace)
         defer { watchdog?.release() }
@@ -88,6 +85,19 @@ public enum GroupProcess {
         output.finish(onLine)
         return CommandResult(termination: group.termination, duration: Date().timeIntervalSince(started), tail: output.tail,
                              outputBytes: output.total, logTruncated: output.isTruncated)
+    }
+
+    /// Spawns `command` with its stdout and stderr on a new pipe; returns its pid and the pipe's read end.
+    private static func spawnOnPipe(_ command: String, in directory: String,
+                                    environment: [String: String]) throws -> (pid: pid_t, output: Int32) {
+        let (readEnd, writeEnd) = try makePipe()
+        defer { close(writeEnd) }
+        do {
+            return (try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd), readEnd)
+        } catch {
+            close(readEnd)
+            throw error
+        }
     }
 
     /// Reads the group's output into `output` until the leader exited and no member of the group
