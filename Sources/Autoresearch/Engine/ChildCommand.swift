@@ -47,7 +47,7 @@ struct CommandFailure {
     ///   - limit: the command's hard limit, which a timeout names.
     ///   - logLimit: the log's size limit, which an evaluator's failure names when its log was cut.
     init?(_ result: CommandResult, of command: Command, limit: Double, logLimit: Int) {
-        let cut = result.logTruncated ? "; output cut at \(logLimit) bytes in the log" : ""
+        let cut = Self.logCutNote(result, logLimit: logLimit)
         switch (result.termination, command) {
         case (.exited(0), _):
             return nil
@@ -68,5 +68,10 @@ struct CommandFailure {
         case (.exited(let code), .evaluator):
             self.init(.crash, "exit status \(code)" + cut, exitCode: code)
         }
+    }
+
+    /// What an evaluator's failure reason adds when its log was cut at `logLimit` bytes.
+    static func logCutNote(_ result: CommandResult, logLimit: Int) -> String {
+        result.logTruncated ? "; output cut at \(logLimit) bytes in the log" : ""
     }
 }

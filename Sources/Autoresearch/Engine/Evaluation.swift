@@ -229,8 +229,7 @@ private struct EvaluationContext {
             return .failed(failure)
         }
         evaluation.exitCode = 0
-        let cut = result.logTruncated ? "; output cut at \(experiment.logLimit) bytes in the log" : ""
-        return readMetric(scanner: scanner, lines: lines, cut: cut)
+        return readMetric(scanner: scanner, lines: lines, cut: CommandFailure.logCutNote(result, logLimit: experiment.logLimit))
     }
 
     /// Removes a metric file left by an earlier command (it must never pass for this one's
