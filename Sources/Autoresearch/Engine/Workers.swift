@@ -309,11 +309,12 @@ extension Workspace {
                 for (status, count) in reported?.counts ?? [:] {
                     if let status = RunStatus(rawValue: status) { counts[status, default: 0] += count }
                 }
+                let termination = Termination(waitStatus: status)
                 if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
                     stops.append(stop)
-                } else if case .signaled(let signal) = Termination(waitStatus: status) {
+                } else if case .signaled(let signal) = termination {
                     events.notice("worker \(worker.index) was killed (signal \(signal)); the others go on")
-                } else if case .exited(let code) = Termination(waitStatus: status), code != 0 {
+                } else if case .exited(let code) = termination, code != 0 {
                     events.notice("worker \(worker.index) stopped with an error (exit \(code), see its message above); the others go on")
                     stops.append(.workerFailed)
                 }
