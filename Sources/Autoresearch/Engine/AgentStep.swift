@@ -88,32 +88,16 @@ extension ExperimentContext {
     func agentStep(_ agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, branch: ReferenceName, base: OID,
                    guarded: GuardedPaths) throws -> AgentStepResult {
         let context = AgentContext(state: state)
-        let program = try experiment.program.flatMap { path -> String? in
-            guard let entry = try repository.entry(inTree: guarded.tree, path: path), entry.kind == .blob else { return nil }
-            return String(decoding: try repository.blob(entry.id), as: UTF8.self)
-        }
-        try context.write(experiment: experiment, run: run, best: best, program: program, guarded: guarded, history: agent.history)
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
-        environment["AUTORESEARCH_RUN_ID"] = run
-        environment["AUTORESEARCH_ITERATION"] = String(agent.iteration)
-        environment["AUTORESEARCH_METRIC"] = experiment.metric
-        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
-        environment["AUTORESEARCH_BEST"] = best.record.value.map { "\($0)" } ?? ""
-        environment["AUTORESEARCH_BEST_COMMIT"] = best.commit.hex
-        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(experiment.budget.rounded()))
-        environment["AUTORESEARCH_AGENT_TIMEOUT_SECONDS"] = String(Int(agent.timeout.rounded()))
-        environment["AUTORESEARCH_PROGRAM"] = experiment.program.map { root + "/" + $0 } ?? ""
-        environment["AUTORESEARCH_PROMPT"] = context.promptPath
-        environment["AUTORESEARCH_HISTORY"] = context.historyPath
-        environment["AUTORESEARCH_DESCRIPTION_FILE"] = context.descriptionPath
-
+        try context.write(experiment: experiment, run: run, best: best, program: try committedProgram(of: experiment, in: guarded),
+                          guarded: guarded, history: agent.history)
+        let environment = ChildEnvironment(agent: agent, experiment: experiment, run: run, best: best, context: context,
+                                           workTree: root)
         var marker = LocalState.Marker(phase: .agent, run: run, candidate: base.hex, best: base.hex,
                                        branch: branch.fullName, start: Date(), description: "")
         try state.writeMarker(marker)
         events.agentStarted(run, experiment)
         let logPath = state.agentLogPath(run: run)
-        let result = try GroupProcess.run(agent.command, in: root, environment: environment, hardLimit: agent.timeout,
+        let result = try GroupProcess.run(agent.command, in: root, environment: environment.variables, hardLimit: agent.timeout,
                                           grace: experiment.grace, logPath: logPath, logLimit: experiment.logLimit,
                                           onStart: { group in
                                               marker.processGroup = group
@@ -125,29 +109,34 @@ extension ExperimentContext {
                                           },
                                           isInterrupted: events.isInterrupted)
         marker.description = context.readDescription()
-        let failure: (status: RunStatus, reason: String, exitCode: Int32?)?
-        switch result.termination {
-        case .interrupted: failure = (.interrupted, "stopped by the user during the agent step", nil)
-        case .timedOut: failure = (.agentError, "the agent ran past its limit of \(Durations.format(agent.timeout))", nil)
-        case .signaled(let signal): failure = (.agentError, "the agent was killed by signal \(signal)", nil)
-        case .exited(let code) where code != 0: failure = (.agentError, "the agent exited with status \(code)", code)
-        case .exited:
-            failure = events.isInterrupted() ? (.interrupted, "stopped by the user after the agent step", nil) : nil
-        }
-        let head = try repository.head()
-        guard case .branch(marker.branchName, _) = head else {
-            _ = try settle(marker, status: .agentError,
-                           reason: "the agent moved HEAD off the experiment branch")
-            let branchName = marker.branchName.shortBranchName
-            throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
-                                    hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
-        }
+        let failure = CommandFailure(result, of: .agent, limit: agent.timeout, logLimit: experiment.logLimit)
+            ?? (events.isInterrupted() ? CommandFailure(.interrupted, "stopped by the user after the agent step") : nil)
+        try requireHeadOnBranch(after: marker)
         guard let failure else { return .changed(description: marker.description) }
         let settled = try settle(marker, status: failure.status,
                                  reason: failure.reason, exitCode: failure.exitCode)
         try ledger.appendLogTail(result.tail, run: run, on: settled.commit)
         return .settled(RunOutcome(record: settled.record, commit: settled.commit, bestBefore: best.commit,
                                    logPath: logPath, tail: result.tail))
+    }
+
+    /// The agent's program (its `program` file as committed in the guarded tree), if it has one.
+    private func committedProgram(of experiment: Experiment, in guarded: GuardedPaths) throws -> String? {
+        try experiment.program.flatMap { path -> String? in
+            guard let entry = try repository.entry(inTree: guarded.tree, path: path), entry.kind == .blob else { return nil }
+            return String(decoding: try repository.blob(entry.id), as: UTF8.self)
+        }
+    }
+
+    /// Stops the loop when the agent left HEAD off the branch of the iteration `marker` marks,
+    /// after settling the run (its commits are kept as an attempt; the work tree is not touched).
+    private func requireHeadOnBranch(after marker: LocalState.Marker) throws {
+        guard case .branch(marker.branchName, _) = try repository.head() else {
+            _ = try settle(marker, status: .agentError, reason: "the agent moved HEAD off the experiment branch")
+            let branchName = marker.branchName.shortBranchName
+            throw AutoresearchError("the agent left HEAD off \(branchName); the loop stopped (its commits on \(branchName) were kept as an attempt, the work tree was not touched)",
+                                    hint: "git switch \(branchName), then start the loop again; the agent may commit, but on the current branch")
+        }
     }
 
     /// Records a run whose agent changed nothing, on the best commit (linked from the attempts
@@ -160,5 +149,21 @@ extension ExperimentContext {
         state.removeMarker()
         return RunOutcome(record: record, commit: best.commit, bestBefore: best.commit,
                           logPath: state.agentLogPath(run: run), tail: [])
+    }
+}
+
+extension ChildEnvironment {
+    /// The agent's environment: what it runs for, its limits, and the files of `context`.
+    init(agent: AgentInvocation, experiment: Experiment, run: String, best: RunEntry, context: AgentContext,
+         workTree root: String) {
+        self.init(experiment: experiment, run: run, best: best.record.value)
+        set("ITERATION", String(agent.iteration))
+        set("BEST_COMMIT", best.commit.hex)
+        set("BUDGET_SECONDS", seconds: experiment.budget)
+        set("AGENT_TIMEOUT_SECONDS", seconds: agent.timeout)
+        set("PROGRAM", experiment.program.map { root + "/" + $0 } ?? "")
+        set("PROMPT", context.promptPath)
+        set("HISTORY", context.historyPath)
+        set("DESCRIPTION_FILE", context.descriptionPath)
     }
 }

@@ -72,7 +72,7 @@ private struct Measurement {
 /// What one command measured, or why it did not.
 private enum StepOutcome {
     case measured(value: Double, metrics: [(name: String, value: Double)])
-    case failed(status: RunStatus, reason: String, exitCode: Int32?)
+    case failed(CommandFailure)
 }
 
 extension ExperimentContext {
@@ -93,13 +93,8 @@ extension ExperimentContext {
             evaluation.reason = error.message
             return evaluation
         }
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTORESEARCH_EXPERIMENT"] = experiment.name
-        environment["AUTORESEARCH_RUN_ID"] = run
-        environment["AUTORESEARCH_COMMIT"] = candidate.hex
-        environment["AUTORESEARCH_METRIC"] = experiment.metric
-        environment["AUTORESEARCH_DIRECTION"] = experiment.direction.rawValue
-        environment["AUTORESEARCH_BEST"] = best?.value.map { "\($0)" } ?? ""
+        var environment = ChildEnvironment(experiment: experiment, run: run, best: best?.value)
+        environment.set("COMMIT", candidate.hex)
         try withoutActuallyEscaping(onStart) { onStart in
             let context = EvaluationContext(workspace: workspace, experiment: experiment, run: run, environment: environment,
                                             logPath: logPath, events: events, onStart: onStart)
@@ -161,7 +156,7 @@ private struct EvaluationContext {
     let experiment: Experiment
     let run: String
     /// The environment of every command, before the step's own variables.
-    let environment: [String: String]
+    let environment: ChildEnvironment
     let logPath: String
     let events: RunEvents
     let onStart: (Int32) throws -> Void
@@ -181,10 +176,10 @@ private struct EvaluationContext {
                                           target: target, targetIndex: targetIndex, targetCount: plan.count)
                 let named = step.label.map { " (\($0))" } ?? ""
                 switch try execute(step, into: &evaluation) {
-                case .failed(let status, let reason, let exitCode):
-                    evaluation.status = status
-                    evaluation.reason = reason + named
-                    evaluation.exitCode = exitCode
+                case .failed(let failure):
+                    evaluation.status = failure.status
+                    evaluation.reason = failure.reason + named
+                    evaluation.exitCode = failure.exitCode
                     return nil
                 case .measured(let value, let metrics):
                     let byName = Dictionary(metrics.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
@@ -222,15 +217,26 @@ private struct EvaluationContext {
 
     /// Runs one command of the evaluation and reads what it reported.
     private func execute(_ step: EvaluationStep, into evaluation: inout Evaluation) throws -> StepOutcome {
-        var environment = self.environment
-        environment["AUTORESEARCH_BUDGET_SECONDS"] = String(Int(step.limits.budget.rounded()))
-        environment["AUTORESEARCH_STAGE"] = step.stage.rawValue
-        environment["AUTORESEARCH_REPEAT"] = String(step.repeatIndex)
-        environment["AUTORESEARCH_REPEATS"] = String(step.repeats)
-        environment["AUTORESEARCH_TARGET"] = step.target ?? ""
-        environment["AUTORESEARCH_TARGET_INDEX"] = step.target == nil ? "" : String(step.targetIndex)
+        prepare(step)
+        var scanner = MetricScanner(name: experiment.metric)
+        var lines = MetricLines()
+        let result = try runCommand(of: step) { line in
+            scanner.scan(line)
+            lines.scan(line)
+        }
+        evaluation.duration += result.duration
+        evaluation.tail = result.tail
+        if let failure = CommandFailure(result, of: .evaluator, limit: step.limits.timeout, logLimit: experiment.logLimit) {
+            return .failed(failure)
+        }
+        evaluation.exitCode = 0
+        return readMetric(scanner: scanner, lines: lines, cut: CommandFailure.logCutNote(result, logLimit: experiment.logLimit))
+    }
+
+    /// Removes a metric file left by an earlier command (it must never pass for this one's
+    /// result), and heads the step's output in the log with its label.
+    private func prepare(_ step: EvaluationStep) {
         if let file = experiment.metricSource.file {
-            // A metric file left by an earlier command must never pass for this one's result.
             try? FileManager.default.removeItem(atPath: workspace.root + "/" + file)
         }
         if let label = step.label, let log = FileHandle(forWritingAtPath: logPath) {
@@ -238,53 +244,56 @@ private struct EvaluationContext {
             log.write(Data("[git-autoresearch: \(label)]\n".utf8))
             try? log.close()
         }
-        var scanner = MetricScanner(name: experiment.metric)
-        var lines = MetricLines()
+    }
+
+    /// Runs the step's command with the step's environment, its output appended to the log.
+    private func runCommand(of step: EvaluationStep, onLine: (Substring) -> Void) throws -> CommandResult {
+        var environment = self.environment
+        environment.set(step)
         let progressDetail = step.label
-        let result = try GroupProcess.run(step.limits.command, in: workspace.root, environment: environment,
-                                          hardLimit: step.limits.timeout, grace: experiment.grace,
-                                          logPath: logPath, logLimit: experiment.logLimit, appendToLog: true, onStart: onStart,
-                                          onLine: { line in
-                                              scanner.scan(line)
-                                              lines.scan(line)
-                                          },
-                                          onProgress: {
-                                              events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.limits.budget,
-                                                                           limit: step.limits.timeout, lastLine: $0.lastLine, detail: progressDetail))
-                                          },
-                                          isInterrupted: events.isInterrupted)
-        evaluation.duration += result.duration
-        evaluation.tail = result.tail
-        let cut = result.logTruncated ? "; output cut at \(experiment.logLimit) bytes in the log" : ""
-        switch result.termination {
-        case .interrupted:
-            return .failed(status: .interrupted, reason: "stopped by the user after \(Durations.format(result.duration))", exitCode: nil)
-        case .timedOut:
-            return .failed(status: .timeout, reason: "killed at the hard limit of \(Durations.format(step.limits.timeout))" + cut, exitCode: nil)
-        case .signaled(let signal):
-            return .failed(status: .crash, reason: "killed by signal \(signal)" + cut, exitCode: nil)
-        case .exited(let code) where code != 0:
-            return .failed(status: .crash, reason: "exit status \(code)" + cut, exitCode: code)
-        case .exited(let code):
-            evaluation.exitCode = code
-            switch experiment.metricSource {
-            case .output:
-                guard let value = scanner.value else {
-                    let reason = scanner.invalidValue.map { "\(experiment.metric) is not a finite number: \($0)" }
-                        ?? "no line '\(experiment.metric): VALUE' or '\(experiment.metric)=VALUE' in the output"
-                    return .failed(status: .noMetric, reason: reason + cut, exitCode: code)
-                }
-                if let missing = experiment.requiredKeys.first(where: { lines.values[$0] == nil }) {
-                    return .failed(status: .noMetric, reason: "no line '\(missing): VALUE' in the output (a required metric)" + cut, exitCode: code)
-                }
-                return .measured(value: value, metrics: lines.ordered)
-            case .jsonFile(let path, let key):
-                switch MetricsFile.read(path: workspace.root + "/" + path, name: path, keyPath: key, required: experiment.requiredKeys) {
-                case .success(let contents): return .measured(value: contents.value, metrics: contents.metrics)
-                case .failure(let failure): return .failed(status: failure.status, reason: failure.reason + cut, exitCode: code)
-                }
+        return try GroupProcess.run(step.limits.command, in: workspace.root, environment: environment.variables,
+                                    hardLimit: step.limits.timeout, grace: experiment.grace,
+                                    logPath: logPath, logLimit: experiment.logLimit, appendToLog: true, onStart: onStart,
+                                    onLine: onLine,
+                                    onProgress: {
+                                        events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.limits.budget,
+                                                                     limit: step.limits.timeout, lastLine: $0.lastLine, detail: progressDetail))
+                                    },
+                                    isInterrupted: events.isInterrupted)
+    }
+
+    /// The metric a command that exited with status 0 reported, from its output or its metric
+    /// file; `cut` notes a cut log in the reason of a failure.
+    private func readMetric(scanner: MetricScanner, lines: MetricLines, cut: String) -> StepOutcome {
+        switch experiment.metricSource {
+        case .output:
+            guard let value = scanner.value else {
+                let reason = scanner.invalidValue.map { "\(experiment.metric) is not a finite number: \($0)" }
+                    ?? "no line '\(experiment.metric): VALUE' or '\(experiment.metric)=VALUE' in the output"
+                return .failed(CommandFailure(.noMetric, reason + cut, exitCode: 0))
+            }
+            if let missing = experiment.requiredKeys.first(where: { lines.values[$0] == nil }) {
+                return .failed(CommandFailure(.noMetric, "no line '\(missing): VALUE' in the output (a required metric)" + cut, exitCode: 0))
+            }
+            return .measured(value: value, metrics: lines.ordered)
+        case .jsonFile(let path, let key):
+            switch MetricsFile.read(path: workspace.root + "/" + path, name: path, keyPath: key, required: experiment.requiredKeys) {
+            case .success(let contents): return .measured(value: contents.value, metrics: contents.metrics)
+            case .failure(let failure): return .failed(CommandFailure(failure.status, failure.reason + cut, exitCode: 0))
             }
         }
+    }
+}
+
+extension ChildEnvironment {
+    /// Sets what tells an evaluator which step it runs: its budget, stage, repeat and target.
+    mutating func set(_ step: EvaluationStep) {
+        set("BUDGET_SECONDS", seconds: step.limits.budget)
+        set("STAGE", step.stage.rawValue)
+        set("REPEAT", String(step.repeatIndex))
+        set("REPEATS", String(step.repeats))
+        set("TARGET", step.target ?? "")
+        set("TARGET_INDEX", step.target == nil ? "" : String(step.targetIndex))
     }
 }
 

@@ -15,8 +15,9 @@ public enum Termination: Sendable, Equatable {
     /// The tool was interrupted (SIGINT/SIGTERM); the process group was stopped.
     case interrupted
 
-    /// How a process ended, from the status `waitpid` gave: exited or killed by a signal.
-    init(waitStatus status: Int32) {
+    /// Decodes a `waitpid` status: `.exited` with the exit code, or `.signaled` with the signal
+    /// that ended the process.
+    public init(waitStatus status: Int32) {
         let signal = status & 0x7f
         self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }
@@ -64,25 +65,14 @@ public enum GroupProcess {
                            onLine: (Substring) -> Void = { _ in },
                            onProgress: (CommandProgress) -> Void = { _ in },
                            isInterrupted: () -> Bool = { false }) throws -> CommandResult {
-        let log = open(logPath, O_WRONLY | O_CREAT | O_CLOEXEC | (appendToLog ? O_APPEND : O_TRUNC), 0o644)
-        guard log >= 0 else { throw AutoresearchError("cannot write the log \(logPath): \(String(cString: strerror(errno)))") }
-        defer { close(log) }
-        let (readEnd, writeEnd) = try makePipe()
-        defer { close(readEnd) }
+        var output = try CommandOutput(logPath: logPath, logLimit: logLimit, append: appendToLog)
+        defer { output.closeLog() }
         let started = Date()
-        let spawned = Result { try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd) }
-        close(writeEnd)
-        let pid = try spawned.get()
-        // If the tool dies (even by SIGKILL), the watchdog stops the group as the loop below would.
-        var watchdog: pid_t = 0, release: Int32 = -1
-        if cps_start_watchdog(pid, Int32(grace * 1000), &watchdog, &release) != 0 { watchdog = 0 }
-        defer {
-            if watchdog > 0 {
-                _ = write(release, "\n", 1)
-                close(release)
-                waitpid(watchdog, nil, 0)
-            }
-        }
+        let (pid, readEnd) = try spawnOnPipe(command, in: directory, environment: environment)
+        defer { close(readEnd) }
+        // If the tool dies (even by SIGKILL), the watchdog stops the group as `supervise` would.
+        let watchdog = Watchdog(guarding: pid, grace: grace)
+        defer { watchdog?.release() }
         do {
             try onStart(pid)
         } catch {
@@ -90,65 +80,45 @@ public enum GroupProcess {
             waitpid(pid, nil, 0)
             throw error
         }
+        var group = RunningGroup(leader: pid, started: started, hardLimit: hardLimit, grace: grace)
+        supervise(&group, output: &output, from: readEnd, onLine: onLine, onProgress: onProgress, isInterrupted: isInterrupted)
+        output.finish(onLine)
+        return CommandResult(termination: group.termination, duration: Date().timeIntervalSince(started), tail: output.tail,
+                             outputBytes: output.total, logTruncated: output.isTruncated)
+    }
 
-        var lines = LineSplitter(maxLineBytes: maxLineBytes, tailLines: tailLines)
-        var logged = 0, total = 0
-        var exitStatus: Int32?
-        var stopReason: Termination?
-        var termSentAt: Date?
-        var killSent = false
-        var outputClosed = false
-        var lastProgress = started
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    /// Spawns `command` with its stdout and stderr on a new pipe; returns its pid and the pipe's read end.
+    private static func spawnOnPipe(_ command: String, in directory: String,
+                                    environment: [String: String]) throws -> (pid: pid_t, output: Int32) {
+        let (readEnd, writeEnd) = try makePipe()
+        defer { close(writeEnd) }
+        do {
+            return (try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd), readEnd)
+        } catch {
+            close(readEnd)
+            throw error
+        }
+    }
 
+    /// Reads the group's output into `output` until the leader exited and no member of the group
+    /// is left, stopping the group on the way as `RunningGroup.check` decides.
+    private static func supervise(_ group: inout RunningGroup, output: inout CommandOutput, from readEnd: Int32,
+                                  onLine: (Substring) -> Void, onProgress: (CommandProgress) -> Void,
+                                  isInterrupted: () -> Bool) {
+        var lastProgress = group.started
         while true {
             let now = Date()
-            let elapsed = now.timeIntervalSince(started)
-            if exitStatus == nil { exitStatus = reap(pid) }
-            if exitStatus == nil, stopReason == nil {
-                if isInterrupted() { stopReason = .interrupted } else if elapsed >= hardLimit { stopReason = .timedOut }
-            }
-            let groupAlive = hasLiveMembers(group: pid)
-            // Stop the group on a timeout or interruption, and once the leader exited if it left children.
-            if termSentAt == nil, stopReason != nil || (exitStatus != nil && groupAlive) {
-                kill(-pid, SIGTERM)
-                termSentAt = now
-            }
-            if let termSentAt, !killSent, groupAlive, now.timeIntervalSince(termSentAt) >= grace {
-                kill(-pid, SIGKILL)
-                killSent = true
-            }
-            if exitStatus != nil, !groupAlive {
+            if group.check(at: now, isInterrupted: isInterrupted) {
                 // Nobody in the group can write any more: take what is buffered and finish.
-                drain(readEnd, &buffer) { consume($0, log, logLimit, &logged, &total, &lines, onLine) }
-                break
+                output.drain(readEnd, onLine)
+                return
             }
-            if outputClosed {
-                usleep(5_000)
-            } else {
-                var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-                if poll(&poller, 1, 100) > 0 {
-                    let count = read(readEnd, &buffer, buffer.count)
-                    if count > 0 {
-                        consume(buffer[0..<count], log, logLimit, &logged, &total, &lines, onLine)
-                    } else if count == 0 {
-                        outputClosed = true
-                    }
-                }
-            }
+            output.read(readEnd, waitingAtMost: 100, onLine)
             if now.timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = now
-                onProgress(CommandProgress(elapsed: elapsed, lastLine: lines.tail.last))
+                onProgress(CommandProgress(elapsed: now.timeIntervalSince(group.started), lastLine: output.tail.last))
             }
         }
-        lines.finish(onLine)
-        let duration = Date().timeIntervalSince(started)
-        if logged < total {
-            let note = "\n[git-autoresearch: output cut at \(logLimit) bytes; \(total) bytes were printed]\n"
-            _ = note.withCString { write(log, $0, strlen($0)) }
-        }
-        return CommandResult(termination: stopReason ?? Termination(waitStatus: exitStatus!), duration: duration, tail: lines.tail,
-                             outputBytes: total, logTruncated: logged < total)
     }
 
     /// The wait status of child `pid` once it ended, without waiting; nil while it runs.
@@ -206,20 +176,114 @@ public enum GroupProcess {
         }
         return false
     }
+}
 
-    /// Reads what is left in `fd` without blocking (a process outside the group may hold it open).
-    private static func drain(_ fd: Int32, _ buffer: inout [UInt8], _ body: (ArraySlice<UInt8>) -> Void) {
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            guard count > 0 else { return }
-            body(buffer[0..<count])
+/// A running process group and how far stopping it went: on a timeout or interruption, and once
+/// the leader exited if it left children behind, the group gets SIGTERM, then after the grace
+/// period SIGKILL.
+private struct RunningGroup {
+    let leader: pid_t
+    let started: Date
+    let hardLimit: Double
+    let grace: Double
+    /// The leader's wait status, once it was reaped.
+    private var exitStatus: Int32?
+    /// Why we stop the group, when we do.
+    private var stopReason: Termination?
+    private var termSentAt: Date?
+    private var killSent = false
+
+    init(leader: pid_t, started: Date, hardLimit: Double, grace: Double) {
+        self.leader = leader
+        self.started = started
+        self.hardLimit = hardLimit
+        self.grace = grace
+    }
+
+    /// Reaps the leader if it exited, decides to stop the group at the limit or on interruption,
+    /// and sends the signal due. True once the leader exited and no member of the group is alive.
+    mutating func check(at now: Date, isInterrupted: () -> Bool) -> Bool {
+        if exitStatus == nil { exitStatus = GroupProcess.reap(leader) }
+        if exitStatus == nil, stopReason == nil {
+            if isInterrupted() {
+                stopReason = .interrupted
+            } else if now.timeIntervalSince(started) >= hardLimit {
+                stopReason = .timedOut
+            }
+        }
+        let isAlive = GroupProcess.hasLiveMembers(group: leader)
+        signal(isAlive: isAlive, at: now)
+        return exitStatus != nil && !isAlive
+    }
+
+    /// SIGTERM once the group is to stop or its leader exited leaving children; SIGKILL to what
+    /// is still alive a grace period later.
+    private mutating func signal(isAlive: Bool, at now: Date) {
+        if termSentAt == nil, stopReason != nil || (exitStatus != nil && isAlive) {
+            kill(-leader, SIGTERM)
+            termSentAt = now
+        }
+        if let termSentAt, !killSent, isAlive, now.timeIntervalSince(termSentAt) >= grace {
+            kill(-leader, SIGKILL)
+            killSent = true
         }
     }
 
-    private static func consume(_ chunk: ArraySlice<UInt8>, _ log: Int32, _ logLimit: Int,
-                                _ logged: inout Int, _ total: inout Int, _ lines: inout LineSplitter,
-                                _ onLine: (Substring) -> Void) {
+    /// How the command ended; valid once `check` returned true.
+    var termination: Termination { stopReason ?? Termination(waitStatus: exitStatus!) }
+}
+
+/// Where a command's output goes: the first `logLimit` bytes to the log, every line to the
+/// line handler and the last ones to the tail.
+private struct CommandOutput {
+    private let log: Int32
+    private let logLimit: Int
+    /// Bytes written to the log, and bytes printed in total.
+    private var logged = 0
+    private(set) var total = 0
+    private var lines = LineSplitter(maxLineBytes: GroupProcess.maxLineBytes, tailLines: GroupProcess.tailLines)
+    /// True once the pipe reported its end (a member may still run).
+    private var isClosed = false
+    private var buffer = [UInt8](repeating: 0, count: 64 << 10)
+
+    /// Opens the log, truncated unless `append`.
+    init(logPath: String, logLimit: Int, append: Bool) throws {
+        log = open(logPath, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+        guard log >= 0 else { throw AutoresearchError("cannot write the log \(logPath): \(String(cString: strerror(errno)))") }
+        self.logLimit = logLimit
+    }
+
+    var tail: [String] { lines.tail }
+    var isTruncated: Bool { logged < total }
+
+    /// Waits up to `milliseconds` for output on `fd` and takes what came; after the end of the
+    /// pipe, only pauses a moment.
+    mutating func read(_ fd: Int32, waitingAtMost milliseconds: Int32, _ onLine: (Substring) -> Void) {
+        guard !isClosed else {
+            usleep(5_000)
+            return
+        }
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, milliseconds) > 0 else { return }
+        let count = Glibc.read(fd, &buffer, buffer.count)
+        if count > 0 {
+            consume(buffer[0..<count], onLine)
+        } else if count == 0 {
+            isClosed = true
+        }
+    }
+
+    /// Takes what is left in `fd` without blocking (a process outside the group may hold it open).
+    mutating func drain(_ fd: Int32, _ onLine: (Substring) -> Void) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        while true {
+            let count = Glibc.read(fd, &buffer, buffer.count)
+            guard count > 0 else { return }
+            consume(buffer[0..<count], onLine)
+        }
+    }
+
+    private mutating func consume(_ chunk: ArraySlice<UInt8>, _ onLine: (Substring) -> Void) {
         total += chunk.count
         let room = max(0, logLimit - logged)
         if room > 0 {
@@ -228,6 +292,38 @@ public enum GroupProcess {
             logged += kept.count
         }
         lines.feed(chunk, onLine)
+    }
+
+    /// Passes on a last line without newline, and notes in the log where it was cut.
+    mutating func finish(_ onLine: (Substring) -> Void) {
+        lines.finish(onLine)
+        if isTruncated {
+            let note = "\n[git-autoresearch: output cut at \(logLimit) bytes; \(total) bytes were printed]\n"
+            _ = note.withCString { write(log, $0, strlen($0)) }
+        }
+    }
+
+    func closeLog() { close(log) }
+}
+
+/// The watchdog of a process group (see `cps_start_watchdog`), released when the command is done.
+private struct Watchdog {
+    let pid: pid_t
+    let releaseFD: Int32
+
+    /// Starts one; nil when it could not start (the command runs without).
+    init?(guarding group: pid_t, grace: Double) {
+        var pid: pid_t = 0, release: Int32 = -1
+        guard cps_start_watchdog(group, Int32(grace * 1000), &pid, &release) == 0, pid > 0 else { return nil }
+        self.pid = pid
+        releaseFD = release
+    }
+
+    /// Tells it the group needs no more watching, and reaps it.
+    func release() {
+        _ = write(releaseFD, "\n", 1)
+        close(releaseFD)
+        waitpid(pid, nil, 0)
     }
 }
 
