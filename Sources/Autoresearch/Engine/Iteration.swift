@@ -98,6 +98,10 @@ extension Workspace {
         let ledger = Ledger(repository: repository)
         var best = try ledger.best(experiment: name, from: tip)
         let experiment = try self.experiment(named: name, at: tip)
+        if let previous = best, try configurationEntry(at: previous.commit) != configurationEntry(at: tip),
+           try carriesBest(previous.commit, at: tip, experiment: experiment) {
+            best = RunEntry(commit: tip, record: previous.record)
+        }
         if let previous = best, try configurationEntry(at: previous.commit) != configurationEntry(at: tip) {
             let evaluatorChanged = previous.record.evaluator != nil && previous.record.evaluator != experiment.evaluatorID
             events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short)\(evaluatorChanged ? ", with a new evaluator" : ""): this run measures a new baseline")

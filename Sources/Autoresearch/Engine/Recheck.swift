@@ -13,11 +13,13 @@ extension Workspace {
             guard let best = try Ledger(repository: repository).best(experiment: name, from: tip) else {
                 throw AutoresearchError("experiment '\(name)' has no best yet", hint: "measure the baseline first: git autoresearch run")
             }
-            guard try sameTree(tip, best.commit), try repository.status().isEmpty else {
+            let experiment = try self.experiment(named: name, at: tip)
+            guard try sameTree(tip, best.commit) || carriesBest(best.commit, at: tip, experiment: experiment),
+                  try repository.status().isEmpty else {
                 throw AutoresearchError("autoresearch/\(name) has changes beyond the best commit \(best.commit.short); a recheck measures the best itself",
                                         hint: "evaluate them first with 'git autoresearch run', or reset them away (git stash -u)")
             }
-            return try recheck(best, branch: Experiment.branch(name), base: tip, experiment: try experiment(named: name, at: tip),
+            return try recheck(best, branch: Experiment.branch(name), base: tip, experiment: experiment,
                                state: state, events: events)
         }
     }
