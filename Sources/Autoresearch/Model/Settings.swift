@@ -203,7 +203,7 @@ extension Setting {
             return [key]
         })
     public static let guards = list("guard", flag: "guard", \.guards, .text, definesMeasurement: true,
-                                    help: "Paths or globs the agent may not change: with .autoresearch, the evaluator (repeatable).")
+                                    help: "Paths or globs the agent may not change: with .autoresearch, the evaluator.")
     public static let agent = optional("agent", flag: "agent", \.agent, .text, definesMeasurement: false,
                                        help: "Agent command that 'loop' runs before each evaluation to change the work tree (see docs/agents.md).")
     public static let agentTimeout = value("agentTimeout", flag: "agent-timeout", \.agentTimeout, .duration,
@@ -235,12 +235,12 @@ extension Setting {
                                           help: "When the noise is known, keep only a candidate better than the best by more than this many noise widths.")
     public static let recheckEvery = value("recheckEvery", flag: "recheck-every", \.recheckEvery,
                                            .count(hint: "give a number of runs (0: never)", atLeast: 0), default: 0,
-                                           defaultDescription: "0 (never)", definesMeasurement: false,
+                                           defaultDescription: "0, never", definesMeasurement: false,
                                            help: "'loop' measures the best again every N runs, so it is not a lucky draw.")
     public static let constraints = list("constraint", flag: "constraint", \.constraints, .constraint, definesMeasurement: true,
-                                         help: "A bound a run must meet to be kept, on any metric it reports: 'peak_vram_mb <= 40000' (repeatable; '' clears).")
+                                         help: "A bound a run must meet to be kept, on any metric it reports: 'peak_vram_mb <= 40000' (<= < >= > == !=).")
     public static let requiredKeys = list("require", flag: "require", \.requiredKeys, .text, definesMeasurement: true,
-                                          help: "A key the metric file must hold, dotted (counts.samples); 'ok', when present, must be true (repeatable; '' clears).")
+                                          help: "A key the metric file must hold, dotted (counts.samples); 'ok', when present, must be true.")
     public static let smoke = Setting(
         key: "smoke", flag: "smoke",
         help: "A fast first stage: the full evaluation runs only when it passes (AUTORESEARCH_STAGE=smoke, then full).",
@@ -264,14 +264,14 @@ extension Setting {
                                              definesMeasurement: false, requires: smoke.key,
                                              help: "Skip the full stage when the smoke result falls behind the best's smoke result by more than this (0.05 or 5%).")
     public static let artifacts = list("artifact", flag: "artifact", \.artifacts, .text, definesMeasurement: false,
-                                       help: "Files the evaluator writes to store with each run, a path or glob (repeatable; '' clears).")
+                                       help: "Files the evaluator writes to store with each run: a path, a directory, or a glob ('*' also matches '/').")
     public static let artifactLimit = value("artifactLimit", flag: "artifact-limit", \.artifactLimit,
                                             .count(hint: "give a number of bytes", atLeast: 0), default: Experiment.defaultArtifactLimit,
                                             definesMeasurement: false, help: "Bytes of artifacts stored per run.")
     public static let targets = list("target", flag: "target", \.targets, .text, definesMeasurement: true,
-                                     help: "A target evaluated in order, one evaluation each with AUTORESEARCH_TARGET set (repeatable; '' clears).")
+                                     help: "A target evaluated in order, one evaluation each with AUTORESEARCH_TARGET set.")
     public static let targetsFile = optional("targetsFile", flag: "targets-file", \.targetsFile, .text, definesMeasurement: true,
-                                             help: "A file listing the targets, one a line, read at each run (like benchmarks.txt).")
+                                             help: "A file of the work tree listing the targets, one a line ('#' comments), read at each run (like benchmarks.txt); guarded.")
     public static let aggregate = value("aggregate", flag: "aggregate", \.aggregate, .aggregate, default: .mean, definesMeasurement: true,
                                         help: "How the targets' values become the metric: mean, min, max, or a target's name.")
 
@@ -285,8 +285,12 @@ extension Setting {
 }
 
 extension Setting {
-    /// `init`'s help for the flag: what it does, then its default.
-    public var flagHelp: String { help + (defaultDescription.map { " (default: \($0))" } ?? "") }
+    /// `init`'s help for the flag: what it does, its default, and whether it repeats.
+    public var flagHelp: String {
+        let notes = [defaultDescription.map { "default: \($0)" }, isRepeatable ? "repeatable; '' clears" : nil].compactMap { $0 }
+        guard !notes.isEmpty else { return help }
+        return (help.hasSuffix(".") ? String(help.dropLast()) : help) + " (\(notes.joined(separator: "; ")))."
+    }
 
     /// The settings table of the docs, one row per setting, in `all`'s order.
     public static func markdownTable() -> String {
