@@ -29,18 +29,23 @@ public struct ExperimentSettings: Sendable {
             throw AutoresearchError("a new experiment needs an evaluate command and a metric",
                                     hint: "git autoresearch init --name \(name) --eval 'python evaluate.py' --metric val_loss")
         }
-        let given = Setting.all.filter { texts[$0.key] != nil }
-        for setting in given {
-            try setting.assign(texts[setting.key]!, to: &experiment, source: setting.option ?? setting.key)
+        for setting in Setting.all {
+            guard let texts = texts[setting.key] else { continue }
+            try setting.assign(texts, to: &experiment, source: setting.option ?? setting.key)
         }
-        for required in Set(given.compactMap(\.requires)) {
+        try checkRequirements(of: experiment)
+        try experiment.validate()
+        return experiment
+    }
+
+    /// Refuses a setting given without the one it needs (`--smoke-budget` without a smoke command).
+    private func checkRequirements(of experiment: Experiment) throws {
+        for required in Set(Setting.all.filter { texts[$0.key] != nil }.compactMap(\.requires)) {
             guard let needed = Setting.named(required), needed.texts(experiment).isEmpty else { continue }
             let dependents = Setting.all.filter { $0.requires == required }.compactMap(\.option)
             throw AutoresearchError("\(dependents.joined(separator: ", ")) need \(needed.option ?? needed.key)",
                                     hint: "add \(needed.option ?? needed.key) too")
         }
-        try experiment.validate()
-        return experiment
     }
 }
 

@@ -98,6 +98,7 @@ extension Workspace {
         let ledger = Ledger(repository: repository)
         var best = try ledger.best(experiment: name, from: tip)
         let experiment = try self.experiment(named: name, at: tip)
+        // A reconfiguration that keeps the measurement goes on from the best: the tip stands in for it.
         if let previous = best, try configurationEntry(at: previous.commit) != configurationEntry(at: tip),
            try carriesBest(previous.commit, at: tip, experiment: experiment) {
             best = RunEntry(commit: tip, record: previous.record)

@@ -217,8 +217,9 @@ public struct ExperimentFile {
     /// The experiment names in the file, in file order.
     public func names() throws -> [String] {
         var seen: [String] = []
-        for entry in try config.entries(matching: #"^experiment\..*\.evaluate$"#) {
-            let name = String(entry.name.dropFirst("experiment.".count).dropLast(".evaluate".count))
+        let suffix = "." + Setting.evaluate.key
+        for entry in try config.entries(matching: #"^experiment\..*\."# + Setting.evaluate.key + "$") {
+            let name = String(entry.name.dropFirst("experiment.".count).dropLast(suffix.count))
             if !seen.contains(name) { seen.append(name) }
         }
         return seen

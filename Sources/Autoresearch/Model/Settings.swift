@@ -96,7 +96,7 @@ public struct Setting: Sendable {
     /// The only texts `init` accepts, when the setting is one of a few words.
     public let choices: [String]?
     /// The key of the setting this one needs set (a smoke budget needs a smoke command).
-    public let requires: String?
+    let requires: String?
     /// Sets the value from its texts: one text (empty unsets), or a repeatable setting's list.
     let assign: @Sendable (inout Experiment, [String]) throws -> Void
     /// The texts the file holds for the value; none when the key is absent (unset or the default).
@@ -113,14 +113,14 @@ public struct Setting: Sendable {
     }
 
     /// The setting with `key` in the table.
-    public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
+    static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
 }
 
 extension Setting {
     /// A value every experiment has; the file omits it when it equals `default` (nil: always written).
     static func value<Value: Equatable & Sendable>(_ key: String, flag: String?, _ path: WritableKeyPath<Experiment, Value> & Sendable,
-                                       _ format: SettingFormat<Value>, default: Value? = nil, defaultDescription: String? = nil,
-                                       definesMeasurement: Bool, choices: [String]? = nil, help: String) -> Setting {
+                                                  _ format: SettingFormat<Value>, default: Value? = nil, defaultDescription: String? = nil,
+                                                  definesMeasurement: Bool, choices: [String]? = nil, help: String) -> Setting {
         Setting(key: key, flag: flag, help: help, defaultDescription: defaultDescription ?? `default`.map(format.format),
                 definesMeasurement: definesMeasurement, isRepeatable: false, choices: choices, requires: nil,
                 assign: { experiment, texts in experiment[keyPath: path] = try format.value(of: texts.last ?? "") },
