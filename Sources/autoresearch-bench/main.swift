@@ -52,9 +52,9 @@ func objectBytes(_ repo: TempRepository) -> Int {
 
 func initExperiment(_ workspace: Workspace) throws {
     var settings = ExperimentSettings(name: "bench")
-    settings.evaluate = "sh eval.sh"
-    settings.metric = "score"
-    settings.budget = 10
+    settings.set(.evaluate, "sh eval.sh")
+    settings.set(.metric, "score")
+    settings.set(.budget, "10s")
     _ = try workspace.initialize(settings)
 }
 

@@ -17,68 +17,27 @@ extension GitAutoresearch {
         @Option(name: .long, help: "Experiment name (letters, digits, '.', '_', '-').")
         var name: String
 
-        @Option(name: .customLong("eval"), help: "Evaluation command, run with /bin/sh -c at the top of the work tree.")
-        var evaluate: String?
-
-        @Option(help: "Metric name, as printed by the evaluator ('NAME: VALUE' or 'NAME=VALUE').")
-        var metric: String?
-
-        @Option(help: "Which way is better: lower or higher (default: lower).")
-        var direction: String?
-
-        @Option(help: "Time the evaluation is meant to take, e.g. 90s, 5m, 1h (default: 5m).")
-        var budget: String?
-
-        @Option(help: "Hard limit after which the evaluation's process group is killed (default: 2.5 × budget).")
-        var timeout: String?
-
-        @Option(help: "Time between SIGTERM and SIGKILL when the evaluation is stopped (default: 5s).")
-        var grace: String?
-
-        @Option(name: .customLong("metric-file"), help: "Read the metric from this JSON file (relative to the top of the work tree) instead of the output.")
-        var metricFile: String?
-
-        @Option(name: .customLong("metric-key"), help: "Dotted key path of the metric in --metric-file (default: the metric name).")
-        var metricKey: String?
-
-        @Option(name: .customLong("guard"), parsing: .upToNextOption, help: "Paths or globs the agent may not change (repeatable).")
-        var guards: [String] = []
-
-        @Option(help: "Agent command that 'loop' runs before each evaluation to change the work tree (see docs/agents.md).")
-        var agent: String?
-
-        @Option(name: .customLong("agent-timeout"), help: "Hard limit of one agent step (default: 30m).")
-        var agentTimeout: String?
-
-        @Option(help: "Instructions file for the agent (a file in the repository).")
-        var program: String?
-
+        @OptionGroup var evaluation: EvaluationOptions
         @OptionGroup(title: "Decision") var decision: DecisionOptions
         @OptionGroup(title: "Staged evaluation, metrics and artifacts") var staging: StagingOptions
+
+        /// Every setting given on the command line, with its texts.
+        var given: [(setting: Setting, texts: [String])] { evaluation.given + decision.given + staging.given }
+
+        /// Refuses a value outside a setting's few allowed words (`--direction up`) as a usage error.
+        func validate() throws {
+            for (setting, texts) in given {
+                guard let choices = setting.choices, let text = texts.first(where: { !choices.contains($0) }) else { continue }
+                let allowed = choices.map { "'\($0)'" }.joined(separator: " or ")
+                throw ValidationError("\(setting.option ?? setting.key) must be \(allowed), not '\(text)'")
+            }
+        }
 
         mutating func run() throws {
             let workspace = try Workspace()
             var settings = ExperimentSettings(name: name)
-            settings.evaluate = evaluate
-            settings.metric = metric
-            if let direction {
-                guard let parsed = Direction(rawValue: direction) else {
-                    throw ValidationError("--direction must be 'lower' or 'higher', not '\(direction)'")
-                }
-                settings.direction = parsed
-            }
-            settings.budget = try budget.map(Durations.parse)
-            settings.timeout = try timeout.map(Durations.parse)
-            settings.grace = try grace.map(Durations.parse)
-            settings.metricFile = metricFile
-            settings.metricKey = metricKey
-            settings.guards = guards.isEmpty ? nil : guards
-            settings.agent = agent
-            settings.agentTimeout = try agentTimeout.map(Durations.parse)
-            settings.program = program
-            try decision.apply(to: &settings)
-            try staging.apply(to: &settings)
-            if let program, !program.isEmpty, !FileManager.default.fileExists(atPath: workspace.root + "/" + program) {
+            for (setting, texts) in given { settings.set(setting, texts) }
+            if let program = evaluation.program, !program.isEmpty, !FileManager.default.fileExists(atPath: workspace.root + "/" + program) {
                 Terminal.notice("warning: the program file \(program) does not exist yet")
             }
             let result = try workspace.initialize(settings)

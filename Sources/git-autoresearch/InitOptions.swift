@@ -1,82 +1,82 @@
 import ArgumentParser
 import Autoresearch
 
-/// `init` options that decide what counts as an improvement.
-struct DecisionOptions: ParsableArguments {
-    @Option(help: "Evaluations per candidate; its value is their median, and the baseline's spread is the noise (default: 1).")
-    var repeats: Int?
+extension NameSpecification {
+    /// The long flag of an experiment setting, from the settings table.
+    static func setting(_ setting: Setting) -> NameSpecification { .customLong(setting.flag ?? setting.key) }
+}
 
-    @Option(name: .customLong("min-delta"), help: "Smallest improvement over the best that counts: an amount (0.01) or a percentage of the best (1%).")
-    var minDelta: String?
+extension ArgumentHelp {
+    /// The help of an experiment setting's flag, from the settings table.
+    static func setting(_ setting: Setting) -> ArgumentHelp { ArgumentHelp(setting.flagHelp) }
+}
 
-    @Option(name: .customLong("noise-widths"), help: "When the noise is known, keep only a candidate better than the best by more than this many noise widths (default: 2).")
-    var noiseWidths: Double?
+/// `init` options that each set one experiment setting; `given` pairs each with its setting.
+protocol SettingOptions: ParsableArguments {
+    /// The settings given on the command line and their texts (none: not given).
+    var given: [(setting: Setting, texts: [String])] { get }
+}
 
-    @Option(name: .customLong("recheck-every"), help: "'loop' measures the best again every N runs, so it is not a lucky draw (default: 0, never).")
-    var recheckEvery: Int?
+extension Optional where Wrapped: CustomStringConvertible {
+    /// The text of a flag's value: none when the flag was not given.
+    var texts: [String] { map { [$0.description] } ?? [] }
+}
 
-    @Option(name: .customLong("constraint"), help: "A bound a run must meet to be kept, on any metric it reports: 'peak_vram_mb <= 40000' (repeatable; '' clears).")
-    var constraints: [String] = []
+/// `init` options of the evaluation, its limits and the agent.
+struct EvaluationOptions: SettingOptions {
+    @Option(name: .setting(.evaluate), help: .setting(.evaluate)) var evaluate: String?
+    @Option(name: .setting(.metric), help: .setting(.metric)) var metric: String?
+    @Option(name: .setting(.direction), help: .setting(.direction)) var direction: String?
+    @Option(name: .setting(.budget), help: .setting(.budget)) var budget: String?
+    @Option(name: .setting(.timeout), help: .setting(.timeout)) var timeout: String?
+    @Option(name: .setting(.grace), help: .setting(.grace)) var grace: String?
+    @Option(name: .setting(.metricFile), help: .setting(.metricFile)) var metricFile: String?
+    @Option(name: .setting(.metricKey), help: .setting(.metricKey)) var metricKey: String?
+    @Option(name: .setting(.guards), parsing: .upToNextOption, help: .setting(.guards)) var guards: [String] = []
+    @Option(name: .setting(.agent), help: .setting(.agent)) var agent: String?
+    @Option(name: .setting(.agentTimeout), help: .setting(.agentTimeout)) var agentTimeout: String?
+    @Option(name: .setting(.program), help: .setting(.program)) var program: String?
 
-    func apply(to settings: inout ExperimentSettings) throws {
-        settings.repeats = repeats
-        settings.minDelta = minDelta
-        settings.noiseWidths = noiseWidths
-        settings.recheckEvery = recheckEvery
-        settings.constraints = constraints.isEmpty ? nil : constraints
+    var given: [(setting: Setting, texts: [String])] {
+        [(.evaluate, evaluate.texts), (.metric, metric.texts), (.direction, direction.texts), (.budget, budget.texts),
+         (.timeout, timeout.texts), (.grace, grace.texts), (.metricFile, metricFile.texts), (.metricKey, metricKey.texts),
+         (.guards, guards), (.agent, agent.texts), (.agentTimeout, agentTimeout.texts), (.program, program.texts)]
     }
 }
 
-/// `init` options for staged evaluation, the metrics contract, targets and artifacts.
-struct StagingOptions: ParsableArguments {
-    @Option(help: "A fast first stage: the full evaluation runs only when it passes (AUTORESEARCH_STAGE=smoke, then full).")
-    var smoke: String?
+/// `init` options that decide what counts as an improvement.
+struct DecisionOptions: SettingOptions {
+    @Option(name: .setting(.repeats), help: .setting(.repeats)) var repeats: Int?
+    @Option(name: .setting(.minDelta), help: .setting(.minDelta)) var minDelta: String?
+    @Option(name: .setting(.noiseWidths), help: .setting(.noiseWidths)) var noiseWidths: Double?
+    @Option(name: .setting(.recheckEvery), help: .setting(.recheckEvery)) var recheckEvery: Int?
+    @Option(name: .setting(.constraints), help: .setting(.constraints)) var constraints: [String] = []
 
-    @Option(name: .customLong("smoke-budget"), help: "Time the smoke stage is meant to take (default: the budget).")
-    var smokeBudget: String?
+    var given: [(setting: Setting, texts: [String])] {
+        [(.repeats, repeats.texts), (.minDelta, minDelta.texts), (.noiseWidths, noiseWidths.texts),
+         (.recheckEvery, recheckEvery.texts), (.constraints, constraints)]
+    }
+}
 
-    @Option(name: .customLong("smoke-timeout"), help: "Hard limit of the smoke stage (default: 2.5 × smoke budget).")
-    var smokeTimeout: String?
+/// `init` options for staged evaluation, the metrics contract, targets, artifacts and the report.
+struct StagingOptions: SettingOptions {
+    @Option(name: .setting(.smoke), help: .setting(.smoke)) var smoke: String?
+    @Option(name: .setting(.smokeBudget), help: .setting(.smokeBudget)) var smokeBudget: String?
+    @Option(name: .setting(.smokeTimeout), help: .setting(.smokeTimeout)) var smokeTimeout: String?
+    @Option(name: .setting(.smokeMargin), help: .setting(.smokeMargin)) var smokeMargin: String?
+    @Option(name: .setting(.requiredKeys), help: .setting(.requiredKeys)) var requiredKeys: [String] = []
+    @Option(name: .setting(.artifacts), help: .setting(.artifacts)) var artifacts: [String] = []
+    @Option(name: .setting(.artifactLimit), help: .setting(.artifactLimit)) var artifactLimit: Int?
+    @Option(name: .setting(.targets), help: .setting(.targets)) var targets: [String] = []
+    @Option(name: .setting(.targetsFile), help: .setting(.targetsFile)) var targetsFile: String?
+    @Option(name: .setting(.aggregate), help: .setting(.aggregate)) var aggregate: String?
+    @Option(name: .setting(.title), help: .setting(.title)) var title: String?
+    @Option(name: .setting(.goal), help: .setting(.goal)) var goal: String?
 
-    @Option(name: .customLong("smoke-margin"), help: "Skip the full stage when the smoke result falls behind the best's smoke result by more than this (0.05 or 5%).")
-    var smokeMargin: String?
-
-    @Option(name: .customLong("require"), help: "A key the metric file must hold, dotted (counts.samples); 'ok', when present, must be true (repeatable; '' clears).")
-    var requiredKeys: [String] = []
-
-    @Option(name: .customLong("artifact"), help: "Files the evaluator writes to store with each run, a path or glob (repeatable; '' clears).")
-    var artifacts: [String] = []
-
-    @Option(name: .customLong("artifact-limit"), help: "Bytes of artifacts stored per run (default: 10485760).")
-    var artifactLimit: Int?
-
-    @Option(name: .customLong("target"), help: "A target evaluated in order, one evaluation each with AUTORESEARCH_TARGET set (repeatable; '' clears).")
-    var targets: [String] = []
-
-    @Option(name: .customLong("targets-file"), help: "A file listing the targets, one a line, read at each run (like benchmarks.txt).")
-    var targetsFile: String?
-
-    @Option(help: "How the targets' values become the metric: mean, min, max, or a target's name (default: mean).")
-    var aggregate: String?
-
-    @Option(help: "A human name for the experiment, shown by 'report'.")
-    var title: String?
-
-    @Option(help: "What the experiment is for, shown by 'report'.")
-    var goal: String?
-
-    func apply(to settings: inout ExperimentSettings) throws {
-        settings.smoke = smoke
-        settings.smokeBudget = try smokeBudget.map(Durations.parse)
-        settings.smokeTimeout = try smokeTimeout.map(Durations.parse)
-        settings.smokeMargin = smokeMargin
-        settings.requiredKeys = requiredKeys.isEmpty ? nil : requiredKeys
-        settings.artifacts = artifacts.isEmpty ? nil : artifacts
-        settings.artifactLimit = artifactLimit
-        settings.targets = targets.isEmpty ? nil : targets
-        settings.targetsFile = targetsFile
-        settings.aggregate = aggregate
-        settings.title = title
-        settings.goal = goal
+    var given: [(setting: Setting, texts: [String])] {
+        [(.smoke, smoke.texts), (.smokeBudget, smokeBudget.texts), (.smokeTimeout, smokeTimeout.texts),
+         (.smokeMargin, smokeMargin.texts), (.requiredKeys, requiredKeys), (.artifacts, artifacts),
+         (.artifactLimit, artifactLimit.texts), (.targets, targets), (.targetsFile, targetsFile.texts),
+         (.aggregate, aggregate.texts), (.title, title.texts), (.goal, goal.texts)]
     }
 }

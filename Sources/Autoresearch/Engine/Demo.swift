@@ -72,13 +72,13 @@ public enum Demo {
 
         let workspace = try Workspace(discoveringFrom: path)
         var settings = ExperimentSettings(name: experimentName)
-        settings.evaluate = "sh evaluate.sh"
-        settings.metric = "loss"
-        settings.direction = .lower
-        settings.budget = 10
-        settings.guards = ["evaluate.sh", "agent.sh"]
-        settings.agent = "sh agent.sh"
-        settings.program = "program.md"
+        settings.set(.evaluate, "sh evaluate.sh")
+        settings.set(.metric, "loss")
+        settings.set(.direction, Direction.lower.rawValue)
+        settings.set(.budget, "10s")
+        settings.set(.guards, ["evaluate.sh", "agent.sh"])
+        settings.set(.agent, "sh agent.sh")
+        settings.set(.program, "program.md")
         _ = try workspace.initialize(settings)
         return workspace
     }

@@ -1,115 +1,51 @@
 import Foundation
 import Git
 
-/// What `init` was asked to set; nil fields keep the current value (or the default for a new experiment).
+/// What `init` was asked to set: texts per setting, as `init`'s flags give them. A setting not
+/// given keeps its value (or its default, for a new experiment); an empty text unsets it.
 public struct ExperimentSettings: Sendable {
     public var name: String
-    public var evaluate: String?
-    public var metric: String?
-    public var direction: Direction?
-    public var budget: Double?
-    public var timeout: Double?
-    public var grace: Double?
-    public var metricFile: String?
-    public var metricKey: String?
-    public var guards: [String]?
-    public var agent: String?
-    public var agentTimeout: Double?
-    public var program: String?
-    public var title: String?
-    public var goal: String?
-    public var repeats: Int?
-    public var minDelta: String?
-    public var noiseWidths: Double?
-    public var recheckEvery: Int?
-    public var constraints: [String]?
-    public var requiredKeys: [String]?
-    public var smoke: String?
-    public var smokeBudget: Double?
-    public var smokeTimeout: Double?
-    public var smokeMargin: String?
-    public var artifacts: [String]?
-    public var artifactLimit: Int?
-    public var targets: [String]?
-    public var targetsFile: String?
-    public var aggregate: String?
+    /// The texts given, by setting key.
+    private var texts: [String: [String]] = [:]
 
     public init(name: String) { self.name = name }
+
+    /// Sets `setting` to `texts` (several for a repeatable setting); none leaves it as it is.
+    public mutating func set(_ setting: Setting, _ texts: [String]) {
+        self.texts[setting.key] = texts.isEmpty ? nil : texts
+    }
+
+    /// Sets `setting` to `text`; nil leaves it as it is.
+    public mutating func set(_ setting: Setting, _ text: String?) {
+        set(setting, text.map { [$0] } ?? [])
+    }
 
     /// Applies the settings to an existing experiment, or makes a new one.
     func apply(to existing: Experiment?) throws -> Experiment {
         guard var experiment = existing ?? {
-            guard let evaluate, let metric else { return nil }
+            guard let evaluate = texts[Setting.evaluate.key]?.last, let metric = texts[Setting.metric.key]?.last else { return nil }
             return Experiment(name: name, evaluate: evaluate, metric: metric)
         }() else {
             throw AutoresearchError("a new experiment needs an evaluate command and a metric",
                                     hint: "git autoresearch init --name \(name) --eval 'python evaluate.py' --metric val_loss")
         }
-        if let evaluate { experiment.evaluate = evaluate }
-        if let metric { experiment.metric = metric }
-        if let direction { experiment.direction = direction }
-        if let budget {
-            var full = experiment.fullStage
-            full.setBudget(budget)
-            (experiment.budget, experiment.timeout) = (full.budget, full.timeout)
+        for setting in Setting.all {
+            guard let texts = texts[setting.key] else { continue }
+            try setting.assign(texts, to: &experiment, source: setting.option ?? setting.key)
         }
-        if let timeout { experiment.timeout = timeout }
-        if let grace { experiment.grace = grace }
-        if let metricFile {
-            experiment.metricSource = metricFile.isEmpty ? .output : .jsonFile(path: metricFile, key: metricKey ?? experiment.metric)
-        } else if let metricKey, case .jsonFile(let path, _) = experiment.metricSource {
-            experiment.metricSource = .jsonFile(path: path, key: metricKey)
-        }
-        if let guards { experiment.guards = guards }
-        if let agent { experiment.agent = agent.isEmpty ? nil : agent }
-        if let agentTimeout { experiment.agentTimeout = agentTimeout }
-        if let program { experiment.program = program.isEmpty ? nil : program }
-        try applyEvaluationSettings(to: &experiment)
+        try checkRequirements(of: experiment)
         try experiment.validate()
         return experiment
     }
-}
 
-extension ExperimentSettings {
-    /// Applies the settings of decision, staging, targets and artifacts; an empty text unsets a field.
-    private func applyEvaluationSettings(to experiment: inout Experiment) throws {
-        func threshold(_ text: String, _ option: String) throws -> Threshold? {
-            guard !text.isEmpty else { return nil }
-            guard let value = Threshold(text) else {
-                throw AutoresearchError("invalid \(option) '\(text)'", hint: "give an amount (0.01) or a percentage (1%)")
-            }
-            return value
+    /// Refuses a setting given without the one it needs (`--smoke-budget` without a smoke command).
+    private func checkRequirements(of experiment: Experiment) throws {
+        for required in Set(Setting.all.filter { texts[$0.key] != nil }.compactMap(\.requires)) {
+            guard let needed = Setting.named(required), needed.texts(experiment).isEmpty else { continue }
+            let dependents = Setting.all.filter { $0.requires == required }.compactMap(\.option)
+            throw AutoresearchError("\(dependents.joined(separator: ", ")) need \(needed.option ?? needed.key)",
+                                    hint: "add \(needed.option ?? needed.key) too")
         }
-        if let title { experiment.title = title.isEmpty ? nil : title }
-        if let goal { experiment.goal = goal.isEmpty ? nil : goal }
-        if let repeats { experiment.repeats = repeats }
-        if let minDelta { experiment.minDelta = try threshold(minDelta, "--min-delta") }
-        if let noiseWidths { experiment.noiseWidths = noiseWidths }
-        if let recheckEvery { experiment.recheckEvery = recheckEvery }
-        if let constraints {
-            experiment.constraints = try constraints.filter { !$0.isEmpty }.map { text in
-                guard let constraint = Constraint(text) else {
-                    throw AutoresearchError("invalid constraint '\(text)'", hint: "write NAME OP NUMBER with OP one of <= < >= > == != (for example: 'peak_vram_mb <= 40000')")
-                }
-                return constraint
-            }
-        }
-        if let requiredKeys { experiment.requiredKeys = requiredKeys.filter { !$0.isEmpty } }
-        if let smoke {
-            experiment.smoke = smoke.isEmpty ? nil : Experiment.Stage(command: smoke, budget: experiment.smoke?.budget ?? experiment.budget,
-                                                                     timeout: experiment.smoke?.timeout)
-        }
-        if let smokeBudget { experiment.smoke?.setBudget(smokeBudget) }
-        if let smokeTimeout { experiment.smoke?.timeout = smokeTimeout }
-        if (smokeBudget != nil || smokeTimeout != nil || smokeMargin != nil), experiment.smoke == nil {
-            throw AutoresearchError("--smoke-budget, --smoke-timeout and --smoke-margin need a smoke command", hint: "add --smoke 'CMD'")
-        }
-        if let smokeMargin { experiment.smokeMargin = try threshold(smokeMargin, "--smoke-margin") }
-        if let artifacts { experiment.artifacts = artifacts.filter { !$0.isEmpty } }
-        if let artifactLimit { experiment.artifactLimit = artifactLimit }
-        if let targets { experiment.targets = targets.filter { !$0.isEmpty } }
-        if let targetsFile { experiment.targetsFile = targetsFile.isEmpty ? nil : targetsFile }
-        if let aggregate { experiment.aggregate = Aggregate(aggregate) }
     }
 }
 

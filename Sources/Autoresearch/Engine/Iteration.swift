@@ -194,6 +194,11 @@ extension ExperimentContext {
         let tip = try tip(of: branch)
         let experiment = try configuration(at: tip)
         var best = try ledger.best(experiment: name, from: tip)
+        // A reconfiguration that keeps the measurement goes on from the best: the tip stands in for it.
+        if let previous = best, try workspace.configurationEntry(at: previous.commit) != workspace.configurationEntry(at: tip),
+           try carriesBest(previous.commit, at: tip, experiment: experiment) {
+            best = RunEntry(commit: tip, record: previous.record)
+        }
         if let previous = best, try workspace.configurationEntry(at: previous.commit) != workspace.configurationEntry(at: tip) {
             let evaluatorChanged = previous.record.evaluator != nil && previous.record.evaluator != experiment.evaluatorID
             events.notice("\(ExperimentFile.fileName) changed since the best commit \(previous.commit.short)\(evaluatorChanged ? ", with a new evaluator" : ""): this run measures a new baseline")

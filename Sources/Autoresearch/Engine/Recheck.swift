@@ -14,11 +14,13 @@ extension Workspace {
             guard let best = try context.ledger.best(experiment: name, from: tip) else {
                 throw AutoresearchError("experiment '\(name)' has no best yet", hint: "measure the baseline first: git autoresearch run")
             }
-            guard try context.sameTree(tip, best.commit), try repository.status().isEmpty else {
+            let experiment = try context.configuration(at: tip)
+            guard try context.sameTree(tip, best.commit) || context.carriesBest(best.commit, at: tip, experiment: experiment),
+                  try repository.status().isEmpty else {
                 throw AutoresearchError("autoresearch/\(name) has changes beyond the best commit \(best.commit.short); a recheck measures the best itself",
                                         hint: "evaluate them first with 'git autoresearch run', or reset them away (git stash -u)")
             }
-            return try context.recheck(best, branch: context.refs.branch, base: tip, experiment: try context.configuration(at: tip))
+            return try context.recheck(best, branch: context.refs.branch, base: tip, experiment: experiment)
         }
     }
 }

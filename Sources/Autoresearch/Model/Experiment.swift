@@ -29,14 +29,10 @@ public enum MetricSource: Sendable, Equatable {
 /// One experiment, as configured in the `[experiment "NAME"]` section of `.autoresearch`.
 public struct Experiment: Sendable, Equatable {
     public var name: String
-    /// The evaluation command, run with `/bin/sh -c` at the work tree's top.
-    public var evaluate: String
+    /// The full evaluation: its command, budget and hard limit.
+    public var fullStage: Stage
     public var metric: String
     public var direction: Direction
-    /// The time the evaluation is meant to take (told to the evaluator, shown in progress).
-    public var budget: Double
-    /// The hard limit after which the evaluation's process group is killed; defaults to 2.5 × budget.
-    public var timeout: Double
     /// Seconds between SIGTERM and SIGKILL when the evaluation is stopped.
     public var grace: Double
     public var metricSource: MetricSource
@@ -85,8 +81,21 @@ public struct Experiment: Sendable, Equatable {
     /// How the targets' values of the metric become one value.
     public var aggregate: Aggregate = .mean
 
-    /// The full evaluation as a stage: the evaluate command, its budget and hard limit.
-    public var fullStage: Stage { Stage(command: evaluate, budget: budget, timeout: timeout) }
+    /// The evaluation command, run with `/bin/sh -c` at the work tree's top.
+    public var evaluate: String {
+        get { fullStage.command }
+        set { fullStage.command = newValue }
+    }
+    /// The time the evaluation is meant to take (told to the evaluator, shown in progress).
+    public var budget: Double {
+        get { fullStage.budget }
+        set { fullStage.budget = newValue }
+    }
+    /// The hard limit after which the evaluation's process group is killed; defaults to 2.5 × budget.
+    public var timeout: Double {
+        get { fullStage.timeout }
+        set { fullStage.timeout = newValue }
+    }
 
     /// A stage of evaluation: its command and time limits.
     public struct Stage: Sendable, Equatable {
@@ -123,11 +132,9 @@ public struct Experiment: Sendable, Equatable {
                 metricSource: MetricSource = .output, guards: [String] = [], agent: String? = nil,
                 agentTimeout: Double = Experiment.defaultAgentTimeout, program: String? = nil, logLimit: Int = Experiment.defaultLogLimit) {
         self.name = name
-        self.evaluate = evaluate
+        self.fullStage = Stage(command: evaluate, budget: budget, timeout: timeout)
         self.metric = metric
         self.direction = direction
-        self.budget = budget
-        self.timeout = timeout ?? budget * Experiment.timeoutFactor
         self.grace = grace
         self.metricSource = metricSource
         self.guards = guards
@@ -204,8 +211,9 @@ public struct ExperimentFile {
     /// The experiment names in the file, in file order.
     public func names() throws -> [String] {
         var seen: [String] = []
-        for entry in try config.entries(matching: #"^experiment\..*\.evaluate$"#) {
-            let name = String(entry.name.dropFirst("experiment.".count).dropLast(".evaluate".count))
+        let suffix = "." + Setting.evaluate.key
+        for entry in try config.entries(matching: #"^experiment\..*\."# + Setting.evaluate.key + "$") {
+            let name = String(entry.name.dropFirst("experiment.".count).dropLast(suffix.count))
             if !seen.contains(name) { seen.append(name) }
         }
         return seen
@@ -213,116 +221,36 @@ public struct ExperimentFile {
 
     /// Reads one experiment; nil when the file has no section for it.
     public func experiment(named name: String) throws -> Experiment? {
-        let key = { (field: String) in "experiment.\(name).\(field)" }
-        guard let evaluate = try config.string(key("evaluate")) else { return nil }
-        let where_ = "in \(ExperimentFile.fileName), experiment '\(name)'"
-        guard let metric = try config.string(key("metric")) else {
-            throw AutoresearchError("no metric \(where_)", hint: "git config -f \(ExperimentFile.fileName) experiment.\(name).metric NAME")
+        let key = { (setting: Setting) in "experiment.\(name).\(setting.key)" }
+        guard let evaluate = try config.string(key(.evaluate)) else { return nil }
+        guard let metric = try config.string(key(.metric)) else {
+            throw AutoresearchError("no metric in \(ExperimentFile.fileName), experiment '\(name)'",
+                                    hint: "git config -f \(ExperimentFile.fileName) \(key(.metric)) NAME")
         }
-        let directionText = try config.string(key("direction")) ?? Direction.lower.rawValue
-        guard let direction = Direction(rawValue: directionText) else {
-            throw AutoresearchError("invalid direction '\(directionText)' \(where_)", hint: "use 'lower' or 'higher'")
-        }
-        func duration(_ field: String) throws -> Double? {
-            guard let text = try config.string(key(field)) else { return nil }
-            do { return try Durations.parse(text) } catch let error as AutoresearchError {
-                throw AutoresearchError("\(error.message) for \(field) \(where_)", hint: error.hint)
+        var experiment = Experiment(name: name, evaluate: evaluate, metric: metric)
+        for setting in Setting.all {
+            let texts = setting.isRepeatable ? try config.strings(key(setting)) : try config.string(key(setting)).map { [$0] } ?? []
+            if !texts.isEmpty {
+                try setting.assign(texts, to: &experiment, source: "\(setting.key) in \(ExperimentFile.fileName), experiment '\(name)'")
             }
         }
-        var source = MetricSource.output
-        if let file = try config.string(key("metricFile")) {
-            source = .jsonFile(path: file, key: try config.string(key("metricKey")) ?? metric)
-        }
-        /// A field read with `parse`; nil when unset, an error naming the field and `expected` when unreadable.
-        func parsed<T>(_ field: String, _ expected: String, _ parse: (String) -> T?) throws -> T? {
-            guard let text = try config.string(key(field)) else { return nil }
-            guard let value = parse(text) else { throw AutoresearchError("invalid \(field) '\(text)' \(where_)", hint: expected) }
-            return value
-        }
-        let logLimit = try parsed("logLimit", "give a number of bytes") { Int($0) } ?? Experiment.defaultLogLimit
-        let budget = try duration("budget") ?? Experiment.defaultBudget
-        var experiment = Experiment(
-            name: name, evaluate: evaluate, metric: metric, direction: direction, budget: budget,
-            timeout: try duration("timeout"), grace: try duration("grace") ?? Experiment.defaultGrace,
-            metricSource: source, guards: try config.strings(key("guard")),
-            agent: try config.string(key("agent")),
-            agentTimeout: try duration("agentTimeout") ?? Experiment.defaultAgentTimeout, program: try config.string(key("program")), logLimit: logLimit)
-        experiment.evaluatorID = try config.string(key("evaluator"))
-        experiment.title = try config.string(key("title"))
-        experiment.goal = try config.string(key("goal"))
-        experiment.repeats = try parsed("repeats", "give a number of evaluations per candidate, 1 or more") { Int($0) } ?? 1
-        experiment.minDelta = try parsed("minDelta", "give an amount (0.01) or a percentage of the best (1%)", Threshold.init)
-        experiment.noiseWidths = try parsed("noiseWidths", "give a number of noise widths, such as 2") { Double($0) } ?? Experiment.defaultNoiseWidths
-        experiment.recheckEvery = try parsed("recheckEvery", "give a number of runs (0: never)") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? 0
-        experiment.constraints = try config.strings(key("constraint")).map { text in
-            guard let constraint = Constraint(text) else {
-                throw AutoresearchError("invalid constraint '\(text)' \(where_)", hint: "write NAME OP NUMBER with OP one of <= < >= > == != (for example: peak_vram_mb <= 40000)")
-            }
-            return constraint
-        }
-        experiment.requiredKeys = try config.strings(key("require"))
-        if let smoke = try config.string(key("smoke")) {
-            experiment.smoke = Experiment.Stage(command: smoke, budget: try duration("smokeBudget") ?? budget, timeout: try duration("smokeTimeout"))
-        }
-        experiment.smokeMargin = try parsed("smokeMargin", "give an amount (0.05) or a percentage of the best's smoke result (5%)", Threshold.init)
-        experiment.artifacts = try config.strings(key("artifact"))
-        experiment.artifactLimit = try parsed("artifactLimit", "give a number of bytes") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } ?? Experiment.defaultArtifactLimit
-        experiment.targets = try config.strings(key("target"))
-        experiment.targetsFile = try config.string(key("targetsFile"))
-        experiment.aggregate = try config.string(key("aggregate")).map(Aggregate.init) ?? .mean
         try experiment.validate()
         return experiment
     }
 
     /// Writes an experiment's section, replacing what was there.
     public func write(_ experiment: Experiment) throws {
-        let key = { (field: String) in "experiment.\(experiment.name).\(field)" }
-        try config.set(key("evaluate"), experiment.evaluate)
-        try config.set(key("metric"), experiment.metric)
-        try config.set(key("direction"), experiment.direction.rawValue)
-        try config.set(key("budget"), Durations.canonical(experiment.budget))
-        if experiment.fullStage.hasDerivedTimeout {
-            try config.remove(key("timeout"))
-        } else {
-            try config.set(key("timeout"), Durations.canonical(experiment.timeout))
+        for setting in Setting.all {
+            let key = "experiment.\(experiment.name).\(setting.key)"
+            let texts = setting.texts(experiment)
+            if setting.isRepeatable {
+                try config.setAll(key, texts)
+            } else if let text = texts.first {
+                try config.set(key, text)
+            } else {
+                try config.remove(key)
+            }
         }
-        try setOptional(key("grace"), experiment.grace == Experiment.defaultGrace ? nil : Durations.canonical(experiment.grace))
-        switch experiment.metricSource {
-        case .output:
-            try config.remove(key("metricFile"))
-            try config.remove(key("metricKey"))
-        case .jsonFile(let path, let jsonKey):
-            try config.set(key("metricFile"), path)
-            try setOptional(key("metricKey"), jsonKey == experiment.metric ? nil : jsonKey)
-        }
-        try config.setAll(key("guard"), experiment.guards)
-        try setOptional(key("agent"), experiment.agent)
-        try setOptional(key("agentTimeout"), experiment.agentTimeout == Experiment.defaultAgentTimeout
-            ? nil : Durations.canonical(experiment.agentTimeout))
-        try setOptional(key("program"), experiment.program)
-        try setOptional(key("logLimit"), experiment.logLimit == Experiment.defaultLogLimit ? nil : String(experiment.logLimit))
-        try setOptional(key("evaluator"), experiment.evaluatorID)
-        try setOptional(key("title"), experiment.title)
-        try setOptional(key("goal"), experiment.goal)
-        try setOptional(key("repeats"), experiment.repeats == 1 ? nil : String(experiment.repeats))
-        try setOptional(key("minDelta"), experiment.minDelta?.description)
-        try setOptional(key("noiseWidths"), experiment.noiseWidths == Experiment.defaultNoiseWidths ? nil : Number.format(experiment.noiseWidths))
-        try setOptional(key("recheckEvery"), experiment.recheckEvery == 0 ? nil : String(experiment.recheckEvery))
-        try config.setAll(key("constraint"), experiment.constraints.map(\.description))
-        try config.setAll(key("require"), experiment.requiredKeys)
-        try setOptional(key("smoke"), experiment.smoke?.command)
-        try setOptional(key("smokeBudget"), experiment.smoke.flatMap { $0.budget == experiment.budget ? nil : Durations.canonical($0.budget) })
-        try setOptional(key("smokeTimeout"), experiment.smoke.flatMap { $0.hasDerivedTimeout ? nil : Durations.canonical($0.timeout) })
-        try setOptional(key("smokeMargin"), experiment.smokeMargin?.description)
-        try config.setAll(key("artifact"), experiment.artifacts)
-        try setOptional(key("artifactLimit"), experiment.artifactLimit == Experiment.defaultArtifactLimit ? nil : String(experiment.artifactLimit))
-        try config.setAll(key("target"), experiment.targets)
-        try setOptional(key("targetsFile"), experiment.targetsFile)
-        try setOptional(key("aggregate"), experiment.aggregate == .mean ? nil : experiment.aggregate.description)
-    }
-
-    private func setOptional(_ key: String, _ value: String?) throws {
-        if let value { try config.set(key, value) } else { try config.remove(key) }
     }
 }
 

@@ -69,6 +69,15 @@ final class ExperimentContext {
         return try body()
     }
 
+    /// True when `tip` holds the files of the best commit but for a reconfiguration that keeps the
+    /// measurement (`init --timeout 40s`): its runs still compare with the best, and it stands in
+    /// for the best as the commit a discard returns to.
+    func carriesBest(_ best: OID, at tip: OID, experiment: Experiment) throws -> Bool {
+        guard let atBest = try? configuration(at: best),
+              atBest.definesSameMeasurement(as: experiment) else { return false }
+        return try repository.changedPaths(from: repository.commit(best).tree, to: repository.commit(tip).tree) == [ExperimentFile.fileName]
+    }
+
     /// True when two commits hold the same files.
     func sameTree(_ one: OID, _ other: OID) throws -> Bool {
         try one == other || repository.commit(one).tree == repository.commit(other).tree
