@@ -7,7 +7,7 @@ DEMO_DIR := $(shell mktemp -u /tmp/git-autoresearch-demo.XXXXXX)
 endif
 BIN := .build/release/git-autoresearch
 
-.PHONY: all install deps build test bench demo clean uninstall
+.PHONY: all install deps build test bench chaos demo clean uninstall
 
 all: build
 
@@ -50,6 +50,13 @@ bench: deps
 	$(SWIFT) build -c release --product autoresearch-bench
 	$(SWIFT) build -c release --product git-autoresearch
 	.build/release/autoresearch-bench
+
+## Reliability: kill -9 of loop, loop --jobs 3 and push at random moments (CYCLES="--loop 1000 --jobs 300 --push 300").
+CYCLES ?=
+chaos: deps
+	$(SWIFT) build -c release --product autoresearch-chaos
+	$(SWIFT) build -c release --product git-autoresearch
+	GIT_AUTORESEARCH_BIN=$(CURDIR)/.build/release/git-autoresearch .build/release/autoresearch-chaos $(CYCLES)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/git-autoresearch $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1

@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "Fixtures"),
         // Benchmarks (`make bench`).
         .executableTarget(name: "autoresearch-bench", dependencies: ["Autoresearch", "Git", "Fixtures"]),
+        // `make chaos`: kill -9 at random moments, checks after each kill.
+        .executableTarget(name: "autoresearch-chaos", dependencies: ["Fixtures"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Fixtures"]),
         .testTarget(name: "AutoresearchTests", dependencies: ["Autoresearch", "Git", "Fixtures"]),
     ]
