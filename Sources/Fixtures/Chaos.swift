@@ -25,7 +25,7 @@ public struct ChaosReport: Sendable {
     /// The first failures, in words.
     public var examples: [String] = []
     /// The cycles with at least one failure.
-    private var failedCycles = Set<Int>()
+    var failedCycles = Set<Int>()
 
     /// How many cycles found something wrong.
     public var failures: Int { failedCycles.count }
