@@ -155,6 +155,16 @@ extension ExperimentContext {
             .sorted { $0.worker < $1.worker }
     }
 
+    /// Puts HEAD back on the experiment branch where a killed `loop --jobs` left it detached.
+    func reattachHeadLeftDetached() {
+        guard let text = try? String(contentsOfFile: state.detachedHeadPath, encoding: .utf8),
+              let detached = OID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        if case .detached(detached) = try? repository.head() {
+            events.notice("a killed 'loop --jobs' left HEAD detached at \(detached.short): putting it back on autoresearch/\(name)")
+        }
+        reattachHead(detachedAt: detached)
+    }
+
     /// Removes what workers that are gone left behind (killed, or left by a killed loop): each
     /// one's unfinished run is settled first (recorded as interrupted, its work kept on the
     /// attempts chain), then its work tree, branch and state file go. Live workers are left alone.
@@ -227,6 +237,7 @@ extension ExperimentContext {
             }
             if tally.stops.isEmpty, (options.maxRuns ?? Int.max) > tally.runs {
                 let tip = try tip()
+                try tip.hex.write(toFile: state.detachedHeadPath, atomically: true, encoding: .utf8)
                 try repository.detachHead(at: tip)
                 defer { reattachHead(detachedAt: tip) }
                 try superviseWorkers(options: try workerOptions(options, started: started, runsDone: tally.runs),
@@ -355,6 +366,7 @@ extension ExperimentContext {
     /// tracked files while it was detached at `detachedAt` (untracked files stay, and one in the
     /// way stops the switch); otherwise leaves it detached and says why.
     private func reattachHead(detachedAt: OID) {
+        defer { unlink(state.detachedHeadPath) }
         do {
             guard try repository.head() == .detached(detachedAt) else { return }
             let changes = try repository.status().filter { !$0.isUntracked }

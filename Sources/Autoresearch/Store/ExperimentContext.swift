@@ -64,7 +64,10 @@ final class ExperimentContext {
     func withLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try state.lock(experiment: name)
         defer { lock.release() }
-        if !isWorkerWorktree { try cleanUpWorkers() }
+        if !isWorkerWorktree {
+            try cleanUpWorkers()
+            reattachHeadLeftDetached()
+        }
         if let repaired = try repairUnfinishedIteration() { events.notice(repaired) }
         return try body()
     }

@@ -46,6 +46,8 @@ public struct LocalState {
     public var agentDirectory: String { directory + "/agent" }
     var lockPath: String { directory + "/lock" }
     var markerPath: String { directory + "/iteration" }
+    /// Where `loop --jobs` notes the commit it detached this work tree's HEAD at, while workers run.
+    var detachedHeadPath: String { directory + "/detached-head" }
 
     func prepare() throws {
         try FileManager.default.createDirectory(atPath: logsDirectory, withIntermediateDirectories: true)
