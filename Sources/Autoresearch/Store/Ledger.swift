@@ -102,9 +102,19 @@ public struct Ledger {
         var current: OID? = tip
         while let commit = current {
             if let record = try records(on: commit, experiment: experiment).last(where: wanted) { return RunEntry(commit: commit, record: record) }
-            current = try repository.commit(commit).parents.first
+            current = try commitInHistory(commit).parents.first
         }
         return nil
+    }
+
+    /// A commit reached by walking history. In a shallow clone the walk can pass its boundary,
+    /// where the parents were not fetched: that is an error saying so, not "object not found".
+    private func commitInHistory(_ id: OID) throws -> CommitInfo {
+        do {
+            return try repository.commit(id)
+        } catch let error as GitError where error.isNotFound && repository.isShallow {
+            throw AutoresearchError.shallowClone("commit \(id.short), further back in history, was not fetched")
+        }
     }
 
     /// Every record in the ledger, oldest first (by start time, then run id).
