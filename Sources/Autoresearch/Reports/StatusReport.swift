@@ -59,7 +59,8 @@ extension Workspace {
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
             return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
-                                    restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil, best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
+                                    restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil,
+                                    best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: context.state.lockHolder(),
                                     repaired: repaired[name], workers: context.liveWorkers())
