@@ -110,9 +110,10 @@ public final class TempRepository {
         try self.init(bare ? ["init", "-q", "--bare", "-b", "main"] : ["init", "-q", "-b", "main"])
     }
 
-    /// Clones `url` with `git clone` (the remote's HEAD may point nowhere: no checkout then).
-    public convenience init(cloneOf url: String) throws {
-        try self.init(["clone", "-q", url, "."])
+    /// Clones `url` with `git clone` (the remote's HEAD may point nowhere: no checkout then);
+    /// `depth` makes a shallow clone of that many commits (it needs a `file://` URL).
+    public convenience init(cloneOf url: String, depth: Int? = nil) throws {
+        try self.init(["clone", "-q"] + (depth.map { ["--depth", String($0)] } ?? []) + [url, "."])
     }
 
     private init(_ creation: [String]) throws {

@@ -54,6 +54,10 @@ public final class Repository {
     /// The directory shared by all work trees (objects, refs), with a trailing slash.
     public var commonDirectory: String { String(cString: git_repository_commondir(pointer)) }
 
+    /// True for a shallow clone (`git clone --depth N`): its history stops at the commits listed
+    /// in `.git/shallow`, whose parents are missing.
+    public var isShallow: Bool { git_repository_is_shallow(pointer) == 1 }
+
     /// The author and committer for commits this tool writes: the user's configured identity,
     /// or a fixed one where `user.name`/`user.email` are unset (CI machines).
     func signature() throws -> UnsafeMutablePointer<git_signature> {

@@ -30,12 +30,13 @@ extension GitAutoresearch {
                 let kept = status.counts.first { $0.status == .keep }?.count ?? 0
                 let change = status.improvement.map { String(format: "%+.2f%%", $0 * 100) } ?? "-"
                 let last = status.lastRun.map { RunRecord.timestamp($0.start).prefix(16).replacingOccurrences(of: "T", with: " ") } ?? "-"
+                let label = status.restoreCommand == nil ? name : name + " (branch gone)"
                 let cells = long
-                    ? [name, "\(experiment.metric) \(arrow)", String(status.runs), String(kept),
+                    ? [label, "\(experiment.metric) \(arrow)", String(status.runs), String(kept),
                        status.baseline?.value.map(Number.format) ?? "-", best, change, last, experiment.evaluate]
-                    : [name, "\(experiment.metric) \(arrow)", best, String(status.runs), experiment.evaluate]
+                    : [label, "\(experiment.metric) \(arrow)", best, String(status.runs), experiment.evaluate]
                 table.append(cells, json: [
-                    "experiment": name, "metric": experiment.metric, "direction": experiment.direction.rawValue,
+                    "experiment": name, "branch_gone": status.restoreCommand != nil, "metric": experiment.metric, "direction": experiment.direction.rawValue,
                     "evaluate": experiment.evaluate, "runs": status.runs, "best_value": status.best?.record.value,
                     "best_commit": status.best?.commit.hex, "kept": kept, "baseline_value": status.baseline?.value,
                     "improvement": status.improvement, "last_run": status.lastRun.map { RunRecord.timestamp($0.start) },

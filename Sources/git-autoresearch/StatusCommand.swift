@@ -21,6 +21,7 @@ extension GitAutoresearch {
             if format == .json {
                 print(Terminal.json([
                     "experiment": name, "branch": status.branch, "tip": status.tip.hex,
+                    "branch_gone": status.restoreCommand != nil, "restore": status.restoreCommand,
                     "evaluate": experiment.evaluate, "metric": experiment.metric, "direction": experiment.direction.rawValue,
                     "budget": experiment.budget, "timeout": experiment.timeout,
                     "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
@@ -40,7 +41,12 @@ extension GitAutoresearch {
                 return
             }
             let label = { (text: String) in Terminal.paint(text.padding(toLength: 12, withPad: " ", startingAt: 0), .bold) }
-            print("\(label("experiment"))\(name) (branch autoresearch/\(name) at \(status.tip.short))")
+            if let restore = status.restoreCommand {
+                print("\(label("experiment"))\(name) (branch autoresearch/\(name) is gone; its runs are in the ledger)")
+                print("\(label("restore"))\(restore)")
+            } else {
+                print("\(label("experiment"))\(name) (branch autoresearch/\(name) at \(status.tip.short))")
+            }
             print("\(label("evaluate"))\(experiment.evaluate)")
             print("\(label("metric"))\(experiment.metric), \(experiment.direction.rawValue) is better; budget \(Durations.format(experiment.budget)), hard limit \(Durations.format(experiment.timeout))")
             if let best = status.best, let value = best.record.value {

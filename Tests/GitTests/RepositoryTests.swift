@@ -14,6 +14,15 @@ import Fixtures
         #expect(head == .branch("refs/heads/main", target: OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
     }
 
+    @Test func knowsAShallowCloneFromAFullOne() throws {
+        let origin = try TempRepository()
+        try origin.commitFiles(["a.txt": "1\n"])
+        try origin.commitFiles(["a.txt": "2\n"])
+        let shallow = try TempRepository(cloneOf: "file://" + origin.path, depth: 1)
+        #expect(try Repository(path: shallow.path).isShallow)
+        #expect(try !Repository(path: origin.path).isShallow)
+    }
+
     @Test func errorsCarryLibgit2CodeClassAndMessage() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-repo-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -190,8 +190,8 @@ extension ExperimentContext {
     /// Puts HEAD on `branch` and reads where the iteration starts from. A configuration that
     /// changed since the best commit starts a new baseline.
     func startIteration(on branch: ReferenceName) throws -> IterationStart {
-        try enterBranch(branch)
         let tip = try tip(of: branch)
+        try enterBranch(branch)
         let experiment = try configuration(at: tip)
         var best = try ledger.best(experiment: name, from: tip)
         // A reconfiguration that keeps the measurement goes on from the best: the tip stands in for it.

@@ -9,8 +9,8 @@ extension Workspace {
     public func recheck(experiment name: String, events: RunEvents = RunEvents()) throws -> RunOutcome {
         let context = context(name, events: events)
         return try context.withLock {
-            try context.enterBranch(context.refs.branch)
             let tip = try context.tip()
+            try context.enterBranch(context.refs.branch)
             guard let best = try context.ledger.best(experiment: name, from: tip) else {
                 throw AutoresearchError("experiment '\(name)' has no best yet", hint: "measure the baseline first: git autoresearch run")
             }

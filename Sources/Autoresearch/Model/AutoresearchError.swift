@@ -13,3 +13,12 @@ public struct AutoresearchError: Error, CustomStringConvertible, Sendable {
         hint.map { "\(message)\nhint: \($0)" } ?? message
     }
 }
+
+extension AutoresearchError {
+    /// What a shallow clone (`git clone --depth N`) cannot do, and the way out; `reason` says
+    /// where the missing history was needed.
+    static func shallowClone(_ reason: String) -> AutoresearchError {
+        AutoresearchError("this is a shallow clone (\(reason))",
+                          hint: "fetch the whole history with 'git fetch --unshallow', then run this again")
+    }
+}

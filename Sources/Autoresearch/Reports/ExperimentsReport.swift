@@ -13,7 +13,7 @@ extension Workspace {
         for run in try ledger.allRuns() { runsByExperiment[run.record.experiment, default: []].append(run) }
         let rows = try names.enumerated().map { index, name in
             let context = context(name)
-            let tip = try context.tip()
+            let tip = try context.tipOrRestorePoint().commit
             return ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try context.configuration(at: tip),
                              runs: runsByExperiment[name] ?? [], best: try ledger.best(experiment: name, from: tip))
         }

@@ -5,8 +5,10 @@ import Git
 public struct ExperimentStatus: Sendable {
     public let experiment: Experiment
     public let branch: String
-    /// The branch tip.
+    /// The branch tip; when the branch is gone, the best commit in the attempts chain.
     public let tip: OID
+    /// When the branch is gone: the command that brings it back at `tip`.
+    public let restoreCommand: String?
     public let best: RunEntry?
     /// The baseline the best is measured against (the nearest one below it).
     public let baseline: RunRecord?
@@ -49,7 +51,7 @@ extension Workspace {
         for record in try ledger.allRecords() { recordsByExperiment[record.experiment, default: []].append(record) }
         return try contexts.map { context in
             let name = context.name
-            let tip = try context.tip()
+            let (tip, branchGone) = try context.tipOrRestorePoint()
             let records = recordsByExperiment[name] ?? []
             let counts = RunStatus.allCases.compactMap { status -> (RunStatus, Int)? in
                 let count = records.filter { $0.status == status }.count
@@ -57,6 +59,7 @@ extension Workspace {
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
             return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
+                                    restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil,
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: context.state.lockHolder(),

@@ -26,6 +26,7 @@ extension Workspace {
     /// attempts chains into ours. Local branches are not touched.
     public func pull(remote: String) throws -> ShareReport {
         _ = try remoteURL(remote)
+        try refuseShallowClone()
         var report = ShareReport()
         try fetchShared(remote: remote, into: &report)
         return report
@@ -39,6 +40,7 @@ extension Workspace {
     /// attempts are), and the report says so.
     public func push(remote: String, experiment: String? = nil) throws -> ShareReport {
         let url = try remoteURL(remote)
+        try refuseShallowClone()
         let names = try experiment.map { [try resolveExperimentName($0)] } ?? experimentNames()
         let local = localGitDirectory(url)
         // Pushers through the file system take turns, so that they rarely lose races.
@@ -61,6 +63,13 @@ extension Workspace {
         }
         throw AutoresearchError("could not push to \(remote) in \(Self.maxPushAttempts) attempts: \(lastProblem)",
                                 hint: "another machine may be pushing at the same moment: run 'git autoresearch push' again")
+    }
+
+    /// Refuses to share from a shallow clone: libgit2 (1.5) fetches as if the history were whole,
+    /// so the server leaves out what lies beyond the boundary and `git fsck` fails afterwards.
+    private func refuseShallowClone() throws {
+        guard repository.isShallow else { return }
+        throw AutoresearchError.shallowClone("pull and push need the whole history of the experiments")
     }
 
     /// One attempt: fetch and merge, then push. Returns the references the remote rejected.

@@ -30,10 +30,36 @@ final class ExperimentContext {
 
     /// The tip of the experiment branch: the best commit, or a merge carrying it.
     func tip() throws -> OID {
-        guard let tip = try repository.referenceTarget(refs.branch) else {
-            throw AutoresearchError("unknown experiment '\(name)'", hint: Workspace.knownHint(try workspace.experimentNames()))
-        }
+        guard let tip = try repository.referenceTarget(refs.branch) else { throw try missingBranchError() }
         return tip
+    }
+
+    /// For readers (`status`, `log`): the branch tip, or, when the branch is gone but the ledger
+    /// kept a run of the experiment, the commit to restore the branch at.
+    func tipOrRestorePoint() throws -> (commit: OID, branchGone: Bool) {
+        if let tip = try repository.referenceTarget(refs.branch) { return (tip, false) }
+        guard let restorePoint = try ledger.latestBestRun(experiment: name)?.commit else { throw try missingBranchError() }
+        return (restorePoint, true)
+    }
+
+    /// The command that brings the experiment branch back at `commit`.
+    func restoreCommand(at commit: OID) -> String {
+        "git branch \(refs.branch.shortBranchName) \(commit.hex)"
+    }
+
+    /// Why the branch cannot be read: an unknown experiment, or one whose branch was deleted
+    /// (its attempts chain is still there), with the command that restores it.
+    private func missingBranchError() throws -> AutoresearchError {
+        let branch = refs.branch.shortBranchName
+        guard try repository.referenceTarget(refs.attempts) != nil else {
+            return AutoresearchError("unknown experiment '\(name)'", hint: Workspace.knownHint(try workspace.experimentNames()))
+        }
+        guard let best = try ledger.latestBestRun(experiment: name) else {
+            return AutoresearchError("branch \(branch) is gone, and no run of experiment '\(name)' was kept",
+                                     hint: "create it again: git autoresearch init --name \(name) ...")
+        }
+        return AutoresearchError("branch \(branch) is gone; the runs of experiment '\(name)' are still in the ledger",
+                                 hint: "restore it at its best commit (run \(best.record.run)): \(restoreCommand(at: best.commit))")
     }
 
     /// The tip of `branch` (the experiment's, or one of its workers').

@@ -68,22 +68,43 @@ public struct Ledger {
     }
 
     /// The latest runs of `experiment` with the commit each record is on, newest first, read from
-    /// the attempts chain (every run links its commit there), so the cost depends on `limit`, not
-    /// on the size of the ledger. Runs without a record yet are left out.
+    /// the attempts chain, so the cost depends on `limit`, not on the size of the ledger.
     public func recentRuns(experiment: String, limit: Int) throws -> [RunEntry] {
         var runs: [RunEntry] = []
+        guard limit > 0 else { return runs }
+        try walkAttempts(experiment: experiment) { run in
+            runs.append(run)
+            return runs.count < limit
+        }
+        return runs
+    }
+
+    /// The latest run of `experiment` that holds the best (a keep or a recheck), found along the
+    /// attempts chain, which keeps its commit: where a deleted experiment branch stood. Nil when
+    /// no run was kept.
+    public func latestBestRun(experiment: String) throws -> RunEntry? {
+        var found: RunEntry?
+        try walkAttempts(experiment: experiment) { run in
+            if run.record.status.holdsBest { found = run }
+            return found == nil
+        }
+        return found
+    }
+
+    /// Visits the runs linked in the attempts chain of `experiment`, newest first, while `visit`
+    /// returns true. Every run links its commit there; runs without a record yet are left out.
+    private func walkAttempts(experiment: String, _ visit: (RunEntry) throws -> Bool) throws {
         var seen = Set<String>()
         var link = try repository.referenceTarget(Refs(experiment).attempts)
-        while let current = link, runs.count < limit {
-            let info = try repository.commit(current)
+        while let current = link {
+            let info = try commitInHistory(current)
             link = info.parents.count > 1 ? info.parents.first : nil
             guard let commit = info.parents.last,
                   let run = info.message.prefix(while: { $0 != "\n" }).split(separator: " ").last.map(String.init),
                   seen.insert(run).inserted,
                   let record = try records(on: commit, experiment: experiment).last(where: { $0.run == run }) else { continue }
-            runs.append(RunEntry(commit: commit, record: record))
+            if try !visit(RunEntry(commit: commit, record: record)) { return }
         }
-        return runs
     }
 
     /// The best commit at or below `tip`, and the baseline it is measured against: the nearest
@@ -102,9 +123,19 @@ public struct Ledger {
         var current: OID? = tip
         while let commit = current {
             if let record = try records(on: commit, experiment: experiment).last(where: wanted) { return RunEntry(commit: commit, record: record) }
-            current = try repository.commit(commit).parents.first
+            current = try commitInHistory(commit).parents.first
         }
         return nil
+    }
+
+    /// A commit reached by walking history. In a shallow clone the walk can pass its boundary,
+    /// where the parents were not fetched: that is an error saying so, not "object not found".
+    private func commitInHistory(_ id: OID) throws -> CommitInfo {
+        do {
+            return try repository.commit(id)
+        } catch let error as GitError where error.isNotFound && repository.isShallow {
+            throw AutoresearchError.shallowClone("commit \(id.short), further back in history, was not fetched")
+        }
     }
 
     /// Every record in the ledger, oldest first (by start time, then run id).

@@ -53,6 +53,14 @@ public struct Refs: Sendable {
         return String(rest[..<slash])
     }
 
+    /// The experiment of an attempts chain `refs/autoresearch/NAME/attempts`; nil for any other reference.
+    static func experiment(ofAttempts ref: ReferenceName) -> String? {
+        let name = ref.fullName
+        guard name.hasPrefix(attemptsPrefix), name.hasSuffix("/attempts") else { return nil }
+        let experiment = name.dropFirst(attemptsPrefix.count).dropLast("/attempts".count)
+        return experiment.isEmpty ? nil : String(experiment)
+    }
+
     /// Where `remote`'s experiment branches are kept.
     static func remoteBranchPrefix(_ remote: String) -> String { "refs/remotes/\(remote)/autoresearch/" }
     /// Where `remote`'s copy of the shared notes `ref` is kept.

@@ -27,11 +27,13 @@ public final class Workspace {
     /// The experiment file in the work tree.
     public var experimentFilePath: String { root + "/" + ExperimentFile.fileName }
 
-    /// Experiments that have a branch (`autoresearch/NAME`), sorted.
+    /// The experiments of this repository, sorted: those with a branch (`autoresearch/NAME`) and
+    /// those known from an attempts chain (`refs/autoresearch/NAME/attempts`) whose branch is gone.
     public func experimentNames() throws -> [String] {
-        try repository.references(matching: Refs.experimentBranchPrefix + "*")
+        let branches = try repository.references(matching: Refs.experimentBranchPrefix + "*")
             .map { String($0.name.fullName.dropFirst(Refs.experimentBranchPrefix.count)) }
-            .sorted()
+        let chains = try repository.references(matching: Refs.attemptsPrefix + "*").compactMap { Refs.experiment(ofAttempts: $0.name) }
+        return Set(branches + chains).sorted()
     }
 
     /// The experiment meant: the one named, else the one HEAD is on, else the only one.
@@ -62,9 +64,11 @@ public final class Workspace {
         return entry.id
     }
 
-    /// The experiment as configured at the tip of its branch.
+    /// The experiment as configured at the tip of its branch (when the branch is gone: at the
+    /// commit to restore it at).
     public func experiment(named name: String) throws -> Experiment {
-        try context(name).configuration()
+        let context = context(name)
+        return try context.configuration(at: context.tipOrRestorePoint().commit)
     }
 
     /// The experiment `name` as configured in the `.autoresearch` blob `blob` of `commit`.
