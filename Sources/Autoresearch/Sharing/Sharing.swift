@@ -117,7 +117,7 @@ extension Workspace {
 
     /// The git directory of a remote reached through the file system (a path or `file://`
     /// URL); nil for network remotes.
-    func localGitDirectory(_ url: String) -> String? {
+    private func localGitDirectory(_ url: String) -> String? {
         var path = url
         if path.hasPrefix("file://") { path = String(path.dropFirst("file://".count)) }
         guard !path.contains("://"), !path.isEmpty else { return nil }
