@@ -1,4 +1,5 @@
 import Clibgit2
+import Foundation
 
 /// Linked work trees (`git worktree`): extra checkouts of the same repository, each on its own
 /// branch, with their administrative files in `GITDIR/worktrees/NAME`.
@@ -35,11 +36,26 @@ extension Repository {
         return git_worktree_path(worktree).map { String(cString: $0) }
     }
 
+    /// The names of the directories under `GITDIR/worktrees`: the linked work trees, and what an
+    /// interrupted `addWorktree` left (a directory without the files that make it a work tree,
+    /// which git does not list but which makes adding `name` again fail).
+    public func worktreeAdministrativeNames() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: worktreeAdministrativeDirectory(name: ""))) ?? []
+    }
+
+    /// Where the administrative files of linked work tree `name` are: `GITDIR/worktrees/NAME`.
+    public func worktreeAdministrativeDirectory(name: String) -> String { commonDirectory + "worktrees/" + name }
+
     /// Removes the linked work tree `name`: its directory (with any files in it) and its
     /// administrative files, like `git worktree remove --force` followed by `git worktree prune`.
-    /// Does nothing when there is no such work tree.
+    /// When git does not know `name` as a work tree, removes what an interrupted add left of its
+    /// administrative directory, if anything.
     public func removeWorktree(name: String) throws {
-        guard try worktreeNames().contains(name) else { return }
+        guard try worktreeNames().contains(name) else {
+            let leftover = worktreeAdministrativeDirectory(name: name)
+            if FileManager.default.fileExists(atPath: leftover) { try FileManager.default.removeItem(atPath: leftover) }
+            return
+        }
         var worktree: OpaquePointer?
         try check(git_worktree_lookup(&worktree, pointer, name), "look up work tree \(name)")
         defer { git_worktree_free(worktree) }

@@ -22,7 +22,7 @@ extension GitAutoresearch {
 
         mutating func run() throws {
             let workspace = try Workspace()
-            let report = try workspace.pull(remote: remote)
+            let report = try workspace.pull(remote: remote, notice: Terminal.notice)
             SharePrinter.print(report, remote: remote, format: format)
         }
     }

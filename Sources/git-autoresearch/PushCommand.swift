@@ -11,7 +11,10 @@ extension GitAutoresearch {
             record lines; see 'pull'), so another machine's records are never overwritten; then pushes \
             refs/notes/autoresearch, refs/autoresearch/NAME/attempts and autoresearch/NAME. A race \
             lost to another machine pushing at the same moment is retried (fetch, merge, push) with \
-            growing random waits. An experiment branch that diverged from the remote's is pushed when \
+            growing random waits. Lock files a killed process left on the tool's references \
+            (refs/notes/autoresearch.lock, ...) are removed with a notice: here when older than 30 \
+            seconds; in a remote on the file system when older than autoresearch.staleLockSeconds \
+            (default 300), or at once with --break-stale-locks. An experiment branch that diverged from the remote's is pushed when \
             its best is better, joined with the remote's by a merge commit that holds our files (the \
             remote's branch moves forward); otherwise it is not pushed (its records and attempts are), \
             and 'loop --sync REMOTE' adopts the remote's. Authentication: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa, \
@@ -24,12 +27,15 @@ extension GitAutoresearch {
         @Option(name: [.short, .long], help: "Push only this experiment's branch and attempts (records are shared by all).")
         var experiment: String?
 
+        @Flag(help: "In a remote on this machine's file system, remove every lock file on the tool's references, however young (a killed push left them).")
+        var breakStaleLocks = false
+
         @Option(help: "Output: text or json.")
         var format: OutputFormat = .text
 
         mutating func run() throws {
             let workspace = try Workspace()
-            let report = try workspace.push(remote: remote, experiment: experiment)
+            let report = try workspace.push(remote: remote, experiment: experiment, breakStaleLocks: breakStaleLocks, notice: Terminal.notice)
             SharePrinter.print(report, remote: remote, format: format)
         }
     }

@@ -82,7 +82,7 @@ extension ExperimentContext {
     /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`), under
     /// the best's lock. Returns a notice when the remote's best was adopted.
     func syncBest(from remote: String) throws -> String? {
-        _ = try workspace.pull(remote: remote)
+        _ = try workspace.pull(remote: remote, notice: events.notice)
         guard let theirs = try repository.referenceTarget(refs.remoteBranch(remote)) else { return nil }
         let target: OID? = try withBestLock {
             let ours = try tip()

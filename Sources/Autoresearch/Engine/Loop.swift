@@ -274,7 +274,7 @@ extension ExperimentContext {
     /// Pushes to `remote`; a failure is reported, and the loop goes on.
     private func push(to remote: String) {
         do {
-            let report = try state.withSharedLock("sync") { try workspace.push(remote: remote, experiment: name) }
+            let report = try state.withSharedLock("sync") { try workspace.push(remote: remote, experiment: name, notice: events.notice) }
             for skipped in report.skipped { events.notice("not pushed: \(skipped.branch): \(skipped.reason)") }
         } catch {
             events.notice("warning: could not push to \(remote) (\(error)); the loop goes on and pushes again later")

@@ -167,10 +167,12 @@ extension ExperimentContext {
 
     /// Removes what workers that are gone left behind (killed, or left by a killed loop): each
     /// one's unfinished run is settled first (recorded as interrupted, its work kept on the
-    /// attempts chain), then its work tree, branch and state file go. Live workers are left alone.
+    /// attempts chain), then its work tree (with what an interrupted add left of it), branch and
+    /// state file go. Live workers are left alone.
     func cleanUpWorkers() throws {
         let prefix = refs.worktreePrefix
-        var indices = Set(try repository.worktreeNames().filter { $0.hasPrefix(prefix) }.compactMap { Int($0.dropFirst(prefix.count)) })
+        let worktrees = repository.worktreeAdministrativeNames().filter { $0.hasPrefix(prefix) }
+        var indices = Set(worktrees.compactMap { Int($0.dropFirst(prefix.count)) })
         for (ref, _) in try repository.references(matching: refs.workerBranches + "*") {
             if let index = Int(ref.fullName.dropFirst(refs.workerBranches.count)) { indices.insert(index) }
         }
@@ -184,7 +186,8 @@ extension ExperimentContext {
     func removeWorker(_ index: Int) throws -> String? {
         let worktree = refs.worktreeName(index)
         var repaired: String?
-        if let path = try repository.worktreePath(name: worktree), FileManager.default.fileExists(atPath: path + "/.git") {
+        let path = try repository.worktreePath(name: worktree)
+        if let path, FileManager.default.fileExists(atPath: path + "/.git") {
             let worker = try Workspace(discoveringFrom: path).context(name)
             if worker.state.lockHolder() != nil { return nil }
             if worker.state.readMarker() != nil {
@@ -192,6 +195,10 @@ extension ExperimentContext {
                 defer { lock.release() }
                 repaired = try worker.repairUnfinishedIteration()
             }
+        }
+        let administrative = repository.worktreeAdministrativeDirectory(name: worktree)
+        if path == nil, FileManager.default.fileExists(atPath: administrative) {
+            events.notice("removed \(administrative), which an interrupted 'git worktree add' left")
         }
         try repository.removeWorktree(name: worktree)
         try repository.deleteReference(refs.workerBranch(index))

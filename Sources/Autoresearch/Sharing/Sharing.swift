@@ -23,10 +23,12 @@ extension Workspace {
 
     /// Fetches the remote's experiment branches (kept under `refs/remotes/REMOTE/autoresearch/`),
     /// attempts and records, then merges the records (union of lines per commit) and the
-    /// attempts chains into ours. Local branches are not touched.
-    public func pull(remote: String) throws -> ShareReport {
+    /// attempts chains into ours. Local branches are not touched. Stale lock files on our
+    /// references are removed first, each with a `notice`.
+    public func pull(remote: String, notice: (String) -> Void = { _ in }) throws -> ShareReport {
         _ = try remoteURL(remote)
         try refuseShallowClone()
+        StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
         var report = ShareReport()
         try fetchShared(remote: remote, into: &report)
         return report
@@ -37,32 +39,38 @@ extension Workspace {
     /// overwritten, then pushes; a race lost to another machine is retried after fetching and
     /// merging again. An experiment branch that diverged from the remote's is pushed, joined with
     /// the remote's, when its best is better; otherwise it is not pushed (its records and
-    /// attempts are), and the report says so.
-    public func push(remote: String, experiment: String? = nil) throws -> ShareReport {
+    /// attempts are), and the report says so. What killed processes left, here and in a remote
+    /// on the file system, is removed first with a `notice` (`clearLeftovers`);
+    /// `breakStaleLocks` removes every lock file on our references there, whatever its age.
+    public func push(remote: String, experiment: String? = nil, breakStaleLocks: Bool = false,
+                     notice: (String) -> Void = { _ in }) throws -> ShareReport {
         let url = try remoteURL(remote)
         try refuseShallowClone()
         let names = try experiment.map { [try resolveExperimentName($0)] } ?? experimentNames()
         let local = localGitDirectory(url)
+        if breakStaleLocks, local == nil { throw Self.remoteLocksOutOfReach(remote: remote, url: url) }
+        StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
         // Pushers through the file system take turns, so that they rarely lose races.
         let lock = try local.map { try takeTurns(pushingTo: remote, in: $0) }
         defer { lock?.release() }
+        let remoteBound = try breakStaleLocks ? nil : staleRemoteLockBound()
         var report = ShareReport()
-        var lastProblem = ""
+        var problem = PushProblem.rejected([])
         for attempt in 1...Self.maxPushAttempts {
             report.attempts = attempt
+            if let local { try clearLeftovers(inRemote: local, olderThan: remoteBound, notice: notice) }
             do {
                 let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report)
                 if rejected.isEmpty { return report }
-                lastProblem = "\(remote) rejected \(rejected.map { "\($0.ref) (\($0.reason))" }.joined(separator: ", "))"
+                problem = .rejected(rejected)
             } catch let error as GitError where !error.isAuthenticationFailure {
                 // Another machine pushed between our fetch and our push (non-fast-forward), or the
                 // remote was busy: fetch, merge and try again.
-                lastProblem = error.description
+                problem = .failed(error)
             }
             usleep(UInt32.random(in: 0...UInt32(min(attempt, 8) * 60_000)))
         }
-        throw AutoresearchError("could not push to \(remote) in \(Self.maxPushAttempts) attempts: \(lastProblem)",
-                                hint: "another machine may be pushing at the same moment: run 'git autoresearch push' again")
+        throw pushFailure(problem, remote: remote, onFileSystem: local != nil, staleAfter: remoteBound ?? 0)
     }
 
     /// Refuses to share from a shallow clone: libgit2 (1.5) fetches as if the history were whole,
@@ -158,7 +166,7 @@ extension Workspace {
                                         message: "autoresearch: push from \(Self.hostName)")
                 statuses[ref] = .some(nil)
             } catch let error as GitError where error.isModified {
-                statuses[ref] = "it changed on the remote meanwhile"
+                statuses[ref] = Self.rejection(of: ReferenceName(ref), in: gitDirectory, error)
             }
         }
         return statuses

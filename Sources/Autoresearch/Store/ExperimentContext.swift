@@ -9,7 +9,8 @@ final class ExperimentContext {
     let name: String
     let refs: Refs
     let state: LocalState
-    let ledger: Ledger
+    /// The repository's ledger, its notices going to `events`.
+    private(set) var ledger: Ledger
     /// Where the steps report what they do; a loop adds to it (a worker's state file).
     var events: RunEvents
     /// Configurations already read, by the id of their `.autoresearch` blob.
@@ -22,6 +23,7 @@ final class ExperimentContext {
         refs = Refs(name)
         state = LocalState(repository: workspace.repository, experiment: name)
         ledger = workspace.ledger
+        ledger.notice = { [weak self] in self?.events.notice($0) }
     }
 
     var repository: Repository { workspace.repository }
@@ -85,11 +87,13 @@ final class ExperimentContext {
         return experiment
     }
 
-    /// Runs `body` holding the experiment's lock in this work tree, after removing what dead
-    /// workers left and repairing an iteration a killed process left unfinished.
+    /// Runs `body` holding the experiment's lock in this work tree, after removing the stale lock
+    /// files on our references and what dead workers left, and repairing an iteration a killed
+    /// process left unfinished.
     func withLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try state.lock(experiment: name)
         defer { lock.release() }
+        StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: events.notice)
         if !isWorkerWorktree {
             try cleanUpWorkers()
             reattachHeadLeftDetached()

@@ -17,6 +17,8 @@ public struct RunEntry: Sendable {
 /// `refs/autoresearch/NAME/attempts` that keeps every evaluated commit reachable.
 public struct Ledger {
     let repository: Repository
+    /// Where a stale lock file removed before a retry is reported.
+    var notice: (String) -> Void = { _ in }
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -31,8 +33,10 @@ public struct Ledger {
 
     /// Appends a record to the note of `commit`.
     public func append(_ record: RunRecord, on commit: OID) throws {
-        try repository.appendNote(ref: Refs.notes, on: commit, text: record.line,
-                                  message: "autoresearch: \(record.experiment) run \(record.run) \(record.status.rawValue)")
+        try write(Refs.notes) {
+            try repository.appendNote(ref: Refs.notes, on: commit, text: record.line,
+                                      message: "autoresearch: \(record.experiment) run \(record.run) \(record.status.rawValue)")
+        }
     }
 
     /// Makes `commit` reachable from the experiment's attempts chain: one small commit (empty
@@ -50,10 +54,18 @@ public struct Ledger {
     /// Adds a link to the attempts chain: `tree`, parents the chain tip and `commit`, message
     /// `autoresearch: NAME KIND RUN`.
     private func link(_ commit: OID, tree: OID, experiment: String, kind: String, run: String) throws {
-        try repository.updateReference(Refs(experiment).attempts, message: "autoresearch: \(kind) \(run)") { previous in
-            try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
-                                        message: "autoresearch: \(experiment) \(kind) \(run)\n")
+        let attempts = Refs(experiment).attempts
+        try write(attempts) {
+            try repository.updateReference(attempts, message: "autoresearch: \(kind) \(run)") { previous in
+                try repository.createCommit(tree: tree, parents: (previous.map { [$0] } ?? []) + [commit],
+                                            message: "autoresearch: \(experiment) \(kind) \(run)\n")
+            }
         }
+    }
+
+    /// Runs `update` of our reference `ref`, once more after removing a stale lock file on it.
+    private func write(_ ref: ReferenceName, _ update: () throws -> Void) throws {
+        try StaleLocks.retrying(ref, in: repository, notice: notice, update)
     }
 
     /// The record holding the best's value on `commit` (its keep, or the latest recheck), if any.
@@ -160,7 +172,7 @@ public struct Ledger {
         let text = kept.enumerated().map { index, line in
             "\(run) \(String(format: "%03d", index + 1)) " + line.replacingOccurrences(of: "\r", with: "")
         }.joined(separator: "\n")
-        try repository.appendNote(ref: Refs.logs, on: commit, text: text, message: "autoresearch: log of run \(run)")
+        try write(Refs.logs) { try repository.appendNote(ref: Refs.logs, on: commit, text: text, message: "autoresearch: log of run \(run)") }
     }
 
     /// The log lines kept in git for `run` on `commit`, in order.

@@ -83,9 +83,33 @@ public struct Refs: Sendable {
             + sharedNotes.map { "+\($0):\(remoteNotes(remote, $0))" }
     }
 
+    /// Where pushes to a repository on the file system stage their objects.
+    static let incomingPrefix = "refs/autoresearch-incoming/"
+
     /// A fresh prefix for the references a push to a repository on the file system stages its
     /// objects under, before moving the real ones by compare-and-swap.
     static func incomingStagingPrefix(pid: Int32) -> String {
-        "refs/autoresearch-incoming/\(pid)-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
+        incomingPrefix + "\(pid)-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
+    }
+
+    /// The reference names only this tool writes, here and in a repository pushed to: a lock
+    /// file a killed process left on one of them may be cleared (`StaleLocks`); any other lock
+    /// file belongs to the user's git. A pattern ending in `/` covers every name below it; `*`
+    /// stands for one component (a remote's name).
+    static let ownNamespaces: [String] = [
+        notes.fullName, logs.fullName, experimentBranchPrefix, workerBranchPrefix, attemptsPrefix, incomingPrefix,
+        remoteBranchPrefix("*"), remoteNotes("*", notes).fullName, remoteNotes("*", logs).fullName, remoteAttemptsPrefix("*"),
+    ]
+
+    /// True when the reference `name` is in one of `ownNamespaces`.
+    static func isOwn(_ name: ReferenceName) -> Bool {
+        let components = name.fullName.split(separator: "/", omittingEmptySubsequences: false)
+        return ownNamespaces.contains { pattern in
+            let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+            let isPrefix = pattern.hasSuffix("/")
+            let fixed = isPrefix ? parts.dropLast() : parts[...]
+            guard isPrefix ? components.count > fixed.count : components.count == fixed.count else { return false }
+            return zip(fixed, components).allSatisfy { $0 == "*" || $0 == $1 }
+        }
     }
 }

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import Fixtures
+
+extension TempRepository {
+    /// Creates an empty file at `relativePath` (directories created), last written `age` ago
+    /// (`touch -d`), as a process killed while holding a lock leaves it.
+    func plantLock(_ relativePath: String, age: String = "10 minutes ago") throws {
+        let full = path + "/" + relativePath
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let touched = try runProgram("/usr/bin/touch", ["-d", age, full], in: path)
+        #expect(touched.status == 0, "\(touched.stderr)")
+    }
+}
+
+@Suite struct StaleLockTests {
+    /// An agent that writes a new value, then leaves a lock on the log notes as if a process
+    /// were killed while writing them: the lock appears after the command's sweep.
+    static let agentLeavingALogsLock = """
+    echo "value $((10 - AUTORESEARCH_ITERATION))" > candidate.txt
+    touch -d '10 minutes ago' "$(git rev-parse --git-common-dir)/refs/notes/autoresearch-logs.lock"
+
+    """
+
+    @Test func aStaleLockOnTheNotesIsClearedAndTheLoopRecordsEveryRun() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.plantLock(".git/refs/notes/autoresearch-logs.lock")
+        try repo.plantLock(".git/refs/heads/main.lock")
+        let result = try loopJSON(repo, ["--agent", try repo.agent(Self.agentLeavingALogsLock), "--max-runs", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("old): \(repo.path)/.git/refs/notes/autoresearch-logs.lock"), "\(result.stderr)")
+        #expect(!repo.exists(".git/refs/notes/autoresearch-logs.lock"))
+        #expect(repo.exists(".git/refs/heads/main.lock"), "the user's lock files are not ours")
+        #expect(try repo.ledgerLines().count == 3)
+        let logTails = try repo.git(["notes", "--ref", "autoresearch-logs", "list"]).split(separator: "\n")
+        #expect(logTails.count == 3, "every run's log tail is kept")
+        try repo.fsck()
+    }
+
+    @Test func staleWorkerLeftoversAreClearedBeforeTheWorkersStart() throws {
+        let repo = try parallelRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.git(["branch", "autoresearch-workers/s/1", "autoresearch/s"])
+        try repo.plantLock(".git/refs/heads/autoresearch-workers/s/1.lock")
+        try FileManager.default.createDirectory(atPath: repo.path + "/.git/worktrees/autoresearch-s-1", withIntermediateDirectories: true)
+
+        try repo.write("value.txt", "400\n")
+        let single = try Tool.run(["run"], in: repo)
+        #expect(single.status == 0, "\(single.stderr)")
+        #expect(single.stderr.contains("removed a stale lock file"), "\(single.stderr)")
+        #expect(single.stderr.contains("removed \(repo.path)/.git/worktrees/autoresearch-s-1"), "\(single.stderr)")
+
+        try FileManager.default.createDirectory(atPath: repo.path + "/.git/worktrees/autoresearch-s-1", withIntermediateDirectories: true)
+        let result = try loopJSON(repo, ["--jobs", "2", "--max-runs", "4", "--agent", try repo.agent(randomValueAgent)])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 4)
+        #expect(try repo.ledgerLines().count == 6)
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    /// A repository with two runs pushed to `remote`.
+    static func pushedRepository(to remote: TestRemote) throws -> TempRepository {
+        let repo = try scenarioRepository()
+        try repo.git(["remote", "add", "origin", remote.url])
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        #expect(try Tool.run(["push"], in: repo).status == 0)
+        try repo.write("candidate.txt", "value 7\n")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        return repo
+    }
+
+    static func expectSameRecords(_ repo: TempRepository, _ remote: TestRemote) throws {
+        let ours = runIDs(try ledgerLines(inRepositoryAt: repo.path))
+        #expect(ours.count == 2)
+        #expect(Set(runIDs(try ledgerLines(inRepositoryAt: remote.bare.path))) == Set(ours))
+        try remote.bare.fsck()
+        try repo.fsck()
+    }
+
+    @Test func whatAKilledPushLeftInARemoteOnTheFileSystemIsCleared() throws {
+        let remote = try TestRemote(.bareRepositoryPath)
+        let repo = try Self.pushedRepository(to: remote)
+        try remote.bare.plantLock("refs/notes/autoresearch.lock")
+        let notes = try remote.bare.gitLine("rev-parse", "refs/notes/autoresearch")
+        try remote.bare.git(["update-ref", "refs/autoresearch-incoming/999-abc/notes/autoresearch", notes])
+
+        let push = try Tool.run(["push"], in: repo)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stderr.contains("old): \(remote.bare.path)/refs/notes/autoresearch.lock"), "\(push.stderr)")
+        #expect(push.stderr.contains("removed refs/autoresearch-incoming/999-abc/notes/autoresearch"), "\(push.stderr)")
+        #expect(try remote.bare.gitLine("for-each-ref", "refs/autoresearch-incoming/") == "")
+        try Self.expectSameRecords(repo, remote)
+    }
+
+    @Test func aYoungRemoteLockStaysAndTheErrorNamesTheWayToBreakIt() throws {
+        let remote = try TestRemote(.bareRepositoryPath)
+        let repo = try Self.pushedRepository(to: remote)
+        try remote.bare.plantLock("refs/notes/autoresearch.lock", age: "now")
+
+        let refused = try Tool.run(["push"], in: repo)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("locked by \(remote.bare.path)/refs/notes/autoresearch.lock"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--break-stale-locks"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("another machine"), "\(refused.stderr)")
+        #expect(remote.bare.exists("refs/notes/autoresearch.lock"))
+
+        let broken = try Tool.run(["push", "--break-stale-locks"], in: repo)
+        #expect(broken.status == 0, "\(broken.stderr)")
+        #expect(broken.stderr.contains("removed a stale lock file"), "\(broken.stderr)")
+        #expect(!remote.bare.exists("refs/notes/autoresearch.lock"))
+        try Self.expectSameRecords(repo, remote)
+    }
+
+    @Test func aStaleLockBehindGitDaemonIsNamedForTheRemotesAdministrator() throws {
+        let remote = try TestRemote(.gitDaemon)
+        let repo = try Self.pushedRepository(to: remote)
+        try remote.bare.plantLock("refs/notes/autoresearch.lock")
+
+        let refused = try Tool.run(["push"], in: repo)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("killed push left its lock file"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("refs/notes/autoresearch.lock"), "\(refused.stderr)")
+        let breaking = try Tool.run(["push", "--break-stale-locks"], in: repo)
+        #expect(breaking.status != 0)
+        #expect(breaking.stderr.contains("not on this machine's file system"), "\(breaking.stderr)")
+        #expect(remote.bare.exists("refs/notes/autoresearch.lock"), "the tool cannot reach it")
+    }
+}
