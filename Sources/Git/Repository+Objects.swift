@@ -82,6 +82,18 @@ extension Repository {
         return Array(UnsafeRawBufferPointer(start: raw, count: size))
     }
 
+    /// The size in bytes of a blob, read from the object's header (its content is not loaded).
+    public func blobSize(_ id: OID) throws -> Int {
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, pointer), "open the object database")
+        defer { git_odb_free(odb) }
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        var raw = id.raw
+        try check(git_odb_read_header(&size, &type, odb, &raw), "read the header of \(id.short)")
+        return size
+    }
+
     /// Writes a blob and returns its id.
     public func createBlob(_ bytes: [UInt8]) throws -> OID {
         var oid = git_oid()

@@ -34,14 +34,28 @@ extension Repository {
     }
 
     /// Stages every change in the work tree (new, modified and deleted files, not ignored ones)
-    /// and writes the index as a tree; returns that tree's id.
-    public func stageAll() throws -> OID {
+    /// but those at `excluded` paths, which keep what the index had, and writes the index as a
+    /// tree; returns that tree's id.
+    public func stageAll(excluding excluded: Set<String> = []) throws -> OID {
         var index: OpaquePointer?
         try check(git_repository_index(&index, pointer), "open the index")
         defer { git_index_free(index) }
+        final class Excluded {
+            let paths: Set<String>
+            init(_ paths: Set<String>) { self.paths = paths }
+        }
+        let payload = Unmanaged.passRetained(Excluded(excluded))
+        defer { payload.release() }
+        // libgit2 stages a path when the callback returns 0 and skips it when it returns more.
+        let skipExcluded: git_index_matched_path_cb = { path, _, payload in
+            guard let path else { return 0 }
+            return Unmanaged<Excluded>.fromOpaque(payload!).takeUnretainedValue().paths.contains(String(cString: path)) ? 1 : 0
+        }
+        let callback = excluded.isEmpty ? nil : skipExcluded
         try withStrArray([]) { paths in
-            try check(git_index_add_all(index, &paths, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil), "stage new and changed files")
-            try check(git_index_update_all(index, &paths, nil, nil), "stage deleted files")
+            try check(git_index_add_all(index, &paths, GIT_INDEX_ADD_DEFAULT.rawValue, callback, payload.toOpaque()),
+                      "stage new and changed files")
+            try check(git_index_update_all(index, &paths, callback, payload.toOpaque()), "stage deleted files")
         }
         try check(git_index_write(index), "write the index")
         var tree = git_oid()

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Autoresearch
-import Foundation
 
 extension GitAutoresearch {
     struct Export: ParsableCommand {
@@ -22,7 +21,7 @@ extension GitAutoresearch {
             let (workspace, name) = try target.resolve()
             let text = try workspace.exportTSV(experiment: name)
             if let output {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
+                try workspace.writeOutput(Array(text.utf8), to: output)
             } else {
                 print(text, terminator: "")
             }

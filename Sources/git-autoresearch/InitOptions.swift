@@ -58,7 +58,7 @@ struct DecisionOptions: SettingOptions {
     }
 }
 
-/// `init` options for staged evaluation, the metrics contract, targets, artifacts and the report.
+/// `init` options for staged evaluation, the metrics contract, targets, artifacts, candidate sizes and the report.
 struct StagingOptions: SettingOptions {
     @Option(name: .setting(.smoke), help: .setting(.smoke)) var smoke: String?
     @Option(name: .setting(.smokeBudget), help: .setting(.smokeBudget)) var smokeBudget: String?
@@ -67,6 +67,8 @@ struct StagingOptions: SettingOptions {
     @Option(name: .setting(.requiredKeys), help: .setting(.requiredKeys)) var requiredKeys: [String] = []
     @Option(name: .setting(.artifacts), help: .setting(.artifacts)) var artifacts: [String] = []
     @Option(name: .setting(.artifactLimit), help: .setting(.artifactLimit)) var artifactLimit: Int?
+    @Option(name: .setting(.maxFileSize), help: .setting(.maxFileSize)) var maxFileSize: Int?
+    @Option(name: .setting(.maxCandidateSize), help: .setting(.maxCandidateSize)) var maxCandidateSize: Int?
     @Option(name: .setting(.targets), help: .setting(.targets)) var targets: [String] = []
     @Option(name: .setting(.targetsFile), help: .setting(.targetsFile)) var targetsFile: String?
     @Option(name: .setting(.aggregate), help: .setting(.aggregate)) var aggregate: String?
@@ -76,7 +78,8 @@ struct StagingOptions: SettingOptions {
     var given: [(setting: Setting, texts: [String])] {
         [(.smoke, smoke.texts), (.smokeBudget, smokeBudget.texts), (.smokeTimeout, smokeTimeout.texts),
          (.smokeMargin, smokeMargin.texts), (.requiredKeys, requiredKeys), (.artifacts, artifacts),
-         (.artifactLimit, artifactLimit.texts), (.targets, targets), (.targetsFile, targetsFile.texts),
+         (.artifactLimit, artifactLimit.texts), (.maxFileSize, maxFileSize.texts),
+         (.maxCandidateSize, maxCandidateSize.texts), (.targets, targets), (.targetsFile, targetsFile.texts),
          (.aggregate, aggregate.texts), (.title, title.texts), (.goal, goal.texts)]
     }
 }

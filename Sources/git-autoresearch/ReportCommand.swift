@@ -1,6 +1,5 @@
 import ArgumentParser
 import Autoresearch
-import Foundation
 
 extension GitAutoresearch {
     struct Report: ParsableCommand {
@@ -20,11 +19,10 @@ extension GitAutoresearch {
         var output: String?
 
         mutating func run() throws {
-            let document = try Workspace().experimentsReport()
+            let workspace = try Workspace()
+            let document = try workspace.experimentsReport()
             if let output {
-                guard FileManager.default.createFile(atPath: output, contents: Data(document.utf8)) else {
-                    throw ValidationError("cannot write \(output)")
-                }
+                try workspace.writeOutput(Array(document.utf8), to: output)
             } else {
                 print(document, terminator: "")
             }

@@ -49,9 +49,7 @@ enum RunPrinter {
             if outcome.record.status.isFailure || outcome.record.status == .interrupted {
                 for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(line)", .dim)) }
                 if FileManager.default.fileExists(atPath: outcome.logPath) { print(Terminal.paint("  log: \(outcome.logPath)", .dim)) }
-                if outcome.record.status == .rejected {
-                    print(Terminal.paint("  the change: git show \(outcome.commit.short); to change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' (or commit it here, then 'git autoresearch init --name \(outcome.record.experiment)'): the next run is a new baseline", .dim))
-                }
+                if let hint = outcome.hint { print(Terminal.paint("  " + hint, .dim)) }
             }
         }
         fflush(nil)  // a loop piped to a file shows each run as it ends
@@ -119,7 +117,7 @@ enum RunPrinter {
             "samples": record.samples.isEmpty ? nil : record.samples, "noise": record.noise, "stage": record.stage,
             "smoke": record.smokeValue, "targets": record.targets.isEmpty ? nil : record.targets,
             "metrics": record.metrics.isEmpty ? nil : record.metricValues,
-            "breach": record.breach, "artifacts": record.artifacts, "worker": record.worker,
+            "breach": record.breach, "artifacts": record.artifacts, "worker": record.worker, "hint": outcome.hint,
         ])
     }
 }

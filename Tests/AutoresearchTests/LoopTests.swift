@@ -51,8 +51,8 @@ struct SignalledLoop {
     let output: ProcessOutput
 
     /// `duringAgent`: the agent edits candidate.txt, adds a file, then hangs; otherwise the agent
-    /// asks the evaluator to hang.
-    init(signal: Int32, duringAgent: Bool) throws {
+    /// asks the evaluator to hang. `userFile`: an untracked file (`mine`) the user placed before the loop.
+    init(signal: Int32, duringAgent: Bool, userFile: String? = nil) throws {
         let repo = try scenarioRepository(timeout: "60s")
         #expect(try Tool.run(["run"], in: repo).status == 0)
         best = try repo.gitLine("rev-parse", "HEAD")
@@ -64,6 +64,7 @@ struct SignalledLoop {
 
         """
         let agent = try repo.agent(duringAgent ? hang : "echo hang > candidate.txt\n")
+        if let userFile { try repo.write(userFile, "mine\n") }
         let tool = try Tool.start(["loop", "--agent", agent], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
         child = try #require(repo.waitForPid("child.pid"))
         kill(tool.pid, signal)

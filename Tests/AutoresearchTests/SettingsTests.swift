@@ -23,6 +23,8 @@ func experimentWithEverySetting() -> Experiment {
     experiment.smokeMargin = .absolute(0.05)
     experiment.artifacts = ["out/*.json"]
     experiment.artifactLimit = 4096
+    experiment.maxFileSize = 1 << 20
+    experiment.maxCandidateSize = 0
     experiment.targets = ["small", "large"]
     experiment.targetsFile = "targets.txt"
     experiment.aggregate = .target("large")

@@ -69,6 +69,24 @@ import Fixtures
         try repo.fsck()
     }
 
+    @Test func stagingAllButExcludedPathsLeavesThemAsTheyWere() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["tracked.txt": "t\n", "mine.txt": "m\n", "other.txt": "o\n"])
+        try repo.write("tracked.txt", "changed\n")
+        try repo.write("mine.txt", "edited by the user\n")
+        try repo.write("data/user.txt", "user\n")
+        try repo.write("data/agent.txt", "agent\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/other.txt")
+        let repository = try Repository(path: repo.path)
+        let tree = try repository.stageAll(excluding: ["data/user.txt", "mine.txt"])
+        let parent = try #require(try repository.head().target)
+        let commit = try repository.createCommit(tree: tree, parents: [parent], message: "snapshot\n")
+        #expect(try repo.gitLine("ls-tree", "-r", "--name-only", commit.hex) == "data/agent.txt\nmine.txt\ntracked.txt")
+        #expect(try repo.gitLine("show", "\(commit.hex):mine.txt") == "m")
+        let status = try repo.git(["status", "--porcelain", "--untracked-files=all"]).split(separator: "\n").map(String.init)
+        #expect(Set(status) == ["A  data/agent.txt", " M mine.txt", "D  other.txt", "M  tracked.txt", "?? data/user.txt"])
+    }
+
     @Test func compareAndSwapRefusesAStaleExpectation() throws {
         let repo = try TempRepository()
         let first = try #require(OID(hex: try repo.commitFiles(["a": "1\n"])))
@@ -110,6 +128,7 @@ import Fixtures
         let entry = try #require(try repository.entry(inTree: tree, path: "dir/sub/file.txt"))
         #expect(entry.kind == .blob)
         #expect(String(decoding: try repository.blob(entry.id), as: UTF8.self) == "hello\n")
+        #expect(try repository.blobSize(entry.id) == Int(try repo.gitLine("cat-file", "-s", entry.id.hex)))
         #expect(try repository.entry(inTree: tree, path: "dir/missing") == nil)
         let blob = try repository.createBlob(Array("new\n".utf8))
         let rewritten = try #require(try repository.writeTree(base: tree, path: ["dir", "sub", "other.txt"], entry: (blob, .blob)))

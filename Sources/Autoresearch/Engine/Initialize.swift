@@ -81,7 +81,8 @@ extension Workspace {
             throw AutoresearchError("experiment '\(settings.name)' already exists on autoresearch/\(settings.name)",
                                     hint: "to change its configuration, switch to it first: git switch autoresearch/\(settings.name)")
         }
-        let others = try repository.status().filter { $0.path != ExperimentFile.fileName }
+        let outputs = toolOutputs()
+        let others = try repository.status().filter { $0.path != ExperimentFile.fileName && !outputs.contains($0.path) }
         if !others.isEmpty {
             throw AutoresearchError("uncommitted changes: \(Self.listPaths(others.map(\.path)))",
                                     hint: "commit them first (the evaluator must be committed to be part of the experiment), or stash them")

@@ -12,6 +12,8 @@ public struct RunOutcome: Sendable {
     public let logPath: String
     /// The last lines of the evaluation's output.
     public let tail: [String]
+    /// What the user may do next, for a run that was not evaluated (a rejected candidate).
+    public var hint: String? = nil
 }
 
 /// Which step of an iteration is running.
@@ -66,12 +68,16 @@ extension Workspace {
     /// Runs one iteration of an experiment: snapshot, evaluate, decide, record, reset on discard.
     ///
     /// The candidate is whatever the work tree holds on top of the experiment branch (committed
-    /// with libgit2 as one commit), or commits already on the branch beyond the best. The
+    /// with libgit2 as one commit; files the tool wrote left out), or commits already on the
+    /// branch beyond the best. A discard says how to bring back the files it took from the work tree. The
     /// evaluation runs under the experiment's hard limit; the record goes in the ledger; a
     /// candidate that is not better is reset away (it stays reachable from the attempts ref).
     public func runOnce(experiment name: String, message: String? = nil, events: RunEvents = RunEvents()) throws -> RunResult {
         let context = context(name, events: events)
-        return try context.withLock { try context.iterate(message: message, agent: nil) }
+        return try context.withLock {
+            try context.announceFilesLeftAlone()
+            return try context.iterate(message: message, agent: nil)
+        }
     }
 
     /// This machine's name, for records (looked up once: Foundation may ask the resolver).
@@ -160,11 +166,14 @@ extension ExperimentContext {
         if let best = start.best, let guarded = start.guarded, let base = start.base {
             let changed = try guarded.violations(candidate: try repository.commit(candidate.commit).tree, repository: repository)
             if !changed.isEmpty {
-                return .ran(try reject(candidate, best: best, base: base, guarded: changed))
+                let outcome = try reject(candidate, best: best, base: base, guarded: changed)
+                if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
+                return .ran(outcome)
             }
         }
         let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.commit.hex, best: start.base?.hex,
-                                       branch: start.branch.fullName, start: Date(), description: candidate.description)
+                                       branch: start.branch.fullName, start: Date(), description: candidate.description,
+                                       userFiles: markedUserFiles)
         try state.writeMarker(marker)
         let tip = try tip(of: start.branch)
         if candidate.commit != tip {
@@ -178,9 +187,12 @@ extension ExperimentContext {
             }
             return decision
         }
-        if record.status != .keep, let base = start.base { try repository.resetHard(to: base) }
+        if record.status != .keep, let base = start.base {
+            try repository.resetHard(to: base)
+            if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
+        }
         state.removeMarker()
-        if agent == nil, case let leftovers = try repository.status().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
+        if agent == nil, case let leftovers = try workTreeChanges().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
             events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate.commit, bestBefore: start.best?.commit,
@@ -219,11 +231,13 @@ extension ExperimentContext {
     }
 
     /// The candidate of run `run`: the agent's change (when there is an agent and nothing is
-    /// waiting), else the work tree's changes committed on the tip, else the commits beyond the best.
+    /// waiting), else the work tree's changes committed on the tip, else the commits beyond the
+    /// best. The paths left alone are no part of it; one over the size limits is rejected.
     func makeCandidate(run: String, message: String?, agent: AgentInvocation?, from start: IterationStart) throws -> CandidateResult {
         var tip = start.tip
         var description = message ?? ""
-        var changes = try repository.status()
+        var changes = try workTreeChanges()
+        var byAgent = false
         if let agent, let best = start.best, let guarded = start.guarded, let base = start.base {
             if try !sameTree(tip, best.commit) || !changes.isEmpty {
                 // Mid-loop the tree is clean after every run unless the evaluation wrote files,
@@ -236,25 +250,43 @@ extension ExperimentContext {
                 case .changed(let text): description = text
                 }
                 tip = try self.tip(of: start.branch)
-                changes = try repository.status()
+                changes = try workTreeChanges()
+                byAgent = true
             }
         }
-        var commit = tip
-        if !changes.isEmpty {
-            let tree = try repository.stageAll()
-            if tree != (try repository.commit(tip).tree) {
-                if description.isEmpty, agent != nil { description = "edit \(Workspace.listPaths(changes.map(\.path)))" }
-                let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
-                commit = try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
+        var size = CandidateSize(workTree: changes, root: root)
+        if byAgent { try size.addCommitted(from: repository.commit(start.tip).tree, to: repository.commit(tip).tree, in: repository) }
+        if let excess = size.excess(start.experiment) {
+            guard byAgent || agent == nil else {
+                throw AutoresearchError("the changes already on \(start.branch.shortBranchName) are too big: \(excess); the loop stopped, nothing was committed",
+                                        hint: "commit or remove them, or raise the limits with 'git autoresearch init --name \(name) --max-file-size BYTES --max-candidate-size BYTES'")
             }
-        } else if description.isEmpty, tip != start.base {
-            description = String(try repository.commit(commit).message.prefix { $0 != "\n" })
+            return .settled(try rejectOversized(excess, run: run, description: description, start: start, byAgent: byAgent))
         }
+        let commit = try snapshot(changes, onto: tip, run: run, description: &description, namedByPaths: agent != nil, start: start)
         if let best = start.best, try sameTree(commit, best.commit) {
             guard agent != nil else { return .nothing(best: commit) }
             return .settled(try recordNoop(experiment: start.experiment, run: run, best: best, description: description))
         }
         return .ready(Candidate(commit: commit, run: run, description: description, start: start))
+    }
+
+    /// The commit of run `run`'s candidate: `changes` committed on `tip` (the subject is
+    /// `description`, which, empty and `namedByPaths`, names the paths), else `tip` (whose
+    /// subject becomes the description when it is beyond the base).
+    private func snapshot(_ changes: [StatusEntry], onto tip: OID, run: String, description: inout String, namedByPaths: Bool,
+                          start: IterationStart) throws -> OID {
+        guard !changes.isEmpty else {
+            if description.isEmpty, tip != start.base {
+                description = String(try repository.commit(tip).message.prefix { $0 != "\n" })
+            }
+            return tip
+        }
+        let tree = try repository.stageAll(excluding: pathsLeftAlone())
+        guard tree != (try repository.commit(tip).tree) else { return tip }
+        if description.isEmpty, namedByPaths { description = "edit \(Workspace.listPaths(changes.map(\.path)))" }
+        let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
+        return try repository.createCommit(tree: tree, parents: [tip], message: subject + "\n")
     }
 
     /// Judges a measured evaluation against the best: keep when better beyond the gate (the first
@@ -319,7 +351,9 @@ extension ExperimentContext {
         try ledger.append(record, on: candidate.commit)
         try repository.resetHard(to: base)
         state.removeMarker()
-        return RunOutcome(record: record, commit: candidate.commit, bestBefore: best.commit, logPath: state.logPath(run: candidate.run), tail: [])
+        let hint = "the change: git show \(candidate.commit.short); to change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' (or commit it here, then 'git autoresearch init --name \(name)'): the next run is a new baseline"
+        return RunOutcome(record: record, commit: candidate.commit, bestBefore: best.commit, logPath: state.logPath(run: candidate.run),
+                          tail: [], hint: hint)
     }
 
     /// The record of a run that was not evaluated (no-op, rejected, agent error, interrupted),
@@ -339,7 +373,7 @@ extension ExperimentContext {
     func enterBranch(_ branch: ReferenceName) throws {
         let head = try repository.head()
         if case .branch(branch, _) = head { return }
-        let changes = try repository.status()
+        let changes = try workTreeChanges()
         if !changes.isEmpty {
             let here: String
             if case .branch(let name, _) = head { here = "branch \(name.shortBranchName)" } else { here = "a detached HEAD" }

@@ -148,6 +148,8 @@ extension ExperimentContext {
             if let report {
                 reportSteps(to: report, supervisor: options.supervisor, agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
             }
+            try adoptUntrackedFilesAsUsers()
+            try announceFilesLeftAlone()
             var tally = LoopTally()
             let stop = try iterateUntilStopped(command: command, experiment: experiment, options: options, started: started,
                                                tally: &tally, report: report, onRun: onRun)
@@ -250,7 +252,7 @@ extension ExperimentContext {
         guard try repository.referenceTarget(branch) != best else { return }
         // Files the evaluation left are refused by the iteration when the branch stays; before
         // a move they are refused here, as the reset would overwrite them.
-        let changes = try repository.status()
+        let changes = try workTreeChanges()
         guard changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
         try repository.resetHard(to: best)
     }
@@ -262,7 +264,7 @@ extension ExperimentContext {
             // work tree), the files follow an adopted best. Checked before the branch moves: after,
             // the old files look like changes. Any other branch of HEAD is never touched.
             let before = try tip()
-            let follows = try repository.head() == .branch(refs.branch, target: before) && repository.status().isEmpty
+            let follows = try repository.head() == .branch(refs.branch, target: before) && workTreeChanges().isEmpty
             let adopted = try state.withSharedLock("sync") { try syncBest(from: remote) }
             if let adopted { events.notice(adopted) }
             if follows, try tip() != before { try repository.resetHard(to: try tip()) }

@@ -16,7 +16,7 @@ extension Workspace {
             }
             let experiment = try context.configuration(at: tip)
             guard try context.sameTree(tip, best.commit) || context.carriesBest(best.commit, at: tip, experiment: experiment),
-                  try repository.status().isEmpty else {
+                  try context.workTreeChanges().isEmpty else {
                 throw AutoresearchError("autoresearch/\(name) has changes beyond the best commit \(best.commit.short); a recheck measures the best itself",
                                         hint: "evaluate them first with 'git autoresearch run', or reset them away (git stash -u)")
             }
@@ -32,14 +32,14 @@ extension ExperimentContext {
         let run = RunID.make()
         let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: base.hex,
                                        branch: branch.fullName, start: Date(),
-                                       description: "recheck of the best (run \(best.record.run))")
+                                       description: "recheck of the best (run \(best.record.run))", userFiles: markedUserFiles)
         try ledger.recordAttempt(best.commit, experiment: name, run: run)
         try state.writeMarker(marker)
         let (record, evaluation) = try evaluateAndRecord(best.commit, experiment: experiment, best: best.record, marker: marker,
                                                          includeSmoke: false) { evaluation in
             try pooledDecision(best, remeasured: evaluation, experiment: experiment)
         }
-        if try !repository.status().isEmpty { try repository.resetHard(to: base) }
+        if try !workTreeChanges().isEmpty { try repository.resetHard(to: base) }
         state.removeMarker()
         return RunOutcome(record: record, commit: best.commit, bestBefore: best.commit, logPath: state.logPath(run: run), tail: evaluation.tail)
     }

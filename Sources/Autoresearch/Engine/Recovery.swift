@@ -19,7 +19,8 @@ extension ExperimentContext {
     /// In the agent phase the candidate is what the agent left: a commit of the work-tree changes
     /// on top of the branch tip, else the tip if the agent committed, else the best commit; it is
     /// linked from the attempts chain. In the evaluation phase the candidate is already there;
-    /// work-tree changes (written by the evaluator) are saved as one more attempt.
+    /// work-tree changes (written by the evaluator) are saved as one more attempt. The marker's
+    /// user files and the tool's outputs are never saved nor removed.
     func settle(_ marker: LocalState.Marker, status: RunStatus, reason: String, exitCode: Int32? = nil) throws -> Settled {
         var marker = marker
         guard var candidate = OID(hex: marker.candidate) else {
@@ -31,9 +32,10 @@ extension ExperimentContext {
         let finished = try ledger.records(on: candidate, experiment: name).first { $0.run == marker.run }
         if finished?.status != .keep, let best, let tip = try repository.referenceTarget(ReferenceName(marker.branch)) {
             let onBranch = try repository.head() == .branch(ReferenceName(marker.branch), target: tip)
-            let dirty = try onBranch && !repository.status().isEmpty
+            let userFiles = Set(marker.userFiles ?? [])
+            let dirty = try onBranch && !workTreeChanges(userFiles: userFiles).isEmpty
             if dirty {
-                let saved = try repository.createCommit(tree: try repository.stageAll(), parents: [tip],
+                let saved = try repository.createCommit(tree: try repository.stageAll(excluding: pathsLeftAlone(userFiles: userFiles)), parents: [tip],
                                                         message: "autoresearch: work tree of run \(marker.run)\n")
                 try ledger.recordAttempt(saved, experiment: name, run: marker.run)
                 if marker.phase == .agent { candidate = saved } else { actions.append("work-tree changes saved as \(saved.short) (git show \(saved.short))") }

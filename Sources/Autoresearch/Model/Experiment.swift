@@ -74,6 +74,10 @@ public struct Experiment: Sendable, Equatable {
     public var artifacts: [String] = []
     /// Bytes of artifacts stored per run; files beyond it are left out, and the run says so.
     public var artifactLimit: Int = Experiment.defaultArtifactLimit
+    /// The largest new or changed file a candidate may hold, in bytes (0: no limit).
+    public var maxFileSize: Int = Experiment.defaultMaxFileSize
+    /// The most bytes of new and changed files a candidate may hold in all (0: no limit).
+    public var maxCandidateSize: Int = Experiment.defaultMaxCandidateSize
     /// Targets evaluated in this order, one evaluation each (`AUTORESEARCH_TARGET`).
     public var targets: [String] = []
     /// A file of the work tree listing the targets, one a line (`#` comments); read at each run.
@@ -126,6 +130,8 @@ public struct Experiment: Sendable, Equatable {
     public static let defaultAgentTimeout = 1800.0
     public static let defaultNoiseWidths = 2.0
     public static let defaultArtifactLimit = 10 << 20
+    public static let defaultMaxFileSize = 50 << 20
+    public static let defaultMaxCandidateSize = 200 << 20
 
     public init(name: String, evaluate: String, metric: String, direction: Direction = .lower,
                 budget: Double = Experiment.defaultBudget, timeout: Double? = nil, grace: Double = Experiment.defaultGrace,

@@ -268,6 +268,15 @@ extension Setting {
     public static let artifactLimit = value("artifactLimit", flag: "artifact-limit", \.artifactLimit,
                                             .count(hint: "give a number of bytes", atLeast: 0), default: Experiment.defaultArtifactLimit,
                                             definesMeasurement: false, help: "Bytes of artifacts stored per run.")
+    public static let maxFileSize = value("maxFileSize", flag: "max-file-size", \.maxFileSize,
+                                          .count(hint: "give a number of bytes (0: no limit)", atLeast: 0), default: Experiment.defaultMaxFileSize,
+                                          defaultDescription: "\(Experiment.defaultMaxFileSize) (50 MiB)", definesMeasurement: false,
+                                          help: "Bytes a new or changed file of a candidate may have; a bigger one rejects the candidate before anything is committed (0: no limit).")
+    public static let maxCandidateSize = value("maxCandidateSize", flag: "max-candidate-size", \.maxCandidateSize,
+                                               .count(hint: "give a number of bytes (0: no limit)", atLeast: 0),
+                                               default: Experiment.defaultMaxCandidateSize,
+                                               defaultDescription: "\(Experiment.defaultMaxCandidateSize) (200 MiB)", definesMeasurement: false,
+                                               help: "Bytes of new and changed files a candidate may hold in all; more rejects it before anything is committed (0: no limit).")
     public static let targets = list("target", flag: "target", \.targets, .text, definesMeasurement: true,
                                      help: "A target evaluated in order, one evaluation each with AUTORESEARCH_TARGET set.")
     public static let targetsFile = optional("targetsFile", flag: "targets-file", \.targetsFile, .text, definesMeasurement: true,
@@ -280,7 +289,7 @@ extension Setting {
     public static let all: [Setting] = [
         evaluate, metric, direction, budget, timeout, grace, metricFile, metricKey, guards, agent, agentTimeout, program, logLimit,
         evaluator, title, goal, repeats, minDelta, noiseWidths, recheckEvery, constraints, requiredKeys, smoke, smokeBudget,
-        smokeTimeout, smokeMargin, artifacts, artifactLimit, targets, targetsFile, aggregate,
+        smokeTimeout, smokeMargin, artifacts, artifactLimit, maxFileSize, maxCandidateSize, targets, targetsFile, aggregate,
     ]
 }
 

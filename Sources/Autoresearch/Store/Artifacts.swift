@@ -107,10 +107,7 @@ extension Workspace {
             let target = directory + "/" + file.path
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let bytes = try repository.blob(file.blob)
-            guard FileManager.default.createFile(atPath: target, contents: Data(bytes),
-                                                 attributes: [.posixPermissions: file.mode == .executable ? 0o755 : 0o644]) else {
-                throw AutoresearchError("cannot write \(target)")
-            }
+            try writeOutput(bytes, to: target, permissions: file.mode == .executable ? 0o755 : 0o644)
             written.append(Artifact(path: file.path, size: bytes.count))
         }
         return written

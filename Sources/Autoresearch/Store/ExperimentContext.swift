@@ -13,6 +13,9 @@ final class ExperimentContext {
     private(set) var ledger: Ledger
     /// Where the steps report what they do; a loop adds to it (a worker's state file).
     var events: RunEvents
+    /// The files that were untracked when the loop started: the user's, never part of a
+    /// candidate and never removed (empty for `run`, where untracked files are the change).
+    var userFiles: Set<String> = []
     /// Configurations already read, by the id of their `.autoresearch` blob.
     private var configurations: [OID: Experiment] = [:]
 

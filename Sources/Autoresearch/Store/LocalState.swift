@@ -11,7 +11,7 @@ import Glibc
 /// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
 /// `logs/RUN.log` (and `RUN.agent.log`), `workers/` (work trees, `I.json` states, `runs-left`),
 /// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`,
-/// `guard-overrides.log` and credential helpers' temporary output. Every lock is a `FileLock`.
+/// `guard-overrides.log`, credential helpers' temporary output, and per work tree `tool-outputs`. Every lock is a `FileLock`.
 public struct LocalState {
     public let directory: String
     /// The experiment's directory in the main git directory.
@@ -58,6 +58,9 @@ public struct LocalState {
 
     /// Where `.autoresearch` blobs are copied for libgit2, which parses config files only from disk.
     static func configCacheDirectory(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/config-cache" }
+    /// The files the tool wrote into this work tree (`report -o`, `export -o`, restored artifacts),
+    /// one `BLOB-ID PATH` a line, so no run takes them for a change.
+    static func toolOutputsPath(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/tool-outputs" }
     /// Where guarded changes let through with the override variable are noted.
     static func guardOverridesLog(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/guard-overrides.log" }
     /// Where a credential helper's answer is read from, for this process.
@@ -103,6 +106,9 @@ public struct LocalState {
         var description: String
         /// The process group of the agent or evaluator, once it started.
         var processGroup: Int32?
+        /// The files that were untracked when the loop started: the user's, which a repair neither
+        /// snapshots nor removes (nil for `run`, where untracked files are the change).
+        var userFiles: [String]?
 
         /// The branch the run is on.
         var branchName: ReferenceName { ReferenceName(branch) }
