@@ -16,6 +16,9 @@ public final class Workspace {
         } catch let error as GitError where error.isNotFound {
             throw AutoresearchError("not a git repository (or any parent up to /): \(path)",
                                     hint: "run this inside a git work tree, or create one with 'git init'")
+        } catch let error as DubiousOwnership {
+            throw AutoresearchError("\(error.description): it belongs to uid \(error.owner), you are uid \(error.user)",
+                                    hint: "git refuses it too; if you trust its configuration and hooks: git config --global --add safe.directory \(error.path)")
         }
         guard let workdir = repository.workdir else {
             throw AutoresearchError("\(repository.gitDirectory) is a bare repository", hint: "experiments need a work tree: run in a clone")
