@@ -83,11 +83,23 @@ public final class Workspace {
                 throw AutoresearchError("cannot write \(cached)")
             }
         }
-        guard let experiment = try ExperimentFile(path: cached).experiment(named: name) else {
+        guard let experiment = try Self.readCachedConfiguration(cached, named: name, committedIn: commit) else {
             throw AutoresearchError("\(ExperimentFile.fileName) in commit \(commit.short) has no experiment '\(name)'",
                                     hint: "configure it with git autoresearch init --name \(name) ...")
         }
         return experiment
+    }
+
+    /// Reads experiment `name` from `cached`, the copy of the `.autoresearch` of `commit`; a
+    /// syntax error names `.autoresearch` in that commit, with libgit2's line and column.
+    private static func readCachedConfiguration(_ cached: String, named name: String, committedIn commit: OID) throws -> Experiment? {
+        do {
+            return try ExperimentFile(path: cached).experiment(named: name)
+        } catch let error as GitError {
+            let message = error.message.replacingOccurrences(of: cached, with: ExperimentFile.fileName)
+            throw AutoresearchError("cannot read \(ExperimentFile.fileName) in commit \(commit.short): \(message)",
+                                    hint: "correct it, commit it on the experiment branch, and run again")
+        }
     }
 
     /// Up to five paths for a message, then `...`.
