@@ -46,21 +46,30 @@ extension Workspace {
         defer { lock?.release() }
         var report = ShareReport()
         var lastProblem = ""
+        var raced = false
         for attempt in 1...Self.maxPushAttempts {
             report.attempts = attempt
             do {
                 let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report)
                 if rejected.isEmpty { return report }
                 lastProblem = "\(remote) rejected \(rejected.map { "\($0.ref) (\($0.reason))" }.joined(separator: ", "))"
+                raced = true
+            } catch let error as GitError where error.isConnectionFailure {
+                // libgit2 says "failed to connect to HOST: Connection refused": the cause is the last part.
+                let cause = error.message.components(separatedBy: ": ").last!.lowercased()
+                throw AutoresearchError("cannot reach \(remote) (\(url)): \(cause)",
+                                        hint: "check that the remote is up and its URL is right (git remote -v)")
             } catch let error as GitError where !error.isAuthenticationFailure {
                 // Another machine pushed between our fetch and our push (non-fast-forward), or the
                 // remote was busy: fetch, merge and try again.
                 lastProblem = error.description
+                raced = error.isNonFastForward || error.isModified
             }
             usleep(UInt32.random(in: 0...UInt32(min(attempt, 8) * 60_000)))
         }
         throw AutoresearchError("could not push to \(remote) in \(Self.maxPushAttempts) attempts: \(lastProblem)",
-                                hint: "another machine may be pushing at the same moment: run 'git autoresearch push' again")
+                                hint: raced ? "another machine may be pushing at the same moment: run 'git autoresearch push' again"
+                                    : "run 'git autoresearch push' again; if it fails the same way, the message says why")
     }
 
     /// One attempt: fetch and merge, then push. Returns the references the remote rejected.
