@@ -17,6 +17,7 @@ extension GitAutoresearch {
             let (workspace, name) = try target.resolve()
             let status = try workspace.status(experiment: name)
             if let repaired = status.repaired { Terminal.notice(repaired) }
+            if let lostRecord = status.lostRecord { Terminal.notice(lostRecord) }
             let experiment = status.experiment
             if format == .json {
                 print(Terminal.json([
