@@ -109,6 +109,19 @@ private func hasRawControls(_ text: String) -> Bool {
         #expect(try Tool.run(["run"], in: repo).status == 0)
     }
 
+    @Test func statusWarnsWhenTheBestLostItsRecord() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.write("candidate.txt", "value 5\n")
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        #expect(!(try Tool.run(["status"], in: repo).stderr.contains("no record")))
+        try repo.git(["notes", "--ref", "autoresearch", "add", "-f", "-m", "overwritten", "autoresearch/s"])
+        let status = try Tool.run(["status"], in: repo)
+        let tip = try repo.gitLine("rev-parse", "--short=7", "autoresearch/s")
+        #expect(status.status == 0 && status.stderr.contains("commit \(tip) on autoresearch/s was evaluated"), "\(status.stderr)")
+        #expect(status.stderr.contains("has no record") && status.stdout.contains("best        10 "))
+    }
+
     @Test func pushToAClosedPortSaysConnectionRefused() throws {
         let repo = try scenarioRepository()
         #expect(try Tool.run(["run"], in: repo).status == 0)
