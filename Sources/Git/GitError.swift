@@ -19,6 +19,12 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
     public var isNotFound: Bool { code.isNotFound }
     /// True when authentication failed: every credential tried was refused, or none was found.
     public var isAuthenticationFailure: Bool { code == .auth || errorClass == .ssh && message.contains("authentication") }
+    /// True when the remote could not be reached: connection refused, unknown host, no route, timeout.
+    public var isConnectionFailure: Bool {
+        let text = message.lowercased()
+        return (errorClass == .net || errorClass == .os)
+            && ["connect", "resolve", "unreachable", "timed out"].contains { text.contains($0) }
+    }
     /// True when a push was refused because the remote's reference is not an ancestor of ours.
     public var isNonFastForward: Bool { code == .nonFastForward }
     /// True when a compare-and-swap reference update lost a race (see `Code.isModified`).

@@ -1,10 +1,12 @@
 import Clibgit2
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// libgit2 is initialised once per process, with owner validation off: libgit2 1.5.1 refuses
-/// repositories owned by another user with a misleading "safe.directory not found" error.
+/// repositories owned by another user with a misleading "safe.directory not found" error, even
+/// when `safe.directory` lists them. `Repository(discoveringFrom:)` makes git's check itself.
 private let libgit2Ready: Void = {
     git_libgit2_init()
     clibgit2_set_owner_validation(0)
@@ -23,12 +25,15 @@ public final class Repository {
         pointer = handle!
     }
 
-    /// Opens the repository that contains `path`, searching upwards like `git` does.
+    /// Opens the repository that contains `path`, searching upwards like `git` does. Like git,
+    /// refuses a repository owned by another user unless `safe.directory` lists it
+    /// (throws `DubiousOwnership`).
     public init(discoveringFrom path: String) throws {
         _ = libgit2Ready
         var handle: OpaquePointer?
         try check(git_repository_open_ext(&handle, path, 0, nil), "find a git repository at or above \(path)")
         pointer = handle!
+        try checkOwnership()
     }
 
     /// Creates a new repository (non-bare unless `bare`) at `path`.
@@ -106,5 +111,74 @@ extension Repository {
         var oid = git_oid()
         try check(git_index_write_tree_to(&oid, index, pointer), "write the index as a tree")
         return OID(oid)
+    }
+}
+
+/// A repository owned by another user and not listed in `safe.directory`: git refuses to work in
+/// it, since its configuration and hooks could run commands as the current user.
+public struct DubiousOwnership: Error, CustomStringConvertible {
+    /// The work tree (or the git directory of a bare repository), as `safe.directory` would name it.
+    public let path: String
+    public let owner: uid_t
+    public let user: uid_t
+
+    public var description: String { "detected dubious ownership in repository at '\(path)'" }
+}
+
+extension Repository {
+    /// git's ownership check: the work tree and the git directory must belong to the user
+    /// (the effective uid; for root, also `SUDO_UID`), unless the system or global configuration
+    /// lists the work tree in `safe.directory` (or has `safe.directory=*`).
+    func checkOwnership() throws {
+        let path = String((workdir ?? gitDirectory).dropLast())
+        for checked in [path, gitDirectory] {
+            var info = stat()
+            guard stat(checked, &info) == 0, !Self.isCurrentUser(info.st_uid) else { continue }
+            if try Self.safeDirectories().contains(where: { Self.safeDirectory($0, covers: path) }) { return }
+            throw DubiousOwnership(path: path, owner: info.st_uid, user: geteuid())
+        }
+    }
+
+    private static func isCurrentUser(_ owner: uid_t) -> Bool {
+        let user = geteuid()
+        if owner == user { return true }
+        guard user == 0, let sudo = ProcessInfo.processInfo.environment["SUDO_UID"].flatMap(uid_t.init) else { return false }
+        return owner == sudo
+    }
+
+    /// The `safe.directory` values of the system and global configuration, in order; an empty
+    /// value clears the ones before it, as in git. The repository's own configuration is not read.
+    static func safeDirectories() throws -> [String] {
+        var config: OpaquePointer?
+        try check(git_config_open_default(&config), "read the global git configuration")
+        defer { git_config_free(config) }
+        var iterator: OpaquePointer?
+        let code = git_config_multivar_iterator_new(&iterator, config, "safe.directory", nil)
+        if code == GIT_ENOTFOUND.rawValue { return [] }
+        try check(code, "read safe.directory")
+        defer { git_config_iterator_free(iterator) }
+        var values: [String] = []
+        var entry: UnsafeMutablePointer<git_config_entry>?
+        while git_config_next(&entry, iterator) == 0, let value = entry?.pointee.value.map({ String(cString: $0) }) {
+            if value.isEmpty { values.removeAll() } else { values.append(value) }
+        }
+        return values
+    }
+
+    /// True when the `safe.directory` value `value` names `path`: `*`, the path itself (`~/`
+    /// for the home directory; a trailing slash ignored), or a prefix of it ending in `/*`.
+    static func safeDirectory(_ value: String, covers path: String) -> Bool {
+        if value == "*" { return true }
+        var listed = value
+        if listed.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
+            listed = home + listed.dropFirst(1)
+        }
+        let candidates = Set([path, URL(fileURLWithPath: path).resolvingSymlinksInPath().path])
+        if listed.hasSuffix("/*") {
+            let prefix = String(listed.dropLast())
+            return candidates.contains { ($0 + "/").hasPrefix(prefix) }
+        }
+        while listed.count > 1, listed.hasSuffix("/") { listed.removeLast() }
+        return candidates.contains(listed)
     }
 }

@@ -31,7 +31,7 @@ extension GitAutoresearch {
                     return
                 }
             }
-            for artifact in artifacts { print("\(out.map { $0 + "/" } ?? "")\(artifact.path)\t\(artifact.size)") }
+            for artifact in artifacts { print("\(out.map { $0 + "/" } ?? "")\(UntrustedText.visible(artifact.path))\t\(artifact.size)") }
         }
     }
 }

@@ -24,7 +24,7 @@ extension GitAutoresearch {
                                      "direction": found.experiment.direction.rawValue, "run": record.run,
                                      "baseline_value": base, "improvement": improvement]))
             } else {
-                print("\(found.best.commit.hex) \(record.metric)=\(Number.format(value))")
+                print("\(found.best.commit.hex) \(UntrustedText.visible(record.metric))=\(Number.format(value))")
             }
         }
     }

@@ -32,8 +32,19 @@ struct GitAutoresearch: ParsableCommand {
             Terminal.error(error.description, hint: nil)
             Foundation.exit(1)
         } catch {
-            exit(withError: error)
+            exitShowingControls(error)
         }
+    }
+
+    /// `exit(withError:)`, with the control characters of the message made visible: a usage
+    /// error echoes the arguments given.
+    private static func exitShowingControls(_ error: Error) -> Never {
+        let message = UntrustedText.visible(fullMessage(for: error), multiline: true)
+        let code = exitCode(for: error)
+        if !message.isEmpty {
+            (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data((message + "\n").utf8))
+        }
+        Foundation.exit(code.rawValue)
     }
 }
 

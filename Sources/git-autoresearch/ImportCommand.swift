@@ -20,7 +20,7 @@ extension GitAutoresearch {
             }
             let report = try workspace.importTSV(text, experiment: name)
             print("imported \(report.imported) run\(report.imported == 1 ? "" : "s") into '\(name)'\(report.skipped.isEmpty ? "" : ", skipped \(report.skipped.count):")")
-            for skipped in report.skipped { print("  line \(skipped.line): \(skipped.reason)") }
+            for skipped in report.skipped { print("  line \(skipped.line): \(UntrustedText.visible(skipped.reason))") }
             if !report.skipped.isEmpty { throw ExitCode(2) }
         }
     }

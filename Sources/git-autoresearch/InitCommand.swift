@@ -43,7 +43,7 @@ extension GitAutoresearch {
             let result = try workspace.initialize(settings)
             let experiment = result.experiment
             print("\(result.created ? "Created" : "Updated") experiment \(Terminal.paint(experiment.name, .bold)) on branch autoresearch/\(experiment.name)\(result.switched ? " (switched to it)" : "")")
-            print("  evaluate  \(experiment.evaluate)")
+            print("  evaluate  \(UntrustedText.visible(experiment.evaluate))")
             print("  metric    \(experiment.metric) (\(experiment.direction.rawValue) is better), budget \(Durations.format(experiment.budget)), hard limit \(Durations.format(experiment.timeout))")
             if let commit = result.configCommit { print("  committed \(ExperimentFile.fileName) as \(commit.short)") }
             if experiment.agent != nil {

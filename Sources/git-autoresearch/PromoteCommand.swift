@@ -33,7 +33,7 @@ extension GitAutoresearch {
                                      "run": record.run, "value": promotion.value]))
                 return
             }
-            var measure = "\(record.metric)=\(Number.format(promotion.value))"
+            var measure = "\(UntrustedText.visible(record.metric))=\(Number.format(promotion.value))"
             if let improvement = promotion.improvement {
                 measure += String(format: ", %.1f%% %@ than the baseline", abs(improvement) * 100, improvement >= 0 ? "better" : "worse")
             }

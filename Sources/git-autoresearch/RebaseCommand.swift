@@ -22,7 +22,7 @@ extension GitAutoresearch {
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             let update = try workspace.takeEvaluator(experiment: name, from: revision)
-            print("Took \(update.paths.joined(separator: ", ")) from \(revision) as \(update.commit.short) on autoresearch/\(name); the next run measures a new baseline.")
+            print("Took \(UntrustedText.visible(update.paths.joined(separator: ", "))) from \(revision) as \(update.commit.short) on autoresearch/\(name); the next run measures a new baseline.")
         }
     }
 }

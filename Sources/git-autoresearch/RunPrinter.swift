@@ -8,6 +8,7 @@ enum RunPrinter {
     static func events(quiet: Bool, silent: Bool) -> RunEvents {
         var events = RunEvents()
         events.notice = { if !silent { Terminal.notice($0) } }
+        // A worker is this tool in a child process: its lines are already made visible (and may be coloured).
         events.workerOutput = { line, isError in
             Terminal.clearProgress()
             if isError {
@@ -47,9 +48,11 @@ enum RunPrinter {
         } else if !quiet {
             print(Terminal.linePrefix + line(outcome))
             if outcome.record.status.isFailure || outcome.record.status == .interrupted {
-                for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(line)", .dim)) }
-                if FileManager.default.fileExists(atPath: outcome.logPath) { print(Terminal.paint("  log: \(outcome.logPath)", .dim)) }
-                if let hint = outcome.hint { print(Terminal.paint("  " + hint, .dim)) }
+                for line in outcome.tail.suffix(5) { print(Terminal.paint("  | \(UntrustedText.visible(line))", .dim)) }
+                if FileManager.default.fileExists(atPath: outcome.logPath) {
+                    print(Terminal.paint("  log: \(UntrustedText.visible(outcome.logPath))", .dim))
+                }
+                if let hint = outcome.hint { print(Terminal.paint("  " + UntrustedText.visible(hint), .dim)) }
             }
         }
         fflush(nil)  // a loop piped to a file shows each run as it ends
@@ -84,25 +87,25 @@ enum RunPrinter {
         }
     }
 
-    /// `run ID  STATUS  metric=VALUE  DELTA  DURATION  COMMIT  "description"`
+    /// `run ID  STATUS  metric=VALUE  DELTA  DURATION  COMMIT  "description"`, on one line.
     static func line(_ outcome: RunOutcome) -> String {
         let record = outcome.record
         var parts = ["run \(record.run)", statusLabel(record)]
         if let value = record.value {
             let spread = record.samples.count > 1 ? " (median of \(record.samples.count)\(record.noise.map { ", noise \(Number.format($0))" } ?? ""))" : ""
-            parts.append("\(record.metric)=\(Number.format(value))\(spread)")
+            parts.append("\(UntrustedText.visible(record.metric))=\(Number.format(value))\(spread)")
             if let delta = record.delta, let best = record.bestBefore {
                 let relative = best != 0 ? String(format: " (%+.2f%%)", delta / abs(best) * 100) : ""
                 parts.append("\(Number.signed(delta))\(relative) vs best \(Number.format(best))")
             }
-            if let reason = record.reason { parts.append(reason) }
+            if let reason = record.reason { parts.append(UntrustedText.visible(reason)) }
         } else if let reason = record.reason {
-            parts.append(reason)
+            parts.append(UntrustedText.visible(reason))
         }
         if let smoke = record.smokeValue, record.stage == nil { parts.append("smoke \(Number.format(smoke))") }
         parts.append(Durations.format(record.duration))
         parts.append(outcome.commit.short)
-        if !record.description.isEmpty { parts.append("\"\(record.description)\"") }
+        if !record.description.isEmpty { parts.append("\"\(UntrustedText.visible(record.description))\"") }
         return parts.joined(separator: "  ")
     }
 
@@ -154,7 +157,7 @@ extension RunPrinter {
             print("No baseline yet.")
             return
         }
-        var line = "\(best.record.metric): "
+        var line = "\(UntrustedText.visible(best.record.metric)): "
         if let base = summary.baseline?.value, summary.baseline?.run != best.record.run {
             line += "baseline \(Number.format(base)) → best \(Terminal.paint(Number.format(value), .bold))"
             if let improvement = summary.improvement { line += String(format: " (%+.2f%%, %@)", (value - base) / abs(base) * 100, improvement > 0 ? "better" : "worse") }

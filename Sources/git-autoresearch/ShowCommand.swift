@@ -29,19 +29,20 @@ extension GitAutoresearch {
                                      "artifacts": artifacts.isEmpty ? nil : artifacts.map { ["path": $0.path, "size": $0.size] }]))
                 return
             }
-            print(Terminal.paint("run \(entry.record.run) on \(entry.commit.hex)", .bold))
-            print(entry.record.line)
+            print(Terminal.paint("run \(UntrustedText.visible(entry.record.run)) on \(entry.commit.hex)", .bold))
+            print(UntrustedText.visible(entry.record.line))
             if !artifacts.isEmpty {
                 print(Terminal.paint("\nartifacts (tree \(entry.record.artifacts!.prefix(7)); restore with: git autoresearch artifacts \(entry.record.run) --out DIR):", .bold))
-                for artifact in artifacts { print("  \(artifact.path)  \(ByteCount.format(artifact.size))") }
+                for artifact in artifacts { print("  \(UntrustedText.visible(artifact.path))  \(ByteCount.format(artifact.size))") }
             }
             if !tail.isEmpty {
                 print(Terminal.paint("\nlast lines of the log:", .bold))
-                for line in tail { print("  | \(line)") }
+                for line in tail { print("  | \(UntrustedText.visible(line))") }
             }
             if !noPatch {
                 print(Terminal.paint("\nchange:", .bold))
-                print(patch.isEmpty ? "(no change against the parent commit)" : patch, terminator: patch.hasSuffix("\n") ? "" : "\n")
+                let shown = patch.isEmpty ? "(no change against the parent commit)" : UntrustedText.visible(patch, multiline: true)
+                print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
             }
         }
     }

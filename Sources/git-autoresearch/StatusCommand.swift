@@ -17,6 +17,7 @@ extension GitAutoresearch {
             let (workspace, name) = try target.resolve()
             let status = try workspace.status(experiment: name)
             if let repaired = status.repaired { Terminal.notice(repaired) }
+            if let lostRecord = status.lostRecord { Terminal.notice(lostRecord) }
             let experiment = status.experiment
             if format == .json {
                 print(Terminal.json([
@@ -47,8 +48,8 @@ extension GitAutoresearch {
             } else {
                 print("\(label("experiment"))\(name) (branch autoresearch/\(name) at \(status.tip.short))")
             }
-            print("\(label("evaluate"))\(experiment.evaluate)")
-            print("\(label("metric"))\(experiment.metric), \(experiment.direction.rawValue) is better; budget \(Durations.format(experiment.budget)), hard limit \(Durations.format(experiment.timeout))")
+            print("\(label("evaluate"))\(UntrustedText.visible(experiment.evaluate))")
+            print("\(label("metric"))\(UntrustedText.visible(experiment.metric)), \(experiment.direction.rawValue) is better; budget \(Durations.format(experiment.budget)), hard limit \(Durations.format(experiment.timeout))")
             if let best = status.best, let value = best.record.value {
                 var line = "\(Number.format(value)) at \(best.commit.short) (run \(best.record.run))"
                 if let base = status.baseline?.value, let improvement = status.improvement, best.record.run != status.baseline?.run {
@@ -61,13 +62,13 @@ extension GitAutoresearch {
             let counts = status.counts.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")
             print("\(label("runs"))\(status.runs)\(counts.isEmpty ? "" : " (\(counts))")")
             if let last = status.lastRun {
-                print("\(label("last run"))\(last.run) \(last.status.rawValue)\(last.value.map { " \(experiment.metric)=\(Number.format($0))" } ?? "")")
+                print("\(label("last run"))\(UntrustedText.visible(last.run)) \(last.status.rawValue)\(last.value.map { " \(UntrustedText.visible(experiment.metric))=\(Number.format($0))" } ?? "")")
             }
             if let pid = status.lockHolder { print("\(label("running"))process \(pid) is working on this experiment") }
             if !status.workers.isEmpty { print("\(label("workers"))\(status.workers.count) running") }
             for worker in status.workers {
                 let run = worker.run.map { " run \($0)" } ?? ""
-                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(worker.worktree)")
+                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(UntrustedText.visible(worker.worktree))")
             }
         }
     }

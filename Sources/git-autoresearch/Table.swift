@@ -1,4 +1,5 @@
 import ArgumentParser
+import Autoresearch
 import Foundation
 
 /// Output of tabular reports.
@@ -7,7 +8,9 @@ enum TableFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Rows of cells with a header, printed as an aligned table, TSV, CSV, a Markdown table or JSON
-/// (an array of objects with the JSON keys and values given per row).
+/// (an array of objects with the JSON keys and values given per row). Cells may hold any text:
+/// the table and Markdown show controls visibly on one line; TSV, CSV and JSON escape them so
+/// that a reader gets the exact text back.
 struct Table {
     var header: [String]
     var rows: [[String]] = []
@@ -28,9 +31,11 @@ struct Table {
             return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.csvCell).joined(separator: ",") }.joined(separator: "\n")
         case .markdown:
             let lines = [header, header.map { _ in "---" }] + rows
-            return lines.map { "| " + $0.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
+            return lines.map { "| " + $0.map(UntrustedText.markdownCell).joined(separator: " | ") + " |" }
                 .joined(separator: "\n")
         case .table:
+            let rows = self.rows.map { $0.map { UntrustedText.visible($0) } }
+            let header = self.header.map { UntrustedText.visible($0) }
             let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
             return ([header] + rows).enumerated().map { index, row in
                 let line = row.enumerated().map { column, cell in
@@ -41,12 +46,25 @@ struct Table {
         }
     }
 
+    /// A TSV field holds no tab or line break: backslash escapes, as PostgreSQL's and MySQL's
+    /// text formats read them (`\\`, `\t`, `\n`, `\r`).
     private static func tsvCell(_ cell: String) -> String {
-        cell.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+        var escaped = ""
+        for scalar in cell.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\t": escaped += "\\t"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 
+    /// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
     private static func csvCell(_ cell: String) -> String {
-        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return cell }
+        guard cell.unicodeScalars.contains(where: { ",\"\n\r".unicodeScalars.contains($0) }) else { return cell }
         return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

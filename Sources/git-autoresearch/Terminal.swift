@@ -1,10 +1,12 @@
+import Autoresearch
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Output conventions of a git subcommand: colour only on a terminal (and not with NO_COLOR),
-/// errors and progress on stderr.
+/// errors and progress on stderr. Text the tool did not write goes through
+/// `UntrustedText.visible` before it is printed; errors, notices and progress do it here.
 enum Terminal {
     static let stdoutIsTTY = isatty(STDOUT_FILENO) == 1
     static let stderrIsTTY = isatty(STDERR_FILENO) == 1
@@ -25,29 +27,35 @@ enum Terminal {
     /// workers sharing a terminal can be told apart.
     nonisolated(unsafe) static var linePrefix = ""
 
+    /// Messages echo user data (names, paths, libgit2's messages): their controls are made visible.
     static func error(_ message: String, hint: String?) {
         clearProgress()
-        FileHandle.standardError.write(Data("\(linePrefix)error: \(message)\n".utf8))
-        if let hint { FileHandle.standardError.write(Data("\(linePrefix)hint: \(hint)\n".utf8)) }
+        writeError("\(linePrefix)error: \(UntrustedText.visible(message, multiline: true))\n")
+        if let hint { writeError("\(linePrefix)hint: \(UntrustedText.visible(hint, multiline: true))\n") }
     }
 
     static func notice(_ message: String) {
         clearProgress()
-        FileHandle.standardError.write(Data("\(linePrefix)\(message)\n".utf8))
+        writeError("\(linePrefix)\(UntrustedText.visible(message, multiline: true))\n")
     }
 
-    /// Rewrites one status line on stderr (terminals only).
+    private static func writeError(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// Rewrites one status line on stderr (terminals only); the line may end with the evaluator's output.
     static func progress(_ line: String) {
         guard stderrIsTTY else { return }
         let width = 100
+        let line = UntrustedText.visible(line)
         let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(shown)".utf8))
+        writeError("\r\u{1B}[K\(shown)")
         progressShown = true
     }
 
     static func clearProgress() {
         guard progressShown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        writeError("\r\u{1B}[K")
         progressShown = false
     }
 

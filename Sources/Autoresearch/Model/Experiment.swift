@@ -150,8 +150,16 @@ public struct Experiment: Sendable, Equatable {
         self.logLimit = logLimit
     }
 
+    /// The longest experiment name: it goes into branch, ref and file names, which file systems
+    /// limit to 255 bytes a component.
+    public static let maxNameLength = 100
+
     /// Checks a name for use in branch and ref names.
     public static func validate(name: String) throws {
+        guard name.count <= maxNameLength else {
+            throw AutoresearchError("experiment name of \(name.count) characters is too long",
+                                    hint: "use at most \(maxNameLength) characters")
+        }
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
         guard !name.isEmpty, name.unicodeScalars.allSatisfy({ allowed.contains($0) && $0.isASCII }),
               name.first!.isLetter || name.first!.isNumber, !name.contains(".."), !name.hasSuffix(".lock"),
@@ -233,6 +241,7 @@ public struct ExperimentFile {
             throw AutoresearchError("no metric in \(ExperimentFile.fileName), experiment '\(name)'",
                                     hint: "git config -f \(ExperimentFile.fileName) \(key(.metric)) NAME")
         }
+        try checkKeys(of: name)
         var experiment = Experiment(name: name, evaluate: evaluate, metric: metric)
         for setting in Setting.all {
             let texts = setting.isRepeatable ? try config.strings(key(setting)) : try config.string(key(setting)).map { [$0] } ?? []
@@ -242,6 +251,20 @@ public struct ExperimentFile {
         }
         try experiment.validate()
         return experiment
+    }
+
+    /// Throws for a key of the experiment's section that no setting reads (a typo such as
+    /// `budgett` would otherwise be ignored), naming the nearest known key.
+    private func checkKeys(of name: String) throws {
+        let prefix = "experiment.\(name)."
+        let known = Set(Setting.all.map { $0.key.lowercased() })
+        for entry in try config.entries(matching: #"^experiment\."#) where entry.name.hasPrefix(prefix) {
+            let key = String(entry.name.dropFirst(prefix.count))
+            guard !known.contains(key) else { continue }
+            let nearest = Setting.nearest(to: key)
+            throw AutoresearchError("unknown key '\(key)' in \(ExperimentFile.fileName), experiment '\(name)'",
+                                    hint: "did you mean '\(nearest.key)'? Correct the line in \(ExperimentFile.fileName) and commit it")
+        }
     }
 
     /// Writes an experiment's section, replacing what was there.

@@ -114,6 +114,26 @@ public struct Setting: Sendable {
 
     /// The setting with `key` in the table.
     static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
+
+    /// The setting whose key is the fewest edits away from `key` (letter case ignored): the one
+    /// a typo meant.
+    static func nearest(to key: String) -> Setting {
+        all.min { editDistance($0.key.lowercased(), key.lowercased()) < editDistance($1.key.lowercased(), key.lowercased()) }!
+    }
+
+    /// Levenshtein distance: the insertions, deletions and substitutions that turn `a` into `b`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
 }
 
 extension Setting {

@@ -25,7 +25,8 @@ extension Workspace {
         lines += rows.map(\.latestLine)
         lines += ["", "## Details"]
         for row in rows { lines += [""] + row.details }
-        return lines.joined(separator: "\n") + "\n"
+        // Every line is one line: a newline or control character in a title, goal, command or reason is shown, not obeyed.
+        return lines.map { UntrustedText.visible($0) }.joined(separator: "\n") + "\n"
     }
 }
 
@@ -47,7 +48,7 @@ private struct ReportRow {
         let smoke = experiment.smoke == nil ? "—" : Self.box(runs.contains { $0.record.smokeValue != nil })
         let cells = [id, name, "`\(experiment.evaluate)`", metrics.joined(separator: ", "),
                      experiment.artifacts.map { "`\($0)`" }.joined(separator: ", "), smoke, Self.box(latestPass != nil)]
-        return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+        return "| " + cells.map(UntrustedText.markdownCell).joined(separator: " | ") + " |"
     }
 
     var latestLine: String {

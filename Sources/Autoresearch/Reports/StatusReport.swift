@@ -22,6 +22,9 @@ public struct ExperimentStatus: Sendable {
     public let repaired: String?
     /// The parallel workers running now (`loop --jobs`), by number.
     public let workers: [WorkerState]
+    /// A warning when a commit the branch kept lost its record (its note overwritten), so that
+    /// `best` is an older one.
+    public let lostRecord: String?
 
     /// The relative change from baseline to best, signed so that positive means better.
     public var improvement: Double? {
@@ -58,12 +61,40 @@ extension Workspace {
                 return count > 0 ? (status, count) : nil
             }
             let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
+            let lostRecord = context.state.lockHolder() == nil ? try context.keptCommitWithoutRecord(tip: tip, best: standing?.best.commit) : nil
             return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
                                     restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil,
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
                                     lastRun: records.last,
                                     lockHolder: context.state.lockHolder(),
-                                    repaired: repaired[name], workers: context.liveWorkers())
+                                    repaired: repaired[name], workers: context.liveWorkers(), lostRecord: lostRecord)
         }
+    }
+}
+
+extension ExperimentContext {
+    /// A warning naming the newest commit between `tip` and `best` that the attempts chain says
+    /// was evaluated but that holds no record of the experiment: a candidate stays on the branch
+    /// only when kept, so its record was lost (a note overwritten by hand). Nil when none; call
+    /// it only while no process works on the experiment (a candidate under evaluation has no
+    /// record yet).
+    func keptCommitWithoutRecord(tip: OID, best: OID?) throws -> String? {
+        var beyondBest: Set<OID> = []
+        var commit: OID? = tip
+        while let current = commit, current != best, beyondBest.count < 100 {
+            beyondBest.insert(current)
+            commit = try repository.commit(current).parents.first
+        }
+        var link = try repository.referenceTarget(refs.attempts)
+        while let current = link, !beyondBest.isEmpty {
+            let info = try repository.commit(current)
+            guard let attempted = info.parents.last, attempted != best else { return nil }
+            if beyondBest.contains(attempted), try ledger.records(on: attempted, experiment: name).isEmpty {
+                let run = info.message.prefix { $0 != "\n" }.split(separator: " ").last.map(String.init) ?? "?"
+                return "warning: commit \(attempted.short) on autoresearch/\(name) was evaluated (run \(run)) and kept, but has no record: its note in \(Refs.notes.fullName) was overwritten, so the best shown is an older one; 'git log -g \(Refs.notes.fullName)' shows the notes before"
+            }
+            link = info.parents.count > 1 ? info.parents.first : nil
+        }
+        return nil
     }
 }

@@ -63,6 +63,11 @@ extension Workspace {
                 let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report)
                 if rejected.isEmpty { return report }
                 problem = .rejected(rejected)
+            } catch let error as GitError where error.isConnectionFailure {
+                // libgit2 says "failed to connect to HOST: Connection refused": the cause is the last part.
+                let cause = error.message.components(separatedBy: ": ").last!.lowercased()
+                throw AutoresearchError("cannot reach \(remote) (\(url)): \(cause)",
+                                        hint: "check that the remote is up and its URL is right (git remote -v)")
             } catch let error as GitError where !error.isAuthenticationFailure {
                 // Another machine pushed between our fetch and our push (non-fast-forward), or the
                 // remote was busy: fetch, merge and try again.

@@ -90,19 +90,33 @@ final class ExperimentContext {
         return experiment
     }
 
-    /// Runs `body` holding the experiment's lock in this work tree, after removing the stale lock
-    /// files on our references and what dead workers left, and repairing an iteration a killed
-    /// process left unfinished.
+    /// Runs `body` holding the experiment's lock in this work tree, after checking the attempts
+    /// chain, removing the stale lock files on our references and what dead workers left, and
+    /// repairing an iteration a killed process left unfinished.
     func withLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try state.lock(experiment: name)
         defer { lock.release() }
         StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: events.notice)
+        try checkAttemptsChain()
         if !isWorkerWorktree {
             try cleanUpWorkers()
             reattachHeadLeftDetached()
         }
         if let repaired = try repairUnfinishedIteration() { events.notice(repaired) }
         return try body()
+    }
+
+    /// Throws, naming the reference and the repair, when the attempts chain's reference does not
+    /// lead to a commit (a hand edit, a damaged repository): before anything is staged or written.
+    func checkAttemptsChain() throws {
+        let attempts = refs.attempts.fullName
+        do {
+            guard let tip = try repository.referenceTarget(refs.attempts) else { return }
+            _ = try repository.commit(tip)
+        } catch let error as GitError {
+            throw AutoresearchError("\(attempts) is damaged: \(error.message)",
+                                    hint: "delete it and run again: git update-ref -d \(attempts) (the records stay in the notes; commits of earlier discarded runs are no longer kept from git gc)")
+        }
     }
 
     /// True when `tip` holds the files of the best commit but for a reconfiguration that keeps the

@@ -16,6 +16,9 @@ public final class Workspace {
         } catch let error as GitError where error.isNotFound {
             throw AutoresearchError("not a git repository (or any parent up to /): \(path)",
                                     hint: "run this inside a git work tree, or create one with 'git init'")
+        } catch let error as DubiousOwnership {
+            throw AutoresearchError("\(error.description): it belongs to uid \(error.owner), you are uid \(error.user)",
+                                    hint: "git refuses it too; if you trust its configuration and hooks: git config --global --add safe.directory \(error.path)")
         }
         guard let workdir = repository.workdir else {
             throw AutoresearchError("\(repository.gitDirectory) is a bare repository", hint: "experiments need a work tree: run in a clone")
@@ -84,11 +87,23 @@ public final class Workspace {
                 throw AutoresearchError("cannot write \(cached)")
             }
         }
-        guard let experiment = try ExperimentFile(path: cached).experiment(named: name) else {
+        guard let experiment = try Self.readCachedConfiguration(cached, named: name, committedIn: commit) else {
             throw AutoresearchError("\(ExperimentFile.fileName) in commit \(commit.short) has no experiment '\(name)'",
                                     hint: "configure it with git autoresearch init --name \(name) ...")
         }
         return experiment
+    }
+
+    /// Reads experiment `name` from `cached`, the copy of the `.autoresearch` of `commit`; a
+    /// syntax error names `.autoresearch` in that commit, with libgit2's line and column.
+    private static func readCachedConfiguration(_ cached: String, named name: String, committedIn commit: OID) throws -> Experiment? {
+        do {
+            return try ExperimentFile(path: cached).experiment(named: name)
+        } catch let error as GitError {
+            let message = error.message.replacingOccurrences(of: cached, with: ExperimentFile.fileName)
+            throw AutoresearchError("cannot read \(ExperimentFile.fileName) in commit \(commit.short): \(message)",
+                                    hint: "correct it, commit it on the experiment branch, and run again")
+        }
     }
 
     /// Up to five paths for a message, then `...`.
