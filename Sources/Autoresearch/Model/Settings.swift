@@ -52,7 +52,7 @@ extension SettingFormat where Value == Double {
 }
 
 extension SettingFormat where Value == Int {
-    /// A whole number within `range`, digits only (no sign but `-`, no exponent).
+    /// A whole number in decimal digits (no exponent, no fraction) within `range`.
     static func count(hint: String, in range: ClosedRange<Int>) -> Self {
         Self(noun: "number", hint: hint, parse: { Int($0).flatMap { range.contains($0) ? $0 : nil } }, format: String.init)
     }
