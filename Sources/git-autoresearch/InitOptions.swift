@@ -46,10 +46,10 @@ struct EvaluationOptions: SettingOptions {
 
 /// `init` options that decide what counts as an improvement.
 struct DecisionOptions: SettingOptions {
-    @Option(name: .setting(.repeats), help: .setting(.repeats)) var repeats: Int?
+    @Option(name: .setting(.repeats), help: .setting(.repeats)) var repeats: String?
     @Option(name: .setting(.minDelta), help: .setting(.minDelta)) var minDelta: String?
-    @Option(name: .setting(.noiseWidths), help: .setting(.noiseWidths)) var noiseWidths: Double?
-    @Option(name: .setting(.recheckEvery), help: .setting(.recheckEvery)) var recheckEvery: Int?
+    @Option(name: .setting(.noiseWidths), help: .setting(.noiseWidths)) var noiseWidths: String?
+    @Option(name: .setting(.recheckEvery), help: .setting(.recheckEvery)) var recheckEvery: String?
     @Option(name: .setting(.constraints), help: .setting(.constraints)) var constraints: [String] = []
 
     var given: [(setting: Setting, texts: [String])] {
@@ -66,9 +66,9 @@ struct StagingOptions: SettingOptions {
     @Option(name: .setting(.smokeMargin), help: .setting(.smokeMargin)) var smokeMargin: String?
     @Option(name: .setting(.requiredKeys), help: .setting(.requiredKeys)) var requiredKeys: [String] = []
     @Option(name: .setting(.artifacts), help: .setting(.artifacts)) var artifacts: [String] = []
-    @Option(name: .setting(.artifactLimit), help: .setting(.artifactLimit)) var artifactLimit: Int?
-    @Option(name: .setting(.maxFileSize), help: .setting(.maxFileSize)) var maxFileSize: Int?
-    @Option(name: .setting(.maxCandidateSize), help: .setting(.maxCandidateSize)) var maxCandidateSize: Int?
+    @Option(name: .setting(.artifactLimit), help: .setting(.artifactLimit)) var artifactLimit: String?
+    @Option(name: .setting(.maxFileSize), help: .setting(.maxFileSize)) var maxFileSize: String?
+    @Option(name: .setting(.maxCandidateSize), help: .setting(.maxCandidateSize)) var maxCandidateSize: String?
     @Option(name: .setting(.targets), help: .setting(.targets)) var targets: [String] = []
     @Option(name: .setting(.targetsFile), help: .setting(.targetsFile)) var targetsFile: String?
     @Option(name: .setting(.aggregate), help: .setting(.aggregate)) var aggregate: String?

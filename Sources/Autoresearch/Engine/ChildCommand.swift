@@ -21,7 +21,7 @@ struct ChildEnvironment {
 
     /// Sets `AUTORESEARCH_<name>` to whole seconds.
     mutating func set(_ name: String, seconds: Double) {
-        set(name, String(Int(seconds.rounded())))
+        set(name, String(format: "%.0f", seconds))
     }
 }
 

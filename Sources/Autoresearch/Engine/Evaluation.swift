@@ -136,7 +136,9 @@ extension ExperimentContext {
     /// The experiment's targets in order: the configured ones, or the lines of its targets file.
     func targets(of experiment: Experiment) -> Result<[String], AutoresearchError> {
         guard let file = experiment.targetsFile else { return .success(experiment.targets) }
-        guard let text = try? String(contentsOfFile: root + "/" + file, encoding: .utf8) else {
+        let path: String
+        do { path = try Confinement.resolve(file, under: root, what: "the targets file \(file)") } catch { return .failure(error) }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return .failure(AutoresearchError("the targets file \(file) cannot be read"))
         }
         let targets = text.split(whereSeparator: \.isNewline)
@@ -217,7 +219,7 @@ private struct EvaluationContext {
 
     /// Runs one command of the evaluation and reads what it reported.
     private func execute(_ step: EvaluationStep, into evaluation: inout Evaluation) throws -> StepOutcome {
-        prepare(step)
+        if let failure = prepare(step) { return .failed(failure) }
         var scanner = MetricScanner(name: experiment.metric)
         var lines = MetricLines()
         let result = try runCommand(of: step) { line in
@@ -234,16 +236,25 @@ private struct EvaluationContext {
     }
 
     /// Removes a metric file left by an earlier command (it must never pass for this one's
-    /// result), and heads the step's output in the log with its label.
-    private func prepare(_ step: EvaluationStep) {
+    /// result), and heads the step's output in the log with its label. Fails, removing nothing,
+    /// when the metric file leads out of the work tree.
+    private func prepare(_ step: EvaluationStep) -> CommandFailure? {
         if let file = experiment.metricSource.file {
-            try? FileManager.default.removeItem(atPath: workspace.root + "/" + file)
+            let path: String
+            do { path = try metricFilePath(file) } catch { return CommandFailure(.noMetric, error.message + "; it was not removed") }
+            try? FileManager.default.removeItem(atPath: path)
         }
         if let label = step.label, let log = FileHandle(forWritingAtPath: logPath) {
             log.seekToEndOfFile()
             log.write(Data("[git-autoresearch: \(label)]\n".utf8))
             try? log.close()
         }
+        return nil
+    }
+
+    /// The metric file's path in the work tree, checked not to lead out of it.
+    private func metricFilePath(_ file: String) throws(AutoresearchError) -> String {
+        try Confinement.resolve(file, under: workspace.root, what: "the metric file \(file)")
     }
 
     /// Runs the step's command with the step's environment, its output appended to the log.
@@ -276,8 +287,10 @@ private struct EvaluationContext {
                 return .failed(CommandFailure(.noMetric, "no line '\(missing): VALUE' in the output (a required metric)" + cut, exitCode: 0))
             }
             return .measured(value: value, metrics: lines.ordered)
-        case .jsonFile(let path, let key):
-            switch MetricsFile.read(path: workspace.root + "/" + path, name: path, keyPath: key, required: experiment.requiredKeys) {
+        case .jsonFile(let file, let key):
+            let path: String
+            do { path = try metricFilePath(file) } catch { return .failed(CommandFailure(.noMetric, error.message, exitCode: 0)) }
+            switch MetricsFile.read(path: path, name: file, keyPath: key, required: experiment.requiredKeys) {
             case .success(let contents): return .measured(value: contents.value, metrics: contents.metrics)
             case .failure(let failure): return .failed(CommandFailure(failure.status, failure.reason + cut, exitCode: 0))
             }

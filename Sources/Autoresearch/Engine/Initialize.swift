@@ -20,6 +20,9 @@ public struct ExperimentSettings: Sendable {
         set(setting, text.map { [$0] } ?? [])
     }
 
+    /// True when `setting` was given.
+    func sets(_ setting: Setting) -> Bool { texts[setting.key] != nil }
+
     /// Applies the settings to an existing experiment, or makes a new one.
     func apply(to existing: Experiment?) throws -> Experiment {
         guard var experiment = existing ?? {
@@ -89,8 +92,11 @@ extension Workspace {
         }
 
         let file = try ExperimentFile(path: experimentFilePath)
-        let existing = try file.experiment(named: settings.name)
+        // Read leniently, so that init repairs a value it cannot read; one left unrepaired is an error.
+        let stored = try file.experimentForRepair(named: settings.name)
+        let existing = stored?.experiment
         var experiment = try settings.apply(to: existing)
+        if let unrepaired = stored?.invalid.first(where: { !settings.sets($0.setting) }) { throw unrepaired.error }
         let parentTree = try repository.commit(parentCommit).tree
         // Pin the evaluator as committed now: when it changes on purpose, init again changes this.
         experiment.evaluatorID = try GuardedPaths(experiment, tree: parentTree, repository: repository).fingerprint(repository: repository)

@@ -15,10 +15,10 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasSuffix("%") {
-            guard let percent = Double(trimmed.dropLast()), percent.isFinite, percent >= 0 else { return nil }
+            guard let percent = DecimalNumber.finite(trimmed.dropLast()), percent >= 0 else { return nil }
             self = .relative(percent / 100)
         } else {
-            guard let amount = Double(trimmed), amount.isFinite, amount >= 0 else { return nil }
+            guard let amount = DecimalNumber.finite(trimmed), amount >= 0 else { return nil }
             self = .absolute(amount)
         }
     }
@@ -86,7 +86,7 @@ public struct Constraint: Sendable, Equatable, CustomStringConvertible {
             guard let range = text.range(of: comparison.rawValue) else { continue }
             let name = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty, !name.contains(where: \.isWhitespace),
-                  let bound = Double(text[range.upperBound...].trimmingCharacters(in: .whitespaces)), bound.isFinite else { return nil }
+                  let bound = DecimalNumber.finite(text[range.upperBound...].trimmingCharacters(in: .whitespaces)) else { return nil }
             self.metric = name
             self.comparison = comparison
             self.bound = bound

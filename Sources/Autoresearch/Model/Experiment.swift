@@ -132,6 +132,8 @@ public struct Experiment: Sendable, Equatable {
     public static let defaultArtifactLimit = 10 << 20
     public static let defaultMaxFileSize = 50 << 20
     public static let defaultMaxCandidateSize = 200 << 20
+    /// The largest byte count a setting may give: 1 TiB.
+    public static let maximumBytes = 1 << 40
 
     public init(name: String, evaluate: String, metric: String, direction: Direction = .lower,
                 budget: Double = Experiment.defaultBudget, timeout: Double? = nil, grace: Double = Experiment.defaultGrace,
@@ -183,15 +185,6 @@ public struct Experiment: Sendable, Equatable {
             throw AutoresearchError("the timeout (\(Durations.format(timeout))) of experiment '\(name)' is shorter than its budget (\(Durations.format(budget)))",
                                     hint: "leave the timeout unset (2.5 × budget) or make it at least the budget")
         }
-        if logLimit < 4096 {
-            throw AutoresearchError("log limit \(logLimit) of experiment '\(name)' is too small", hint: "use at least 4096 bytes")
-        }
-        if repeats < 1 || repeats > 1000 {
-            throw AutoresearchError("repeats \(repeats) of experiment '\(name)' is out of range", hint: "use 1 to 1000 evaluations per candidate")
-        }
-        if !noiseWidths.isFinite || noiseWidths < 0 {
-            throw AutoresearchError("noise widths \(noiseWidths) of experiment '\(name)' must be a number ≥ 0", hint: "2 keeps a candidate only when it beats the best by more than twice the noise")
-        }
         if let smoke, smoke.timeout < smoke.budget {
             throw AutoresearchError("the smoke timeout of experiment '\(name)' is shorter than its smoke budget", hint: "leave smokeTimeout unset (2.5 × smokeBudget) or make it at least smokeBudget")
         }
@@ -233,8 +226,23 @@ public struct ExperimentFile {
         return seen
     }
 
+    /// A value of the file that cannot be read, and the error that says how to repair it.
+    struct InvalidValue {
+        let setting: Setting
+        let error: AutoresearchError
+    }
+
     /// Reads one experiment; nil when the file has no section for it.
     public func experiment(named name: String) throws -> Experiment? {
+        guard let (experiment, invalid) = try experimentForRepair(named: name) else { return nil }
+        if let first = invalid.first { throw first.error }
+        try experiment.validate()
+        return experiment
+    }
+
+    /// Reads one experiment leniently, for `init` to repair it: a value that cannot be read keeps
+    /// its default and is returned with its error. Nil when the file has no section for it.
+    func experimentForRepair(named name: String) throws -> (experiment: Experiment, invalid: [InvalidValue])? {
         let key = { (setting: Setting) in "experiment.\(name).\(setting.key)" }
         guard let evaluate = try config.string(key(.evaluate)) else { return nil }
         guard let metric = try config.string(key(.metric)) else {
@@ -243,14 +251,20 @@ public struct ExperimentFile {
         }
         try checkKeys(of: name)
         var experiment = Experiment(name: name, evaluate: evaluate, metric: metric)
+        var invalid: [InvalidValue] = []
         for setting in Setting.all {
             let texts = setting.isRepeatable ? try config.strings(key(setting)) : try config.string(key(setting)).map { [$0] } ?? []
-            if !texts.isEmpty {
+            guard !texts.isEmpty else { continue }
+            do {
                 try setting.assign(texts, to: &experiment, source: "\(setting.key) in \(ExperimentFile.fileName), experiment '\(name)'")
+            } catch let error as AutoresearchError {
+                let repair = setting.option.map { "git autoresearch init --name \(name) \($0) VALUE" }
+                    ?? "git config -f \(ExperimentFile.fileName) \(key(setting)) VALUE"
+                let hint = (error.hint.map { $0 + "; " } ?? "") + "repair it with: \(repair)"
+                invalid.append(InvalidValue(setting: setting, error: AutoresearchError(error.message, hint: hint)))
             }
         }
-        try experiment.validate()
-        return experiment
+        return (experiment, invalid)
     }
 
     /// Throws for a key of the experiment's section that no setting reads (a typo such as
@@ -286,6 +300,6 @@ public struct ExperimentFile {
 extension Durations {
     /// The form written to the config file: whole seconds as `90s`, else milliseconds.
     static func canonical(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(Int((seconds * 1000).rounded()))ms"
+        seconds == seconds.rounded() ? String(format: "%.0fs", seconds) : String(format: "%.0fms", seconds * 1000)
     }
 }

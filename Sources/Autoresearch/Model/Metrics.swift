@@ -24,7 +24,7 @@ public struct MetricScanner: Sendable {
     public mutating func scan(_ line: Substring) {
         var line = line
         guard let token = line.withUTF8({ Self.lastOccurrence(of: nameBytes, in: $0) }) else { return }
-        if let number = Double(token), number.isFinite {
+        if let number = DecimalNumber.finite(token) {
             value = number
             invalidValue = nil
         } else {
@@ -51,7 +51,7 @@ public struct MetricScanner: Sendable {
             index += 1
             while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
             var end = index
-            while end < bytes.count, !isValueEnd(bytes[end]) { end += 1 }
+            while end < bytes.count, !isValueEnd(bytes, at: end) { end += 1 }
             last = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)
         }
         return last
@@ -63,10 +63,15 @@ public struct MetricScanner: Sendable {
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
     }
 
-    /// Whitespace, `,`, `;` or `}`: where a value ends.
-    private static func isValueEnd(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
-            || byte == 0x0B || byte == 0x0C || byte == UInt8(ascii: ",") || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "}")
+    /// Whitespace, `;`, `}`, or a `,` not followed by a digit: where a value ends. `loss=0.5,acc=0.9`
+    /// reads 0.5, while the decimal comma of `4,5` stays in the value, which is then not a number.
+    private static func isValueEnd(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        let byte = bytes[index]
+        if byte == UInt8(ascii: ",") {
+            return index + 1 == bytes.count || !(bytes[index + 1] >= UInt8(ascii: "0") && bytes[index + 1] <= UInt8(ascii: "9"))
+        }
+        return byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+            || byte == 0x0B || byte == 0x0C || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "}")
     }
 }
 
@@ -111,7 +116,7 @@ public struct MetricLines: Sendable {
         while index < bytes.count, isBlank(index) { index += 1 }
         guard index < bytes.count, bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "=") else { return nil }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)...]), as: UTF8.self)
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else { return nil }
+        guard let value = DecimalNumber.finite(text.trimmingCharacters(in: .whitespaces)) else { return nil }
         return (name, value)
     }
 
@@ -180,6 +185,23 @@ public enum MetricsFile {
         }
     }
 
+    /// True when a number outside strings starts with `0x`: JSON5, which the decoder reads for
+    /// NaN and Infinity, also reads hexadecimal, which a metric does not mean.
+    private static func holdsHexadecimalNumber(_ data: Data) -> Bool {
+        var inString = false, escaped = false, previous: UInt8 = 0
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte | 0x20 == UInt8(ascii: "x"), previous == UInt8(ascii: "0") {
+                return true
+            }
+            previous = byte
+        }
+        return false
+    }
+
     struct AnyKey: CodingKey {
         let stringValue: String
         init(stringValue: String) { self.stringValue = stringValue }
@@ -205,6 +227,7 @@ public enum MetricsFile {
               let document = try? decoder.decode(Value.self, from: data), case .object = document else {
             return failure("metric file \(name) is not a JSON object")
         }
+        if holdsHexadecimalNumber(data) { return failure("metric file \(name) holds a hexadecimal number (0x...): write numbers as decimals") }
         if let ok = document.lookup("ok") {
             guard case .bool(true) = ok else { return failure("the evaluator reported failure: ok is not true in \(name)", .crash) }
         }
@@ -216,7 +239,9 @@ public enum MetricsFile {
             }
         }
         guard case .number(let value)? = document.lookup(keyPath) else {
-            return failure("'\(keyPath)' in \(name) is not a number")
+            // A string stays one, even "0.5": the contract asks for a JSON number.
+            let shown = if case .string(let text)? = document.lookup(keyPath) { " (the string '\(text.prefix(40))')" } else { "" }
+            return failure("'\(keyPath)' in \(name) is not a number\(shown)")
         }
         var metrics: [(name: String, value: Double)] = []
         document.leaves(into: &metrics)

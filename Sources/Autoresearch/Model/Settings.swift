@@ -30,19 +30,36 @@ struct SettingFormat<Value>: Sendable {
 
 extension SettingFormat where Value == String {
     static var text: Self { Self(noun: "text", parse: { $0 }, format: { $0 }) }
+
+    /// A path or glob of the work tree, relative to its top: no `..`, nothing absolute (`ContainedPath`).
+    static var workTreePath: Self {
+        Self(noun: "path", parse: { text in
+            if let problem = ContainedPath.problem(text) {
+                throw AutoresearchError("invalid path", hint: "\(problem); give a path relative to the top of the work tree (for example out/metrics.json)")
+            }
+            return text
+        }, format: { $0 })
+    }
 }
 
 extension SettingFormat where Value == Double {
     static var duration: Self { Self(noun: "duration", parse: Durations.parse, format: Durations.canonical) }
 
-    static func number(hint: String) -> Self {
-        Self(noun: "number", hint: hint, parse: { Double($0) }, format: Number.format)
+    /// A finite decimal (`DecimalNumber`) within `range`.
+    static func number(hint: String, in range: ClosedRange<Double>) -> Self {
+        Self(noun: "number", hint: hint, parse: { DecimalNumber.finite($0).flatMap { range.contains($0) ? $0 : nil } }, format: Number.format)
     }
 }
 
 extension SettingFormat where Value == Int {
-    static func count(hint: String, atLeast minimum: Int = .min) -> Self {
-        Self(noun: "number", hint: hint, parse: { Int($0).flatMap { $0 >= minimum ? $0 : nil } }, format: String.init)
+    /// A whole number in decimal digits (no exponent, no fraction) within `range`.
+    static func count(hint: String, in range: ClosedRange<Int>) -> Self {
+        Self(noun: "number", hint: hint, parse: { Int($0).flatMap { range.contains($0) ? $0 : nil } }, format: String.init)
+    }
+
+    /// Bytes, from `minimum` to 1 TiB.
+    static func bytes(atLeast minimum: Int = 0) -> Self {
+        count(hint: "give a number of bytes from \(minimum) to \(Experiment.maximumBytes) (1 TiB)", in: minimum...Experiment.maximumBytes)
     }
 }
 
@@ -167,8 +184,19 @@ extension Setting {
                             _ format: SettingFormat<Value>, definesMeasurement: Bool, help: String) -> Setting {
         Setting(key: key, flag: flag, help: help, defaultDescription: nil, definesMeasurement: definesMeasurement,
                 isRepeatable: true, choices: nil, requires: nil,
-                assign: { experiment, texts in experiment[keyPath: path] = try texts.filter { !$0.isEmpty }.map(format.value(of:)) },
+                assign: { experiment, texts in
+                    experiment[keyPath: path] = try texts.filter { !$0.isEmpty }.map { try format.value(of: storableListElement($0, noun: format.noun)) }
+                },
                 texts: { experiment in experiment[keyPath: path].map(format.format) })
+    }
+
+    /// `text`, when the file can hold it as one of several values: libgit2 writes a list's values
+    /// without escaping, so a `\` or a control character would not read back.
+    private static func storableListElement(_ text: String, noun: String) throws -> String {
+        guard !text.contains(where: { $0 == "\\" || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) else {
+            throw InvalidSettingText(noun: noun, text: text, hint: "a value of a list cannot hold '\\' or a control character")
+        }
+        return text
     }
 
     /// A duration with its own rules for reading and writing (the time limits of the stages).
@@ -205,7 +233,7 @@ extension Setting {
         defaultDescription: nil, definesMeasurement: true, isRepeatable: false, choices: nil, requires: nil,
         assign: { experiment, texts in
             let path = texts.last ?? ""
-            experiment.metricSource = path.isEmpty ? .output : .jsonFile(path: path, key: experiment.metric)
+            experiment.metricSource = path.isEmpty ? .output : .jsonFile(path: try SettingFormat.workTreePath.value(of: path), key: experiment.metric)
         },
         texts: { experiment in
             guard case .jsonFile(let path, _) = experiment.metricSource else { return [] }
@@ -222,16 +250,16 @@ extension Setting {
             guard case .jsonFile(_, let key) = experiment.metricSource, key != experiment.metric else { return [] }
             return [key]
         })
-    public static let guards = list("guard", flag: "guard", \.guards, .text, definesMeasurement: true,
+    public static let guards = list("guard", flag: "guard", \.guards, .workTreePath, definesMeasurement: true,
                                     help: "Paths or globs the agent may not change: with .autoresearch, the evaluator.")
     public static let agent = optional("agent", flag: "agent", \.agent, .text, definesMeasurement: false,
                                        help: "Agent command that 'loop' runs before each evaluation to change the work tree (see docs/agents.md).")
     public static let agentTimeout = value("agentTimeout", flag: "agent-timeout", \.agentTimeout, .duration,
                                            default: Experiment.defaultAgentTimeout, defaultDescription: Durations.format(Experiment.defaultAgentTimeout),
                                            definesMeasurement: false, help: "Hard limit of one agent step.")
-    public static let program = optional("program", flag: "program", \.program, .text, definesMeasurement: false,
+    public static let program = optional("program", flag: "program", \.program, .workTreePath, definesMeasurement: false,
                                          help: "Instructions file for the agent (a file in the repository).")
-    public static let logLimit = value("logLimit", flag: nil, \.logLimit, .count(hint: "give a number of bytes"),
+    public static let logLimit = value("logLimit", flag: nil, \.logLimit, .bytes(atLeast: 4096),
                                        default: Experiment.defaultLogLimit, definesMeasurement: false,
                                        help: "Bytes of evaluation output kept in the log; the rest is read for the metric, not stored.")
     public static let evaluator = optional("evaluator", flag: nil, \.evaluatorID, .text, definesMeasurement: true,
@@ -244,17 +272,17 @@ extension Setting {
 
 extension Setting {
     public static let repeats = value("repeats", flag: "repeats", \.repeats,
-                                      .count(hint: "give a number of evaluations per candidate, 1 or more"), default: 1, definesMeasurement: true,
+                                      .count(hint: "give a number of evaluations per candidate, 1 to 1000", in: 1...1000), default: 1, definesMeasurement: true,
                                       help: "Evaluations per candidate; its value is their median, and the baseline's spread is the noise.")
     public static let minDelta = optional("minDelta", flag: "min-delta", \.minDelta,
                                           .threshold(hint: "give an amount (0.01) or a percentage of the best (1%)"), definesMeasurement: false,
                                           help: "Smallest improvement over the best that counts: an amount (0.01) or a percentage of the best (1%).")
     public static let noiseWidths = value("noiseWidths", flag: "noise-widths", \.noiseWidths,
-                                          .number(hint: "give a number of noise widths, such as 2"), default: Experiment.defaultNoiseWidths,
+                                          .number(hint: "give a number of noise widths from 0 to 1000, such as 2", in: 0...1000), default: Experiment.defaultNoiseWidths,
                                           definesMeasurement: false,
                                           help: "When the noise is known, keep only a candidate better than the best by more than this many noise widths.")
     public static let recheckEvery = value("recheckEvery", flag: "recheck-every", \.recheckEvery,
-                                           .count(hint: "give a number of runs (0: never)", atLeast: 0), default: 0,
+                                           .count(hint: "give a number of runs from 0 (never) to 1000000", in: 0...1_000_000), default: 0,
                                            defaultDescription: "0, never", definesMeasurement: false,
                                            help: "'loop' measures the best again every N runs, so it is not a lucky draw.")
     public static let constraints = list("constraint", flag: "constraint", \.constraints, .constraint, definesMeasurement: true,
@@ -283,23 +311,22 @@ extension Setting {
                                              .threshold(hint: "give an amount (0.05) or a percentage of the best's smoke result (5%)"),
                                              definesMeasurement: false, requires: smoke.key,
                                              help: "Skip the full stage when the smoke result falls behind the best's smoke result by more than this (0.05 or 5%).")
-    public static let artifacts = list("artifact", flag: "artifact", \.artifacts, .text, definesMeasurement: false,
+    public static let artifacts = list("artifact", flag: "artifact", \.artifacts, .workTreePath, definesMeasurement: false,
                                        help: "Files the evaluator writes to store with each run: a path, a directory, or a glob ('*' also matches '/').")
     public static let artifactLimit = value("artifactLimit", flag: "artifact-limit", \.artifactLimit,
-                                            .count(hint: "give a number of bytes", atLeast: 0), default: Experiment.defaultArtifactLimit,
+                                            .bytes(), default: Experiment.defaultArtifactLimit,
                                             definesMeasurement: false, help: "Bytes of artifacts stored per run.")
     public static let maxFileSize = value("maxFileSize", flag: "max-file-size", \.maxFileSize,
-                                          .count(hint: "give a number of bytes (0: no limit)", atLeast: 0), default: Experiment.defaultMaxFileSize,
+                                          .bytes(), default: Experiment.defaultMaxFileSize,
                                           defaultDescription: "\(Experiment.defaultMaxFileSize) (50 MiB)", definesMeasurement: false,
                                           help: "Bytes a new or changed file of a candidate may have; a bigger one rejects the candidate before anything is committed (0: no limit).")
     public static let maxCandidateSize = value("maxCandidateSize", flag: "max-candidate-size", \.maxCandidateSize,
-                                               .count(hint: "give a number of bytes (0: no limit)", atLeast: 0),
-                                               default: Experiment.defaultMaxCandidateSize,
+                                               .bytes(), default: Experiment.defaultMaxCandidateSize,
                                                defaultDescription: "\(Experiment.defaultMaxCandidateSize) (200 MiB)", definesMeasurement: false,
                                                help: "Bytes of new and changed files a candidate may hold in all; more rejects it before anything is committed (0: no limit).")
     public static let targets = list("target", flag: "target", \.targets, .text, definesMeasurement: true,
                                      help: "A target evaluated in order, one evaluation each with AUTORESEARCH_TARGET set.")
-    public static let targetsFile = optional("targetsFile", flag: "targets-file", \.targetsFile, .text, definesMeasurement: true,
+    public static let targetsFile = optional("targetsFile", flag: "targets-file", \.targetsFile, .workTreePath, definesMeasurement: true,
                                              help: "A file of the work tree listing the targets, one a line ('#' comments), read at each run (like benchmarks.txt); guarded.")
     public static let aggregate = value("aggregate", flag: "aggregate", \.aggregate, .aggregate, default: .mean, definesMeasurement: true,
                                         help: "How the targets' values become the metric: mean, min, max, or a target's name.")

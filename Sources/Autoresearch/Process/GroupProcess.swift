@@ -314,7 +314,9 @@ private struct Watchdog {
     /// Starts one; nil when it could not start (the command runs without).
     init?(guarding group: pid_t, grace: Double) {
         var pid: pid_t = 0, release: Int32 = -1
-        guard cps_start_watchdog(group, Int32(grace * 1000), &pid, &release) == 0, pid > 0 else { return nil }
+        // Durations go up to 30 days; milliseconds beyond Int32 wait the longest the watchdog can.
+        let graceMilliseconds = Int32(min(grace * 1000, Double(Int32.max)))
+        guard cps_start_watchdog(group, graceMilliseconds, &pid, &release) == 0, pid > 0 else { return nil }
         self.pid = pid
         releaseFD = release
     }

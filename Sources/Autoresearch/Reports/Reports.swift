@@ -91,7 +91,7 @@ extension Workspace {
                 continue
             }
             let valueText = fields[1].trimmingCharacters(in: .whitespaces)
-            let value = Double(valueText).flatMap { $0.isFinite ? $0 : nil }
+            let value = DecimalNumber.finite(valueText)
             if value == nil, valueText != "N/A", !valueText.isEmpty, status == .keep || status == .discard {
                 report.skipped.append((number, "metric '\(valueText)' is not a number"))
                 continue

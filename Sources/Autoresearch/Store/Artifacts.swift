@@ -21,6 +21,10 @@ extension Workspace {
         var skipped: [String] = []
         var total = 0
         for path in matchingFiles(experiment.artifacts) {
+            guard (try? Confinement.resolve(path, under: root, what: path)) != nil else {
+                skipped.append("\(path) (a link out of the work tree)")
+                continue
+            }
             var info = stat()
             guard stat(root + "/" + path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
@@ -85,30 +89,28 @@ extension Workspace {
     /// The artifacts stored with a run, by path.
     public func artifacts(of run: RunEntry) throws -> [Artifact] {
         guard let tree = try artifactTree(of: run) else { return [] }
-        var found: [Artifact] = []
-        try walk(tree, prefix: "") { path, blob, _ in found.append(Artifact(path: path, size: try repository.blob(blob).count)) }
-        return found
+        return try storedFiles(tree, of: run).map { Artifact(path: $0.path.joined(separator: "/"), size: try repository.blob($0.blob).count) }
     }
 
-    /// Writes a run's artifacts under `directory` (created when missing); refuses to replace a file
-    /// that exists there, before writing anything. Returns what it wrote.
+    /// Writes a run's artifacts under `directory` (created when missing). Before writing anything,
+    /// refuses an entry that could land outside `directory` (`..`, `/`, a symbolic link) and a path
+    /// that exists there or passes a symbolic link there. Returns what it wrote.
     public func restoreArtifacts(of run: RunEntry, to directory: String) throws -> [Artifact] {
         guard let tree = try artifactTree(of: run) else {
             throw AutoresearchError("run \(run.record.run) has no artifacts",
                                     hint: "artifacts are stored for experiments with 'artifact' globs (git autoresearch init --artifact 'metrics.json')")
         }
-        var files: [(path: String, blob: OID, mode: FileMode)] = []
-        try walk(tree, prefix: "") { files.append(($0, $1, $2)) }
-        if let existing = files.first(where: { FileManager.default.fileExists(atPath: directory + "/" + $0.path) }) {
-            throw AutoresearchError("\(directory)/\(existing.path) exists; nothing was written", hint: "restore into an empty directory (--out DIR)")
+        let files = try storedFiles(tree, of: run)
+        let output = try ConfinedDirectory(creating: directory)
+        if let obstacle = files.lazy.compactMap({ output.obstacle(to: $0.path) }).first {
+            throw AutoresearchError("\(obstacle); nothing was written", hint: "restore into an empty directory (--out DIR)")
         }
         var written: [Artifact] = []
         for file in files {
-            let target = directory + "/" + file.path
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let bytes = try repository.blob(file.blob)
-            try writeOutput(bytes, to: target, permissions: file.mode == .executable ? 0o755 : 0o644)
-            written.append(Artifact(path: file.path, size: bytes.count))
+            try output.write(bytes, at: file.path, permissions: file.mode == .executable ? 0o755 : 0o644)
+            try noteToolOutput(bytes, at: directory + "/" + file.path.joined(separator: "/"))
+            written.append(Artifact(path: file.path.joined(separator: "/"), size: bytes.count))
         }
         return written
     }
@@ -122,11 +124,27 @@ extension Workspace {
         return tree
     }
 
-    private func walk(_ tree: OID, prefix: String, _ body: (String, OID, FileMode) throws -> Void) throws {
+    /// The files of a run's artifact tree, each path as its components. A tree comes from whoever
+    /// pushed the run: an entry that is not a plain file name, or not a file or directory, is an error.
+    private func storedFiles(_ tree: OID, of run: RunEntry, prefix: [String] = []) throws -> [(path: [String], blob: OID, mode: FileMode)] {
+        var files: [(path: [String], blob: OID, mode: FileMode)] = []
         for entry in try repository.entries(ofTree: tree) {
-            let path = prefix + entry.name
-            if entry.mode == .tree { try walk(entry.id, prefix: path + "/", body) } else { try body(path, entry.id, entry.mode) }
+            let path = prefix + [entry.name]
+            if let problem = ContainedPath.entryProblem(entry.name) {
+                throw unsafeEntry(path, of: run, problem)
+            }
+            switch entry.mode {
+            case .tree: files += try storedFiles(entry.id, of: run, prefix: path)
+            case .blob, .executable: files.append((path, entry.id, entry.mode))
+            case .link, .commit: throw unsafeEntry(path, of: run, "artifacts are regular files, this is a \(entry.mode == .link ? "symbolic link" : "submodule")")
+            }
         }
+        return files
+    }
+
+    private func unsafeEntry(_ path: [String], of run: RunEntry, _ problem: String) -> AutoresearchError {
+        AutoresearchError("the artifacts of run \(run.record.run) hold an unsafe entry '\(path.joined(separator: "/"))': \(problem)",
+                          hint: "nothing was written; the run's artifact tree was not made by git autoresearch")
     }
 }
 

@@ -16,6 +16,11 @@ extension Workspace {
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: attributes) else {
             throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        try noteToolOutput(bytes, at: path)
+    }
+
+    /// Notes that the tool wrote `bytes` at `path`, when `path` is in the work tree.
+    func noteToolOutput(_ bytes: [UInt8], at path: String) throws {
         guard let relative = workTreePath(of: path) else { return }
         var noted = notedToolOutputs().filter { FileManager.default.fileExists(atPath: root + "/" + $0.key) }
         noted[relative] = try repository.hashBlob(bytes)
