@@ -229,6 +229,8 @@ extension ExperimentContext {
                 throw AutoresearchError("workers of an earlier loop still run (pid \(others.map { String($0.pid) }.joined(separator: ", ")))",
                                         hint: "wait for them to stop (their loop is gone, so they stop after their current step), or kill them")
             }
+            try adoptUntrackedFilesAsUsers()
+            try announceFilesLeftAlone()
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try tip())?.record.value
             var tally = WorkersTally()

@@ -30,7 +30,7 @@ extension Workspace {
         try refuseShallowClone()
         StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
         var report = ShareReport()
-        try fetchShared(remote: remote, into: &report)
+        try fetchShared(remote: remote, into: &report, notice: notice)
         return report
     }
 
@@ -60,7 +60,8 @@ extension Workspace {
             report.attempts = attempt
             if let local { try clearLeftovers(inRemote: local, olderThan: remoteBound, notice: notice) }
             do {
-                let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report)
+                let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report,
+                                            notice: notice)
                 if rejected.isEmpty { return report }
                 problem = .rejected(rejected)
             } catch let error as GitError where error.isConnectionFailure {
@@ -87,8 +88,8 @@ extension Workspace {
 
     /// One attempt: fetch and merge, then push. Returns the references the remote rejected.
     private func pushOnce(remote: String, experiments names: [String], localGitDirectory local: String?,
-                          report: inout ShareReport) throws -> [(ref: String, reason: String)] {
-        try fetchShared(remote: remote, into: &report)
+                          report: inout ShareReport, notice: (String) -> Void) throws -> [(ref: String, reason: String)] {
+        try fetchShared(remote: remote, into: &report, notice: notice)
         var records: [String] = [], branches: [String] = []
         for notes in Refs.sharedNotes where try repository.referenceTarget(notes) != nil {
             records.append("\(notes):\(notes)")
@@ -189,7 +190,16 @@ extension Workspace {
         return url
     }
 
-    private func fetchShared(remote: String, into report: inout ShareReport) throws {
+    /// Fetches what is shared and merges the records and attempts chains, under the ledger's
+    /// lock: lock files a killed fetch or merge left on those references go first.
+    private func fetchShared(remote: String, into report: inout ShareReport, notice: (String) -> Void) throws {
+        try StaleLocks.withLedgerLock(in: repository) {
+            StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.ledgerNamespaces, olderThan: nil, notice: notice)
+            try fetchAndMerge(remote: remote, into: &report)
+        }
+    }
+
+    private func fetchAndMerge(remote: String, into report: inout ShareReport) throws {
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
         let remoteBranches = Refs.remoteBranchPrefix(remote)
         report.remoteBranches = try repository.references(matching: remoteBranches + "*")

@@ -60,6 +60,8 @@ public struct LocalState {
     static func configCacheDirectory(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/config-cache" }
     /// The files the tool wrote into this work tree (`report -o`, `export -o`, restored artifacts),
     /// one `BLOB-ID PATH` a line, so no run takes them for a change.
+    /// The lock every writer of the ledger's references holds (`StaleLocks.withLedgerLock`).
+    static func ledgerLockPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger.lock" }
     static func toolOutputsPath(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/tool-outputs" }
     /// Where guarded changes let through with the override variable are noted.
     static func guardOverridesLog(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/guard-overrides.log" }

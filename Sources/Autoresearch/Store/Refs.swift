@@ -101,6 +101,13 @@ public struct Refs: Sendable {
         remoteBranchPrefix("*"), remoteNotes("*", notes).fullName, remoteNotes("*", logs).fullName, remoteAttemptsPrefix("*"),
     ]
 
+    /// The namespaces only the ledger's writers update in this repository (records, log tails,
+    /// attempts chains, what a fetch of ours brings), each holding `StaleLocks.withLedgerLock`.
+    static let ledgerNamespaces: [String] = [
+        notes.fullName, logs.fullName, attemptsPrefix,
+        remoteBranchPrefix("*"), remoteNotes("*", notes).fullName, remoteNotes("*", logs).fullName, remoteAttemptsPrefix("*"),
+    ]
+
     /// True when the reference `name` is in one of `ownNamespaces`.
     static func isOwn(_ name: ReferenceName) -> Bool {
         let components = name.fullName.split(separator: "/", omittingEmptySubsequences: false)

@@ -37,9 +37,9 @@ struct StaleLocks {
         self.gitDirectory = gitDirectory.hasSuffix("/") ? gitDirectory : gitDirectory + "/"
     }
 
-    /// Every lock file on one of our references.
-    func lockFiles() -> [LockFile] {
-        Refs.ownNamespaces.flatMap { pattern in
+    /// Every lock file on one of our references in `namespaces`.
+    func lockFiles(in namespaces: [String] = Refs.ownNamespaces) -> [LockFile] {
+        namespaces.flatMap { pattern in
             directories(matching: pattern).flatMap { path in
                 pattern.hasSuffix("/") ? Self.lockFiles(under: path) : [path + ".lock"]
             }
@@ -49,26 +49,40 @@ struct StaleLocks {
     /// Removes the lock files on our references older than `bound` (every one when nil), with a
     /// notice naming each; returns those left because they are younger.
     @discardableResult
-    func clear(olderThan bound: TimeInterval?, notice: (String) -> Void) -> [LockFile] {
-        lockFiles().filter { lock in !Self.remove(lock, ifOlderThan: bound, notice: notice) }
+    func clear(in namespaces: [String] = Refs.ownNamespaces, olderThan bound: TimeInterval?,
+               notice: (String) -> Void) -> [LockFile] {
+        lockFiles(in: namespaces).filter { lock in !Self.remove(lock, ifOlderThan: bound, notice: notice) }
     }
 
-    /// Removes the lock file of our reference `ref` when it is older than `bound`; true when it did.
-    func clearLock(of ref: ReferenceName, olderThan bound: TimeInterval, notice: (String) -> Void) -> Bool {
+    /// Removes the lock file of our reference `ref` when it is older than `bound` (whatever its
+    /// age when nil); true when it did.
+    func clearLock(of ref: ReferenceName, olderThan bound: TimeInterval?, notice: (String) -> Void) -> Bool {
         guard Refs.isOwn(ref), let lock = Self.lockFile(at: gitDirectory + ref.fullName + ".lock") else { return false }
         return Self.remove(lock, ifOlderThan: bound, notice: notice)
     }
 
-    /// Runs `update`, which writes our reference `ref` in `repository`; when it fails on a lock
-    /// file older than `localBound` (a process killed meanwhile), removes it and runs it once more.
+    /// Runs `body` holding the lock every writer of the ledger's references (`Refs.ledgerNamespaces`)
+    /// in this repository holds. Meanwhile a lock file on one of those references was left by a
+    /// killed process, whatever its age: the kernel released the killed holder's `FileLock`.
+    static func withLedgerLock<T>(in repository: Repository, _ body: () throws -> T) throws -> T {
+        let path = LocalState.ledgerLockPath(repository)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return try FileLock.withLock(path, body)
+    }
+
+    /// Runs `update`, which writes `ref`, one of the ledger's references, under the ledger's lock;
+    /// when it fails on a lock file (left by a process killed meanwhile), removes it and runs it
+    /// once more.
     static func retrying<T>(_ ref: ReferenceName, in repository: Repository, notice: (String) -> Void,
                             _ update: () throws -> T) throws -> T {
-        do {
-            return try update()
-        } catch let error as GitError where error.isModified {
-            guard StaleLocks(gitDirectory: repository.commonDirectory).clearLock(of: ref, olderThan: localBound, notice: notice)
-            else { throw error }
-            return try update()
+        try withLedgerLock(in: repository) {
+            do {
+                return try update()
+            } catch let error as GitError where error.isModified {
+                guard StaleLocks(gitDirectory: repository.commonDirectory).clearLock(of: ref, olderThan: nil, notice: notice)
+                else { throw error }
+                return try update()
+            }
         }
     }
 
