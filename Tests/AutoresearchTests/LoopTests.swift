@@ -53,7 +53,7 @@ struct SignalledLoop {
     /// `duringAgent`: the agent edits candidate.txt, adds a file, then hangs; otherwise the agent
     /// asks the evaluator to hang.
     init(signal: Int32, duringAgent: Bool) throws {
-        let repo = try scenarioRepository(timeout: "60s")
+        let repo = try scenarioRepository(timeout: 60)
         #expect(try Tool.run(["run"], in: repo).status == 0)
         best = try repo.gitLine("rev-parse", "HEAD")
         let hang = """
@@ -331,7 +331,7 @@ struct SignalledLoop {
     }
 
     @Test func aSecondCtrlCExitsAtOnceAndTheNextCommandRepairs() throws {
-        let repo = try scenarioRepository(timeout: "60s")
+        let repo = try scenarioRepository(timeout: 60)
         try repo.commitExperimentSetting("grace", "20s")
         #expect(try Tool.run(["run"], in: repo).status == 0)
         let best = try repo.gitLine("rev-parse", "HEAD")
