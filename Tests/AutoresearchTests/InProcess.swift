@@ -105,8 +105,8 @@ extension TempRepository {
         return try runIteration(message: content.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// `loop` in process with `agent` and the options `configure` sets.
-    func loop(agent: String, experiment: String = "s", events: RecordedEvents = RecordedEvents(),
+    /// `loop` in process with `agent` (nil: the experiment's) and the options `configure` sets.
+    func loop(agent: String?, experiment: String = "s", events: RecordedEvents = RecordedEvents(),
               _ configure: (inout LoopOptions) -> Void = { _ in }) throws -> RanLoop {
         var options = LoopOptions()
         options.agent = agent
