@@ -38,11 +38,11 @@ import Fixtures
         // The plain git CLI sees the tree, reachable from the attempts chain.
         #expect(try first.git(["ls-tree", "-r", "--name-only", tree]) == "out/metrics.json\nout/rollout.json\nout/traces/t1.log\n")
         #expect(try first.git(["rev-list", "--objects", "refs/autoresearch/s/attempts"]).contains(tree))
-        try first.workspace().push(remote: "origin")
+        try first.push()
 
         let second = try TempRepository(cloneOf: remote.url)
+        try second.pull()
         let secondWorkspace = try second.workspace()
-        try secondWorkspace.pull(remote: "origin")
         let stored = try secondWorkspace.artifacts(of: try secondWorkspace.run(run))
         #expect(stored.map(\.path) == ["out/metrics.json", "out/rollout.json", "out/traces/t1.log"], "\(stored)")
         #expect(stored.last?.size == 21)

@@ -116,6 +116,18 @@ extension TempRepository {
         return RanLoop(runs: runs, summary: summary, notices: events.notices)
     }
 
+    /// `push` in process: records, logs, attempts, then the experiment branches.
+    @discardableResult
+    func push(to remote: String = "origin") throws -> ShareReport {
+        try workspace().push(remote: remote)
+    }
+
+    /// `pull` in process.
+    @discardableResult
+    func pull(from remote: String = "origin") throws -> ShareReport {
+        try workspace().pull(remote: remote)
+    }
+
     /// The ledger line of `run`, read with the git CLI.
     func recordLine(ofRun run: String) throws -> String {
         guard let line = try allLedgerLines().first(where: { $0.contains(" run=\(run) ") }) else {
