@@ -13,13 +13,12 @@ func repositoryWithRuns() throws -> TempRepository {
     return repo
 }
 
-/// The reports the binary prints (log, show, best, list, export, import): their formats are the
-/// command line's, so they run through the binary, on runs made in process.
-
 func jsonArray(_ text: String) -> [[String: Any]] {
     (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
 }
 
+/// The reports the binary prints (log, show, best, list, export, import): their formats are the
+/// command line's, so they run through the binary, on runs made in process.
 @Suite struct ReportTests {
     @Test func logInEveryFormatWithFiltersAndOrder() throws {
         let repo = try repositoryWithRuns()

@@ -12,14 +12,6 @@ func experimentRepository(_ files: [String: String], _ configure: (inout Experim
 }
 
 extension TempRepository {
-    /// The record of the run a `run` printed (its line starts with `run ID`), read with the git CLI.
-    func record(of output: ProcessOutput) throws -> String {
-        guard let id = output.stdout.split(separator: "\n").last(where: { $0.hasPrefix("run ") })?.split(separator: " ")[1] else {
-            throw OracleError(description: "no run in: \(output.stdout)\(output.stderr)")
-        }
-        return try allLedgerLines().first { $0.contains(" run=\(id) ") } ?? ""
-    }
-
     /// The value of `key` in a record line (unquoted values only).
     static func field(_ key: String, _ line: String) -> String? {
         line.split(separator: " ").first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
