@@ -13,7 +13,6 @@ final class RecordedEvents: @unchecked Sendable {
     private let lock = NSLock()
     private var noticeLines: [String] = []
     private var progressReports: [StepProgress] = []
-    private var startedRuns: [String] = []
     private var interrupted = false
     /// Consulted with each progress report: true interrupts the run (as Ctrl-C would).
     private let interruptWhen: (StepProgress) -> Bool
@@ -24,8 +23,6 @@ final class RecordedEvents: @unchecked Sendable {
 
     var notices: [String] { lock.withLock { noticeLines } }
     var progress: [StepProgress] { lock.withLock { progressReports } }
-    /// The runs whose evaluation started, in order.
-    var started: [String] { lock.withLock { startedRuns } }
     var wasInterrupted: Bool { lock.withLock { interrupted } }
 
     /// From now on, the domain sees an interruption.
@@ -35,7 +32,6 @@ final class RecordedEvents: @unchecked Sendable {
     var events: RunEvents {
         var events = RunEvents()
         events.notice = { [self] line in lock.withLock { noticeLines.append(line) } }
-        events.started = { [self] run, _, _, _ in lock.withLock { startedRuns.append(run) } }
         events.progress = { [self] report in
             lock.withLock { progressReports.append(report) }
             if interruptWhen(report) { interrupt() }

@@ -290,6 +290,7 @@ struct SignalledLoop {
         let events = RecordedEvents(interruptWhen: { $0.step == .evaluation })
         let loop = try repo.loop(agent: try repo.agent("echo hang > candidate.txt\n"), events: events)
         #expect(events.wasInterrupted)
+        #expect(events.progress.last?.step == .evaluation, "the evaluation reported its progress")
         #expect(loop.summary.stop == .interrupted)
         #expect(loop.statuses == ["interrupted"])
         let child = try #require(repo.waitForPid("child.pid"))
