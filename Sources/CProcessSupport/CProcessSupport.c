@@ -55,6 +55,10 @@ static const char *watchdog_script =
     "kill -KILL -$1 2>/dev/null\n"
     "exit 0\n";
 
+int cps_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
+}
+
 int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;

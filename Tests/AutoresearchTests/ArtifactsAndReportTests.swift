@@ -1,3 +1,4 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -17,35 +18,41 @@ import Fixtures
     @Test(arguments: Transport.allCases)
     func artifactsTravelWithTheRunAndAreRestoredInAnotherClone(through transport: Transport) throws {
         let remote = try TestRemote(transport)
-        let first = try experimentRepository(["eval.sh": Self.evaluator, "candidate.txt": "0.5\n", ".gitignore": "out/\n"],
-                                             ["--eval", "sh eval.sh", "--metric", "score", "--direction", "higher",
-                                              "--metric-file", "out/metrics.json", "--artifact", "out/*.json", "--artifact", "out/traces",
-                                              "--artifact", "out/big.bin", "--artifact-limit", "4096"])
+        let first = try experimentRepository(["eval.sh": Self.evaluator, "candidate.txt": "0.5\n", ".gitignore": "out/\n"]) {
+            $0.evaluate = "sh eval.sh"
+            $0.metric = "score"
+            $0.direction = .higher
+            $0.metricFile = "out/metrics.json"
+            $0.artifacts = ["out/*.json", "out/traces", "out/big.bin"]
+            $0.artifactLimit = 4096
+        }
         try first.git(["remote", "add", "origin", remote.url])
-        let baseline = try Tool.run(["run"], in: first)
-        #expect(baseline.status == 0)
-        #expect(baseline.stderr.contains("artifacts over the 4.0 KiB limit were not stored: out/big.bin (4.9 KiB)"), "\(baseline.stderr)")
-        let record = try first.record(of: baseline)
-        let run = try #require(TempRepository.field("run", record))
+        let baseline = try first.runIteration()
+        #expect(baseline.status == .keep)
+        #expect(baseline.notices.contains { $0.contains("artifacts over the 4.0 KiB limit were not stored: out/big.bin (4.9 KiB)") },
+                "\(baseline.notices)")
+        let record = baseline.record
+        let run = baseline.outcome.record.run
         let tree = try #require(TempRepository.field("artifacts", record))
         #expect(record.contains("artifacts_skipped=\"out/big.bin (4.9 KiB)\""), "\(record)")
         // The plain git CLI sees the tree, reachable from the attempts chain.
         #expect(try first.git(["ls-tree", "-r", "--name-only", tree]) == "out/metrics.json\nout/rollout.json\nout/traces/t1.log\n")
         #expect(try first.git(["rev-list", "--objects", "refs/autoresearch/s/attempts"]).contains(tree))
-        #expect(try Tool.run(["push"], in: first).status == 0)
+        try first.push()
 
         let second = try TempRepository(cloneOf: remote.url)
-        #expect(try Tool.run(["pull"], in: second).status == 0)
-        let shown = try Tool.run(["show", run, "--no-patch"], in: second)
-        #expect(shown.stdout.contains("  out/metrics.json  "), "\(shown.stdout)\(shown.stderr)")
-        #expect(shown.stdout.contains("  out/traces/t1.log  21 B"))
+        try second.pull()
+        let secondWorkspace = try second.workspace()
+        let stored = try secondWorkspace.artifacts(of: try secondWorkspace.run(run))
+        #expect(stored.map(\.path) == ["out/metrics.json", "out/rollout.json", "out/traces/t1.log"], "\(stored)")
+        #expect(stored.last?.size == 21)
         let out = second.path + "/restored"
-        let restored = try Tool.run(["artifacts", run, "--out", out], in: second)
-        #expect(restored.status == 0, "\(restored.stderr)")
+        let restored = try secondWorkspace.restoreArtifacts(of: try secondWorkspace.run(run), to: out)
+        #expect(restored.count == 3)
         #expect(try String(contentsOfFile: out + "/out/rollout.json", encoding: .utf8) == "rollout of run \(run)\n")
         #expect(try String(contentsOfFile: out + "/out/traces/t1.log", encoding: .utf8) == "step 1\nstep 2\nstep 3\n")
         #expect(try String(contentsOfFile: out + "/out/metrics.json", encoding: .utf8) == (first.read("out/metrics.json") ?? "?"))
-        // Restoring again would replace files: refused, nothing written.
+        // Restoring again would replace files: refused, nothing written (through the binary: its exit status and message).
         let again = try Tool.run(["artifacts", run, "--out", out], in: second)
         #expect(again.status == 1 && again.stderr.contains("exists; nothing was written"), "\(again.stderr)")
         try first.fsck()
@@ -53,14 +60,17 @@ import Fixtures
     }
 
     @Test func stalefilesAreNotTakenForTheRunsArtifacts() throws {
-        let repo = try experimentRepository(["eval.sh": "echo 'score: 1'\n", ".gitignore": "out/\n", "candidate.txt": "a\n"],
-                                            ["--eval", "sh eval.sh", "--metric", "score", "--artifact", "out/*"])
+        let repo = try experimentRepository(["eval.sh": "echo 'score: 1'\n", ".gitignore": "out/\n", "candidate.txt": "a\n"]) {
+            $0.evaluate = "sh eval.sh"
+            $0.metric = "score"
+            $0.artifacts = ["out/*"]
+        }
         try repo.write("out/old.json", "from an earlier run\n")
-        let output = try Tool.run(["run"], in: repo)
-        #expect(try !repo.record(of: output).contains("artifacts="), "a file the evaluation did not write is not stored")
+        let run = try repo.runIteration()
+        #expect(!run.record.contains("artifacts="), "a file the evaluation did not write is not stored: \(run.record)")
     }
 
-    /// Three experiments: a contract run with smoke, artifacts and targets; a plain one with
+    /// Three experiments (made in process): a contract run with smoke, artifacts and targets; a plain one with
     /// repeats; one whose evaluator always fails.
     @Test func theMatrixReportMatchesTheExpectedDocument() throws {
         let repo = try TempRepository()
@@ -68,23 +78,41 @@ import Fixtures
             "eval.sh": Self.evaluator, "candidate.txt": "0.5\n", ".gitignore": "out/\n",
             "speed.sh": "echo 'ms: 12'\necho 'peak_mb: 300'\n", "broken.sh": "echo 'no'; exit 1\n",
         ], message: "project")
-        func make(_ arguments: [String]) throws {
-            let output = try Tool.run(["init"] + arguments, in: repo)
-            #expect(output.status == 0, "\(output.stderr)")
+        func make(_ name: String, _ configure: (inout TestSettings) -> Void) throws {
+            try repo.initialize(name, configure)
             try repo.git(["switch", "-q", "main"])
         }
-        try make(["--name", "contract", "--title", "Contract run", "--goal", "Check the metrics contract.",
-                  "--eval", "sh eval.sh", "--smoke", "sh eval.sh", "--smoke-budget", "30s", "--metric", "score", "--direction", "higher",
-                  "--metric-file", "out/metrics.json", "--require", "counts.samples", "--artifact", "out/*.json",
-                  "--target", "gsm8k", "--target", "evalplus"])
-        try make(["--name", "latency", "--eval", "sh speed.sh", "--metric", "ms", "--repeats", "3", "--min-delta", "1%",
-                  "--constraint", "peak_mb <= 400", "--budget", "1m"])
-        try make(["--name", "unstable", "--title", "Unstable | flaky", "--eval", "sh broken.sh", "--metric", "acc", "--direction", "higher"])
+        try make("contract") {
+            $0.title = "Contract run"
+            $0.goal = "Check the metrics contract."
+            $0.evaluate = "sh eval.sh"
+            $0.smoke = "sh eval.sh"
+            $0.smokeBudget = 30
+            $0.metric = "score"
+            $0.direction = .higher
+            $0.metricFile = "out/metrics.json"
+            $0.requiredKeys = ["counts.samples"]
+            $0.artifacts = ["out/*.json"]
+            $0.targets = ["gsm8k", "evalplus"]
+        }
+        try make("latency") {
+            $0.evaluate = "sh speed.sh"
+            $0.metric = "ms"
+            $0.repeats = 3
+            $0.minDelta = "1%"
+            $0.constraints = ["peak_mb <= 400"]
+            $0.budget = 60
+        }
+        try make("unstable") {
+            $0.title = "Unstable | flaky"
+            $0.evaluate = "sh broken.sh"
+            $0.metric = "acc"
+            $0.direction = .higher
+        }
         var runs: [String: (run: String, commit: String, record: String)] = [:]
         for name in ["contract", "latency", "unstable"] {
-            let output = try Tool.run(["run", "-e", name], in: repo)
-            let record = try repo.record(of: output)
-            runs[name] = (try #require(TempRepository.field("run", record)), try repo.gitLine("rev-parse", "--short", "autoresearch/\(name)"), record)
+            let ran = try repo.runIteration(experiment: name)
+            runs[name] = (ran.outcome.record.run, try repo.gitLine("rev-parse", "--short", "autoresearch/\(name)"), ran.record)
             try repo.git(["switch", "-q", "main"])
         }
         func date(_ record: String) -> String {
@@ -143,9 +171,9 @@ import Fixtures
         - Runs: 1 (1 crash)
 
         """
-        let report = try Tool.run(["report", "--format", "markdown"], in: repo)
-        #expect(report.status == 0, "\(report.stderr)")
-        #expect(report.stdout == expected, "\(report.stdout)")
+        let report = try repo.workspace().experimentsReport()
+        #expect(report == expected, "\(report)")
+        // The binary writes the same document to a file.
         let file = repo.path + "/.git/EXPERIMENTS.md"
         #expect(try Tool.run(["report", "-o", file], in: repo).status == 0)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == expected)

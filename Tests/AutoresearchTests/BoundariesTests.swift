@@ -8,7 +8,7 @@ import Testing
 @Suite struct ArtifactEscapeTests {
     /// A repository with one run whose artifacts (out/metrics.json) are stored, and that run's id.
     static func repositoryWithArtifacts() throws -> (repo: TempRepository, run: String) {
-        let repo = try experimentRepository(["eval.sh": "mkdir -p out; echo '{\"score\": 1}' > out/metrics.json\n", ".gitignore": "out/\n"],
+        let repo = try experimentRepositoryThroughCLI(["eval.sh": "mkdir -p out; echo '{\"score\": 1}' > out/metrics.json\n", ".gitignore": "out/\n"],
                                             ["--eval", "sh eval.sh", "--metric", "score", "--metric-file", "out/metrics.json",
                                              "--artifact", "out/metrics.json"])
         let output = try Tool.run(["run"], in: repo)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func aCommittedMetricFileOutOfTheWorkTreeIsAnErrorAndInitRepairsIt() throws {
-        let repo = try experimentRepository(["eval.sh": Self.evaluator], ["--eval", "sh eval.sh", "--metric", "score", "--metric-file", "metrics.json"])
+        let repo = try experimentRepositoryThroughCLI(["eval.sh": Self.evaluator], ["--eval", "sh eval.sh", "--metric", "score", "--metric-file", "metrics.json"])
         let precious = repo.path + "/../precious-\(UUID().uuidString).json"
         try "keep me\n".write(toFile: precious, atomically: true, encoding: .utf8)
         defer { unlink(precious) }
@@ -137,7 +137,7 @@ import Testing
     }
 
     @Test func aMetricFileThatIsALinkOutOfTheWorkTreeIsNotRemoved() throws {
-        let repo = try experimentRepository(["eval.sh": "true\n"], ["--eval", "sh eval.sh", "--metric", "score", "--metric-file", "metrics.json"])
+        let repo = try experimentRepositoryThroughCLI(["eval.sh": "true\n"], ["--eval", "sh eval.sh", "--metric", "score", "--metric-file", "metrics.json"])
         let precious = repo.path + "/../precious-\(UUID().uuidString).json"
         try "{\"score\": 1}\n".write(toFile: precious, atomically: true, encoding: .utf8)
         defer { unlink(precious) }
@@ -154,7 +154,7 @@ import Testing
 
 @Suite struct ConfiguredNumberTests {
     static func plainRepository() throws -> TempRepository {
-        try experimentRepository(["eval.sh": "echo 'score: 1'\n"], ["--eval", "sh eval.sh", "--metric", "score"])
+        try experimentRepositoryThroughCLI(["eval.sh": "echo 'score: 1'\n"], ["--eval", "sh eval.sh", "--metric", "score"])
     }
 
     @Test(arguments: [["--budget", "1e19"], ["--budget", "1e15"], ["--budget", "721h"], ["--budget", "0x10"], ["--timeout", "1e400"],
@@ -238,7 +238,7 @@ import Testing
     @Test(arguments: [("4,5", "score is not a finite number: 4,5"), ("0x10", "score is not a finite number: 0x10"),
                       ("nan", "score is not a finite number: nan")])
     func aRunPrintingAnUnreadableValueIsNoMetric(printed: String, reason: String) throws {
-        let repo = try experimentRepository(["eval.sh": "echo 'score: \(printed)'\n"], ["--eval", "sh eval.sh", "--metric", "score"])
+        let repo = try experimentRepositoryThroughCLI(["eval.sh": "echo 'score: \(printed)'\n"], ["--eval", "sh eval.sh", "--metric", "score"])
         let output = try Tool.run(["run"], in: repo)
         let record = try repo.record(of: output)
         #expect(TempRepository.field("status", record) == "no-metric", "\(record)")

@@ -14,7 +14,7 @@ func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: St
     /// A scenario repository with its baseline measured and the hook installed.
     static func repositoryWithHook() throws -> TempRepository {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         let installed = try Tool.run(["install-hooks"], in: repo)
         #expect(installed.status == 0, "\(installed.stderr)")
         return repo
@@ -66,7 +66,7 @@ func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: St
 
     @Test func anExistingHookStillRunsFirst() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         try "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/previous-hook-ran\"\n[ ! -f block ] || { echo 'previous hook says no' >&2; exit 3; }\n"
             .write(toFile: repo.path + "/.git/hooks/pre-commit", atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: repo.path + "/.git/hooks/pre-commit")
@@ -89,7 +89,7 @@ func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: St
 
     @Test func coreHooksPathIsHonoured() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         try repo.git(["config", "core.hooksPath", ".githooks"])
         let installed = try Tool.run(["install-hooks"], in: repo)
         #expect(installed.stdout.contains(repo.path + "/.githooks/pre-commit"), "\(installed.stdout)")

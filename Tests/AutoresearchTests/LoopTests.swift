@@ -1,3 +1,4 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -53,8 +54,8 @@ struct SignalledLoop {
     /// `duringAgent`: the agent edits candidate.txt, adds a file, then hangs; otherwise the agent
     /// asks the evaluator to hang. `userFile`: an untracked file (`mine`) the user placed before the loop.
     init(signal: Int32, duringAgent: Bool, userFile: String? = nil) throws {
-        let repo = try scenarioRepository(timeout: "60s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let repo = try scenarioRepository(timeout: 60)
+        try repo.runIteration()
         best = try repo.gitLine("rev-parse", "HEAD")
         let hang = """
         echo "value 1" > candidate.txt
@@ -119,43 +120,40 @@ struct SignalledLoop {
         let repo = try scenarioRepository()
         try repo.commitFiles(["candidate.txt": "value 100\n"], message: "start at 100")
         let agent = try repo.agent(Self.scriptedAgent)
-        let loop = try loopJSON(repo, ["--agent", agent, "--max-runs", "20"])
-        #expect(loop.status == 0, "\(loop.stderr)")
+        let loop = try repo.loop(agent: agent) { $0.maxRuns = 20 }
         #expect(loop.runs.count == 20)
-        #expect(loop.summary["stop"] as? String == "max-runs")
-        #expect(loop.runs.map { $0["status"] as? String ?? "" } == (1...20).map { Self.expectedStatus(iteration: $0) })
+        #expect(loop.summary.stop == .maxRuns)
+        #expect(loop.statuses == (1...20).map { Self.expectedStatus(iteration: $0) })
 
         // Every run has exactly one record, and nothing else is recorded.
-        let runIDs = loop.runs.compactMap { $0["run"] as? String }
+        let runIDs = loop.records.map(\.run)
         #expect(Set(runIDs).count == 20)
         let lines = try repo.ledgerLines()
         #expect(lines.count == 20)
         for id in runIDs { #expect(lines.filter { $0.contains("run=\(id) ") }.count == 1, "run \(id)") }
 
         // The branch tip is the best commit: the last keep (iteration 20, value 80, described by the agent).
-        let lastKeep = try #require(loop.runs.last { $0["status"] as? String == "keep" })
-        let best = try #require(lastKeep["commit"] as? String)
+        let lastKeep = try #require(loop.runs.last { $0.record.status == .keep })
+        let best = lastKeep.commit.hex
         #expect(try repo.gitLine("rev-parse", "autoresearch/s") == best)
         #expect(try repo.gitLine("rev-parse", "HEAD") == best)
-        #expect(lastKeep["value"] as? Double == 80)
+        #expect(lastKeep.record.value == 80)
         #expect(try repo.gitLine("log", "-1", "--format=%s", best) == "improve to 80")
         // The commit the agent made itself is the candidate as it is.
         #expect(try repo.gitLine("log", "-1", "--format=%s", "\(best)^") == "agent commit 19")
-        #expect(loop.runs[18]["description"] as? String == "agent commit 19")
+        #expect(loop.records[18].description == "agent commit 19")
         #expect(repo.read("candidate.txt") == "value 80\n")
         #expect(try repo.gitLine("status", "--porcelain") == "")
-        #expect(loop.summary["best_commit"] as? String == best)
-        #expect(loop.summary["baseline_value"] as? Double == 100)
-        #expect(loop.summary["improvement"] as? Double == 0.2)
-        let keep15 = try #require(loop.runs[14]["description"] as? String)
-        #expect(keep15 == "improve to 85")
+        #expect(loop.summary.best?.commit.hex == best)
+        #expect(loop.summary.baseline?.value == 100)
+        #expect(loop.summary.improvement == 0.2)
+        #expect(loop.records[14].description == "improve to 85")
 
         // Discarded and crashed candidates stay reachable, with their files.
-        for run in loop.runs where ["discard", "crash"].contains(run["status"] as? String) {
-            let commit = try #require(run["commit"] as? String)
-            try repo.git(["merge-base", "--is-ancestor", commit, "refs/autoresearch/s/attempts"])
+        for run in loop.runs where [.discard, .crash].contains(run.record.status) {
+            try repo.git(["merge-base", "--is-ancestor", run.commit.hex, "refs/autoresearch/s/attempts"])
         }
-        #expect(try repo.gitLine("show", "\(loop.runs[5]["commit"] as? String ?? ""):notes-6.txt") == "new file 6")
+        #expect(try repo.gitLine("show", "\(loop.runs[5].commit.hex):notes-6.txt") == "new file 6")
         #expect(!repo.exists("notes-6.txt"))
 
         // The agent saw the history grow by one row per run, no-ops included, and the best value.
@@ -178,9 +176,9 @@ struct SignalledLoop {
         echo "try four" > "$AUTORESEARCH_DESCRIPTION_FILE"
 
         """)
-        let loop = try loopJSON(repo, ["--agent", agent, "--max-runs", "3"])
-        #expect(loop.runs.map { $0["status"] as? String } == ["keep", "keep", "noop"])
-        #expect(loop.runs[1]["description"] as? String == "try four")
+        let loop = try repo.loop(agent: agent) { $0.maxRuns = 3 }
+        #expect(loop.statuses == ["keep", "keep", "noop"])
+        #expect(loop.records[1].description == "try four")
         let prompt = try String(contentsOfFile: repo.path + "/.git/prompt-copy.md", encoding: .utf8)
         #expect(prompt.hasPrefix("Make the score small.\n"))
         #expect(prompt.contains("Best so far: score = 4 at commit"))
@@ -188,17 +186,17 @@ struct SignalledLoop {
         let history = try String(contentsOfFile: repo.path + "/.git/history-copy.tsv", encoding: .utf8).split(separator: "\n")
         #expect(history.first == "commit\tscore\tstatus\tdescription\trun")
         #expect(history.count == 3)
-        #expect(history.last?.hasSuffix("\t4\tkeep\ttry four\t\(loop.runs[1]["run"] as? String ?? "")") == true)
+        #expect(history.last?.hasSuffix("\t4\tkeep\ttry four\t\(loop.records[1].run)") == true)
     }
 
     @Test func loopWithoutAnAgentExplainsRunVersusLoop() throws {
         let repo = try scenarioRepository()
-        let output = try Tool.run(["loop"], in: repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("has no agent"))
-        #expect(output.stderr.contains("--agent"))
-        #expect(output.stderr.contains("git autoresearch run"))
+        let error = failure { _ = try repo.loop(agent: nil) }
+        #expect(error.contains("has no agent"), "\(error)")
+        #expect(error.contains("--agent"))
+        #expect(error.contains("git autoresearch run"))
 
+        // Usage errors of the command line.
         let zeroRuns = try Tool.run(["loop", "--agent", "true", "--max-runs", "0"], in: repo)
         #expect(zeroRuns.status == 64)
         #expect(zeroRuns.stderr.contains("--max-runs must be at least 1"))
@@ -210,10 +208,9 @@ struct SignalledLoop {
     @Test func patienceStopsAfterRunsWithoutImprovement() throws {
         let repo = try scenarioRepository()
         let agent = try repo.agent("echo \"value $((20 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
-        let loop = try loopJSON(repo, ["--agent", agent, "--patience", "3"])
-        #expect(loop.status == 21)
-        #expect(loop.summary["stop"] as? String == "patience")
-        #expect(loop.runs.map { $0["status"] as? String } == ["keep", "discard", "discard", "discard"])
+        let loop = try repo.loop(agent: agent) { $0.patience = 3 }
+        #expect(loop.summary.stop == .patience)
+        #expect(loop.statuses == ["keep", "discard", "discard", "discard"])
     }
 
     @Test func maxCrashesCountsFailuresInARowIncludingAgentErrors() throws {
@@ -222,14 +219,14 @@ struct SignalledLoop {
         if [ $((AUTORESEARCH_ITERATION % 2)) = 0 ]; then echo crash > candidate.txt; else echo "agent broke" >&2; exit 3; fi
 
         """)
-        let loop = try loopJSON(repo, ["--agent", agent, "--max-crashes", "3"])
-        #expect(loop.status == 22)
-        #expect(loop.summary["stop"] as? String == "max-crashes")
-        #expect(loop.runs.map { $0["status"] as? String } == ["keep", "crash", "agent-error", "crash"])
-        #expect(loop.runs[2]["exit"] as? Int == 3)
+        let loop = try repo.loop(agent: agent) { $0.maxCrashes = 3 }
+        #expect(loop.summary.stop == .maxCrashes)
+        #expect(loop.statuses == ["keep", "crash", "agent-error", "crash"])
+        #expect(loop.records[2].exitCode == 3)
         #expect(try repo.ledgerLines().contains { $0.contains("status=agent-error") && $0.contains("exit=3") })
         #expect(try repo.gitLine("status", "--porcelain") == "")
 
+        // The binary's exit status and summary.
         let text = try Tool.run(["loop", "--agent", agent, "--max-crashes", "2"], in: repo)
         #expect(text.status == 22)
         #expect(text.stdout.contains("Stopped: 2 failures in a row (--max-crashes)"))
@@ -240,9 +237,8 @@ struct SignalledLoop {
         let repo = try scenarioRepository()
         let agent = try repo.agent("sleep 0.4; echo \"value $((20 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
         let started = Date()
-        let loop = try loopJSON(repo, ["--agent", agent, "--max-time", "1s"])
-        #expect(loop.status == 20)
-        #expect(loop.summary["stop"] as? String == "max-time")
+        let loop = try repo.loop(agent: agent) { $0.maxTime = 1 }
+        #expect(loop.summary.stop == .maxTime)
         #expect((2...5).contains(loop.runs.count))
         #expect(Date().timeIntervalSince(started) < 5)
     }
@@ -250,25 +246,27 @@ struct SignalledLoop {
     @Test func anAgentLimitStopsAHangingAgent() throws {
         let repo = try scenarioRepository()
         let agent = try repo.agent("echo thinking; sleep 30\n")
-        let loop = try loopJSON(repo, ["--agent", agent, "--agent-timeout", "500ms", "--max-runs", "2"])
-        #expect(loop.status == 0)
-        #expect(loop.runs.last?["status"] as? String == "agent-error")
-        #expect((loop.runs.last?["reason"] as? String)?.contains("limit of 500ms") == true)
+        let loop = try repo.loop(agent: agent) {
+            $0.agentTimeout = 0.5
+            $0.maxRuns = 2
+        }
+        #expect(loop.summary.stop == .maxRuns)
+        #expect(loop.statuses.last == "agent-error")
+        #expect(loop.records.last?.reason?.contains("limit of 500ms") == true, "\(loop.records)")
     }
 
     @Test func theEvaluatorLeavingFilesStopsTheLoopWithAHint() throws {
         let repo = try scenarioRepository()
         try repo.commitFiles(["eval.sh": "echo out > output.bin; echo 'score: 1'\n"], message: "evaluator writes a file")
         let agent = try repo.agent("echo change >> candidate.txt\n")
-        let output = try Tool.run(["loop", "--agent", agent, "--max-runs", "5"], in: repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("output.bin"))
-        #expect(output.stderr.contains(".gitignore"))
+        let error = failure { _ = try repo.loop(agent: agent) { $0.maxRuns = 5 } }
+        #expect(error.contains("output.bin"), "\(error)")
+        #expect(error.contains(".gitignore"), "\(error)")
     }
 
     @Test func aSecondLoopOnTheSameExperimentIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         let agent = try repo.agent("touch .git/agent-running; sleep 30\n")
         let first = try Tool.start(["loop", "--agent", agent], in: repo)
         #expect(waitUntil(seconds: 10) { repo.exists(".git/agent-running") })
@@ -282,6 +280,26 @@ struct SignalledLoop {
         try "999999\n".write(toFile: repo.path + "/.git/autoresearch/s/lock", atomically: true, encoding: .utf8)
         let third = try Tool.run(["loop", "--agent", "true", "--max-runs", "1"], in: repo)
         #expect(third.status == 0, "\(third.stderr)")
+    }
+
+    /// The interruption the front end reads from its signal handler, injected: the loop stops the
+    /// evaluation, records it, and goes back to the best, as after a Ctrl-C.
+    @Test func anInterruptionDuringTheEvaluationStopsTheLoopAndResets() throws {
+        let repo = try scenarioRepository(timeout: 60)
+        try repo.runIteration()
+        let best = try repo.gitLine("rev-parse", "HEAD")
+        let events = RecordedEvents(interruptWhen: { $0.step == .evaluation })
+        let loop = try repo.loop(agent: try repo.agent("echo hang > candidate.txt\n"), events: events)
+        #expect(events.wasInterrupted)
+        #expect(events.progress.last?.step == .evaluation, "the evaluation reported its progress")
+        #expect(loop.summary.stop == .interrupted)
+        #expect(loop.statuses == ["interrupted"])
+        let child = try #require(repo.waitForPid("child.pid"))
+        #expect(waitUntil(seconds: 2) { !processExists(child) }, "the evaluator's child that ignores SIGTERM is gone")
+        #expect(try repo.gitLine("rev-parse", "HEAD") == best)
+        #expect(try repo.gitLine("status", "--porcelain") == "")
+        #expect(try repo.ledgerLines().filter { $0.contains("status=interrupted") }.count == 1)
+        try repo.fsck()
     }
 
     @Test func ctrlCDuringTheEvaluationStopsRecordsAndSummarizes() throws {
@@ -332,9 +350,9 @@ struct SignalledLoop {
     }
 
     @Test func aSecondCtrlCExitsAtOnceAndTheNextCommandRepairs() throws {
-        let repo = try scenarioRepository(timeout: "60s")
+        let repo = try scenarioRepository(timeout: 60)
         try repo.commitExperimentSetting("grace", "20s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         let best = try repo.gitLine("rev-parse", "HEAD")
         let agent = try repo.agent("echo hang > candidate.txt\n")
         let tool = try Tool.start(["loop", "--agent", agent], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])

@@ -1,3 +1,4 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -6,20 +7,18 @@ import Fixtures
 /// `kept-new.txt` added) on top of `main`. HEAD is on `autoresearch/s`; returns the best commit.
 private func repositoryWithBest() throws -> (repo: TempRepository, best: String) {
     let repo = try scenarioRepository()
-    #expect(try Tool.run(["run"], in: repo).status == 0)
+    try repo.runIteration()
     try repo.write("candidate.txt", "value 5\n")
     try repo.write("kept-new.txt", "part of the best\n")
-    #expect(try Tool.run(["run", "-m", "better"], in: repo).status == 0)
+    #expect(try repo.runIteration(message: "better").status == .keep)
     return (repo, try repo.gitLine("rev-parse", "autoresearch/s"))
 }
 
-private func promote(_ repo: TempRepository, _ arguments: [String] = []) throws -> ProcessOutput {
-    try Tool.run(["promote"] + arguments, in: repo)
-}
-
-private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) throws -> (status: Int32, object: [String: Any]) {
-    let output = try promote(repo, ["--format", "json"] + arguments)
-    return (output.status, (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [String: Any] ?? [:])
+extension TempRepository {
+    /// `promote` in process: the best of experiment `s` into `branch` (nil: the checked-out branch).
+    fileprivate func promote(into branch: String? = nil) throws -> Promotion {
+        try workspace().promote(experiment: "s", into: branch)
+    }
 }
 
 @Suite struct PromoteTests {
@@ -28,13 +27,12 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         try repo.git(["switch", "-q", "main"])
         try repo.write("scratch.txt", "untracked, in nobody's way\n")
 
-        let (status, object) = try promoteJSON(repo)
-        #expect(status == 0)
-        #expect(object["mode"] as? String == "fast-forward")
-        #expect(object["into"] as? String == "main")
-        #expect(object["commit"] as? String == best)
-        #expect(object["best_commit"] as? String == best)
-        #expect(object["value"] as? Double == 5)
+        let promotion = try repo.promote()
+        #expect(promotion.mode == .fastForward)
+        #expect(promotion.branchName == "main")
+        #expect(promotion.commit.hex == best)
+        #expect(promotion.best.commit.hex == best)
+        #expect(promotion.value == 5)
         #expect(try repo.gitLine("rev-parse", "main") == best)
         #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/main")
         #expect(try repo.gitLine("status", "--porcelain") == "?? scratch.txt")
@@ -49,10 +47,10 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         try repo.git(["switch", "-q", "main"])
         let mainBefore = try repo.commitFiles(["NOTES.md": "written on main\n"], message: "main's own work")
 
-        let output = try promote(repo)
-        #expect(output.status == 0, "\(output.stderr)")
+        let promotion = try repo.promote()
         let merge = try repo.gitLine("rev-parse", "main")
-        #expect(output.stdout.contains("into main: merge commit \(merge.prefix(7))"))
+        #expect(promotion.mode == .merge)
+        #expect(promotion.commit.hex == merge)
         #expect(try repo.gitLine("rev-list", "--parents", "-n", "1", merge) == "\(merge) \(mainBefore) \(best)")
         let message = try repo.git(["log", "-1", "--format=%B", merge])
         let record = try repo.gitLine("notes", "--ref=autoresearch", "show", best)
@@ -72,10 +70,9 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         let mainBefore = try repo.commitFiles(["candidate.txt": "value 7\n"], message: "a different value on main")
         try repo.git(["switch", "-q", "autoresearch/s"])
 
-        let output = try promote(repo, ["--into", "main"])
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("conflicts in candidate.txt"), "\(output.stderr)")
-        #expect(output.stderr.contains("git merge "))
+        let error = failure { _ = try repo.promote(into: "main") }
+        #expect(error.contains("conflicts in candidate.txt"), "\(error)")
+        #expect(error.contains("git merge "), "\(error)")
         #expect(try repo.gitLine("rev-parse", "main") == mainBefore)
         #expect(try repo.gitLine("show", "main:candidate.txt") == "value 7")
     }
@@ -87,9 +84,8 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         try repo.git(["switch", "-q", "main"])
         let mainBefore = try repo.gitLine("rev-parse", "main")
         try repo.write(file, "mine\n")
-        let output = try promote(repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains(expected), "\(output.stderr)")
+        let error = failure { _ = try repo.promote() }
+        #expect(error.contains(expected), "\(error)")
         #expect(repo.read(file) == "mine\n")
         #expect(try repo.gitLine("rev-parse", "main") == mainBefore)
         return repo
@@ -112,21 +108,23 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         defer { try? FileManager.default.removeItem(atPath: other) }
         try repo.git(["worktree", "add", "-q", other, "main"])
 
-        let output = try promote(repo, ["--into", "main"])
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("checked out in another work tree"), "\(output.stderr)")
+        let error = failure { _ = try repo.promote(into: "main") }
+        #expect(error.contains("checked out in another work tree"), "\(error)")
         #expect(try repo.gitLine("rev-parse", "main") == mainBefore)
     }
 
     @Test func reportsUpToDateAndWritesNothing() throws {
         let (repo, best) = try repositoryWithBest()
-        #expect(try promote(repo, ["--into", "refs/heads/main"]).status == 0)
+        #expect(try repo.promote(into: "refs/heads/main").mode == .fastForward)
         let reflog = try repo.git(["reflog", "main"])
 
-        let output = try promote(repo, ["--into", "main"])
+        // The binary says so, in text and in JSON.
+        let output = try Tool.run(["promote", "--into", "main"], in: repo)
         #expect(output.status == 0)
         #expect(output.stdout.contains("already up to date"))
-        #expect(try promoteJSON(repo, ["--into", "main"]).object["mode"] as? String == "up-to-date")
+        let json = try Tool.run(["promote", "--format", "json", "--into", "main"], in: repo).stdout
+        #expect(json.contains("\"mode\":\"up-to-date\""), "\(json)")
+        #expect(try repo.promote(into: "main").mode == .upToDate)
         #expect(try repo.gitLine("rev-parse", "main") == best)
         #expect(try repo.git(["reflog", "main"]) == reflog)
     }
@@ -138,28 +136,24 @@ private func promoteJSON(_ repo: TempRepository, _ arguments: [String] = []) thr
         try repo.git(["update-ref", "refs/heads/autoresearch/s", tip])
         try repo.git(["switch", "-q", "main"])
 
-        let (status, object) = try promoteJSON(repo)
-        #expect(status == 0)
-        #expect(object["mode"] as? String == "fast-forward")
-        #expect(object["best_commit"] as? String == best)
+        let promotion = try repo.promote()
+        #expect(promotion.mode == .fastForward)
+        #expect(promotion.best.commit.hex == best)
         #expect(try repo.gitLine("rev-parse", "main") == tip)
         #expect(try repo.gitLine("status", "--porcelain") == "")
     }
 
     @Test func explainsWhatToDoWhenThereIsNothingToPromoteOrNowhereToPromoteIt() throws {
         let repo = try scenarioRepository()
-        let noBest = try promote(repo, ["--into", "main"])
-        #expect(noBest.status == 1)
-        #expect(noBest.stderr.contains("no kept run yet"), "\(noBest.stderr)")
+        let noBest = failure { _ = try repo.promote(into: "main") }
+        #expect(noBest.contains("no kept run yet"), "\(noBest)")
 
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        let onExperiment = try promote(repo)
-        #expect(onExperiment.status == 1)
-        #expect(onExperiment.stderr.contains("--into"), "\(onExperiment.stderr)")
+        try repo.runIteration()
+        let onExperiment = failure { _ = try repo.promote() }
+        #expect(onExperiment.contains("--into"), "\(onExperiment)")
 
-        let missing = try promote(repo, ["--into", "release"])
-        #expect(missing.status == 1)
-        #expect(missing.stderr.contains("no branch 'release'"), "\(missing.stderr)")
+        let missing = failure { _ = try repo.promote(into: "release") }
+        #expect(missing.contains("no branch 'release'"), "\(missing)")
         #expect(try runProgram("/usr/bin/git", ["rev-parse", "--verify", "-q", "refs/heads/release"], in: repo.path).status != 0)
     }
 }

@@ -2,13 +2,13 @@ import Foundation
 import Testing
 import Fixtures
 
-/// A scenario repository with five runs: baseline 10, keep 5, discard 7, crash, keep 4.
+/// A scenario repository with five runs (made in process): baseline 10, keep 5, discard 7, crash, keep 4.
 func repositoryWithRuns() throws -> TempRepository {
     let repo = try scenarioRepository()
-    #expect(try Tool.run(["run"], in: repo).status == 0)
+    try repo.runIteration()
     for (candidate, message) in [("value 5", "five"), ("value 7", "seven"), ("crash", "broken"), ("value 4", "four")] {
         try repo.write("candidate.txt", candidate + "\n")
-        _ = try Tool.run(["run", "-m", message], in: repo)
+        try repo.runIteration(message: message)
     }
     return repo
 }
@@ -17,6 +17,8 @@ func jsonArray(_ text: String) -> [[String: Any]] {
     (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
 }
 
+/// The reports the binary prints (log, show, best, list, export, import): their formats are the
+/// command line's, so they run through the binary, on runs made in process.
 @Suite struct ReportTests {
     @Test func logInEveryFormatWithFiltersAndOrder() throws {
         let repo = try repositoryWithRuns()

@@ -1,3 +1,4 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -10,9 +11,12 @@ func parallelRepository() throws -> TempRepository {
         "eval.sh": "sleep ${EVAL_SLEEP:-0}\necho \"score: $(cat value.txt)\"\n",
         "value.txt": "500\n",
     ], message: "project")
-    let output = try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh", "--metric", "score", "--direction", "lower",
-                               "--budget", "5s"], in: repo)
-    #expect(output.status == 0, "\(output.stderr)")
+    try repo.initialize {
+        $0.evaluate = "sh eval.sh"
+        $0.metric = "score"
+        $0.direction = .lower
+        $0.budget = 5
+    }
     return repo
 }
 
@@ -120,7 +124,7 @@ extension TempRepository {
     @Test func ctrlCStopsEveryWorkerAndLeavesNothingBehind() throws {
         let repo = try parallelRepository()
         let agent = try repo.agent(randomValueAgent)
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         let loop = try Tool.start(["loop", "--jobs", "2", "--agent", agent], in: repo, environment: ["EVAL_SLEEP": "10"])
         let states = (0..<2).map { repo.path + "/.git/autoresearch/s/workers/\($0).json" }
         var runs: [String] = []
@@ -209,19 +213,21 @@ extension TempRepository {
         let remote = try TestRemote(.bareRepositoryPath)
         let first = try parallelRepository()
         try first.git(["remote", "add", "origin", remote.bare.path])
-        #expect(try Tool.run(["run"], in: first).status == 0)
-        #expect(try Tool.run(["push"], in: first).status == 0)
+        try first.runIteration()
+        try first.push()
         let second = try SharingTests.clone(remote.bare.path)
-        try first.write("value.txt", "100\n")
-        #expect(try Tool.run(["run"], in: first).status == 0)
-        #expect(try Tool.run(["push"], in: first).status == 0)
+        #expect(try first.runCandidate("100\n", file: "value.txt").status == .keep)
+        try first.push()
 
-        let result = try loopJSON(second, ["--sync", "origin", "--max-runs", "2", "--agent", try second.agent("echo 900 > value.txt\n")])
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("adopted the best from origin"), "\(result.stderr)")
-        #expect(!result.stderr.contains("evaluating the changes already"), "\(result.stderr)")
-        #expect(result.runs.map { $0["status"] as? String } == ["discard", "discard"])
-        #expect(result.runs.allSatisfy { $0["best_before"] as? Double == 100 })
+        let result = try second.loop(agent: try second.agent("echo 900 > value.txt\n")) {
+            $0.sync = "origin"
+            $0.maxRuns = 2
+        }
+        #expect(result.summary.stop == .maxRuns)
+        #expect(result.notices.contains { $0.contains("adopted the best from origin") }, "\(result.notices)")
+        #expect(!result.notices.contains { $0.contains("evaluating the changes already") }, "\(result.notices)")
+        #expect(result.statuses == ["discard", "discard"])
+        #expect(result.records.allSatisfy { $0.bestBefore == 100 })
         #expect(second.read("value.txt") == "100\n")
         #expect(try second.gitLine("status", "--porcelain") == "")
         try second.fsck()
@@ -235,8 +241,8 @@ extension TempRepository {
         let remote = try TestRemote(transport)
         let first = try parallelRepository()
         try first.git(["remote", "add", "origin", remote.bare.path])
-        #expect(try Tool.run(["run"], in: first).status == 0)
-        #expect(try Tool.run(["push"], in: first).status == 0)
+        try first.runIteration()
+        try first.push()
         var expected = runIDs(try first.ledgerLines())
         let second = try SharingTests.clone(remote.bare.path)
         let third = try SharingTests.clone(remote.url)
@@ -254,7 +260,7 @@ extension TempRepository {
             expected += result.runs.compactMap { $0["run"] as? String }
         }
         #expect(expected.count == 25)
-        for repo in machines { #expect(try Tool.run(["pull"], in: repo).status == 0) }
+        for repo in machines { try repo.pull() }
 
         var best = Double.infinity
         for repo in machines {

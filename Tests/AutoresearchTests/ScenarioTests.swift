@@ -1,10 +1,12 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
 
 /// A repository with experiment `s`: `sh eval.sh` does what `candidate.txt` says
-/// (`value N` prints `score: N`, `crash`, `hang` with a child that ignores SIGTERM, `silent`).
-func scenarioRepository(timeout: String = "2s") throws -> TempRepository {
+/// (`value N` prints `score: N`, `crash`, `hang` with a child that ignores SIGTERM and writes its
+/// pid to `$PIDFILE`, by default `child.pid`, `silent`). `timeout` is the hard limit in seconds.
+func scenarioRepository(timeout: Double = 2) throws -> TempRepository {
     let repo = try TempRepository()
     try repo.commitFiles([
         "eval.sh": """
@@ -12,7 +14,7 @@ func scenarioRepository(timeout: String = "2s") throws -> TempRepository {
         case "$kind" in
           value) echo "training..."; echo "score: $arg" ;;
           crash) echo "boom" >&2; exit 2 ;;
-          hang) sh -c 'trap "" TERM; echo $$ > "$PIDFILE"; while :; do sleep 0.1; done' &
+          hang) sh -c 'trap "" TERM; echo $$ > "${PIDFILE:-child.pid}"; while :; do sleep 0.1; done' &
                 trap '' TERM; while :; do sleep 0.1; done ;;
           silent) echo "no metric here" ;;
         esac
@@ -21,9 +23,14 @@ func scenarioRepository(timeout: String = "2s") throws -> TempRepository {
         "candidate.txt": "value 10\n",
         ".gitignore": "*.pid\n",
     ], message: "project")
-    let output = try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh", "--metric", "score", "--direction", "lower",
-                               "--budget", "1s", "--timeout", timeout, "--grace", "300ms"], in: repo)
-    #expect(output.status == 0, "\(output.stderr)")
+    try repo.initialize {
+        $0.evaluate = "sh eval.sh"
+        $0.metric = "score"
+        $0.direction = .lower
+        $0.budget = 1
+        $0.timeout = timeout
+        $0.grace = 0.3
+    }
     return repo
 }
 
@@ -54,8 +61,8 @@ struct SignalledRun {
     let child: Int32
 
     init(signal: Int32) throws {
-        let repo = try scenarioRepository(timeout: "60s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let repo = try scenarioRepository(timeout: 60)
+        try repo.runIteration()
         best = try repo.gitLine("rev-parse", "HEAD")
         try repo.write("candidate.txt", "hang\n")
         let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
@@ -149,7 +156,7 @@ struct SignalledRun {
 
     @Test func nothingToEvaluateWhenTheTreeIsAtTheBest() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         let again = try Tool.run(["run"], in: repo)
         #expect(again.status == 14)
         #expect(again.stdout.contains("nothing to evaluate"))
@@ -157,18 +164,18 @@ struct SignalledRun {
 
     @Test func aCommitMadeOnTheBranchIsEvaluatedAsItIs() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         try repo.commitFiles(["candidate.txt": "value 3\n"], message: "agent: lower it")
         let committed = try repo.gitLine("rev-parse", "HEAD")
-        let run = try runJSON(repo)
-        #expect(run.status == 0)
-        #expect(run.object["commit"] as? String == committed)
-        #expect(run.object["description"] as? String == "agent: lower it")
+        let run = try repo.runIteration()
+        #expect(run.status == .keep)
+        #expect(run.commit == committed)
+        #expect(run.outcome.record.description == "agent: lower it", "\(run.record)")
     }
 
     @Test func userWorkOnAnotherBranchIsNeverTouched() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         try repo.git(["switch", "-q", "main"])
         try repo.write("candidate.txt", "my unfinished work\n")
         try repo.write("notes/untracked.txt", "my new file\n")
@@ -177,10 +184,9 @@ struct SignalledRun {
         let before = try repo.git(["status", "--porcelain"])
         let mainBefore = try repo.gitLine("rev-parse", "main")
 
-        let output = try Tool.run(["run"], in: repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("uncommitted changes"))
-        #expect(output.stderr.contains("hint:"))
+        let error = failure { try repo.runIteration() }
+        #expect(error.contains("uncommitted changes"))
+        #expect(error.contains("hint:"))
         #expect(try repo.git(["status", "--porcelain"]) == before)
         #expect(repo.read("candidate.txt") == "my unfinished work\n")
         #expect(repo.read("notes/untracked.txt") == "my new file\n")
@@ -193,11 +199,12 @@ struct SignalledRun {
 
     @Test func aCleanTreeOnAnotherBranchSwitchesToTheExperiment() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
         try repo.git(["switch", "-q", "main"])
-        let output = try Tool.run(["run"], in: repo)
-        #expect(output.status == 14)
-        #expect(output.stderr.contains("switched to branch autoresearch/s"))
+        let events = RecordedEvents()
+        let result = try repo.workspace().runOnce(experiment: "s", events: events.events)
+        guard case .nothingToEvaluate = result else { Issue.record("a run: \(result)"); return }
+        #expect(events.noticed("switched to branch autoresearch/s"), "\(events.notices)")
         #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/autoresearch/s")
     }
 
@@ -245,18 +252,16 @@ struct SignalledRun {
 
     @Test func reconfiguringTheExperimentStartsANewBaseline() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.write("candidate.txt", "value 5\n")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        let reinit = try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh; echo extra"], in: repo)
-        #expect(reinit.status == 0, "\(reinit.stderr)")
-        #expect(reinit.stdout.contains("Updated experiment"))
+        try repo.runIteration()
+        #expect(try repo.runCandidate("value 5\n").status == .keep)
+        let reinit = try repo.initialize { $0.evaluate = "sh eval.sh; echo extra" }
+        #expect(!reinit.created, "the experiment is updated")
+        #expect(reinit.configCommit != nil)
         let configured = try repo.gitLine("rev-parse", "HEAD")
-        try repo.write("candidate.txt", "value 8\n")
-        let rerun = try Tool.run(["run", "--format", "json"], in: repo)
-        #expect(rerun.status == 0)
-        #expect(rerun.stderr.contains("this run measures a new baseline"))
-        #expect(rerun.stdout.contains("\"baseline\":true"))
+        let rerun = try repo.runCandidate("value 8\n")
+        #expect(rerun.status == .keep)
+        #expect(rerun.notices.contains { $0.contains("this run measures a new baseline") }, "\(rerun.notices)")
+        #expect(rerun.outcome.record.isBaseline)
         #expect(try repo.git(["merge-base", "--is-ancestor", configured, "HEAD"]).isEmpty)
         #expect(try repo.gitLine("config", "-f", ".autoresearch", "experiment.s.evaluate") == "sh eval.sh; echo extra")
     }
@@ -264,20 +269,22 @@ struct SignalledRun {
     @Test func untrackedFilesLeftByTheEvaluatorAreReported() throws {
         let repo = try scenarioRepository()
         try repo.commitExperimentSetting("evaluate", "sh eval.sh; echo out > result.txt")
-        let output = try Tool.run(["run"], in: repo)
-        #expect(output.status == 0)
-        #expect(output.stderr.contains("untracked files after the evaluation (result.txt)"))
+        let run = try repo.runIteration()
+        #expect(run.status == .keep)
+        #expect(run.notices.contains { $0.contains("untracked files after the evaluation (result.txt)") }, "\(run.notices)")
     }
 
     @Test func listShowsEveryExperimentWithItsRunsAndBest() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.write("candidate.txt", "value 4\n")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.runIteration()
+        #expect(try repo.runCandidate("value 4\n").status == .keep)
         try repo.git(["switch", "-q", "main"])
-        let second = try Tool.run(["init", "--name", "t", "--eval", "echo 'score: 3'", "--metric", "score", "--direction", "higher"], in: repo)
-        #expect(second.status == 0, "\(second.stderr)")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.initialize("t") {
+            $0.evaluate = "echo 'score: 3'"
+            $0.metric = "score"
+            $0.direction = .higher
+        }
+        try repo.runIteration(experiment: "t")
         let output = try Tool.run(["list", "--format", "json"], in: repo)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
         #expect(rows.map { $0["experiment"] as? String } == ["s", "t"])
@@ -288,7 +295,7 @@ struct SignalledRun {
     }
 
     @Test func aSecondRunWhileOneIsGoingIsRefusedNamingTheHolder() throws {
-        let repo = try scenarioRepository(timeout: "60s")
+        let repo = try scenarioRepository(timeout: 60)
         try repo.write("candidate.txt", "hang\n")
         let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
         defer { kill(tool.pid, SIGINT); tool.wait() }
@@ -323,9 +330,13 @@ struct SignalledRun {
         let repo = try TempRepository()
         try repo.commitFiles(["a": "1\n"])
         try repo.write("evaluate.py", "print('metric: 1')\n")
-        let output = try Tool.run(["init", "--name", "x", "--eval", "python3 evaluate.py", "--metric", "metric"], in: repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("uncommitted changes: evaluate.py"))
+        let error = failure {
+            try repo.initialize("x") {
+                $0.evaluate = "python3 evaluate.py"
+                $0.metric = "metric"
+            }
+        }
+        #expect(error.contains("uncommitted changes: evaluate.py"), "\(error)")
         #expect(repo.read("evaluate.py") == "print('metric: 1')\n")
     }
 
@@ -343,19 +354,17 @@ struct SignalledRun {
     @Test func aMalformedCommittedConfigIsReportedWithItsField() throws {
         let repo = try scenarioRepository()
         try repo.commitExperimentSetting("direction", "sideways")
-        let output = try Tool.run(["run"], in: repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("invalid direction 'sideways'"))
-        #expect(output.stderr.contains("hint: use 'lower' or 'higher'"))
+        let error = failure { try repo.runIteration() }
+        #expect(error.contains("invalid direction 'sideways'"), "\(error)")
+        #expect(error.contains("hint: use 'lower' or 'higher'"), "\(error)")
     }
 
     @Test func aNaNMetricIsNoMetricNotAPass() throws {
         let repo = try scenarioRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.write("candidate.txt", "value nan\n")
-        let nan = try runJSON(repo)
-        #expect(nan.status == 13)
-        #expect((nan.object["reason"] as? String)?.contains("not a finite number") == true)
+        try repo.runIteration()
+        let nan = try repo.runCandidate("value nan\n")
+        #expect(nan.status == .noMetric)
+        #expect(nan.outcome.record.reason?.contains("not a finite number") == true, "\(nan.record)")
     }
 
     @Test func metricFromAJSONFileAndAStaleFileNeverPasses() throws {
@@ -366,16 +375,20 @@ struct SignalledRun {
         ])
         try repo.git(["add", "-f", "out/.keep"])
         try repo.git(["commit", "-qm", "keep out/"])
-        let initialized = try Tool.run(["init", "--name", "j", "--eval", "sh eval.sh", "--metric", "score",
-                                        "--metric-file", "out/metrics.json", "--metric-key", "result.score", "--direction", "higher"], in: repo)
-        #expect(initialized.status == 0, "\(initialized.stderr)")
+        try repo.initialize("j") {
+            $0.evaluate = "sh eval.sh"
+            $0.metric = "score"
+            $0.metricFile = "out/metrics.json"
+            $0.metricKey = "result.score"
+            $0.direction = .higher
+        }
         try repo.write("out/metrics.json", "{\"result\": {\"score\": 99}}")
-        let stale = try runJSON(repo)
-        #expect(stale.status == 13)
-        #expect((stale.object["reason"] as? String)?.contains("was not written") == true)
+        let stale = try repo.runIteration(experiment: "j")
+        #expect(stale.status == .noMetric)
+        #expect(stale.outcome.record.reason?.contains("was not written") == true, "\(stale.record)")
         try repo.write("write", "")
-        let fresh = try runJSON(repo)
-        #expect(fresh.status == 0)
-        #expect(fresh.object["value"] as? Double == 0.75)
+        let fresh = try repo.runIteration(experiment: "j")
+        #expect(fresh.status == .keep)
+        #expect(fresh.outcome.record.value == 0.75)
     }
 }

@@ -1,3 +1,4 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -48,25 +49,23 @@ func runIDs(_ lines: [String]) -> [String] {
         let agent = try first.agent(Self.agent)
         var expected: [String] = []
         func loop(_ repo: TempRepository, _ step: Int) throws {
-            let result = try loopJSON(repo, ["--agent", "\(agent) \(step)", "--max-runs", "3"])
-            #expect(result.status == 0, "\(result.stderr)")
-            expected += result.runs.compactMap { $0["run"] as? String }
+            let result = try repo.loop(agent: "\(agent) \(step)") { $0.maxRuns = 3 }
+            #expect(result.summary.stop == .maxRuns)
+            expected += result.records.map(\.run)
         }
         try loop(first, 1)
-        #expect(try Tool.run(["push"], in: first).status == 0)
+        try first.push()
 
         let second = try Self.clone(remoteURL)
         _ = try second.agent(Self.agent)
-        #expect(try Tool.run(["pull"], in: second).status == 0)
+        try second.pull()
         try loop(second, 7)
-        let secondPush = try Tool.run(["push"], in: second)
-        #expect(secondPush.status == 0, "\(secondPush.stderr)")
+        try second.push()
 
         try loop(first, 3)  // diverges from what the second clone pushed
-        let firstPush = try Tool.run(["push"], in: first)
-        #expect(firstPush.status == 0, "\(firstPush.stderr)")
-        #expect(firstPush.stderr.contains("not pushed: autoresearch/s"))
-        for repo in [first, second] { #expect(try Tool.run(["pull"], in: repo).status == 0) }
+        let firstPush = try first.push()
+        #expect(firstPush.skipped.map(\.branch) == ["autoresearch/s"], "not pushed: \(firstPush.skipped)")
+        for repo in [first, second] { try repo.pull() }
 
         #expect(expected.count == 9)
         for path in [first.path, second.path, bare] {
@@ -76,8 +75,9 @@ func runIDs(_ lines: [String]) -> [String] {
         }
 
         // The end of a run's log travels with its record.
-        let shown = try Tool.run(["show", expected[3], "--no-patch"], in: first)
-        #expect(shown.stdout.contains("  | training..."), "\(shown.stdout)\(shown.stderr)")
+        let workspace = try first.workspace()
+        let tail = try workspace.logTail(of: try workspace.run(expected[3]))
+        #expect(tail.contains { $0.contains("training...") }, "\(tail)")
 
         // A third clone sees everything with the plain git CLI.
         let third = try TempRepository(cloneOf: remoteURL)
@@ -102,7 +102,7 @@ func runIDs(_ lines: [String]) -> [String] {
     func fourMachinesPushAtOnce(remoteURL: String, bare: String) throws {
         let origin = try scenarioRepository()
         try origin.git(["remote", "add", "origin", remoteURL])
-        #expect(try Tool.run(["push"], in: origin).status == 0)
+        try origin.push()
 
         let clones = try (0..<4).map { _ in try Self.clone(remoteURL) }
         let script = """
@@ -112,6 +112,7 @@ func runIDs(_ lines: [String]) -> [String] {
           "$0" push > /dev/null || exit 1
         done
         """
+        // Four processes of the binary: the races are between processes.
         let processes = try clones.enumerated().map { index, repo in
             try ChildProcess("/bin/sh", ["-c", script, Tool.path, String(index + 1)], in: repo.path)
         }
@@ -124,7 +125,7 @@ func runIDs(_ lines: [String]) -> [String] {
         #expect(ids.count == 16, "4 machines × 4 runs")
         #expect(Set(ids).count == 16)
         for repo in clones {
-            #expect(try Tool.run(["pull"], in: repo).status == 0)
+            try repo.pull()
             #expect(Set(runIDs(try ledgerLines(inRepositoryAt: repo.path))) == Set(ids))
         }
         let fsck = try runProgram("/usr/bin/git", ["fsck", "--strict"], in: bare)
@@ -133,10 +134,9 @@ func runIDs(_ lines: [String]) -> [String] {
 
     @Test func anUnknownRemoteIsAClearError() throws {
         let repo = try scenarioRepository()
-        let output = try Tool.run(["push", "upstream"], in: repo)
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("no remote named 'upstream'"))
-        #expect(output.stderr.contains("git remote add upstream URL"))
+        let error = failure { try repo.push(to: "upstream") }
+        #expect(error.contains("no remote named 'upstream'"), "\(error)")
+        #expect(error.contains("git remote add upstream URL"), "\(error)")
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3 for the HTTP server"))
@@ -163,12 +163,11 @@ func runIDs(_ lines: [String]) -> [String] {
             return !port.isEmpty
         })
         try repo.git(["remote", "add", "origin", "http://127.0.0.1:\(port)/repo.git"])
-        try repo.git(["config", "credential.helper", "!f() { echo asked >> \"$GIT_DIR_FOR_TEST/helper-calls\"; echo username=u; echo password=p; }; f"])
+        try repo.git(["config", "credential.helper", "!f() { echo asked >> '\(repo.path)/.git/helper-calls'; echo username=u; echo password=p; }; f"])
         let started = Date()
-        let output = try Tool.run(["push"], in: repo, environment: ["GIT_DIR_FOR_TEST": repo.path + "/.git"])
-        #expect(output.status == 1)
-        #expect(output.stderr.contains("error: authentication to origin failed"), "\(output.stderr)")
-        #expect(output.stderr.contains("hint: ") && output.stderr.contains("credential helper"))
+        let error = failure { _ = try repo.push() }
+        #expect(error.contains("authentication to origin failed"), "\(error)")
+        #expect(error.contains("hint: ") && error.contains("credential helper"), "\(error)")
         #expect(Date().timeIntervalSince(started) < 20)
         #expect(repo.read(".git/helper-calls") == "asked\n", "the helper is asked once, not forever")
     }

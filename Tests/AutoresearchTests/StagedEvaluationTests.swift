@@ -1,9 +1,19 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
 
-/// A repository with `files` committed and experiment `s` configured with `initArguments`.
-func experimentRepository(_ files: [String: String], _ initArguments: [String]) throws -> TempRepository {
+/// A repository with `files` committed and experiment `s` configured as `configure` says.
+func experimentRepository(_ files: [String: String], _ configure: (inout TestSettings) -> Void) throws -> TempRepository {
+    let repo = try TempRepository()
+    try repo.commitFiles(files, message: "project")
+    try repo.initialize("s", configure)
+    return repo
+}
+
+/// A repository with `files` committed and experiment `s` configured by the binary's `init`
+/// with `initArguments` (for tests of what `init` accepts).
+func experimentRepositoryThroughCLI(_ files: [String: String], _ initArguments: [String]) throws -> TempRepository {
     let repo = try TempRepository()
     try repo.commitFiles(files, message: "project")
     let output = try Tool.run(["init", "--name", "s"] + initArguments, in: repo)
@@ -12,14 +22,8 @@ func experimentRepository(_ files: [String: String], _ initArguments: [String]) 
 }
 
 extension TempRepository {
-    /// Changes `file` and runs one iteration; returns the exit status and the new record.
-    func runCandidate(_ content: String, file: String = "candidate.txt") throws -> (status: Int32, record: String, output: ProcessOutput) {
-        try write(file, content)
-        let output = try Tool.run(["run", "-m", content.trimmingCharacters(in: .whitespacesAndNewlines)], in: self)
-        return (output.status, try record(of: output), output)
-    }
-
-    /// The record of the run a `run` printed (its line starts with `run ID`), read with the git CLI.
+    /// The record of the run a `run` of the binary printed (its line starts with `run ID`), read
+    /// with the git CLI.
     func record(of output: ProcessOutput) throws -> String {
         guard let id = output.stdout.split(separator: "\n").last(where: { $0.hasPrefix("run ") })?.split(separator: " ")[1] else {
             throw OracleError(description: "no run in: \(output.stdout)\(output.stderr)")
@@ -33,8 +37,8 @@ extension TempRepository {
     }
 }
 
-/// The metrics.json contract, constraints, smoke before full, and ordered targets, each through
-/// the binary on a real repository, checked in the records the git CLI reads.
+/// The metrics.json contract, constraints, smoke before full, and ordered targets, each run in
+/// process on a real repository, checked in the records the git CLI reads.
 @Suite struct StagedEvaluationTests {
     /// The evaluator copies `.git/payload` (outside the work tree, so the test sets it per run) to
     /// `out/metrics.json`; `absent` writes nothing.
@@ -42,28 +46,33 @@ extension TempRepository {
         let repo = try experimentRepository([
             "eval.sh": "mkdir -p out\n[ \"$(cat .git/payload)\" = absent ] || cp .git/payload out/metrics.json\n",
             "candidate.txt": "0\n", ".gitignore": "out/\n",
-        ], ["--eval", "sh eval.sh", "--metric", "score", "--direction", "higher", "--metric-file", "out/metrics.json",
-            "--require", "counts.samples"])
+        ]) {
+            $0.evaluate = "sh eval.sh"
+            $0.metric = "score"
+            $0.direction = .higher
+            $0.metricFile = "out/metrics.json"
+            $0.requiredKeys = ["counts.samples"]
+        }
         try repo.write(".git/payload", #"{"ok": true, "score": 0.5, "counts": {"samples": 64}}"#)
         return repo
     }
 
     @Test func everyBreachOfTheMetricsContractIsAFailedRunWithItsReason() throws {
         let repo = try Self.contractRepository()
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        let cases: [(payload: String, status: String, exit: Int32, reason: String)] = [
-            (#"{"ok": true, "score": 0.9}"#, "no-metric", 13, "out/metrics.json has no key 'counts.samples'"),
-            (#"{"ok": false, "score": 0.9, "counts": {"samples": 64}}"#, "crash", 11, "the evaluator reported failure: ok is not true in out/metrics.json"),
-            (#"{"ok": true, "score": NaN, "counts": {"samples": 64}}"#, "no-metric", 13, "'score' in out/metrics.json is not finite"),
-            (#"{"ok": true, "score": Infinity, "counts": {"samples": 64}}"#, "no-metric", 13, "'score' in out/metrics.json is not finite"),
-            ("{\"ok\": true, \"score\": 0.9,", "no-metric", 13, "out/metrics.json is not a JSON object"),
-            ("absent", "no-metric", 13, "metric file out/metrics.json was not written"),
+        try repo.runIteration()
+        let cases: [(payload: String, status: RunStatus, reason: String)] = [
+            (#"{"ok": true, "score": 0.9}"#, .noMetric, "out/metrics.json has no key 'counts.samples'"),
+            (#"{"ok": false, "score": 0.9, "counts": {"samples": 64}}"#, .crash, "the evaluator reported failure: ok is not true in out/metrics.json"),
+            (#"{"ok": true, "score": NaN, "counts": {"samples": 64}}"#, .noMetric, "'score' in out/metrics.json is not finite"),
+            (#"{"ok": true, "score": Infinity, "counts": {"samples": 64}}"#, .noMetric, "'score' in out/metrics.json is not finite"),
+            ("{\"ok\": true, \"score\": 0.9,", .noMetric, "out/metrics.json is not a JSON object"),
+            ("absent", .noMetric, "metric file out/metrics.json was not written"),
         ]
         for (index, item) in cases.enumerated() {
             try repo.write(".git/payload", item.payload)
             let result = try repo.runCandidate("\(index + 1)\n")
-            #expect(result.status == item.exit, "\(item.payload): \(result.output.stdout)")
-            #expect(result.record.contains("status=\(item.status)"), "\(result.record)")
+            #expect(result.status == item.status, "\(item.payload): \(result.record)")
+            #expect(result.record.contains("status=\(item.status.rawValue)"), "\(result.record)")
             #expect(result.record.contains(item.reason), "\(result.record)")
             #expect(!result.record.contains("value="), "a failed contract has no value: \(result.record)")
             #expect(try repo.gitLine("status", "--porcelain") == "")
@@ -71,7 +80,7 @@ extension TempRepository {
         // A valid file passes, with every number recorded.
         try repo.write(".git/payload", #"{"ok": true, "score": 0.9, "counts": {"samples": 64}}"#)
         let kept = try repo.runCandidate("ok\n")
-        #expect(kept.status == 0)
+        #expect(kept.status == .keep)
         #expect(kept.record.contains("value=0.9 ") && kept.record.contains("m.counts.samples=64 m.ok=1 "), "\(kept.record)")
         try repo.fsck()
     }
@@ -80,28 +89,32 @@ extension TempRepository {
         let repo = try experimentRepository([
             "eval.sh": "read score vram < candidate.txt\necho \"score: $score\"\n[ -z \"$vram\" ] || echo \"peak_vram_mb: $vram\"\n",
             "candidate.txt": "10 30000\n",
-        ], ["--eval", "sh eval.sh", "--metric", "score", "--constraint", "peak_vram_mb <= 40000"])
-        #expect(try Tool.run(["run"], in: repo).status == 0)
+        ]) {
+            $0.evaluate = "sh eval.sh"
+            $0.metric = "score"
+            $0.constraints = ["peak_vram_mb <= 40000"]
+        }
+        try repo.runIteration()
         let best = try repo.gitLine("rev-parse", "HEAD")
 
         let breach = try repo.runCandidate("1 41000\n")
-        #expect(breach.status == 10)
+        #expect(breach.status == .discard)
         #expect(breach.record.contains("status=discard") && breach.record.contains("value=1 "), "\(breach.record)")
         #expect(breach.record.contains("breach=\"peak_vram_mb=41000 breaks peak_vram_mb <= 40000\""), "\(breach.record)")
         #expect(try repo.gitLine("rev-parse", "HEAD") == best)
 
         let unreported = try repo.runCandidate("1\n")
-        #expect(unreported.status == 10)
+        #expect(unreported.status == .discard)
         #expect(unreported.record.contains("peak_vram_mb was not reported"), "\(unreported.record)")
 
         let within = try repo.runCandidate("9 39000\n")
-        #expect(within.status == 0, "\(within.record)")
+        #expect(within.status == .keep, "\(within.record)")
         #expect(within.record.contains("m.peak_vram_mb=39000"))
         try repo.fsck()
     }
 
     /// The evaluator logs each stage it runs to `.git/stages`; a candidate `fail-smoke` fails the smoke stage.
-    static func stagedRepository(_ extra: [String] = []) throws -> TempRepository {
+    static func stagedRepository(smokeMargin: String? = nil) throws -> TempRepository {
         try experimentRepository([
             "eval.sh": """
             echo "$AUTORESEARCH_STAGE $AUTORESEARCH_RUN_ID" >> .git/stages
@@ -112,7 +125,13 @@ extension TempRepository {
 
             """,
             "candidate.txt": "10\n",
-        ], ["--eval", "sh eval.sh", "--smoke", "sh eval.sh", "--smoke-budget", "5s", "--metric", "loss"] + extra)
+        ]) {
+            $0.evaluate = "sh eval.sh"
+            $0.smoke = "sh eval.sh"
+            $0.smokeBudget = 5
+            $0.metric = "loss"
+            $0.smokeMargin = smokeMargin
+        }
     }
 
     func stages(_ repo: TempRepository, _ record: String) -> [String] {
@@ -122,31 +141,31 @@ extension TempRepository {
 
     @Test func smokeRunsFirstAndTheFullStageOnlyWhenItPasses() throws {
         let repo = try Self.stagedRepository()
-        let baseline = try Tool.run(["run"], in: repo)
-        #expect(baseline.status == 0, "\(baseline.stderr)")
-        let first = try repo.record(of: baseline)
+        let baseline = try repo.runIteration()
+        #expect(baseline.status == .keep)
+        let first = baseline.record
         #expect(stages(repo, first) == ["smoke", "full"])
         #expect(first.contains("value=10 ") && first.contains(" smoke=20 "), "\(first)")
 
         let failed = try repo.runCandidate("fail-smoke\n")
-        #expect(failed.status == 11)
+        #expect(failed.status == .crash)
         #expect(stages(repo, failed.record) == ["smoke"], "the full stage never ran")
         #expect(failed.record.contains("stage=smoke") && failed.record.contains("reason=\"exit status 3 (smoke)\""), "\(failed.record)")
 
         let better = try repo.runCandidate("4\n")
-        #expect(better.status == 0)
+        #expect(better.status == .keep)
         #expect(stages(repo, better.record) == ["smoke", "full"])
         #expect(better.record.contains("value=4 ") && better.record.contains(" smoke=8 ") && !better.record.contains("stage="), "\(better.record)")
         try repo.fsck()
     }
 
     @Test func aSmokeResultBehindTheBestsByMoreThanTheMarginSkipsTheFullStage() throws {
-        let repo = try Self.stagedRepository(["--smoke-margin", "10%"])
-        #expect(try Tool.run(["run"], in: repo).status == 0)  // smoke 20, full 10
+        let repo = try Self.stagedRepository(smokeMargin: "10%")
+        try repo.runIteration()                               // smoke 20, full 10
         let behind = try repo.runCandidate("11\n")           // smoke 22: 10% behind 20 is 22, not more
         #expect(stages(repo, behind.record) == ["smoke", "full"])
         let further = try repo.runCandidate("12\n")          // smoke 24
-        #expect(further.status == 10)
+        #expect(further.status == .discard)
         #expect(stages(repo, further.record) == ["smoke"])
         #expect(further.record.contains("fell behind the best's smoke result 20 by more than 10%"), "\(further.record)")
     }
@@ -161,21 +180,27 @@ extension TempRepository {
 
             """,
             "candidate.txt": "1\n", "benchmarks.txt": "# ordered\ngsm8k\nevalplus\n\nminiwob\n",
-        ], ["--eval", "sh eval.sh", "--metric", "score", "--direction", "higher", "--targets-file", "benchmarks.txt",
-            "--repeats", "2", "--constraint", "rollout_ok >= 1"])
-        let baseline = try Tool.run(["run"], in: repo)
-        #expect(baseline.status == 0)
-        let record = try repo.record(of: baseline)
+        ]) {
+            $0.evaluate = "sh eval.sh"
+            $0.metric = "score"
+            $0.direction = .higher
+            $0.targetsFile = "benchmarks.txt"
+            $0.repeats = 2
+            $0.constraints = ["rollout_ok >= 1"]
+        }
+        let baseline = try repo.runIteration()
+        #expect(baseline.status == .keep)
+        let record = baseline.record
         #expect(repo.read(".git/order") == "gsm8k\nevalplus\nminiwob\ngsm8k\nevalplus\nminiwob\n")
         #expect(record.contains("value=2 samples=2,2 "), "mean of 1, 3, 2: \(record)")
         #expect(record.contains("targets=gsm8k,evalplus,miniwob m.gsm8k/score=1 m.gsm8k/rollout_ok=1 m.evalplus/score=3 m.evalplus/rollout_ok=1 m.miniwob/score=2 m.miniwob/rollout_ok=1"), "\(record)")
 
         // One target becomes the metric; the targets file itself is guarded.
         try repo.commitExperimentSetting("aggregate", "evalplus")
-        let newBaseline = try Tool.run(["run"], in: repo)
-        #expect(newBaseline.status == 0)
-        #expect(try repo.record(of: newBaseline).contains("value=3 "))
+        let newBaseline = try repo.runIteration()
+        #expect(newBaseline.status == .keep)
+        #expect(newBaseline.record.contains("value=3 "), "\(newBaseline.record)")
         let reordered = try repo.runCandidate("miniwob\n", file: "benchmarks.txt")
-        #expect(reordered.status == 16, "the targets file is guarded: \(reordered.record)")
+        #expect(reordered.status == .rejected, "the targets file is guarded: \(reordered.record)")
     }
 }

@@ -128,10 +128,12 @@ public enum GroupProcess {
     }
 
     /// A pipe whose ends no child inherits, except through the descriptors a spawn hands over.
+    /// Close-on-exec from the start: a process spawned by another thread between pipe() and
+    /// fcntl() would keep the write end open (evaluations run in parallel in one process in tests).
     static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(errno)))") }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let failed = cps_pipe_cloexec(&fds)
+        guard failed == 0 else { throw AutoresearchError("cannot create a pipe: \(String(cString: strerror(failed)))") }
         return (fds[0], fds[1])
     }
 

@@ -15,6 +15,10 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
 /// Returns 0, or an errno value.
 int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd);
 
+/// pipe2(fds, O_CLOEXEC): a pipe no child inherits, even one spawned by another thread at the
+/// same moment. Returns 0, or an errno value.
+int cps_pipe_cloexec(int fds[2]);
+
 /// Installs handlers for SIGINT and SIGTERM that count the signals received.
 /// The second signal ends the process at once with the default action.
 void cps_install_interrupt_handlers(void);
