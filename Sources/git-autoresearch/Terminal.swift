@@ -27,13 +27,13 @@ enum Terminal {
 
     static func error(_ message: String, hint: String?) {
         clearProgress()
-        FileHandle.standardError.write(Data("\(linePrefix)error: \(message)\n".utf8))
-        if let hint { FileHandle.standardError.write(Data("\(linePrefix)hint: \(hint)\n".utf8)) }
+        writeToStandardError("\(linePrefix)error: \(message)\n")
+        if let hint { writeToStandardError("\(linePrefix)hint: \(hint)\n") }
     }
 
     static func notice(_ message: String) {
         clearProgress()
-        FileHandle.standardError.write(Data("\(linePrefix)\(message)\n".utf8))
+        writeToStandardError("\(linePrefix)\(message)\n")
     }
 
     /// Rewrites one status line on stderr (terminals only).
@@ -41,17 +41,28 @@ enum Terminal {
         guard stderrIsTTY else { return }
         let width = 100
         let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(shown)".utf8))
+        writeToStandardError("\r\u{1B}[K\(shown)")
         progressShown = true
     }
 
     static func clearProgress() {
         guard progressShown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        writeToStandardError("\r\u{1B}[K")
         progressShown = false
     }
 
     nonisolated(unsafe) private static var progressShown = false
+
+    /// Writes `text` to stderr, ignoring failures: a closed terminal (EIO) or a reader that went
+    /// away (EPIPE, with SIGPIPE ignored) must not stop the tool while it records a run.
+    static func writeToStandardError(_ text: String) {
+        var rest = Array(text.utf8)[...]
+        while !rest.isEmpty {
+            let written = rest.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            guard written > 0 else { return }
+            rest = rest.dropFirst(written)
+        }
+    }
 
     static func json(_ object: [String: Any?]) -> String {
         let cleaned = object.compactMapValues { $0 }
