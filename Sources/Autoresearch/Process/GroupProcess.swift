@@ -151,30 +151,30 @@ public enum GroupProcess {
     /// until PID 1 reaps it, which in containers can take long or never happen).
     static func isAlive(_ pid: pid_t) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
-        return !isZombie(stat)
-    }
-
-    /// The state field of a `/proc/PID/stat` line says zombie or dead.
-    private static func isZombie(_ stat: String) -> Bool {
-        guard let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].split(separator: " ").first
-        return state == "Z" || state == "X"
+        return ProcessStat(pid: pid).map { !$0.isZombie } ?? true
     }
 
     /// True while a process of the group is alive. Zombies do not count: orphans that exited wait
     /// for PID 1 to reap them, which in containers can take seconds or never happen.
     static func hasLiveMembers(group: pid_t) -> Bool {
         guard kill(-group, 0) == 0 else { return false }
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
-        for entry in entries where entry.first?.isNumber == true {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state, ppid, pgrp, ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 2, pid_t(fields[2]) == group, !isZombie(stat) { return true }
+        return hasLiveMember(of: group) { _ in true } ?? true
+    }
+
+    /// True while a live process of the group started at `startTicks` of boot `bootID`: the group
+    /// is still the one started then, not a later one that was given the same id.
+    static func isStillRunning(group: pid_t, startTicks: UInt64, bootID: String) -> Bool {
+        guard bootID == ProcessStat.currentBootID else { return false }
+        return hasLiveMember(of: group) { $0.startTicks == startTicks } ?? false
+    }
+
+    /// Whether a live (not zombie) process of `group` satisfies `condition`; nil when /proc cannot be listed.
+    private static func hasLiveMember(of group: pid_t, where condition: (ProcessStat) -> Bool) -> Bool? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        return entries.contains { entry in
+            guard entry.first?.isNumber == true, let stat = ProcessStat(entry: entry) else { return false }
+            return stat.processGroup == group && !stat.isZombie && condition(stat)
         }
-        return false
     }
 }
 

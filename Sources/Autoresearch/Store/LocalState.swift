@@ -101,6 +101,11 @@ public struct LocalState {
         var description: String
         /// The process group of the agent or evaluator, once it started.
         var processGroup: Int32?
+        /// When the group's leader started (clock ticks since boot) and the boot's id: they tell the
+        /// group from a later one given the same id. Nil in markers of older versions and when /proc
+        /// did not tell; without them the group is never signalled.
+        var processStartTicks: UInt64?
+        var bootID: String?
 
         /// The branch the run is on.
         var branchName: ReferenceName { ReferenceName(branch) }
