@@ -161,11 +161,17 @@ public enum GroupProcess {
         return hasLiveMember(of: group) { _ in true } ?? true
     }
 
-    /// True while a live process of the group started at `startTicks` of boot `bootID`: the group
-    /// is still the one started then, not a later one that was given the same id.
+    /// True while `group` has live members and is still the group whose leader started at
+    /// `startTicks` of boot `bootID`, not a later one given the same id. The leader proves it
+    /// while it exists (a zombie too). Once it was reaped, its pid cannot be reused while the
+    /// group has members, so members started since the leader are the group's. (A later group
+    /// whose leader exited too cannot be told apart; the watchdog stopped the group long before.)
     static func isStillRunning(group: pid_t, startTicks: UInt64, bootID: String) -> Bool {
         guard bootID == ProcessStat.currentBootID else { return false }
-        return hasLiveMember(of: group) { $0.startTicks == startTicks } ?? false
+        if let leader = ProcessStat(pid: group) {
+            return leader.startTicks == startTicks && hasLiveMembers(group: group)
+        }
+        return hasLiveMember(of: group) { ($0.startTicks ?? 0) >= startTicks } ?? false
     }
 
     /// Whether a live (not zombie) process of `group` satisfies `condition`; nil when /proc cannot be listed.
