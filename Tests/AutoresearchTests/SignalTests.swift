@@ -100,10 +100,9 @@ extension TempRepository {
 
     var markerPath: String { path + "/.git/autoresearch/s/iteration" }
 
-    /// The marker of an unfinished iteration, as JSON.
-    func readMarker() throws -> [String: Any] {
-        let data = try #require(FileManager.default.contents(atPath: markerPath))
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    /// The marker of an unfinished iteration, as JSON; nil when there is none.
+    func readMarker() -> [String: Any]? {
+        FileManager.default.contents(atPath: markerPath).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
     }
 
     func writeMarker(_ marker: [String: Any]) throws {
@@ -135,6 +134,17 @@ private func interruptThroughGit(mode: String, trials: Int, gitOptions: [String]
         #expect(!FileManager.default.fileExists(atPath: repo.markerPath), "trial \(trial)")
     }
     #expect(try repo.recordedStatuses().sorted() == Array(repeating: "interrupted", count: trials) + ["keep"])
+}
+
+/// Starts a run of `scenarioRepository`'s experiment whose evaluator hangs, after the baseline;
+/// returns once the marker names the evaluation's process group and when it started.
+private func startHangingRun(in repo: TempRepository) throws -> (tool: ChildProcess, child: pid_t) {
+    #expect(try Tool.run(["run"], in: repo).status == 0)
+    try repo.write("candidate.txt", "hang\n")
+    let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
+    let child = try #require(repo.waitForPid("child.pid"))
+    #expect(waitUntil(seconds: 5) { repo.readMarker()?["processStartTicks"] != nil && repo.readMarker()?["bootID"] != nil })
+    return (tool, child)
 }
 
 /// Starts `setsid sleep 30`: a live process group that is not the tool's. Returns its id.
@@ -170,32 +180,15 @@ private func unrelatedProcessGroup() throws -> pid_t {
         #expect(!FileManager.default.fileExists(atPath: repo.markerPath))
     }
 
-    @Test func aSecondCtrlCLaterStopsAtOnceAndTheNextCommandRepairs() throws {
-        let repo = try scenarioRepository(timeout: "60s")
-        try repo.commitExperimentSetting("grace", "20s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.write("candidate.txt", "hang\n")
-        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
-        let child = try #require(repo.waitForPid("child.pid"))
-        kill(tool.pid, SIGINT)
-        usleep(1_500_000)
-        #expect(processExists(tool.pid), "the evaluator ignores SIGTERM: the tool waits out the grace period")
-        kill(tool.pid, SIGINT)
-        tool.wait()
-        #expect(FileManager.default.fileExists(atPath: repo.markerPath), "the run is left for the next command")
-        let status = try Tool.run(["status"], in: repo)
-        #expect(status.stderr.contains("repaired an unfinished run") && !status.stderr.contains("left alone"), "\(status.stderr)")
-        #expect(waitUntil(seconds: 3) { !processExists(child) })
-        #expect(try repo.recordedStatuses().contains("interrupted"))
-    }
-
     @Test(arguments: [true, false])
     func repairLeavesAnUnrelatedProcessGroupAlone(markerHasStartTime: Bool) throws {
-        let repo = try SignalledRun(signal: SIGKILL).repo
+        let repo = try scenarioRepository(timeout: "60s")
+        let tool = try startHangingRun(in: repo).tool
+        kill(tool.pid, SIGKILL)
+        tool.wait()
         let group = try unrelatedProcessGroup()
         defer { kill(group, SIGKILL) }
-        var marker = try repo.readMarker()
-        #expect(marker["processStartTicks"] != nil && marker["bootID"] != nil, "\(marker)")
+        var marker = try #require(repo.readMarker())
         marker["processGroup"] = group
         if !markerHasStartTime {
             marker["processStartTicks"] = nil
@@ -212,10 +205,7 @@ private func unrelatedProcessGroup() throws -> pid_t {
 
     @Test func repairKillsTheEvaluatorAToolKilledWithSignal9LeftBehind() throws {
         let repo = try scenarioRepository(timeout: "60s")
-        #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.write("candidate.txt", "hang\n")
-        let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
-        let child = try #require(repo.waitForPid("child.pid"))
+        let (tool, child) = try startHangingRun(in: repo)
         // Without its watchdog, the evaluation outlives the tool.
         let watchdog = try runProgram("/usr/bin/pgrep", ["-P", String(tool.pid), "-f", "autoresearch-watchdog"], in: "/").stdout
         kill(try #require(pid_t(watchdog.trimmingCharacters(in: .whitespacesAndNewlines))), SIGKILL)
