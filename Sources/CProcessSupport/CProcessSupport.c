@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGINT);
     sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGHUP);
     sigaddset(&defaults, SIGPIPE);
     sigemptyset(&empty);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
@@ -93,29 +95,55 @@ int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_
     return 0;
 }
 
+/* Signals within this many nanoseconds of the first are the same interruption: git forwards the
+   terminal's SIGINT to its child, a closing terminal sends SIGHUP to the shell and the job. */
+static const long long interruption_window_ns = 1000000000LL;
+static struct timespec first_interrupt_at;
+
+static long long nanoseconds_since(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - start->tv_sec) * 1000000000LL + (now.tv_nsec - start->tv_nsec);
+}
+
 static void count_interrupt(int signo) {
-    interrupt_count++;
-    last_signal = signo;
-    if (interrupt_count >= 2) {
-        /* The second one ends the process at once (the handler's return unblocks the re-raised signal). */
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        raise(signo);
+    if (interrupt_count == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &first_interrupt_at);
+        last_signal = signo;
+        interrupt_count = 1;
+        return;
     }
+    if (nanoseconds_since(&first_interrupt_at) < interruption_window_ns) return;
+    /* A second interruption ends the process at once (the handler's return unblocks the re-raised
+       signal); the next command repairs the run. */
+    interrupt_count++;
+    signal(signo, SIG_DFL);
+    raise(signo);
+}
+
+static void add_interrupt_signals(sigset_t *set) {
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
 }
 
 void cps_install_interrupt_handlers(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = count_interrupt;
+    /* One handler at a time; system calls resume, so an interruption never fails a write of the record. */
     sigemptyset(&action.sa_mask);
+    add_interrupt_signals(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+    /* A reader that went away (a pager quit) makes writes fail with EPIPE instead of killing the tool. */
+    signal(SIGPIPE, SIG_IGN);
     /* A parent may have started us with these blocked (the mask survives exec): unblock them. */
     sigset_t interrupts;
     sigemptyset(&interrupts);
-    sigaddset(&interrupts, SIGINT);
-    sigaddset(&interrupts, SIGTERM);
+    add_interrupt_signals(&interrupts);
     sigprocmask(SIG_UNBLOCK, &interrupts, NULL);
 }
 

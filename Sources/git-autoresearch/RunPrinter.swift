@@ -12,7 +12,7 @@ enum RunPrinter {
         events.workerOutput = { line, isError in
             Terminal.clearProgress()
             if isError {
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                Terminal.writeToStandardError(line + "\n")
             } else {
                 print(line)
                 fflush(nil)

@@ -30,17 +30,13 @@ enum Terminal {
     /// Messages echo user data (names, paths, libgit2's messages): their controls are made visible.
     static func error(_ message: String, hint: String?) {
         clearProgress()
-        writeError("\(linePrefix)error: \(UntrustedText.visible(message, multiline: true))\n")
-        if let hint { writeError("\(linePrefix)hint: \(UntrustedText.visible(hint, multiline: true))\n") }
+        writeToStandardError("\(linePrefix)error: \(UntrustedText.visible(message, multiline: true))\n")
+        if let hint { writeToStandardError("\(linePrefix)hint: \(UntrustedText.visible(hint, multiline: true))\n") }
     }
 
     static func notice(_ message: String) {
         clearProgress()
-        writeError("\(linePrefix)\(UntrustedText.visible(message, multiline: true))\n")
-    }
-
-    private static func writeError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        writeToStandardError("\(linePrefix)\(UntrustedText.visible(message, multiline: true))\n")
     }
 
     /// Rewrites one status line on stderr (terminals only); the line may end with the evaluator's output.
@@ -49,17 +45,28 @@ enum Terminal {
         let width = 100
         let line = UntrustedText.visible(line)
         let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
-        writeError("\r\u{1B}[K\(shown)")
+        writeToStandardError("\r\u{1B}[K\(shown)")
         progressShown = true
     }
 
     static func clearProgress() {
         guard progressShown else { return }
-        writeError("\r\u{1B}[K")
+        writeToStandardError("\r\u{1B}[K")
         progressShown = false
     }
 
     nonisolated(unsafe) private static var progressShown = false
+
+    /// Writes `text` to stderr, ignoring failures: a closed terminal (EIO) or a reader that went
+    /// away (EPIPE, with SIGPIPE ignored) must not stop the tool while it records a run.
+    static func writeToStandardError(_ text: String) {
+        var rest = Array(text.utf8)[...]
+        while !rest.isEmpty {
+            let written = rest.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            guard written > 0 else { return }
+            rest = rest.dropFirst(written)
+        }
+    }
 
     static func json(_ object: [String: Any?]) -> String {
         let cleaned = object.compactMapValues { $0 }

@@ -100,7 +100,7 @@ extension ExperimentContext {
         let result = try GroupProcess.run(agent.command, in: root, environment: environment.variables, hardLimit: agent.timeout,
                                           grace: experiment.grace, logPath: logPath, logLimit: experiment.logLimit,
                                           onStart: { group in
-                                              marker.processGroup = group
+                                              marker.recordProcessGroup(ledBy: group)
                                               try state.writeMarker(marker)
                                           },
                                           onProgress: {

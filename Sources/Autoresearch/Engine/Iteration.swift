@@ -323,7 +323,7 @@ extension ExperimentContext {
         events.started(run, experiment, commit, best == nil)
         let evaluation = try evaluate(experiment, run: run, candidate: commit, best: best, logPath: state.logPath(run: run),
                                       includeSmoke: includeSmoke) { group in
-            marker.processGroup = group
+            marker.recordProcessGroup(ledBy: group)
             try state.writeMarker(marker)
         }
         let artifacts = evaluation.status == .interrupted ? nil : try workspace.storeArtifacts(experiment, run: run, commit: commit, since: marker.start)

@@ -76,14 +76,37 @@ extension ExperimentContext {
     /// Returns what it did.
     func repairUnfinishedIteration() throws -> String? {
         guard let marker = state.readMarker() else { return nil }
-        if let group = marker.processGroup, GroupProcess.hasLiveMembers(group: group) {
-            // The step outlived the tool (it runs in its own session): stop it now.
-            kill(-group, SIGKILL)
-        }
+        let step = marker.phase == .agent ? "agent step" : "evaluation"
+        let leftAlone = stopStepThatOutlivedTheTool(marker, step: step)
         let settled = try settle(marker, status: .interrupted,
                                  reason: "the tool stopped before the run finished (killed or crashed)")
-        let done = settled.actions.isEmpty ? "nothing left to do" : settled.actions.joined(separator: ", ")
-        let step = marker.phase == .agent ? "agent step" : "evaluation"
-        return "repaired an unfinished run \(marker.run) of '\(name)' (during its \(step), \(settled.commit.short)): \(done)"
+        let done = (settled.actions + [leftAlone].compactMap { $0 }).joined(separator: ", ")
+        return "repaired an unfinished run \(marker.run) of '\(name)' (during its \(step), \(settled.commit.short)): \(done.isEmpty ? "nothing left to do" : done)"
+    }
+
+    /// Kills the marker's process group if it still runs the step (it runs in a session of its
+    /// own, so it can outlive the tool). Only a group proven to be the step's is signalled: after
+    /// the step ended its id may have gone to an unrelated process. Returns why a live group was
+    /// left alone, else nil.
+    private func stopStepThatOutlivedTheTool(_ marker: LocalState.Marker, step: String) -> String? {
+        guard let group = marker.processGroup, GroupProcess.hasLiveMembers(group: group) else { return nil }
+        guard let startTicks = marker.processStartTicks, let bootID = marker.bootID else {
+            return "process group \(group) left alone: the marker does not say when the \(step) started, so it may be another program's (if it is the \(step), stop it with: kill -- -\(group))"
+        }
+        guard GroupProcess.isStillRunning(group: group, startTicks: startTicks, bootID: bootID) else {
+            return "process group \(group) left alone: it is not the \(step) (its id was given to another program)"
+        }
+        kill(-group, SIGKILL)
+        return nil
+    }
+}
+
+extension LocalState.Marker {
+    /// Notes the agent or evaluator that started as the leader of process group `leader`, with
+    /// when it started, so that a repair signals the group only while it is still that step.
+    mutating func recordProcessGroup(ledBy leader: pid_t) {
+        processGroup = leader
+        processStartTicks = ProcessStat(pid: leader)?.startTicks
+        bootID = ProcessStat.currentBootID
     }
 }

@@ -153,30 +153,36 @@ public enum GroupProcess {
     /// until PID 1 reaps it, which in containers can take long or never happen).
     static func isAlive(_ pid: pid_t) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
-        return !isZombie(stat)
-    }
-
-    /// The state field of a `/proc/PID/stat` line says zombie or dead.
-    private static func isZombie(_ stat: String) -> Bool {
-        guard let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].split(separator: " ").first
-        return state == "Z" || state == "X"
+        return ProcessStat(pid: pid).map { !$0.isZombie } ?? true
     }
 
     /// True while a process of the group is alive. Zombies do not count: orphans that exited wait
     /// for PID 1 to reap them, which in containers can take seconds or never happen.
     static func hasLiveMembers(group: pid_t) -> Bool {
         guard kill(-group, 0) == 0 else { return false }
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
-        for entry in entries where entry.first?.isNumber == true {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state, ppid, pgrp, ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 2, pid_t(fields[2]) == group, !isZombie(stat) { return true }
+        return hasLiveMember(of: group) { _ in true } ?? true
+    }
+
+    /// True while `group` has live members and is still the group whose leader started at
+    /// `startTicks` of boot `bootID`, not a later one given the same id. The leader proves it
+    /// while it exists (a zombie too). Once it was reaped, its pid cannot be reused while the
+    /// group has members, so members started since the leader are the group's. (A later group
+    /// whose leader exited too cannot be told apart; the watchdog stopped the group long before.)
+    static func isStillRunning(group: pid_t, startTicks: UInt64, bootID: String) -> Bool {
+        guard bootID == ProcessStat.currentBootID else { return false }
+        if let leader = ProcessStat(pid: group) {
+            return leader.startTicks == startTicks && hasLiveMembers(group: group)
         }
-        return false
+        return hasLiveMember(of: group) { ($0.startTicks ?? 0) >= startTicks } ?? false
+    }
+
+    /// Whether a live (not zombie) process of `group` satisfies `condition`; nil when /proc cannot be listed.
+    private static func hasLiveMember(of group: pid_t, where condition: (ProcessStat) -> Bool) -> Bool? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        return entries.contains { entry in
+            guard entry.first?.isNumber == true, let stat = ProcessStat(entry: entry) else { return false }
+            return stat.processGroup == group && !stat.isZombie && condition(stat)
+        }
     }
 }
 

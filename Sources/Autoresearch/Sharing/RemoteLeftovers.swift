@@ -37,6 +37,16 @@ extension Workspace {
         }
     }
 
+    /// Removes the snapshot refs of pushes from this repository whose process is gone.
+    func clearOutgoingSnapshots(notice: (String) -> Void) throws {
+        for (ref, _) in try repository.references(matching: Refs.outgoingPrefix + "*") {
+            let owner = ref.fullName.dropFirst(Refs.outgoingPrefix.count).prefix { $0 != "-" }
+            guard let pid = Int32(owner), !GroupProcess.isAlive(pid) else { continue }
+            try repository.deleteReference(ref)
+            notice("removed \(ref) (left by a killed push)")
+        }
+    }
+
     /// Why the compare-and-swap of `ref` in the repository at `gitDirectory` failed with `error`:
     /// its lock file is there, or it changed meanwhile.
     static func rejection(of ref: ReferenceName, in gitDirectory: String, _ error: GitError) -> String {

@@ -50,6 +50,7 @@ extension Workspace {
         let local = localGitDirectory(url)
         if breakStaleLocks, local == nil { throw Self.remoteLocksOutOfReach(remote: remote, url: url) }
         StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
+        try clearOutgoingSnapshots(notice: notice)
         // Pushers through the file system take turns, so that they rarely lose races.
         let lock = try local.map { try takeTurns(pushingTo: remote, in: $0) }
         defer { lock?.release() }
@@ -91,6 +92,12 @@ extension Workspace {
                           report: inout ShareReport, notice: (String) -> Void) throws -> [(ref: String, reason: String)] {
         try fetchShared(remote: remote, into: &report, notice: notice)
         var records: [String] = [], branches: [String] = []
+        // Each branch goes out at the tip read under the best's lock, through a snapshot ref: a
+        // worker that moves the branch to a new best writes that best's record under the same
+        // lock, so the records pushed next hold it; a tip read by name later might not have it yet.
+        let snapshots = Refs.outgoingSnapshotPrefix(pid: getpid())
+        var snapshotRefs: [ReferenceName] = []
+        defer { for ref in snapshotRefs { try? repository.deleteReference(ref) } }
         for notes in Refs.sharedNotes where try repository.referenceTarget(notes) != nil {
             records.append("\(notes):\(notes)")
         }
@@ -100,7 +107,8 @@ extension Workspace {
             let attempts = experiment.refs.attempts
             if try repository.referenceTarget(attempts) != nil { records.append("\(attempts):\(attempts)") }
             let branch = experiment.refs.branch
-            guard let tip = try repository.referenceTarget(branch) else { continue }
+            guard let tip = try experiment.withBestLock({ try repository.referenceTarget(branch) }) else { continue }
+            var pushed = tip
             if let theirs = try repository.referenceTarget(experiment.refs.remoteBranch(remote)),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
@@ -109,13 +117,17 @@ extension Workspace {
                     try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
                     return joined
                 }
-                guard joined != nil else {
+                guard let joined else {
                     report.skipped.append((branch: "autoresearch/\(name)",
                                            reason: "\(remote)'s best is not worse than ours (or is configured differently); its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
                     continue
                 }
+                pushed = joined
             }
-            branches.append("\(branch):\(branch)")
+            let snapshot = ReferenceName(snapshots + branch.fullName.dropFirst("refs/".count))
+            try repository.setReference(snapshot, to: pushed, message: "autoresearch: push of \(branch.shortBranchName)")
+            snapshotRefs.append(snapshot)
+            branches.append("\(snapshot):\(branch)")
         }
         // The records first, the branches once the records are there: a push is not atomic, and a
         // machine that fetches a branch must find the record of its best. Never an empty list:
@@ -158,14 +170,14 @@ extension Workspace {
     /// go to temporary references first; then each reference moves in the remote repository with
     /// compare-and-swap, from the value our fetch saw. Returns the rejected references.
     private func pushByCompareAndSwap(remote: String, refspecs: [String], into gitDirectory: String) throws -> [String: String?] {
-        let refs = refspecs.map { String($0.split(separator: ":")[1]) }
+        let pairs = refspecs.map { $0.split(separator: ":").map(String.init) }.map { (source: $0[0], ref: $0[1]) }
         let staging = Refs.incomingStagingPrefix(pid: getpid())
         let target = try Repository(path: gitDirectory)
-        defer { for ref in refs { try? target.deleteReference(ReferenceName(staging + ref.dropFirst("refs/".count))) } }
-        _ = try repository.push(remote: remote, refspecs: refs.map { "\($0):\(staging)\($0.dropFirst("refs/".count))" })
+        defer { for pair in pairs { try? target.deleteReference(ReferenceName(staging + pair.ref.dropFirst("refs/".count))) } }
+        _ = try repository.push(remote: remote, refspecs: pairs.map { "\($0.source):\(staging)\($0.ref.dropFirst("refs/".count))" })
         var statuses: [String: String?] = [:]
-        for ref in refs {
-            guard let ours = try repository.referenceTarget(ReferenceName(ref)) else { continue }
+        for (source, ref) in pairs {
+            guard let ours = try repository.referenceTarget(ReferenceName(source)) else { continue }
             let seen = try repository.referenceTarget(Refs.tracking(remote, ReferenceName(ref)))
             do {
                 try target.setReference(ReferenceName(ref), to: ours, expecting: seen.map { .value($0) } ?? .absent,

@@ -111,6 +111,11 @@ public struct LocalState {
         /// The files that were untracked when the loop started: the user's, which a repair neither
         /// snapshots nor removes (nil for `run`, where untracked files are the change).
         var userFiles: [String]?
+        /// When the group's leader started (clock ticks since boot) and the boot's id: they tell the
+        /// group from a later one given the same id. Nil in markers of older versions and when /proc
+        /// did not tell; without them the group is never signalled.
+        var processStartTicks: UInt64?
+        var bootID: String?
 
         /// The branch the run is on.
         var branchName: ReferenceName { ReferenceName(branch) }

@@ -86,6 +86,13 @@ public struct Refs: Sendable {
     /// Where pushes to a repository on the file system stage their objects.
     static let incomingPrefix = "refs/autoresearch-incoming/"
 
+    /// A fresh prefix for the local references a push takes its branches from: the tips it read
+    /// under the best's lock. Removed when the push ends; a killed push's go with the next sweep.
+    static func outgoingSnapshotPrefix(pid: Int32) -> String {
+        outgoingPrefix + "\(pid)-\(String(UInt32.random(in: 0..<(1 << 24)), radix: 16))/"
+    }
+    static let outgoingPrefix = "refs/autoresearch-outgoing/"
+
     /// A fresh prefix for the references a push to a repository on the file system stages its
     /// objects under, before moving the real ones by compare-and-swap.
     static func incomingStagingPrefix(pid: Int32) -> String {

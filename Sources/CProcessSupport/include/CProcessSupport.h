@@ -19,13 +19,15 @@ int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_
 /// same moment. Returns 0, or an errno value.
 int cps_pipe_cloexec(int fds[2]);
 
-/// Installs handlers for SIGINT and SIGTERM that count the signals received.
-/// The second signal ends the process at once with the default action.
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that count interruptions, and ignores SIGPIPE.
+/// Signals within a second of the first are the same interruption (git forwards the terminal's
+/// Ctrl-C to its child, which so gets two at once); a later one ends the process at once with the
+/// default action.
 void cps_install_interrupt_handlers(void);
 
-/// How many SIGINT/SIGTERM signals arrived since the handlers were installed.
+/// How many interruptions arrived since the handlers were installed (0 or 1 while the process lives).
 int cps_interrupt_count(void);
 
-/// The last signal number counted (SIGINT or SIGTERM), 0 if none.
+/// The signal of the first interruption (SIGINT, SIGTERM or SIGHUP), 0 if none.
 int cps_last_interrupt_signal(void);
 #endif
