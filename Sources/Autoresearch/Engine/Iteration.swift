@@ -188,7 +188,7 @@ extension ExperimentContext {
             return decision
         }
         if record.status != .keep, let base = start.base {
-            try repository.resetHard(to: base)
+            try resetHard(to: base)
             if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
         }
         state.removeMarker()
@@ -282,7 +282,7 @@ extension ExperimentContext {
             }
             return tip
         }
-        let tree = try repository.stageAll(excluding: pathsLeftAlone())
+        let tree = try stageAll(excluding: pathsLeftAlone())
         guard tree != (try repository.commit(tip).tree) else { return tip }
         if description.isEmpty, namedByPaths { description = "edit \(Workspace.listPaths(changes.map(\.path)))" }
         let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description
@@ -349,7 +349,7 @@ extension ExperimentContext {
                                        experiment: candidate.start.experiment, run: candidate.run, bestBefore: best.record.value,
                                        start: state.readMarker()?.start ?? Date(), description: candidate.description)
         try ledger.append(record, on: candidate.commit)
-        try repository.resetHard(to: base)
+        try resetHard(to: base)
         state.removeMarker()
         let hint = "the change: git show \(candidate.commit.short); to change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' (or commit it here, then 'git autoresearch init --name \(name)'): the next run is a new baseline"
         return RunOutcome(record: record, commit: candidate.commit, bestBefore: best.commit, logPath: state.logPath(run: candidate.run),
@@ -380,7 +380,7 @@ extension ExperimentContext {
             throw AutoresearchError("you are on \(here) with uncommitted changes (\(Workspace.listPaths(changes.map(\.path)))); nothing was touched",
                                     hint: "commit or stash them (git stash -u), then run again; or, to hand these changes to the experiment, git switch autoresearch/\(name) first")
         }
-        try repository.switchToBranch(branch)
+        try switchToBranch(branch)
         events.notice("switched to branch autoresearch/\(name)")
     }
 }

@@ -254,7 +254,7 @@ extension ExperimentContext {
         // a move they are refused here, as the reset would overwrite them.
         let changes = try workTreeChanges()
         guard changes.isEmpty else { throw Self.evaluationLeftFiles(changes) }
-        try repository.resetHard(to: best)
+        try resetHard(to: best)
     }
 
     /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.
@@ -267,7 +267,7 @@ extension ExperimentContext {
             let follows = try repository.head() == .branch(refs.branch, target: before) && workTreeChanges().isEmpty
             let adopted = try state.withSharedLock("sync") { try syncBest(from: remote) }
             if let adopted { events.notice(adopted) }
-            if follows, try tip() != before { try repository.resetHard(to: try tip()) }
+            if follows, try tip() != before { try resetHard(to: try tip()) }
         } catch {
             events.notice("warning: could not pull from \(remote) (\(error)); the loop goes on and tries again before the next run")
         }

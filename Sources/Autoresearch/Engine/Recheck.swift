@@ -39,7 +39,7 @@ extension ExperimentContext {
                                                          includeSmoke: false) { evaluation in
             try pooledDecision(best, remeasured: evaluation, experiment: experiment)
         }
-        if try !workTreeChanges().isEmpty { try repository.resetHard(to: base) }
+        if try !workTreeChanges().isEmpty { try resetHard(to: base) }
         state.removeMarker()
         return RunOutcome(record: record, commit: best.commit, bestBefore: best.commit, logPath: state.logPath(run: run), tail: evaluation.tail)
     }

@@ -35,7 +35,7 @@ extension ExperimentContext {
             let userFiles = Set(marker.userFiles ?? [])
             let dirty = try onBranch && !workTreeChanges(userFiles: userFiles).isEmpty
             if dirty {
-                let saved = try repository.createCommit(tree: try repository.stageAll(excluding: pathsLeftAlone(userFiles: userFiles)), parents: [tip],
+                let saved = try repository.createCommit(tree: try stageAll(excluding: pathsLeftAlone(userFiles: userFiles)), parents: [tip],
                                                         message: "autoresearch: work tree of run \(marker.run)\n")
                 try ledger.recordAttempt(saved, experiment: name, run: marker.run)
                 if marker.phase == .agent { candidate = saved } else { actions.append("work-tree changes saved as \(saved.short) (git show \(saved.short))") }
@@ -50,7 +50,7 @@ extension ExperimentContext {
             }
             if dirty || tip != best {
                 if onBranch {
-                    try repository.resetHard(to: best)
+                    try resetHard(to: best)
                 } else {
                     try repository.setReference(ReferenceName(marker.branch), to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)")
                 }
@@ -75,6 +75,7 @@ extension ExperimentContext {
     /// an agent or evaluation that outlived the tool, then settles the run as `interrupted`.
     /// Returns what it did.
     func repairUnfinishedIteration() throws -> String? {
+        clearIndexLockOfKilledWriter()
         guard let marker = state.readMarker() else { return nil }
         let step = marker.phase == .agent ? "agent step" : "evaluation"
         let leftAlone = stopStepThatOutlivedTheTool(marker, step: step)

@@ -39,7 +39,7 @@ extension ExperimentContext {
     /// Puts the work tree back at `base` as a discard does, without committing anything: tracked
     /// files as in `base`, new files removed, the paths left alone untouched.
     func discardWorkTree(to base: OID) throws {
-        try repository.resetHard(to: base)
+        try resetHard(to: base)
         for entry in try workTreeChanges() where entry.isUntracked {
             try FileManager.default.removeItem(atPath: root + "/" + entry.path)
             var directory = (entry.path as NSString).deletingLastPathComponent

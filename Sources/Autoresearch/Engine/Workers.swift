@@ -383,7 +383,7 @@ extension ExperimentContext {
                 events.notice("the work tree changed while the workers ran (\(Workspace.listPaths(changes.map(\.path)))): HEAD stays detached at \(detachedAt.short) so nothing is lost; the best is on autoresearch/\(name)")
                 return
             }
-            try repository.switchToBranch(refs.branch)
+            try switchToBranch(refs.branch)
         } catch {
             events.notice("could not put HEAD back on autoresearch/\(name): \(error); run 'git switch autoresearch/\(name)'")
         }

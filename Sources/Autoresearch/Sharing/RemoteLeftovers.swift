@@ -30,6 +30,9 @@ extension Workspace {
     /// makes and deletes, so any found now were left by a killed one. A notice for each.
     func clearLeftovers(inRemote gitDirectory: String, olderThan bound: TimeInterval?, notice: (String) -> Void) throws {
         StaleLocks(gitDirectory: gitDirectory).clear(olderThan: bound, notice: notice)
+        // Only pushers holding the remote's push lock (as this one does) write incoming refs: a lock
+        // on one is a killed pusher's, whatever its age.
+        StaleLocks(gitDirectory: gitDirectory).clear(in: [Refs.incomingPrefix], olderThan: nil, notice: notice)
         let target = try Repository(path: gitDirectory)
         for (ref, _) in try target.references(matching: Refs.incomingPrefix + "*") {
             try target.deleteReference(ref)

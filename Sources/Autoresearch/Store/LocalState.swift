@@ -46,6 +46,10 @@ public struct LocalState {
     public var agentDirectory: String { directory + "/agent" }
     var lockPath: String { directory + "/lock" }
     var markerPath: String { directory + "/iteration" }
+    /// Held while the tool writes this work tree's index (see `IndexWrites.swift`).
+    var indexWriteLockPath: String { directory + "/index-write.lock" }
+    /// Present while the tool writes this work tree's index.
+    var indexWritePath: String { directory + "/index-write" }
     /// Where `loop --jobs` notes the commit it detached this work tree's HEAD at, while workers run.
     var detachedHeadPath: String { directory + "/detached-head" }
 

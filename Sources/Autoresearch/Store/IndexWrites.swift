@@ -1,0 +1,52 @@
+import Foundation
+import Git
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The work tree's index, written under a proof of who writes it. libgit2 (like git) takes
+/// `index.lock` for the length of a write and writes no pid into it: a process killed meanwhile
+/// leaves it, and every later write fails with "the index is locked". While the tool writes the
+/// index it holds `LocalState.indexWriteLockPath` (a `FileLock`) and keeps
+/// `LocalState.indexWritePath` in place; the next command finding that file with its lock free
+/// knows the writer died during the write, so an `index.lock` no older than that file is the
+/// dead writer's and is removed. Any other `index.lock` (the user's git) is left alone.
+extension ExperimentContext {
+    /// Runs `body`, which writes this work tree's index, under the proof above.
+    func writingIndex<T>(_ body: () throws -> T) throws -> T {
+        let lock = try FileLock.acquire(state.indexWriteLockPath, waitingUpTo: 60)
+        defer { lock?.release() }
+        guard FileManager.default.createFile(atPath: state.indexWritePath, contents: nil) else {
+            throw AutoresearchError("cannot write \(state.indexWritePath): \(String(cString: strerror(errno)))")
+        }
+        // Only a kill leaves the file: a write that failed (on the user's index.lock) proves nothing.
+        defer { unlink(state.indexWritePath) }
+        return try body()
+    }
+
+    /// Removes the `index.lock` a tool killed while writing the index left, with a notice.
+    func clearIndexLockOfKilledWriter() {
+        var proof = stat(), lockFile = stat()
+        guard stat(state.indexWritePath, &proof) == 0, FileLock.holder(of: state.indexWriteLockPath) == nil else { return }
+        let indexLock = repository.gitDirectory + "index.lock"
+        if stat(indexLock, &lockFile) == 0, lockFile.st_mtim.tv_sec >= proof.st_mtim.tv_sec, unlink(indexLock) == 0 {
+            events.notice("removed \(indexLock), left by a git-autoresearch killed while it wrote the index")
+        }
+        unlink(state.indexWritePath)
+    }
+
+    /// `git reset --hard base` of branch, index and work tree.
+    func resetHard(to base: OID) throws {
+        try writingIndex { try repository.resetHard(to: base) }
+    }
+
+    /// Stages every change but `excluded` and returns the index's tree.
+    func stageAll(excluding excluded: Set<String>) throws -> OID {
+        try writingIndex { try repository.stageAll(excluding: excluded) }
+    }
+
+    /// Switches HEAD, index and work tree to `branch`.
+    func switchToBranch(_ branch: ReferenceName) throws {
+        try writingIndex { try repository.switchToBranch(branch) }
+    }
+}
