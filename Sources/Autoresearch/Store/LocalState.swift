@@ -10,7 +10,7 @@ import Glibc
 /// `iteration` (the unfinished-iteration marker) and the agent's context files in `agent/`.
 /// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
 /// `logs/RUN.log` (and `RUN.agent.log`), `workers/` (work trees, `I.json` states, `runs-left`),
-/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`,
+/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`, `ledger-index`,
 /// `guard-overrides.log`, credential helpers' temporary output, and per work tree `tool-outputs`. Every lock is a `FileLock`.
 public struct LocalState {
     public let directory: String
@@ -61,6 +61,8 @@ public struct LocalState {
     /// The files the tool wrote into this work tree (`report -o`, `export -o`, restored artifacts),
     /// one `BLOB-ID PATH` a line, so no run takes them for a change.
     static func toolOutputsPath(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/tool-outputs" }
+    /// The ledger index, a cache of every record in the notes (`LedgerIndex`).
+    static func ledgerIndexPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger-index" }
     /// Where guarded changes let through with the override variable are noted.
     static func guardOverridesLog(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/guard-overrides.log" }
     /// Where a credential helper's answer is read from, for this process.
