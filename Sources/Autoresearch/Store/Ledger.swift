@@ -153,13 +153,8 @@ public struct Ledger {
         }
     }
 
-    /// Every record in the ledger, oldest first (by start time, then run id).
-    /// Reads the whole ledger: for reports, not for the per-run path.
-    public func allRecords() throws -> [RunRecord] {
-        try allRuns().map(\.record)
-    }
-
-    /// Every record in the ledger with the commit it is on, oldest first (by start time, then run id).
+    /// Every record in the ledger with the commit it is on, oldest first (by start time, then run
+    /// id), read through the ledger index: for reports, not for the per-run path.
     public func allRuns() throws -> [RunEntry] {
         try currentIndex().records.compactMap(\.entry)
     }
