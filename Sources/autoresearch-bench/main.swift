@@ -65,8 +65,99 @@ func libraryIteration(_ workspace: Workspace, message: String) throws -> Double 
     return now() - started - outcome.record.duration
 }
 
+func randomHex() -> String { (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
+
+/// Replaces the ledger with `notes` (annotated object as 40 hex digits, note blob), written at
+/// once as the fanout tree `appendNote` keeps (`ab/cd/<36 hex>`): the "bulk ledger".
+func writeBulkLedger(_ repository: Repository, notes: [(annotated: String, blob: OID)]) throws {
+    var fanout: [String: [String: [(String, OID, FileMode)]]] = [:]
+    for (hex, blob) in notes {
+        let chars = Array(hex)
+        fanout[String(chars[0..<2]), default: [:]][String(chars[2..<4]), default: []].append((String(chars[4...]), blob, .blob))
+    }
+    var rootEntries: [(name: String, id: OID, mode: FileMode)] = []
+    for (first, seconds) in fanout {
+        var firstEntries: [(name: String, id: OID, mode: FileMode)] = []
+        for (second, notes) in seconds {
+            firstEntries.append((second, try repository.writeTree(entries: notes.map { ($0.0, $0.1, $0.2) }), .tree))
+        }
+        rootEntries.append((first, try repository.writeTree(entries: firstEntries), .tree))
+    }
+    let notesCommit = try repository.createCommit(tree: try repository.writeTree(entries: rootEntries), parents: [], message: "bulk ledger\n")
+    try repository.setReference(Refs.notes, to: notesCommit, message: "bench: bulk ledger")
+}
+
 extension String {
     func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+// MARK: (h) reading the ledger: log, status, best, report against git plumbing
+
+/// A project with experiment `bench`: a branch of `keeps` kept commits (the first a baseline)
+/// and `size` discarded runs on other objects, written as one bulk ledger.
+func projectWithLedger(size: Int, keeps: Int) throws -> TempRepository {
+    let repo = try makeProject()
+    try initExperiment(try Workspace(discoveringFrom: repo.path))
+    let repository = try Repository(path: repo.path)
+    let branch: ReferenceName = "refs/heads/autoresearch/bench"
+    var tip = try repository.referenceTarget(branch)!
+    let tree = try repository.commit(tip).tree
+    func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) throws -> OID {
+        let record = RunRecord(experiment: "bench", run: String(format: "20261123-%06d-%06d", index / 1_000_000, index % 1_000_000),
+                               status: status, metric: "score", value: value, bestBefore: bestBefore, direction: .lower, duration: 1,
+                               start: Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000), exitCode: 0, reason: nil,
+                               description: "run \(index)", host: "bench")
+        return try repository.createBlob(Array((record.line + "\n").utf8))
+    }
+    var notes: [(annotated: String, blob: OID)] = []
+    for index in 0..<keeps {
+        tip = try repository.createCommit(tree: tree, parents: [tip], message: "keep \(index)\n")
+        notes.append((tip.hex, try note(index, .keep, value: Double(1_000_000 - index), bestBefore: index == 0 ? nil : Double(1_000_001 - index))))
+    }
+    try repository.setReference(branch, to: tip, message: "bench: kept commits")
+    for index in keeps..<(keeps + size) { notes.append((randomHex(), try note(index, .discard, value: 2_000_000, bestBefore: 1))) }
+    try writeBulkLedger(repository, notes: notes)
+    return repo
+}
+
+/// Wall time of one run of `executable` in `directory`, output discarded; stops the benchmark on failure.
+func wallTime(_ executable: String, _ arguments: [String], in directory: String) throws -> Double {
+    let started = now()
+    let output = try runProgram(executable, arguments, in: directory)
+    guard output.status == 0 else { fatalError("\(executable) \(arguments) failed: \(output.stderr)") }
+    return now() - started
+}
+
+func ledgerReads() throws {
+    let sizes = option("--read-sizes", "1000,10000,100000").split(separator: ",").compactMap { Int($0) }
+    let keeps = Int(option("--keeps", "2000"))!
+    let before = option("--before-binary", "")
+    let beforeLimit = Int(option("--before-max", "10000"))!
+    print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
+    let commands: [(String, [String])] = [("log", ["log"]), ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
+                                          ("best", ["best"]), ("report", ["report"])]
+    for size in sizes {
+        let repo = try projectWithLedger(size: size, keeps: keeps)
+        let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: repo.path),
+                   log: try wallTime("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: repo.path))
+        print("  \(grouped(size + keeps)) records: git cat-file --batch of every note \(ms(git.catFile)), git log --notes -n 20 \(ms(git.log))")
+        for (label, arguments) in commands {
+            let first = try wallTime(toolPath, arguments, in: repo.path)
+            let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: repo.path) })
+            let baseline = label == "log --limit 20" ? git.log : git.catFile
+            var cells = ["    " + label.padding(toLength: 16, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
+                         "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
+            if !before.isEmpty, size <= beforeLimit {
+                cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
+            }
+            print(cells.joined(separator: "   "))
+        }
+    }
+}
+
+if option("--only", "") == "h" {
+    try ledgerReads()
+    exit(0)
 }
 
 // MARK: (a) one iteration: tool vs git CLI
@@ -146,22 +237,7 @@ for size in ledgerSizes {
     // A ledger of `size` records on distinct objects, written as the fanout tree appendNote keeps.
     let line = "v=1 experiment=old run=20260101-000000-000000 status=discard metric=score value=1 direction=lower duration=1.000 start=2026-01-01T00:00:00.000Z host=bench desc=\"\"\n"
     let blob = try repository.createBlob(Array(line.utf8))
-    var fanout: [String: [String: [(String, OID, FileMode)]]] = [:]
-    for _ in 0..<size {
-        let hex = (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        let chars = Array(hex)
-        fanout[String(chars[0..<2]), default: [:]][String(chars[2..<4]), default: []].append((String(chars[4...]), blob, .blob))
-    }
-    var rootEntries: [(name: String, id: OID, mode: FileMode)] = []
-    for (first, seconds) in fanout {
-        var firstEntries: [(name: String, id: OID, mode: FileMode)] = []
-        for (second, notes) in seconds {
-            firstEntries.append((second, try repository.writeTree(entries: notes.map { ($0.0, $0.1, $0.2) }), .tree))
-        }
-        rootEntries.append((first, try repository.writeTree(entries: firstEntries), .tree))
-    }
-    let notesCommit = try repository.createCommit(tree: try repository.writeTree(entries: rootEntries), parents: [], message: "bulk ledger\n")
-    try repository.setReference(Refs.notes, to: notesCommit, message: "bench: bulk ledger")
+    try writeBulkLedger(repository, notes: (0..<size).map { _ in (randomHex(), blob) })
     let buildTime = now() - buildStarted
     sync()  // the build's writeback is not part of what is measured next
 
@@ -282,3 +358,5 @@ for workers in workerCounts {
     let scaling = perMinute[workerCounts[0]].map { String(format: "%.2fx", perMinute[workers]! / $0) } ?? "-"
     print("  \(workers) worker(s): \(runs) runs in \(String(format: "%.1f", elapsed)) s = \(String(format: "%.1f", perMinute[workers]!)) runs/min   \(scaling) of \(workerCounts[0]) worker(s)")
 }
+
+try ledgerReads()

@@ -6,7 +6,7 @@ extension GitAutoresearch {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the experiments of this repository.")
 
-        @Flag(name: [.short, .long], help: "Add kept runs, change from baseline and last activity (reads every record).")
+        @Flag(name: [.short, .long], help: "Add kept runs, change from baseline and last activity (counted from the ledger index).")
         var long = false
 
         @Option(help: "Output: table, tsv, csv, markdown or json.")

@@ -6,7 +6,7 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads every record of the ledger. --format tsv, csv, markdown or json for scripts and reports.")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports.")
 
         @OptionGroup var target: ExperimentOption
 
@@ -26,8 +26,8 @@ extension GitAutoresearch {
 
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
-            var runs = try workspace.runs(experiment: name)
-            if let status { runs = runs.filter { $0.record.status == status } }
+            // By time, only the newest `limit` records are read.
+            var runs = try workspace.runs(experiment: name, status: status, latest: sort == .time ? limit : nil)
             let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
@@ -39,8 +39,6 @@ extension GitAutoresearch {
                     }
                 }
                 if let limit { runs = Array(runs.prefix(limit)) }
-            } else if let limit {
-                runs = Array(runs.suffix(limit))
             }
             var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
             var olderEvaluator = false

@@ -213,20 +213,10 @@ public struct RunRecord: Sendable, Equatable {
     }
 
     /// UTC with milliseconds, e.g. `2026-11-23T09:13:27.512Z`.
-    public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    public static func timestamp(_ date: Date) -> String { Timestamp.format(date) }
 
     /// Reads timestamps with or without fractional seconds.
-    static func parseTimestamp(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
+    static func parseTimestamp(_ text: String) -> Date? { Timestamp.parse(text) }
 }
 
 /// logfmt: `key=value` pairs separated by spaces; an empty value, or one with a space, tab,

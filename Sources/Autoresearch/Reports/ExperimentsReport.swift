@@ -9,13 +9,16 @@ extension Workspace {
     /// depends only on what is in git, so the same ledger gives the same document anywhere.
     public func experimentsReport() throws -> String {
         let names = try experimentNames()
-        var runsByExperiment: [String: [RunEntry]] = [:]
-        for run in try ledger.allRuns() { runsByExperiment[run.record.experiment, default: []].append(run) }
-        let rows = try names.enumerated().map { index, name in
+        let index = try ledger.currentIndex()
+        let reader = ledger.reading(through: index)
+        let rows = try names.enumerated().map { number, name in
             let context = context(name)
             let tip = try context.tipOrRestorePoint().commit
-            return ReportRow(id: String(format: "Exp-%03d", index + 1), experiment: try context.configuration(at: tip),
-                             runs: runsByExperiment[name] ?? [], best: try ledger.best(experiment: name, from: tip))
+            let experiment = try context.configuration(at: tip)
+            return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
+                             summary: index.summaries[name] ?? RunSummary(), latestPass: index.latestPassingRun(experiment: name),
+                             ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
+                             best: try reader.best(experiment: name, from: tip))
         }
         var lines = ["# Experiments", "", "## Matrix",
                      "| ID | Name | Command | Metrics | Artifacts | Smoke | Full |", "|---|---|---|---|---|---|---|"]
@@ -34,18 +37,20 @@ extension Workspace {
 private struct ReportRow {
     let id: String
     let experiment: Experiment
-    let runs: [RunEntry]
+    /// The experiment's runs, counted.
+    let summary: RunSummary
+    /// The latest run that passed the full stage.
+    let latestPass: RunEntry?
+    /// True when a run reached the smoke stage.
+    let ranSmoke: Bool
     let best: RunEntry?
 
     var name: String { experiment.title ?? experiment.name }
 
-    /// The latest run that passed the full stage.
-    var latestPass: RunEntry? { runs.last { $0.record.passed } }
-
     var matrixLine: String {
         let metrics = ["`\(experiment.metric)` (\(experiment.direction.rawValue))"] + experiment.requiredKeys.map { "`\($0)`" }
             + experiment.constraints.map { "`\($0)`" }
-        let smoke = experiment.smoke == nil ? "—" : Self.box(runs.contains { $0.record.smokeValue != nil })
+        let smoke = experiment.smoke == nil ? "—" : Self.box(ranSmoke)
         let cells = [id, name, "`\(experiment.evaluate)`", metrics.joined(separator: ", "),
                      experiment.artifacts.map { "`\($0)`" }.joined(separator: ", "), smoke, Self.box(latestPass != nil)]
         return "| " + cells.map(UntrustedText.markdownCell).joined(separator: " | ") + " |"
@@ -54,8 +59,8 @@ private struct ReportRow {
     var latestLine: String {
         let stages = experiment.smoke == nil ? "full" : "smoke/full"
         guard let pass = latestPass else {
-            let last = runs.last.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
-            return "- \(id) \(stages): no passing run yet (\(runs.count) run\(runs.count == 1 ? "" : "s")\(last))"
+            let last = summary.last?.entry.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
+            return "- \(id) \(stages): no passing run yet (\(summary.total) run\(summary.total == 1 ? "" : "s")\(last))"
         }
         let record = pass.record
         var line = "- \(id) \(stages): passed, run `\(record.run)` on `\(pass.commit.short)` (\(Self.date(record.start))), "
@@ -108,12 +113,8 @@ private struct ReportRow {
         if !experiment.artifacts.isEmpty {
             lines.append("- Artifacts: " + experiment.artifacts.map { "`\($0)`" }.joined(separator: ", ") + " (at most \(ByteCount.format(experiment.artifactLimit)) a run)")
         }
-        var counts: [(String, Int)] = []
-        for status in RunStatus.allCases {
-            let count = runs.filter { $0.record.status == status }.count
-            if count > 0 { counts.append((status.rawValue, count)) }
-        }
-        lines.append("- Runs: \(runs.count)" + (counts.isEmpty ? "" : " (" + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ") + ")"))
+        let counts = RunStatus.allCases.compactMap { status in summary.counts[status].map { "\($0) \(status.rawValue)" } }
+        lines.append("- Runs: \(summary.total)" + (counts.isEmpty ? "" : " (" + counts.joined(separator: ", ") + ")"))
         if let best, let value = best.record.value {
             lines.append("- Best: `\(experiment.metric)=\(Number.format(value))` at `\(best.commit.short)` (run `\(best.record.run)`)")
         }

@@ -9,9 +9,14 @@ public struct ImportReport: Sendable {
 }
 
 extension Workspace {
-    /// The runs of an experiment, oldest first.
-    public func runs(experiment name: String) throws -> [RunEntry] {
-        try ledger.allRuns().filter { $0.record.experiment == name }
+    /// The runs of an experiment, oldest first; with `status`, only those; with `latest`, only
+    /// the newest that many, and only those records are parsed.
+    public func runs(experiment name: String, status: RunStatus? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
+        var selected: [IndexedRecord] = []
+        for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
+            if record.experiment == name, status == nil || record.status == status { selected.append(record) }
+        }
+        return selected.reversed().compactMap(\.entry)
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
@@ -19,13 +24,14 @@ extension Workspace {
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
         let context = context(name)
         let tip = try context.tip()
-        guard let found = try context.ledger.bestAndBaseline(experiment: name, from: tip) else { return nil }
+        let ledger = context.ledger.reading(through: try ledger.currentIndex())
+        guard let found = try ledger.bestAndBaseline(experiment: name, from: tip) else { return nil }
         return (found.best, found.baseline, try context.configuration(at: tip))
     }
 
     /// The run with this id (or a unique prefix of it), in any experiment.
     public func run(_ id: String) throws -> RunEntry {
-        let matches = try ledger.allRuns().filter { $0.record.run.hasPrefix(id) }
+        let matches = try ledger.currentIndex().records.filter { $0.run.hasPrefix(id) }.compactMap(\.entry)
         guard let match = matches.first else {
             throw AutoresearchError("no run '\(id)'", hint: "list the runs with 'git autoresearch log'")
         }

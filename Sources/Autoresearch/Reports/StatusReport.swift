@@ -50,22 +50,19 @@ extension Workspace {
             defer { lock.release() }
             repaired[context.name] = try context.repairUnfinishedIteration()
         }
-        var recordsByExperiment: [String: [RunRecord]] = [:]
-        for record in try ledger.allRecords() { recordsByExperiment[record.experiment, default: []].append(record) }
+        let index = try ledger.currentIndex()
+        let reader = ledger.reading(through: index)
         return try contexts.map { context in
             let name = context.name
             let (tip, branchGone) = try context.tipOrRestorePoint()
-            let records = recordsByExperiment[name] ?? []
-            let counts = RunStatus.allCases.compactMap { status -> (RunStatus, Int)? in
-                let count = records.filter { $0.status == status }.count
-                return count > 0 ? (status, count) : nil
-            }
-            let standing = try ledger.bestAndBaseline(experiment: name, from: tip)
+            let summary = index.summaries[name] ?? RunSummary()
+            let counts = RunStatus.allCases.compactMap { status in summary.counts[status].map { (status, $0) } }
+            let standing = try reader.bestAndBaseline(experiment: name, from: tip)
             let lostRecord = context.state.lockHolder() == nil ? try context.keptCommitWithoutRecord(tip: tip, best: standing?.best.commit) : nil
             return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
                                     restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil,
-                                    best: standing?.best, baseline: standing?.baseline, counts: counts, runs: records.count,
-                                    lastRun: records.last,
+                                    best: standing?.best, baseline: standing?.baseline, counts: counts, runs: summary.total,
+                                    lastRun: summary.last?.entry?.record,
                                     lockHolder: context.state.lockHolder(),
                                     repaired: repaired[name], workers: context.liveWorkers(), lostRecord: lostRecord)
         }

@@ -19,6 +19,8 @@ public struct Ledger {
     let repository: Repository
     /// Where a stale lock file removed before a retry is reported.
     var notice: (String) -> Void = { _ in }
+    /// For readers: the ledger index records are read from instead of the notes (see `reading(through:)`).
+    private(set) var index: LedgerIndex?
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -27,6 +29,7 @@ public struct Ledger {
 
     /// The records of `experiment` on one commit, oldest first.
     public func records(on commit: OID, experiment: String) throws -> [RunRecord] {
+        if let index { return index.records(on: commit, experiment: experiment) }
         guard let note = try repository.note(ref: Refs.notes, on: commit) else { return [] }
         return RunRecord.parseAll(note).filter { $0.experiment == experiment }
     }
@@ -150,19 +153,23 @@ public struct Ledger {
         }
     }
 
-    /// Every record in the ledger, oldest first (by start time, then run id).
-    /// Reads the whole ledger: for reports, not for the per-run path.
-    public func allRecords() throws -> [RunRecord] {
-        try allRuns().map(\.record)
+    /// Every record in the ledger with the commit it is on, oldest first (by start time, then run
+    /// id), read through the ledger index: for reports, not for the per-run path.
+    public func allRuns() throws -> [RunEntry] {
+        try currentIndex().records.compactMap(\.entry)
     }
 
-    /// Every record in the ledger with the commit it is on, oldest first (by start time, then run id).
-    public func allRuns() throws -> [RunEntry] {
-        var runs: [RunEntry] = []
-        try repository.forEachNote(ref: Refs.notes) { commit, blob in
-            runs += RunRecord.parseAll(String(decoding: try repository.blob(blob), as: UTF8.self)).map { RunEntry(commit: commit, record: $0) }
-        }
-        return runs.sorted { ($0.record.start, $0.record.run) < ($1.record.start, $1.record.run) }
+    /// The index of the ledger as it is now (or the one this ledger reads through).
+    func currentIndex() throws -> LedgerIndex {
+        try index ?? LedgerIndex.current(repository)
+    }
+
+    /// This ledger reading records from `index`, a snapshot of the notes as of its notes commit:
+    /// for commands that only read, not for a run that appends records.
+    func reading(through index: LedgerIndex) -> Ledger {
+        var ledger = self
+        ledger.index = index
+        return ledger
     }
 
     /// Keeps the last lines of a run's log in git, next to its record.

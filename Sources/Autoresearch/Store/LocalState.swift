@@ -10,7 +10,7 @@ import Glibc
 /// `iteration` (the unfinished-iteration marker) and the agent's context files in `agent/`.
 /// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
 /// `logs/RUN.log` (and `RUN.agent.log`), `workers/` (work trees, `I.json` states, `runs-left`),
-/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`,
+/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`, `ledger-index`,
 /// `guard-overrides.log`, credential helpers' temporary output, and per work tree `tool-outputs`. Every lock is a `FileLock`.
 public struct LocalState {
     public let directory: String
@@ -67,6 +67,8 @@ public struct LocalState {
     /// The lock every writer of the ledger's references holds (`StaleLocks.withLedgerLock`).
     static func ledgerLockPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger.lock" }
     static func toolOutputsPath(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/tool-outputs" }
+    /// The ledger index, a cache of every record in the notes (`LedgerIndex`).
+    static func ledgerIndexPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger-index" }
     /// Where guarded changes let through with the override variable are noted.
     static func guardOverridesLog(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/guard-overrides.log" }
     /// Where a credential helper's answer is read from, for this process.
