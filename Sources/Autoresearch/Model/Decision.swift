@@ -4,6 +4,16 @@ import Foundation
 public enum Number {
     public static func format(_ value: Double) -> String { String(format: "%.6g", value) }
     public static func signed(_ value: Double) -> String { String(format: "%+.6g", value) }
+
+    /// The shortest `%g` text of `value × scale` that reads back, divided by `scale`, as `value`
+    /// exactly: for what is written to be read again (settings, constraints).
+    public static func exact(_ value: Double, scale: Double = 1) -> String {
+        for digits in [6, 15] {
+            let text = String(format: "%.\(digits)g", value * scale)
+            if let back = Double(text), back / scale == value { return text }
+        }
+        return String(format: "%.17g", value * scale)
+    }
 }
 
 /// A margin given absolutely (`0.01`) or relative to the value it is measured from (`1%`).
@@ -33,8 +43,8 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .absolute(let amount): return Number.format(amount)
-        case .relative(let fraction): return Number.format(fraction * 100) + "%"
+        case .absolute(let amount): return Number.exact(amount)
+        case .relative(let fraction): return Number.exact(fraction, scale: 100) + "%"
         }
     }
 }
@@ -102,7 +112,7 @@ public struct Constraint: Sendable, Equatable, CustomStringConvertible {
         return comparison.holds(value, bound) ? nil : "\(metric)=\(Number.format(value)) breaks \(self)"
     }
 
-    public var description: String { "\(metric) \(comparison.rawValue) \(Number.format(bound))" }
+    public var description: String { "\(metric) \(comparison.rawValue) \(Number.exact(bound))" }
 }
 
 /// How the primary metric of several targets becomes one value.

@@ -17,7 +17,9 @@ public enum Durations {
             rest = rest.dropFirst(number.count)
             guard let value = DecimalNumber.finite(number),
                   let unit = units.first(where: { rest.hasPrefix($0.suffix) }) else { throw invalid(text) }
-            total += value * unit.seconds
+            // Milliseconds divide (700 / 1000 is 0.7 exactly; 700 × 0.001 is not), so what
+            // `canonical` writes reads back as the same number.
+            total += unit.suffix == "ms" ? value / 1000 : value * unit.seconds
             rest = rest.dropFirst(unit.suffix.count)
         }
         return try bounded(total, text)

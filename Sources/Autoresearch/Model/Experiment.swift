@@ -300,6 +300,8 @@ public struct ExperimentFile {
 extension Durations {
     /// The form written to the config file: whole seconds as `90s`, else milliseconds.
     static func canonical(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? String(format: "%.0fs", seconds) : String(format: "%.0fms", seconds * 1000)
+        if seconds == seconds.rounded() { return String(format: "%.0fs", seconds) }
+        let milliseconds = (seconds * 1000).rounded()
+        return milliseconds / 1000 == seconds ? String(format: "%.0fms", milliseconds) : Number.exact(seconds) + "s"
     }
 }

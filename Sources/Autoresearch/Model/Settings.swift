@@ -47,7 +47,7 @@ extension SettingFormat where Value == Double {
 
     /// A finite decimal (`DecimalNumber`) within `range`.
     static func number(hint: String, in range: ClosedRange<Double>) -> Self {
-        Self(noun: "number", hint: hint, parse: { DecimalNumber.finite($0).flatMap { range.contains($0) ? $0 : nil } }, format: Number.format)
+        Self(noun: "number", hint: hint, parse: { DecimalNumber.finite($0).flatMap { range.contains($0) ? $0 : nil } }, format: { Number.exact($0) })
     }
 }
 
