@@ -18,13 +18,7 @@ extension TempRepository {
     }
 
     /// Every record in the ledger, read with the git CLI.
-    func allLedgerLines() throws -> [String] {
-        let notes = try git(["notes", "--ref", "autoresearch", "list"]).split(separator: "\n")
-        return try notes.flatMap { line -> [String] in
-            let note = String(line.split(separator: " ")[0])
-            return try git(["cat-file", "-p", note]).split(separator: "\n").map(String.init)
-        }
-    }
+    func allLedgerLines() throws -> [String] { try Fixtures.ledgerLines(of: path) }
 }
 
 /// The JSON lines `loop --format json` printed: the runs, then the summary.

@@ -22,11 +22,7 @@ struct TestRemote {
 
 /// The record lines of experiment `s` in a repository, read with the git CLI, any fanout.
 func ledgerLines(inRepositoryAt path: String) throws -> [String] {
-    let list = try runProgram("/usr/bin/git", ["notes", "--ref", "autoresearch", "list"], in: path)
-    return try list.stdout.split(separator: "\n").flatMap { line -> [String] in
-        let note = String(line.split(separator: " ")[0])
-        return try runProgram("/usr/bin/git", ["cat-file", "-p", note], in: path).stdout.split(separator: "\n").map(String.init)
-    }.filter { $0.contains(" experiment=s ") }
+    try ledgerLines(of: path).filter { $0.contains(" experiment=s ") }
 }
 
 func runIDs(_ lines: [String]) -> [String] {
