@@ -224,7 +224,7 @@ struct SignalledRun {
         let repo = run.repo
         let child = run.child, best = run.best
         #expect(run.toolStatus == 128 + SIGKILL)
-        #expect(waitUntil(seconds: 3) { !processExists(child) }, "the watchdog stops the evaluation of a killed tool")
+        #expect(waitUntil(seconds: 15) { !processExists(child) }, "the watchdog stops the evaluation of a killed tool")
         #expect(try repo.gitLine("rev-parse", "HEAD") != best)
 
         let status = try Tool.run(["status"], in: repo)
