@@ -15,6 +15,10 @@ public struct ShareReport: Sendable {
     public var skipped: [(branch: String, reason: String)] = []
     /// Push attempts made (more than one after lost races).
     public var attempts = 1
+    /// Suspect records among those that arrived (`RecordTrust`): shown, never used for the best.
+    public var suspects: [SuspectRecord] = []
+    /// The remote's references that were not commits: skipped, with a warning each.
+    public var refused: [String] = []
 }
 
 extension Workspace {
@@ -30,7 +34,7 @@ extension Workspace {
         try refuseShallowClone()
         StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
         var report = ShareReport()
-        try fetchShared(remote: remote, into: &report)
+        try fetchShared(remote: remote, into: &report, notice: notice)
         return report
     }
 
@@ -60,7 +64,7 @@ extension Workspace {
             report.attempts = attempt
             if let local { try clearLeftovers(inRemote: local, olderThan: remoteBound, notice: notice) }
             do {
-                let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report)
+                let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report, notice: notice)
                 if rejected.isEmpty { return report }
                 problem = .rejected(rejected)
             } catch let error as GitError where error.isConnectionFailure {
@@ -87,8 +91,8 @@ extension Workspace {
 
     /// One attempt: fetch and merge, then push. Returns the references the remote rejected.
     private func pushOnce(remote: String, experiments names: [String], localGitDirectory local: String?,
-                          report: inout ShareReport) throws -> [(ref: String, reason: String)] {
-        try fetchShared(remote: remote, into: &report)
+                          report: inout ShareReport, notice: (String) -> Void) throws -> [(ref: String, reason: String)] {
+        try fetchShared(remote: remote, into: &report, notice: notice)
         var records: [String] = [], branches: [String] = []
         for notes in Refs.sharedNotes where try repository.referenceTarget(notes) != nil {
             records.append("\(notes):\(notes)")
@@ -103,14 +107,21 @@ extension Workspace {
             if let theirs = try repository.referenceTarget(experiment.refs.remoteBranch(remote)),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
-                let joined: OID? = try experiment.withBestLock {
-                    guard let joined = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true) else { return nil }
-                    try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
-                    return joined
+                let join = try experiment.withBestLock {
+                    let join = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true)
+                    if case .joined(let joined) = join {
+                        try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
+                    }
+                    return join
                 }
-                guard joined != nil else {
+                switch join {
+                case .joined: break
+                case .ours:
                     report.skipped.append((branch: "autoresearch/\(name)",
-                                           reason: "\(remote)'s best is not worse than ours (or is configured differently); its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
+                                           reason: "\(remote)'s best is not worse than ours; its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
+                    continue
+                case .refused(let reason):
+                    report.skipped.append((branch: "autoresearch/\(name)", reason: "\(remote)'s branch is not comparable with ours: \(reason)"))
                     continue
                 }
             }
@@ -189,8 +200,13 @@ extension Workspace {
         return url
     }
 
-    private func fetchShared(remote: String, into report: inout ShareReport) throws {
+    /// Fetches into the tracking refs, drops those that are not commits (before too: a bad one
+    /// left by an older version would make the fetch fail), then merges records and attempts.
+    private func fetchShared(remote: String, into report: inout ShareReport, notice: (String) -> Void) throws {
+        try dropMistypedTrackingRefs(remote: remote).forEach(notice)
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
+        report.refused = try dropMistypedTrackingRefs(remote: remote)
+        report.refused.forEach(notice)
         let remoteBranches = Refs.remoteBranchPrefix(remote)
         report.remoteBranches = try repository.references(matching: remoteBranches + "*")
             .map { String($0.name.fullName.dropFirst(remoteBranches.count)) }.sorted()
@@ -198,8 +214,9 @@ extension Workspace {
             guard let theirs = try repository.referenceTarget(Refs.remoteNotes(remote, ref)) else { continue }
             let before = try repository.referenceTarget(ref)
             let after = try repository.mergeNotes(ref: ref, theirs: theirs, message: "autoresearch: \(ref) merged from \(remote)")
-            if ref == Refs.notes, after != before, report.records != "merged" {
-                report.records = after == theirs ? "fast-forward" : "merged"
+            if ref == Refs.notes, after != before {
+                if report.records != "merged" { report.records = after == theirs ? "fast-forward" : "merged" }
+                report.suspects = try suspectsArrived(before: before, after: after)
             }
         }
         let prefix = Refs.remoteAttemptsPrefix(remote)
