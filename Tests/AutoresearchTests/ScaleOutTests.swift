@@ -204,7 +204,8 @@ extension TempRepository {
         try repo.fsck()
     }
 
-    /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all.
+    /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all,
+    /// and measures it again first.
     @Test func aSingleLoopWithSyncAdoptsTheRemotesBetterBest() throws {
         let remote = try TestRemote(.bareRepositoryPath)
         let first = try parallelRepository()
@@ -220,7 +221,8 @@ extension TempRepository {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("adopted the best from origin"), "\(result.stderr)")
         #expect(!result.stderr.contains("evaluating the changes already"), "\(result.stderr)")
-        #expect(result.runs.map { $0["status"] as? String } == ["discard", "discard"])
+        #expect(result.stderr.contains("measured the adopted best again here: run") && result.stderr.contains("claimed score=100"), "\(result.stderr)")
+        #expect(result.runs.map { $0["status"] as? String } == ["recheck", "discard"])
         #expect(result.runs.allSatisfy { $0["best_before"] as? Double == 100 })
         #expect(second.read("value.txt") == "100\n")
         #expect(try second.gitLine("status", "--porcelain") == "")

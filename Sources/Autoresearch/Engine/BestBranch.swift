@@ -105,10 +105,11 @@ extension ExperimentContext {
 
     /// For `loop --sync`: pulls from `remote` (records, attempts, its experiment branches), then
     /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`), under
-    /// the best's lock. Returns a notice when the remote's best was adopted, or refused.
-    func syncBest(from remote: String) throws -> String? {
+    /// the best's lock. Returns whether the remote's best was adopted, and a notice when it was
+    /// adopted or refused.
+    func syncBest(from remote: String) throws -> (adopted: Bool, notice: String?) {
         _ = try workspace.pull(remote: remote, notice: events.notice)
-        guard let theirs = try repository.referenceTarget(refs.remoteBranch(remote)) else { return nil }
+        guard let theirs = try repository.referenceTarget(refs.remoteBranch(remote)) else { return (false, nil) }
         let join: LinesJoin = try withBestLock {
             let ours = try tip()
             let join = try bestOfLines(ours: ours, theirs: theirs, keepingOurFiles: false)
@@ -118,9 +119,10 @@ extension ExperimentContext {
             return try sameTree(target, ours) ? .ours : join
         }
         if case .refused(let reason) = join {
-            return "did not adopt \(remote)'s autoresearch/\(name) (\(theirs.short)): \(reason); runs go on against our best, and \(refs.remoteBranch(remote).fullName) keeps it for you to inspect"
+            return (false, "did not adopt \(remote)'s autoresearch/\(name) (\(theirs.short)): \(reason); runs go on against our best, and \(refs.remoteBranch(remote).fullName) keeps it for you to inspect")
         }
-        guard case .joined(let target) = join, let best = try ledger.best(experiment: name, from: target) else { return nil }
-        return "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))"
+        guard case .joined(let target) = join else { return (false, nil) }
+        guard let best = try ledger.best(experiment: name, from: target) else { return (true, nil) }
+        return (true, "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))")
     }
 }

@@ -232,7 +232,8 @@ extension ExperimentContext {
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try tip())?.record.value
             var tally = WorkersTally()
-            if let remote = options.sync { sync(from: remote) }
+            // A best adopted here is not measured again before the workers start (see docs/security.md).
+            if let remote = options.sync { _ = sync(from: remote) }
             if case .ran(let outcome) = try iterate(message: nil, agent: nil) {
                 tally.add(outcome.record.status)
                 onRun(outcome)
