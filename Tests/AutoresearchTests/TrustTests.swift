@@ -60,6 +60,12 @@ import Testing
         var mismatched = keep("cccccc", 1)
         mismatched.run = "20200101-000000-cccccc"
         #expect(RecordTrust.suspicions([mismatched], now: start)[0]?.contains("does not match its start") == true)
+        for date in [start, Date(timeIntervalSince1970: 951_782_400), Date(timeIntervalSince1970: 4_107_542_399)] {
+            #expect(RecordTrust.runIDTime(RunID.make(at: date)) == Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+        }
+        for run in ["20260230-000000-aaaaaa", "20261301-000000-aaaaaa", "2026010-1000000-aaaaaa", "20260101-000000-aaaaag", "r1"] {
+            #expect(RecordTrust.runIDTime(run) == nil, "\(run)")
+        }
     }
 
     @Test func loopSyncRefusesARemoteBestWithAnotherEvaluator() throws {
