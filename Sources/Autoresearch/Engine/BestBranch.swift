@@ -54,7 +54,7 @@ extension ExperimentContext {
     }
 
     /// How two lines of an experiment's history join (`bestOfLines`).
-    enum LinesJoin: Equatable {
+    enum LinesJoin {
         /// Ours stays as it is: theirs is already in it, or (keeping our files) theirs is better.
         case ours
         /// The commit both lines fast-forward to.
