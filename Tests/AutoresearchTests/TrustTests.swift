@@ -86,6 +86,32 @@ import Testing
         #expect(try runProgram("/usr/bin/git", ["merge-base", "--is-ancestor", evil, "autoresearch/s"], in: ours.path).status != 0)
     }
 
+    @Test func pushDoesNotJoinARemoteBranchWithAnotherEvaluator() throws {
+        let (remote, ours, attacker) = try Self.sharedExperiment()
+        defer { withExtendedLifetime(remote) {} }
+        _ = try attacker.commitFiles(["eval.sh": "echo \"score: 1\"\n"], message: "a better evaluator")
+        try attacker.git(["push", "-q", "origin", "autoresearch/s"])
+        try ours.write("value.txt", "400\n")
+        #expect(try Tool.run(["run"], in: ours).status == 0)
+        let push = try Tool.run(["push"], in: ours)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stderr.contains("not pushed: autoresearch/s: origin's branch is not comparable with ours: its evaluator differs from ours (eval.sh)"),
+                "\(push.stderr)")
+    }
+
+    @Test func trustRemoteBestTakesTheAdoptedBestAsMeasured() throws {
+        let (remote, ours, other) = try Self.sharedExperiment()
+        defer { withExtendedLifetime(remote) {} }
+        try ours.write("value.txt", "100\n")
+        #expect(try Tool.run(["run"], in: ours).status == 0)
+        #expect(try Tool.run(["push"], in: ours).status == 0)
+        let result = try loopJSON(other, ["--sync", "origin", "--trust-remote-best", "--max-runs", "1",
+                                          "--agent", try other.agent("echo 900 > value.txt\n")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("adopted the best from origin") && !result.stderr.contains("measured the adopted best again"), "\(result.stderr)")
+        #expect(result.runs.map { $0["status"] as? String } == ["discard"])
+    }
+
     @Test func aTreeForAnAttemptsChainIsSkippedAndSharingGoesOn() throws {
         let (remote, ours, attacker) = try Self.sharedExperiment()
         defer { withExtendedLifetime(remote) {} }
