@@ -408,7 +408,7 @@ extension RunRecord {
 /// time, and unique across clones without coordination.
 public enum RunID {
     public static func make(at date: Date = Date()) -> String {
-        DateFormatter.utc(RecordTrust.runIDTimeFormat).string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
+        DateFormatter.utc("yyyyMMdd-HHmmss").string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
     }
 }
 

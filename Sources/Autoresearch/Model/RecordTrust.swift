@@ -70,7 +70,4 @@ public enum RecordTrust {
         let years = (year - 1970) * 365 + leapYearsBefore(year) - leapYearsBefore(1970)
         return years + (1..<month).reduce(0) { $0 + daysIn($1, of: year) } + day - 1
     }
-
-    /// The time part of a run id (`RunID`).
-    static let runIDTimeFormat = "yyyyMMdd-HHmmss"
 }
