@@ -60,7 +60,8 @@ import Testing
         let (remote, ours, attacker) = try TrustTests.sharedExperiment()
         defer { withExtendedLifetime(remote) {} }
         try attacker.git(["tag", "-a", "-m", "a tag", "annotated"])
-        let objects = ["blob": "HEAD:value.txt", "tree": "HEAD^{tree}", "tag": "annotated", "commit": "HEAD"]
+        // An array, not a dictionary: its order, and so the seeded choices, are the same in every process.
+        let objects = [("blob", "HEAD:value.txt"), ("tree", "HEAD^{tree}"), ("tag", "annotated"), ("commit", "HEAD")]
         let refs = ["refs/autoresearch/s/attempts", "refs/autoresearch/other/attempts", "refs/notes/autoresearch", "refs/notes/autoresearch-logs"]
         var generator = SeededGenerator(state: FuzzTests.seed)
         var (pulls, refused) = (0, 0)
