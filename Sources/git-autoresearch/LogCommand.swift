@@ -42,23 +42,28 @@ extension GitAutoresearch {
             }
             var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
             var olderEvaluator = false
+            let suspects = try workspace.suspectReasons(among: runs, experiment: name)
             for run in runs {
                 let record = run.record
+                let suspect = suspects[record.run]
                 // Measured with another evaluator than the current one: not comparable.
                 let older = record.evaluator != nil && experiment.evaluatorID != nil && record.evaluator != experiment.evaluatorID
                 olderEvaluator = olderEvaluator || older
-                table.append([record.run, run.commit.short, (record.isBaseline ? "baseline" : record.status.rawValue) + (older ? "*" : ""),
+                table.append([record.run, run.commit.short, (record.isBaseline ? "baseline" : record.status.rawValue) + (older ? "*" : "") + (suspect != nil ? "!" : ""),
                               record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-",
                               Durations.format(record.duration), record.description],
                              json: ["run": record.run, "commit": run.commit.hex, "status": record.status.rawValue,
                                     "baseline": record.isBaseline, "metric": record.metric, "value": record.value,
                                     "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
                                     "start": RunRecord.timestamp(record.start), "host": record.host, "worker": record.worker, "reason": record.reason,
-                                    "description": record.description, "evaluator": record.evaluator, "older_evaluator": older])
+                                    "description": record.description, "evaluator": record.evaluator, "older_evaluator": older, "suspect": suspect])
             }
             print(table.render(format))
             if olderEvaluator, format == .table {
                 print(Terminal.paint("* measured with an older evaluator (the guarded paths changed since): not comparable with the others", .dim))
+            }
+            if !suspects.isEmpty, format == .table {
+                print(Terminal.paint("! suspect: ignored when finding the best (see 'git autoresearch status'; docs/security.md)", .dim))
             }
         }
     }

@@ -28,7 +28,9 @@ extension GitAutoresearch {
             beaten meanwhile by another worker is compared again first). Each worker sees \
             AUTORESEARCH_WORKER=0..N-1 and the --worker-env settings; --max-runs counts the runs of \
             all workers. With --sync REMOTE the loop pulls before each run (adopting a better best \
-            found elsewhere) and pushes after each keep and every --push-every runs. See docs/scale-out.md.
+            found elsewhere, measured with the same evaluator and configuration; the next run measures \
+            it again here unless --trust-remote-best) and pushes after each keep and every \
+            --push-every runs. See docs/scale-out.md and docs/security.md.
 
             Exit codes: 0 --max-runs reached, 20 --max-time reached, 21 --patience exhausted, \
             22 --max-crashes reached, 130 interrupted, 1 error (or a worker's error), 64 usage error.
@@ -66,6 +68,9 @@ extension GitAutoresearch {
         @Option(name: .customLong("push-every"), help: "With --sync: push at least every this many runs.")
         var pushEvery = 5
 
+        @Flag(name: .customLong("trust-remote-best"), help: "With --sync: take a best adopted from the remote as measured there (by default the next run measures it again here, as a recheck).")
+        var trustRemoteBest = false
+
         /// Set in a parallel worker's process: where its loop wrote its options.
         @Option(name: .customLong("worker-options"), help: .hidden)
         var workerOptions: String?
@@ -97,6 +102,7 @@ extension GitAutoresearch {
             options.maxCrashes = maxCrashes
             options.sync = sync
             options.pushEvery = pushEvery
+            options.trustRemoteBest = trustRemoteBest
             return options
         }
 

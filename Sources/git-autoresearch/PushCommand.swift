@@ -49,6 +49,8 @@ enum SharePrinter {
                 "remote": remote, "records": report.records, "attempts_merged": report.attemptsMerged,
                 "remote_branches": report.remoteBranches, "pushed": report.pushed,
                 "skipped": report.skipped.map { ["branch": $0.branch, "reason": $0.reason] }, "attempts": report.attempts,
+                "refused": report.refused,
+                "suspect": report.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
             ]))
             return
         }
@@ -59,6 +61,10 @@ enum SharePrinter {
         }
         if !report.pushed.isEmpty {
             Swift.print("pushed to \(remote): \(report.pushed.joined(separator: ", "))\(report.attempts > 1 ? " (after \(report.attempts) attempts)" : "")")
+        }
+        if !report.suspects.isEmpty {
+            let first = report.suspects.prefix(3).map { UntrustedText.visible($0.summary) }.joined(separator: "; ")
+            Terminal.notice("\(report.suspects.count) suspect record\(report.suspects.count == 1 ? "" : "s") from \(remote), ignored when finding the best: \(first)")
         }
         for skipped in report.skipped { Terminal.notice("not pushed: \(skipped.branch): \(skipped.reason)") }
     }

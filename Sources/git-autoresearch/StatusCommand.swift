@@ -28,6 +28,7 @@ extension GitAutoresearch {
                     "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
                     "best_run": status.best?.record.run, "baseline_value": status.baseline?.value,
                     "improvement": status.improvement, "runs": status.runs,
+                    "suspect": status.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
                     "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
                     "running_pid": status.lockHolder.map { Int($0) },
                     "workers": status.workers.map { worker -> [String: Any] in
@@ -58,6 +59,10 @@ extension GitAutoresearch {
                 print("\(label("best"))\(line)")
             } else {
                 print("\(label("best"))none yet: the next run measures the baseline")
+            }
+            if !status.suspects.isEmpty {
+                let first = status.suspects.prefix(3).map { UntrustedText.visible($0.summary) }.joined(separator: "; ")
+                print("\(label("suspect"))\(status.suspects.count) record\(status.suspects.count == 1 ? "" : "s") ignored for the best: \(first)")
             }
             let counts = status.counts.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")
             print("\(label("runs"))\(status.runs)\(counts.isEmpty ? "" : " (\(counts))")")

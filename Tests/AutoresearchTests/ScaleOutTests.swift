@@ -208,7 +208,8 @@ extension TempRepository {
         try repo.fsck()
     }
 
-    /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all.
+    /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all,
+    /// and measures it again first.
     @Test func aSingleLoopWithSyncAdoptsTheRemotesBetterBest() throws {
         let remote = try TestRemote(.bareRepositoryPath)
         let first = try parallelRepository()
@@ -226,7 +227,9 @@ extension TempRepository {
         #expect(result.summary.stop == .maxRuns)
         #expect(result.notices.contains { $0.contains("adopted the best from origin") }, "\(result.notices)")
         #expect(!result.notices.contains { $0.contains("evaluating the changes already") }, "\(result.notices)")
-        #expect(result.statuses == ["discard", "discard"])
+        #expect(result.notices.contains { $0.contains("measured the adopted best again here: run") && $0.contains("claimed score=100") },
+                "\(result.notices)")
+        #expect(result.statuses == ["recheck", "discard"])
         #expect(result.records.allSatisfy { $0.bestBefore == 100 })
         #expect(second.read("value.txt") == "100\n")
         #expect(try second.gitLine("status", "--porcelain") == "")

@@ -49,20 +49,31 @@ extension ExperimentContext {
         }
         // Every mover of the branch in this repository holds the lock: only a person's own git
         // command could make this fail, and then the run is settled as interrupted.
-        try repository.setReference(refs.branch, to: target, expecting: .value(current),
-                                    message: "autoresearch: keep \(run)")
+        try movingBranches { try repository.setReference(refs.branch, to: target, expecting: .value(current),
+                                    message: "autoresearch: keep \(run)") }
+    }
+
+    /// How two lines of an experiment's history join (`bestOfLines`).
+    enum LinesJoin {
+        /// Ours stays as it is: theirs is already in it, or (keeping our files) theirs is better.
+        case ours
+        /// The commit both lines fast-forward to.
+        case joined(OID)
+        /// Theirs was not measured like ours (evaluator or configuration), or holds an entry git
+        /// refuses: the reason.
+        case refused(String)
     }
 
     /// One commit holding the better of two lines of an experiment's history (`ours`, and
-    /// `theirs` from another machine), which both fast-forward to. Nil when `theirs` is already
-    /// in `ours`, or when the two were configured differently (their values cannot be compared).
-    /// `theirs` itself when it contains `ours`. Otherwise a merge commit with the files of the
-    /// side whose best is better (ours on a tie); parents: that side, then the other.
-    /// With `keepingOurFiles`, nil whenever the result would not hold our files.
-    func bestOfLines(ours: OID, theirs: OID, keepingOurFiles: Bool) throws -> OID? {
-        if try ours == theirs || repository.isAncestor(theirs, of: ours) { return nil }
-        if try repository.isAncestor(ours, of: theirs) { return keepingOurFiles ? nil : theirs }
-        guard try workspace.configurationEntry(at: ours) == workspace.configurationEntry(at: theirs) else { return nil }
+    /// `theirs` from another machine), which both fast-forward to: `theirs` itself when it
+    /// contains `ours`, else a merge commit with the files of the side whose best is better (ours
+    /// on a tie; parents: that side, then the other). Refused when `theirs` was measured
+    /// differently (`measurementDifference`). With `keepingOurFiles`, `.ours` whenever the result
+    /// would not hold our files.
+    func bestOfLines(ours: OID, theirs: OID, keepingOurFiles: Bool) throws -> LinesJoin {
+        if try ours == theirs || repository.isAncestor(theirs, of: ours) { return .ours }
+        if let difference = try measurementDifference(ours: ours, theirs: theirs) { return .refused(difference) }
+        if try repository.isAncestor(ours, of: theirs) { return keepingOurFiles ? .ours : .joined(theirs) }
         let ourBest = try ledger.best(experiment: name, from: ours), theirBest = try ledger.best(experiment: name, from: theirs)
         let direction = try configuration(at: ours).direction
         let theirsWin: Bool
@@ -71,27 +82,47 @@ extension ExperimentContext {
         case (nil, _?): theirsWin = true
         default: theirsWin = false
         }
-        if theirsWin && keepingOurFiles { return nil }
+        if theirsWin && keepingOurFiles { return .ours }
         let (winner, other, best) = theirsWin ? (theirs, ours, theirBest) : (ours, theirs, ourBest)
         let summary = best.map { "run \($0.record.run) (\($0.record.metric)=\(Number.format($0.record.value ?? 0)))" } ?? winner.short
-        return try repository.createCommit(tree: try repository.commit(winner).tree, parents: [winner, other],
-                                           message: "autoresearch: \(name) best of \(ours.short) and \(theirs.short) is \(summary)\n")
+        return .joined(try repository.createCommit(tree: try repository.commit(winner).tree, parents: [winner, other],
+                                                   message: "autoresearch: \(name) best of \(ours.short) and \(theirs.short) is \(summary)\n"))
+    }
+
+    /// Why the runs on `theirs` were not measured like ours, or nil: another `.autoresearch`, a
+    /// guarded path (the evaluator's files, `guard` patterns) that differs, or a tree with an
+    /// entry git's fsck refuses (`.`, `..`, `.git`, a `/`).
+    func measurementDifference(ours: OID, theirs: OID) throws -> String? {
+        guard try workspace.configurationEntry(at: ours) == workspace.configurationEntry(at: theirs) else {
+            return "its \(ExperimentFile.fileName) differs from ours"
+        }
+        let ourTree = try repository.commit(ours).tree, theirTree = try repository.commit(theirs).tree
+        let guarded = try GuardedPaths(configuration(at: ours), tree: ourTree, repository: repository)
+        let changed = try guarded.violations(candidate: theirTree, repository: repository)
+        if !changed.isEmpty { return "its evaluator differs from ours (\(Workspace.listPaths(changed)))" }
+        return try workspace.unsafeEntry(inTree: theirTree).map { "its tree holds an entry git refuses, \($0)" }
     }
 
     /// For `loop --sync`: pulls from `remote` (records, attempts, its experiment branches), then
     /// moves the experiment branch to the better of ours and the remote's (`bestOfLines`), under
-    /// the best's lock. Returns a notice when the remote's best was adopted.
-    func syncBest(from remote: String) throws -> String? {
+    /// the best's lock. Returns whether the remote's best was adopted, and a notice when it was
+    /// adopted or refused.
+    func syncBest(from remote: String) throws -> (adopted: Bool, notice: String?) {
         _ = try workspace.pull(remote: remote, notice: events.notice)
-        guard let theirs = try repository.referenceTarget(refs.remoteBranch(remote)) else { return nil }
-        let target: OID? = try withBestLock {
+        guard let theirs = try repository.referenceTarget(refs.remoteBranch(remote)) else { return (false, nil) }
+        let join: LinesJoin = try withBestLock {
             let ours = try tip()
-            guard let target = try bestOfLines(ours: ours, theirs: theirs, keepingOurFiles: false) else { return nil }
-            try repository.setReference(refs.branch, to: target, expecting: .value(ours),
-                                        message: "autoresearch: best from \(remote)")
-            return try sameTree(target, ours) ? nil : target
+            let join = try bestOfLines(ours: ours, theirs: theirs, keepingOurFiles: false)
+            guard case .joined(let target) = join else { return join }
+            try movingBranches { try repository.setReference(refs.branch, to: target, expecting: .value(ours),
+                                        message: "autoresearch: best from \(remote)") }
+            return try sameTree(target, ours) ? .ours : join
         }
-        guard let target, let best = try ledger.best(experiment: name, from: target) else { return nil }
-        return "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))"
+        if case .refused(let reason) = join {
+            return (false, "did not adopt \(remote)'s autoresearch/\(name) (\(theirs.short)): \(reason); runs go on against our best, and \(refs.remoteBranch(remote).fullName) keeps it for you to inspect")
+        }
+        guard case .joined(let target) = join else { return (false, nil) }
+        guard let best = try ledger.best(experiment: name, from: target) else { return (true, nil) }
+        return (true, "adopted the best from \(remote): run \(best.record.run) (\(best.record.metric)=\(Number.format(best.record.value ?? 0)), \(best.record.host))")
     }
 }

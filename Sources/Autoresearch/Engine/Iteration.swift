@@ -177,7 +177,7 @@ extension ExperimentContext {
         try state.writeMarker(marker)
         let tip = try tip(of: start.branch)
         if candidate.commit != tip {
-            try repository.setReference(start.branch, to: candidate.commit, expecting: .value(tip), message: "autoresearch: candidate \(run)")
+            try movingBranches { try repository.setReference(start.branch, to: candidate.commit, expecting: .value(tip), message: "autoresearch: candidate \(run)") }
         }
         let (record, evaluation) = try evaluateAndRecord(candidate.commit, experiment: start.experiment, best: start.best?.record,
                                                          marker: marker, sharedBest: worker != nil) { evaluation in

@@ -19,6 +19,9 @@ public struct LoopOptions: Sendable, Codable {
     /// `pushEvery` runs (`--sync REMOTE`).
     public var sync: String?
     public var pushEvery = 5
+    /// With `sync`: take a best adopted from the remote without measuring it again here
+    /// (`--trust-remote-best`). By default the next run is a recheck of it.
+    public var trustRemoteBest = false
     /// Set in a parallel worker's process: its number (`loop --jobs`).
     public var worker: Int?
     /// Set in a parallel worker's process: the pid of the loop that started it; the worker stops
@@ -172,21 +175,24 @@ extension ExperimentContext {
         let sharedHistory = options.worker != nil || options.sync != nil
         var history = sharedHistory ? [] : try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit)
         var bestSeen = try tip()
+        var adoptedUnmeasured = false
         while true {
             if let stop = try tally.stop(before: options, started: started, isInterrupted: events.isInterrupted()) { return stop }
             if let remote = options.sync {
                 report?.step("sync")
-                sync(from: remote)
+                if sync(from: remote), !options.trustRemoteBest { adoptedUnmeasured = true }
             }
             if sharedHistory { history = try ledger.recentRuns(experiment: name, limit: AgentContext.historyLimit) }
             if options.worker != nil { try followBest(branch: workBranch) }
             // Another worker or machine improved the best: patience starts again.
             if case let tip = try tip(), tip != bestSeen { tally.withoutKeep = 0; bestSeen = tip }
             let outcome: RunOutcome
-            if experiment.recheckEvery > 0, tally.sinceRecheck >= experiment.recheckEvery,
-               let best = try ledger.best(experiment: name, from: try tip()) {
+            let recheckDue = experiment.recheckEvery > 0 && tally.sinceRecheck >= experiment.recheckEvery
+            if recheckDue || adoptedUnmeasured, let best = try ledger.best(experiment: name, from: try tip()) {
                 outcome = try recheck(best, branch: workBranch, base: try tip(of: workBranch), experiment: experiment)
+                if adoptedUnmeasured { events.notice(Self.remeasured(best.record, outcome.record)) }
                 tally.sinceRecheck = 0
+                adoptedUnmeasured = false
             } else {
                 let agent = AgentInvocation(command: command, timeout: options.agentTimeout ?? experiment.agentTimeout,
                                             iteration: tally.runs + 1, history: history)
@@ -257,19 +263,28 @@ extension ExperimentContext {
         try resetHard(to: best)
     }
 
+    /// What measuring an adopted best here found: its claimed value, and the median of the samples taken here.
+    static func remeasured(_ adopted: RunRecord, _ recheck: RunRecord) -> String {
+        let here = Statistics.median(recheck.samples).map(Number.format) ?? "no value (\(recheck.status.rawValue))"
+        return "measured the adopted best again here: run \(adopted.run) claimed \(adopted.metric)=\(Number.format(adopted.value ?? 0)) on \(adopted.host), measured \(here) here (run \(recheck.run))"
+    }
+
     /// Pulls from `remote` and adopts a better best; a failure is reported, and the loop goes on.
-    func sync(from remote: String) {
+    /// Returns whether a best was adopted.
+    func sync(from remote: String) -> Bool {
         do {
             // Where HEAD is on the experiment branch with a clean work tree (a loop in the main
             // work tree), the files follow an adopted best. Checked before the branch moves: after,
             // the old files look like changes. Any other branch of HEAD is never touched.
             let before = try tip()
             let follows = try repository.head() == .branch(refs.branch, target: before) && workTreeChanges().isEmpty
-            let adopted = try state.withSharedLock("sync") { try syncBest(from: remote) }
-            if let adopted { events.notice(adopted) }
+            let outcome = try state.withSharedLock("sync") { try syncBest(from: remote) }
+            if let notice = outcome.notice { events.notice(notice) }
             if follows, try tip() != before { try resetHard(to: try tip()) }
+            return outcome.adopted
         } catch {
             events.notice("warning: could not pull from \(remote) (\(error)); the loop goes on and tries again before the next run")
+            return false
         }
     }
 

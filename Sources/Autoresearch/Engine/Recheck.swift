@@ -47,7 +47,7 @@ extension ExperimentContext {
     /// The recheck's record: the best's value becomes the median of all its samples, its noise
     /// width is estimated from them, and a best that no longer beats the one it replaced is said so.
     private func pooledDecision(_ best: RunEntry, remeasured evaluation: Evaluation, experiment: Experiment) throws -> Decision {
-        let earlier = try ledger.records(on: best.commit, experiment: name).filter(\.status.holdsBest)
+        let earlier = try ledger.trustedRecords(on: best.commit, experiment: name).filter(\.status.holdsBest)
         let pooled = earlier.flatMap(\.ownSamples) + evaluation.samples
         var decision = Decision(status: .recheck, reason: nil, bestBefore: best.record.value,
                                 noise: Statistics.noiseWidth(pooled) ?? best.record.noise,

@@ -52,7 +52,7 @@ extension ExperimentContext {
                 if onBranch {
                     try resetHard(to: best)
                 } else {
-                    try repository.setReference(ReferenceName(marker.branch), to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)")
+                    try movingBranches { try repository.setReference(ReferenceName(marker.branch), to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)") }
                 }
                 actions.append("branch reset to the best commit \(best.short)")
             }

@@ -201,7 +201,7 @@ extension ExperimentContext {
             events.notice("removed \(administrative), which an interrupted 'git worktree add' left")
         }
         try repository.removeWorktree(name: worktree)
-        try repository.deleteReference(refs.workerBranch(index))
+        try movingBranches { try repository.deleteReference(refs.workerBranch(index)) }
         // What git no longer knows as a work tree (a loop killed while adding it) goes too.
         unlink(state.workerStatePath(index))
         unlink(state.workerOptionsPath(index))
@@ -213,7 +213,7 @@ extension ExperimentContext {
     private func addWorker(_ index: Int) throws -> String {
         let path = state.workerDirectory(index)
         try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-        try repository.setReference(refs.workerBranch(index), to: try tip(), message: "autoresearch: worker \(index)")
+        try movingBranches { try repository.setReference(refs.workerBranch(index), to: try tip(), message: "autoresearch: worker \(index)") }
         try repository.addWorktree(name: refs.worktreeName(index), path: path, branch: refs.workerBranch(index))
         return path
     }
@@ -234,7 +234,8 @@ extension ExperimentContext {
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try tip())?.record.value
             var tally = WorkersTally()
-            if let remote = options.sync { sync(from: remote) }
+            // A best adopted here is not measured again before the workers start (see docs/security.md).
+            if let remote = options.sync { _ = sync(from: remote) }
             if case .ran(let outcome) = try iterate(message: nil, agent: nil) {
                 tally.add(outcome.record.status)
                 onRun(outcome)

@@ -15,10 +15,11 @@ enum ContainedPath {
     }
 
     /// Why `name`, one entry of a stored tree, could not be written as one file or directory under
-    /// a root (`.`, `..`, a `/`, a NUL byte, or empty); nil when it can.
+    /// a root (`.`, `..`, `.git` in any case, a `/`, a NUL byte, or empty); nil when it can.
     static func entryProblem(_ name: String) -> String? {
         if name.isEmpty || name == "." || name == ".." { return "'\(name)' is not a file name" }
         if name.contains("/") { return "'\(name)' holds a '/'" }
+        if name.lowercased() == ".git" { return "'\(name)' is git's own directory" }
         if name.utf8.contains(0) { return "the name holds a NUL byte" }
         return nil
     }

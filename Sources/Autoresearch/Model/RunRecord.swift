@@ -220,62 +220,67 @@ public struct RunRecord: Sendable, Equatable {
 }
 
 /// logfmt: `key=value` pairs separated by spaces; an empty value, or one with a space, tab,
-/// newline, quote, `=` or backslash, is double-quoted with `\"`, `\\`, `\n`, `\r`, `\t` escapes.
+/// line break, quote, `=` or backslash, is double-quoted with `\"`, `\\`, `\n`, `\r`, `\t` escapes.
+/// Both directions work on Unicode scalars, not characters: a combining mark after a space or a
+/// quote joins it into one character, and must not hide it.
 enum Logfmt {
+    /// The scalars that make a value quoted: separators, quotes, escapes, tabs and line breaks.
+    static let needingQuotes: Set<Unicode.Scalar> = [" ", "\"", "=", "\\", "\t", "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}"]
+
     static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || $0 == "\t" }
-        guard needsQuotes else { return value }
+        guard value.isEmpty || value.unicodeScalars.contains(where: needingQuotes.contains) else { return value }
         var quoted = "\""
-        for character in value {
-            switch character {
+        for scalar in value.unicodeScalars {
+            switch scalar {
             case "\"": quoted += "\\\""
             case "\\": quoted += "\\\\"
             case "\n": quoted += "\\n"
             case "\r": quoted += "\\r"
-            case "\r\n": quoted += "\\r\\n"
             case "\t": quoted += "\\t"
-            default: quoted.append(character)
+            default: quoted.unicodeScalars.append(scalar)
             }
         }
         return quoted + "\""
     }
 
     static func parse(_ line: String) -> [(key: String, value: String)] {
+        let scalars = Array(line.unicodeScalars)
         var pairs: [(String, String)] = []
-        var index = line.startIndex
-        func skipSpaces() { while index < line.endIndex, line[index] == " " { index = line.index(after: index) } }
+        var index = 0
+        func skipSpaces() { while index < scalars.count, scalars[index] == " " { index += 1 } }
+        func text(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
         skipSpaces()
-        while index < line.endIndex {
+        while index < scalars.count {
             let keyStart = index
-            while index < line.endIndex, line[index] != "=", line[index] != " " { index = line.index(after: index) }
-            let key = String(line[keyStart..<index])
-            var value = ""
-            if index < line.endIndex, line[index] == "=" {
-                index = line.index(after: index)
-                if index < line.endIndex, line[index] == "\"" {
-                    index = line.index(after: index)
-                    while index < line.endIndex, line[index] != "\"" {
-                        if line[index] == "\\", line.index(after: index) < line.endIndex {
-                            index = line.index(after: index)
-                            switch line[index] {
-                            case "n": value += "\n"
-                            case "r": value += "\r"
-                            case "t": value += "\t"
-                            default: value.append(line[index])
+            while index < scalars.count, scalars[index] != "=", scalars[index] != " " { index += 1 }
+            let key = text(keyStart..<index)
+            var value = String.UnicodeScalarView()
+            if index < scalars.count, scalars[index] == "=" {
+                index += 1
+                if index < scalars.count, scalars[index] == "\"" {
+                    index += 1
+                    while index < scalars.count, scalars[index] != "\"" {
+                        if scalars[index] == "\\", index + 1 < scalars.count {
+                            index += 1
+                            switch scalars[index] {
+                            case "n": value.append("\n")
+                            case "r": value.append("\r")
+                            case "t": value.append("\t")
+                            default: value.append(scalars[index])
                             }
                         } else {
-                            value.append(line[index])
+                            value.append(scalars[index])
                         }
-                        index = line.index(after: index)
+                        index += 1
                     }
-                    if index < line.endIndex { index = line.index(after: index) }
+                    if index < scalars.count { index += 1 }
                 } else {
                     let valueStart = index
-                    while index < line.endIndex, line[index] != " " { index = line.index(after: index) }
-                    value = String(line[valueStart..<index])
+                    while index < scalars.count, scalars[index] != " " { index += 1 }
+                    value = String.UnicodeScalarView(scalars[valueStart..<index])
                 }
             }
-            if !key.isEmpty { pairs.append((key, value)) }
+            if !key.isEmpty { pairs.append((key, String(value))) }
             skipSpaces()
         }
         return pairs

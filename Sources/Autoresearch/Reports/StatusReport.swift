@@ -25,6 +25,8 @@ public struct ExperimentStatus: Sendable {
     /// A warning when a commit the branch kept lost its record (its note overwritten), so that
     /// `best` is an older one.
     public let lostRecord: String?
+    /// Suspect records on the branch from the tip down to the best: ignored when finding the best.
+    public let suspects: [SuspectRecord]
 
     /// The relative change from baseline to best, signed so that positive means better.
     public var improvement: Double? {
@@ -64,12 +66,39 @@ extension Workspace {
                                     best: standing?.best, baseline: standing?.baseline, counts: counts, runs: summary.total,
                                     lastRun: summary.last?.entry?.record,
                                     lockHolder: context.state.lockHolder(),
-                                    repaired: repaired[name], workers: context.liveWorkers(), lostRecord: lostRecord)
+                                    repaired: repaired[name], workers: context.liveWorkers(), lostRecord: lostRecord,
+                                    suspects: try context.suspectsAboveBest(tip: tip, best: standing?.best.commit))
         }
     }
 }
 
+extension Workspace {
+    /// Why each suspect record among `runs` (of `experiment`) is suspect, by run id; each
+    /// commit's note is read once.
+    public func suspectReasons(among runs: [RunEntry], experiment: String) throws -> [String: String] {
+        var reasons: [String: String] = [:]
+        for commit in Set(runs.map(\.commit)) {
+            for suspect in try ledger.suspects(on: commit, experiment: experiment) { reasons[suspect.record.run] = suspect.reason }
+        }
+        return reasons
+    }
+}
+
 extension ExperimentContext {
+    /// The suspect records on the first-parent line from `tip` down to the best commit (at most
+    /// 100 commits): the records that would otherwise have moved the best.
+    func suspectsAboveBest(tip: OID, best: OID?) throws -> [SuspectRecord] {
+        var suspects: [SuspectRecord] = []
+        var commit: OID? = tip
+        for _ in 0..<100 {
+            guard let current = commit else { break }
+            suspects += try ledger.suspects(on: current, experiment: name)
+            if current == best { break }
+            commit = try repository.commit(current).parents.first
+        }
+        return suspects
+    }
+
     /// A warning naming the newest commit between `tip` and `best` that the attempts chain says
     /// was evaluated but that holds no record of the experiment: a candidate stays on the branch
     /// only when kept, so its record was lost (a note overwritten by hand). Nil when none; call

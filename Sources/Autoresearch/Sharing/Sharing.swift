@@ -15,6 +15,10 @@ public struct ShareReport: Sendable {
     public var skipped: [(branch: String, reason: String)] = []
     /// Push attempts made (more than one after lost races).
     public var attempts = 1
+    /// Suspect records among those that arrived (`RecordTrust`): shown, never used for the best.
+    public var suspects: [SuspectRecord] = []
+    /// The remote's references that were not commits: skipped, with a warning each.
+    public var refused: [String] = []
 }
 
 extension Workspace {
@@ -112,17 +116,25 @@ extension Workspace {
             if let theirs = try repository.referenceTarget(experiment.refs.remoteBranch(remote)),
                !(try repository.isAncestor(theirs, of: tip)) {
                 // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
-                let joined: OID? = try experiment.withBestLock {
-                    guard let joined = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true) else { return nil }
-                    try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
-                    return joined
+                let join = try experiment.withBestLock {
+                    let join = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true)
+                    if case .joined(let joined) = join {
+                        try experiment.movingBranches {
+                            try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
+                        }
+                    }
+                    return join
                 }
-                guard let joined else {
+                switch join {
+                case .joined(let joined): pushed = joined
+                case .ours:
                     report.skipped.append((branch: "autoresearch/\(name)",
-                                           reason: "\(remote)'s best is not worse than ours (or is configured differently); its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
+                                           reason: "\(remote)'s best is not worse than ours; its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
+                    continue
+                case .refused(let reason):
+                    report.skipped.append((branch: "autoresearch/\(name)", reason: "\(remote)'s branch is not comparable with ours: \(reason)"))
                     continue
                 }
-                pushed = joined
             }
             let snapshot = ReferenceName(snapshots + branch.fullName.dropFirst("refs/".count))
             try repository.setReference(snapshot, to: pushed, message: "autoresearch: push of \(branch.shortBranchName)")
@@ -202,17 +214,21 @@ extension Workspace {
         return url
     }
 
-    /// Fetches what is shared and merges the records and attempts chains, under the ledger's
-    /// lock: lock files a killed fetch or merge left on those references go first.
+    /// Fetches into the tracking refs under the ledger's lock (lock files a killed fetch or merge
+    /// left on those references go first), drops those that are not commits (before too: a bad
+    /// one left by an older version would make the fetch fail), then merges records and attempts.
     private func fetchShared(remote: String, into report: inout ShareReport, notice: (String) -> Void) throws {
-        try StaleLocks.withLedgerLock(in: repository) {
-            StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.ledgerNamespaces, olderThan: nil, notice: notice)
-            try fetchAndMerge(remote: remote, into: &report)
+        try StaleLocks.withReferenceLock(in: repository) {
+            StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.lockedNamespaces, olderThan: nil, notice: notice)
+            try fetchAndMerge(remote: remote, into: &report, notice: notice)
         }
     }
 
-    private func fetchAndMerge(remote: String, into report: inout ShareReport) throws {
+    private func fetchAndMerge(remote: String, into report: inout ShareReport, notice: (String) -> Void) throws {
+        try dropMistypedTrackingRefs(remote: remote).forEach(notice)
         try authenticated(remote) { try fetchSharedRefs(remote: remote) }
+        report.refused = try dropMistypedTrackingRefs(remote: remote)
+        report.refused.forEach(notice)
         let remoteBranches = Refs.remoteBranchPrefix(remote)
         report.remoteBranches = try repository.references(matching: remoteBranches + "*")
             .map { String($0.name.fullName.dropFirst(remoteBranches.count)) }.sorted()
@@ -220,8 +236,9 @@ extension Workspace {
             guard let theirs = try repository.referenceTarget(Refs.remoteNotes(remote, ref)) else { continue }
             let before = try repository.referenceTarget(ref)
             let after = try repository.mergeNotes(ref: ref, theirs: theirs, message: "autoresearch: \(ref) merged from \(remote)")
-            if ref == Refs.notes, after != before, report.records != "merged" {
-                report.records = after == theirs ? "fast-forward" : "merged"
+            if ref == Refs.notes, after != before {
+                if report.records != "merged" { report.records = after == theirs ? "fast-forward" : "merged" }
+                report.suspects = try suspectsArrived(before: before, after: after)
             }
         }
         let prefix = Refs.remoteAttemptsPrefix(remote)

@@ -96,7 +96,9 @@ final class ExperimentContext {
     func withLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try state.lock(experiment: name)
         defer { lock.release() }
-        StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: events.notice)
+        try StaleLocks.withReferenceLock(in: repository) {
+            StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.lockedNamespaces, olderThan: nil, notice: events.notice)
+        }
         try checkAttemptsChain()
         if !isWorkerWorktree {
             try cleanUpWorkers()

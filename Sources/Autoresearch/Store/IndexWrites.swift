@@ -35,9 +35,19 @@ extension ExperimentContext {
         unlink(state.indexWritePath)
     }
 
+    /// Runs `body`, which moves the tool's branches, under the reference lock: meanwhile a lock
+    /// file on one of them is a killed process's, and goes first, with a notice.
+    func movingBranches<T>(_ body: () throws -> T) throws -> T {
+        try StaleLocks.withReferenceLock(in: repository) {
+            StaleLocks(gitDirectory: repository.commonDirectory)
+                .clear(in: [Refs.experimentBranchPrefix, Refs.workerBranchPrefix], olderThan: nil, notice: events.notice)
+            return try body()
+        }
+    }
+
     /// `git reset --hard base` of branch, index and work tree.
     func resetHard(to base: OID) throws {
-        try writingIndex { try repository.resetHard(to: base) }
+        try writingIndex { try movingBranches { try repository.resetHard(to: base) } }
     }
 
     /// Stages every change but `excluded` and returns the index's tree.

@@ -12,6 +12,16 @@ public struct RunEntry: Sendable {
     }
 }
 
+/// A record the best is not taken from (`RecordTrust`): the commit it is on, and why.
+public struct SuspectRecord: Sendable {
+    public let commit: OID
+    public let record: RunRecord
+    public let reason: String
+
+    /// One line for people: the run, its commit and status, the reason.
+    public var summary: String { "run \(record.run) (\(record.status.rawValue) on \(commit.short)): \(reason)" }
+}
+
 /// The run records of a repository: one logfmt line per run in the git note of the evaluated
 /// commit under `refs/notes/autoresearch`, and a chain of attempt commits per experiment under
 /// `refs/autoresearch/NAME/attempts` that keeps every evaluated commit reachable.
@@ -71,13 +81,27 @@ public struct Ledger {
         try StaleLocks.retrying(ref, in: repository, notice: notice, update)
     }
 
-    /// The record holding the best's value on `commit` (its keep, or the latest recheck), if any.
-    public func bestRecord(on commit: OID, experiment: String) throws -> RunRecord? {
-        try records(on: commit, experiment: experiment).last { $0.status.holdsBest }
+    /// The records of `experiment` on one commit the best may be taken from (`RecordTrust`), oldest first.
+    func trustedRecords(on commit: OID, experiment: String) throws -> [RunRecord] {
+        let records = try records(on: commit, experiment: experiment)
+        return zip(records, RecordTrust.suspicions(records)).compactMap { $1 == nil ? $0 : nil }
     }
 
-    /// The best commit at or below `tip`: the nearest first-parent ancestor with a keep record for
-    /// the experiment, with its latest keep or recheck record. Nil before the baseline.
+    /// The suspect records of `experiment` on one commit (`RecordTrust`), in note order, with why.
+    public func suspects(on commit: OID, experiment: String) throws -> [SuspectRecord] {
+        let records = try records(on: commit, experiment: experiment)
+        return zip(records, RecordTrust.suspicions(records)).compactMap { record, reason in
+            reason.map { SuspectRecord(commit: commit, record: record, reason: $0) }
+        }
+    }
+
+    /// The record holding the best's value on `commit` (its keep, or the latest recheck), if any.
+    public func bestRecord(on commit: OID, experiment: String) throws -> RunRecord? {
+        try trustedRecords(on: commit, experiment: experiment).last { $0.status.holdsBest }
+    }
+
+    /// The best commit at or below `tip`: the nearest first-parent ancestor with a trusted keep
+    /// record for the experiment, with its latest trusted keep or recheck record. Nil before the baseline.
     public func best(experiment: String, from tip: OID) throws -> RunEntry? {
         try nearest(experiment: experiment, from: tip) { $0.status.holdsBest }
     }
@@ -132,12 +156,12 @@ public struct Ledger {
         return (best, baseline.commit == best.commit ? best.record : try bestRecord(on: baseline.commit, experiment: experiment))
     }
 
-    /// The nearest first-parent ancestor of `tip` (or `tip`) with a record of `experiment`
+    /// The nearest first-parent ancestor of `tip` (or `tip`) with a trusted record of `experiment`
     /// matching `wanted`, with its last such record.
     private func nearest(experiment: String, from tip: OID, where wanted: (RunRecord) -> Bool) throws -> RunEntry? {
         var current: OID? = tip
         while let commit = current {
-            if let record = try records(on: commit, experiment: experiment).last(where: wanted) { return RunEntry(commit: commit, record: record) }
+            if let record = try trustedRecords(on: commit, experiment: experiment).last(where: wanted) { return RunEntry(commit: commit, record: record) }
             current = try commitInHistory(commit).parents.first
         }
         return nil

@@ -64,8 +64,8 @@ public struct LocalState {
     static func configCacheDirectory(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/config-cache" }
     /// The files the tool wrote into this work tree (`report -o`, `export -o`, restored artifacts),
     /// one `BLOB-ID PATH` a line, so no run takes them for a change.
-    /// The lock every writer of the ledger's references holds (`StaleLocks.withLedgerLock`).
-    static func ledgerLockPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger.lock" }
+    /// The lock every writer of the tool's references holds (`StaleLocks.withReferenceLock`).
+    static func referenceLockPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/refs.lock" }
     static func toolOutputsPath(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/tool-outputs" }
     /// The ledger index, a cache of every record in the notes (`LedgerIndex`).
     static func ledgerIndexPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger-index" }

@@ -108,10 +108,11 @@ public struct Refs: Sendable {
         remoteBranchPrefix("*"), remoteNotes("*", notes).fullName, remoteNotes("*", logs).fullName, remoteAttemptsPrefix("*"),
     ]
 
-    /// The namespaces only the ledger's writers update in this repository (records, log tails,
-    /// attempts chains, what a fetch of ours brings), each holding `StaleLocks.withLedgerLock`.
-    static let ledgerNamespaces: [String] = [
-        notes.fullName, logs.fullName, attemptsPrefix,
+    /// The namespaces the tool updates in this repository only while it holds
+    /// `StaleLocks.withReferenceLock`: records, log tails, attempts chains, experiment and worker
+    /// branches, what a fetch of ours brings.
+    static let lockedNamespaces: [String] = [
+        notes.fullName, logs.fullName, attemptsPrefix, experimentBranchPrefix, workerBranchPrefix,
         remoteBranchPrefix("*"), remoteNotes("*", notes).fullName, remoteNotes("*", logs).fullName, remoteAttemptsPrefix("*"),
     ]
 

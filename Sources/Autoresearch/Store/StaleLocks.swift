@@ -61,11 +61,11 @@ struct StaleLocks {
         return Self.remove(lock, ifOlderThan: bound, notice: notice)
     }
 
-    /// Runs `body` holding the lock every writer of the ledger's references (`Refs.ledgerNamespaces`)
+    /// Runs `body` holding the lock every writer of the ledger's references (`Refs.lockedNamespaces`)
     /// in this repository holds. Meanwhile a lock file on one of those references was left by a
     /// killed process, whatever its age: the kernel released the killed holder's `FileLock`.
-    static func withLedgerLock<T>(in repository: Repository, _ body: () throws -> T) throws -> T {
-        let path = LocalState.ledgerLockPath(repository)
+    static func withReferenceLock<T>(in repository: Repository, _ body: () throws -> T) throws -> T {
+        let path = LocalState.referenceLockPath(repository)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         return try FileLock.withLock(path, body)
     }
@@ -75,7 +75,7 @@ struct StaleLocks {
     /// once more.
     static func retrying<T>(_ ref: ReferenceName, in repository: Repository, notice: (String) -> Void,
                             _ update: () throws -> T) throws -> T {
-        try withLedgerLock(in: repository) {
+        try withReferenceLock(in: repository) {
             do {
                 return try update()
             } catch let error as GitError where error.isModified {
