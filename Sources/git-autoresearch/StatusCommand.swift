@@ -18,30 +18,41 @@ extension GitAutoresearch {
             let status = try workspace.status(experiment: name)
             if let repaired = status.repaired { Terminal.notice(repaired) }
             if let lostRecord = status.lostRecord { Terminal.notice(lostRecord) }
-            let experiment = status.experiment
             if format == .json {
-                print(Terminal.json([
-                    "experiment": name, "branch": status.branch, "tip": status.tip.hex,
-                    "branch_gone": status.restoreCommand != nil, "restore": status.restoreCommand,
-                    "evaluate": experiment.evaluate, "metric": experiment.metric, "direction": experiment.direction.rawValue,
-                    "budget": experiment.budget, "timeout": experiment.timeout,
-                    "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
-                    "best_run": status.best?.record.run, "baseline_value": status.baseline?.value,
-                    "improvement": status.improvement, "runs": status.runs,
-                    "suspect": status.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
-                    "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
-                    "running_pid": status.lockHolder.map { Int($0) },
-                    "workers": status.workers.map { worker -> [String: Any] in
-                        let fields: [String: Any?] = [
-                            "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
-                            "run": worker.run, "step_seconds": worker.elapsed, "runs": worker.runs,
-                            "counts": worker.counts,
-                        ]
-                        return fields.compactMapValues { $0 }
-                    },
-                ]))
-                return
+                print(Self.json(status, name: name))
+            } else {
+                Self.printText(status, name: name)
             }
+        }
+
+        /// The status as one JSON object.
+        private static func json(_ status: ExperimentStatus, name: String) -> String {
+            let experiment = status.experiment
+            return Terminal.json([
+                "experiment": name, "branch": status.branch, "tip": status.tip.hex,
+                "branch_gone": status.restoreCommand != nil, "restore": status.restoreCommand,
+                "evaluate": experiment.evaluate, "metric": experiment.metric, "direction": experiment.direction.rawValue,
+                "budget": experiment.budget, "timeout": experiment.timeout,
+                "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
+                "best_run": status.best?.record.run, "baseline_value": status.baseline?.value,
+                "improvement": status.improvement, "runs": status.runs,
+                "suspect": status.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
+                "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
+                "running_pid": status.lockHolder.map { Int($0) },
+                "workers": status.workers.map { worker -> [String: Any] in
+                    let fields: [String: Any?] = [
+                        "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
+                        "run": worker.run, "step_seconds": worker.elapsed, "runs": worker.runs,
+                        "counts": worker.counts,
+                    ]
+                    return fields.compactMapValues { $0 }
+                },
+            ])
+        }
+
+        /// The status as labelled lines.
+        private static func printText(_ status: ExperimentStatus, name: String) {
+            let experiment = status.experiment
             let label = { (text: String) in Terminal.paint(text.padding(toLength: 12, withPad: " ", startingAt: 0), .bold) }
             if let restore = status.restoreCommand {
                 print("\(label("experiment"))\(name) (branch autoresearch/\(name) is gone; its runs are in the ledger)")

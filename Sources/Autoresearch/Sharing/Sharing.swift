@@ -111,31 +111,7 @@ extension Workspace {
             let attempts = experiment.refs.attempts
             if try repository.referenceTarget(attempts) != nil { records.append("\(attempts):\(attempts)") }
             let branch = experiment.refs.branch
-            guard let tip = try experiment.withBestLock({ try repository.referenceTarget(branch) }) else { continue }
-            var pushed = tip
-            if let theirs = try repository.referenceTarget(experiment.refs.remoteBranch(remote)),
-               !(try repository.isAncestor(theirs, of: tip)) {
-                // Ours is pushed when its best is better, joined with theirs so the remote moves forward.
-                let join = try experiment.withBestLock {
-                    let join = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true)
-                    if case .joined(let joined) = join {
-                        try experiment.movingBranches {
-                            try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
-                        }
-                    }
-                    return join
-                }
-                switch join {
-                case .joined(let joined): pushed = joined
-                case .ours:
-                    report.skipped.append((branch: "autoresearch/\(name)",
-                                           reason: "\(remote)'s best is not worse than ours; its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
-                    continue
-                case .refused(let reason):
-                    report.skipped.append((branch: "autoresearch/\(name)", reason: "\(remote)'s branch is not comparable with ours: \(reason)"))
-                    continue
-                }
-            }
+            guard let pushed = try tipToPush(experiment, to: remote, report: &report) else { continue }
             let snapshot = ReferenceName(snapshots + branch.fullName.dropFirst("refs/".count))
             try repository.setReference(snapshot, to: pushed, message: "autoresearch: push of \(branch.shortBranchName)")
             snapshotRefs.append(snapshot)
@@ -152,6 +128,35 @@ extension Workspace {
         }
         report.pushed = (records + branches).map { String($0.split(separator: ":")[1]) }
         return []
+    }
+
+    /// The commit experiment `experiment`'s branch goes to `remote` at: its tip read under the
+    /// best's lock, or, where the remote's branch diverged, ours joined with theirs when ours is
+    /// better. Nil (and `report` says why) when it is not pushed.
+    private func tipToPush(_ experiment: ExperimentContext, to remote: String, report: inout ShareReport) throws -> OID? {
+        let branch = experiment.refs.branch
+        guard let tip = try experiment.withBestLock({ try repository.referenceTarget(branch) }) else { return nil }
+        guard let theirs = try repository.referenceTarget(experiment.refs.remoteBranch(remote)),
+              !(try repository.isAncestor(theirs, of: tip)) else { return tip }
+        let join = try experiment.withBestLock {
+            let join = try experiment.bestOfLines(ours: tip, theirs: theirs, keepingOurFiles: true)
+            if case .joined(let joined) = join {
+                try experiment.movingBranches {
+                    try repository.setReference(branch, to: joined, expecting: .value(tip), message: "autoresearch: joined with \(remote)")
+                }
+            }
+            return join
+        }
+        let name = "autoresearch/\(experiment.name)"
+        switch join {
+        case .joined(let joined):
+            return joined
+        case .ours:
+            report.skipped.append((branch: name, reason: "\(remote)'s best is not worse than ours; its records and attempts were pushed, and 'loop --sync \(remote)' adopts it"))
+        case .refused(let reason):
+            report.skipped.append((branch: name, reason: "\(remote)'s branch is not comparable with ours: \(reason)"))
+        }
+        return nil
     }
 
     /// The git directory of a remote reached through the file system (a path or `file://`
