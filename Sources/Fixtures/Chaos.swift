@@ -205,12 +205,20 @@ public final class Chaos {
     }
 }
 
-/// Every record line in the ledger of the repository at `path` (any fanout), read with the git CLI.
+/// Every record line in the ledger of the repository at `path` (any fanout), read with the git
+/// CLI: `git notes list`, then one `git cat-file --batch` for all the notes.
 public func ledgerLines(of path: String) throws -> [String] {
     let list = try runProgram("/usr/bin/git", ["notes", "--ref", "autoresearch", "list"], in: path)
     guard list.status == 0 else { return [] }
-    return try list.stdout.split(separator: "\n").flatMap { line -> [String] in
-        let note = String(line.split(separator: " ")[0])
-        return try runProgram("/usr/bin/git", ["cat-file", "-p", note], in: path).stdout.split(separator: "\n").map(String.init)
+    let notes = list.stdout.split(separator: "\n").map { $0.split(separator: " ")[0] }
+    guard !notes.isEmpty else { return [] }
+    let ids = FileManager.default.temporaryDirectory.appendingPathComponent("notes-\(UUID().uuidString)").path
+    try notes.joined(separator: "\n").write(toFile: ids, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: ids) }
+    let batch = try runProgram("/bin/sh", ["-c", "git cat-file --batch < \"$0\"", ids], in: path)
+    // Each note comes as a header line `ID blob SIZE`, then its text; a record line never looks like a header.
+    return batch.stdout.split(separator: "\n").map(String.init).filter { line in
+        let fields = line.split(separator: " ")
+        return !(fields.count == 3 && fields[1] == "blob" && fields[0].count == 40 && Int(fields[2]) != nil)
     }
 }
