@@ -94,18 +94,34 @@ extension TempRepository {
         try Self.expectSameRecords(repo, remote)
     }
 
-    @Test func aYoungRemoteLockStaysAndTheErrorNamesTheWayToBreakIt() throws {
+    @Test func aYoungRemoteLockNobodyHoldsGoesOnceItStaysUnchanged() throws {
         let remote = try TestRemote(.bareRepositoryPath)
         let repo = try Self.pushedRepository(to: remote)
         try remote.bare.plantLock("refs/notes/autoresearch.lock", age: "now")
+        let push = try Tool.run(["push"], in: repo)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stderr.contains("removed a lock file left by a killed process (unchanged for"), "\(push.stderr)")
+        #expect(!remote.bare.exists("refs/notes/autoresearch.lock"))
+        try Self.expectSameRecords(repo, remote)
+    }
+
+    @Test func aRemoteLockALiveWriterKeepsRewritingStaysAndTheErrorNamesTheWayToBreakIt() throws {
+        let remote = try TestRemote(.bareRepositoryPath)
+        let repo = try Self.pushedRepository(to: remote)
+        // A writer that keeps the lock busy, as a live one would (each write changes the file).
+        let writer = try ChildProcess("/bin/sh", ["-c", "while :; do date +%N > refs/notes/autoresearch.lock; sleep 0.05; done"],
+                                      in: remote.bare.path)
+        defer { kill(writer.pid, SIGKILL); writer.wait() }
+        #expect(waitUntil(seconds: 5) { remote.bare.exists("refs/notes/autoresearch.lock") })
 
         let refused = try Tool.run(["push"], in: repo)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("locked by \(remote.bare.path)/refs/notes/autoresearch.lock"), "\(refused.stderr)")
         #expect(refused.stderr.contains("--break-stale-locks"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("another machine"), "\(refused.stderr)")
-        #expect(remote.bare.exists("refs/notes/autoresearch.lock"))
 
+        kill(writer.pid, SIGKILL)
+        writer.wait()
         let broken = try Tool.run(["push", "--break-stale-locks"], in: repo)
         #expect(broken.status == 0, "\(broken.stderr)")
         #expect(broken.stderr.contains("removed a stale lock file"), "\(broken.stderr)")

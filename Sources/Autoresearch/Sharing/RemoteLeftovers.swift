@@ -9,6 +9,35 @@ enum PushProblem {
     case failed(GitError)
 }
 
+/// Lock files in a remote on the file system watched over a push's attempts: a live writer (a
+/// `git daemon` serving the same repository) holds a reference's lock for milliseconds, so one
+/// seen unchanged a second apart, by this machine's clock, was left by a killed process. The
+/// watch needs no agreement between clocks, unlike the lock file's age.
+struct RemoteLockWatch {
+    /// How long a lock file must stay unchanged to count as left behind.
+    static let unchangedFor: TimeInterval = 1
+    private var firstSeen: [String: (identity: [Int], at: Date)] = [:]
+
+    /// Removes, with a notice, the lock files on our references in `gitDirectory` that stayed
+    /// unchanged since they were first seen `unchangedFor` ago or more.
+    mutating func clearUnchanged(in gitDirectory: String, notice: (String) -> Void) {
+        let locks = StaleLocks(gitDirectory: gitDirectory).lockFiles()
+        var seenNow: [String: (identity: [Int], at: Date)] = [:]
+        for lock in locks {
+            var status = stat()
+            guard stat(lock.path, &status) == 0 else { continue }
+            let identity = [Int(status.st_ino), Int(status.st_size), Int(status.st_mtim.tv_sec), Int(status.st_mtim.tv_nsec)]
+            let first = firstSeen[lock.path].flatMap { $0.identity == identity ? $0 : nil } ?? (identity: identity, at: Date())
+            if Date().timeIntervalSince(first.at) >= Self.unchangedFor, unlink(lock.path) == 0 {
+                notice("removed a lock file left by a killed process (unchanged for \(Durations.format(Date().timeIntervalSince(first.at)))): \(lock.path)")
+                continue
+            }
+            seenNow[lock.path] = first
+        }
+        firstSeen = seenNow
+    }
+}
+
 /// What a killed push leaves in a repository on the file system, and the errors that name it.
 extension Workspace {
     /// The start of the rejection reason of a reference whose lock file is in the way.

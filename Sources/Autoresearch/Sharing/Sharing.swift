@@ -61,9 +61,13 @@ extension Workspace {
         let remoteBound = try breakStaleLocks ? nil : staleRemoteLockBound()
         var report = ShareReport()
         var problem = PushProblem.rejected([])
+        var watch = RemoteLockWatch()
         for attempt in 1...Self.maxPushAttempts {
             report.attempts = attempt
-            if let local { try clearLeftovers(inRemote: local, olderThan: remoteBound, notice: notice) }
+            if let local {
+                try clearLeftovers(inRemote: local, olderThan: remoteBound, notice: notice)
+                watch.clearUnchanged(in: local, notice: notice)
+            }
             do {
                 let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report,
                                             notice: notice)
