@@ -321,12 +321,13 @@ extension ExperimentContext {
         var marker = marker
         let run = marker.run
         events.started(run, experiment, commit, best == nil)
+        let artifactsBefore = workspace.artifactFiles(experiment)
         let evaluation = try evaluate(experiment, run: run, candidate: commit, best: best, logPath: state.logPath(run: run),
                                       includeSmoke: includeSmoke) { group in
             marker.recordProcessGroup(ledBy: group)
             try state.writeMarker(marker)
         }
-        let artifacts = evaluation.status == .interrupted ? nil : try workspace.storeArtifacts(experiment, run: run, commit: commit, since: marker.start)
+        let artifacts = evaluation.status == .interrupted ? nil : try workspace.storeArtifacts(experiment, run: run, commit: commit, unchanged: artifactsBefore)
         func settle() throws -> RunRecord {
             let decision = try evaluation.status.map { Decision(settledBy: evaluation, status: $0, best: best) } ?? decide(evaluation)
             let record = RunRecord(experiment: experiment, run: run, marker: marker, evaluation: evaluation, decision: decision,

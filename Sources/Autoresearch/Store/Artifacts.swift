@@ -11,11 +11,27 @@ public struct Artifact: Sendable, Equatable {
 }
 
 extension Workspace {
+    /// The files matching the experiment's artifact globs, each with what tells a rewrite (inode,
+    /// size, modification time): taken before an evaluation, so that only what it wrote is stored.
+    /// Compared, not timed: the kernel stamps files with a coarse clock, behind the one a start
+    /// time is read from, so a fast evaluator's file can look older than its start.
+    func artifactFiles(_ experiment: Experiment) -> [String: [Int]] {
+        guard !experiment.artifacts.isEmpty else { return [:] }
+        var files: [String: [Int]] = [:]
+        for path in matchingFiles(experiment.artifacts) {
+            var info = stat()
+            guard stat(root + "/" + path, &info) == 0 else { continue }
+            files[path] = [Int(info.st_ino), Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+        }
+        return files
+    }
+
     /// Stores with the run the files matching the experiment's artifact globs that the evaluation
-    /// wrote (modified since `since`): one tree, linked into the attempts chain so it is reachable,
-    /// pushed and fetched with the run. Files beyond `artifactLimit` bytes in total are left out and
-    /// named in `skipped`. Nil when no file matched.
-    func storeArtifacts(_ experiment: Experiment, run: String, commit: OID, since: Date) throws -> (tree: OID, skipped: [String])? {
+    /// wrote (not as they were in `unchanged`, taken before it): one tree, linked into the attempts
+    /// chain so it is reachable, pushed and fetched with the run. Files beyond `artifactLimit`
+    /// bytes in total are left out and named in `skipped`. Nil when no file matched.
+    func storeArtifacts(_ experiment: Experiment, run: String, commit: OID,
+                        unchanged: [String: [Int]]) throws -> (tree: OID, skipped: [String])? {
         guard !experiment.artifacts.isEmpty else { return nil }
         var stored: [(path: String, blob: OID, mode: FileMode)] = []
         var skipped: [String] = []
@@ -27,8 +43,8 @@ extension Workspace {
             }
             var info = stat()
             guard stat(root + "/" + path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
-            let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-            guard modified >= since.timeIntervalSince1970 else { continue }
+            let identity = [Int(info.st_ino), Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+            guard unchanged[path] != identity else { continue }
             let size = Int(info.st_size)
             guard total + size <= experiment.artifactLimit,
                   let data = FileManager.default.contents(atPath: root + "/" + path) else {
