@@ -48,19 +48,7 @@ struct Table {
 
     /// A TSV field holds no tab or line break: backslash escapes, as PostgreSQL's and MySQL's
     /// text formats read them (`\\`, `\t`, `\n`, `\r`).
-    private static func tsvCell(_ cell: String) -> String {
-        var escaped = ""
-        for scalar in cell.unicodeScalars {
-            switch scalar {
-            case "\\": escaped += "\\\\"
-            case "\t": escaped += "\\t"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
-    }
+    private static func tsvCell(_ cell: String) -> String { UntrustedText.backslashEscaped(cell) }
 
     /// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
     private static func csvCell(_ cell: String) -> String {

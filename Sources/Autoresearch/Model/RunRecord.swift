@@ -229,18 +229,7 @@ enum Logfmt {
 
     static func quote(_ value: String) -> String {
         guard value.isEmpty || value.unicodeScalars.contains(where: needingQuotes.contains) else { return value }
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\r": quoted += "\\r"
-            case "\t": quoted += "\\t"
-            default: quoted.unicodeScalars.append(scalar)
-            }
-        }
-        return quoted + "\""
+        return "\"" + UntrustedText.backslashEscaped(value, quotes: true) + "\""
     }
 
     static func parse(_ line: String) -> [(key: String, value: String)] {

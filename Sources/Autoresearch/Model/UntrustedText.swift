@@ -35,4 +35,21 @@ public enum UntrustedText {
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
+
+    /// `text` with backslash escapes for `\\`, tab, newline and carriage return (and `"` when
+    /// `quotes`): one field of a line format (logfmt values, TSV cells) that holds no break.
+    public static func backslashEscaped(_ text: String, quotes: Bool = false) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"" where quotes: escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\t": escaped += "\\t"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
 }
