@@ -96,8 +96,8 @@ extension ExperimentContext {
         var environment = ChildEnvironment(experiment: experiment, run: run, best: best?.value)
         environment.set("COMMIT", candidate.hex)
         try withoutActuallyEscaping(onStart) { onStart in
-            let context = EvaluationContext(workspace: workspace, experiment: experiment, run: run, environment: environment,
-                                            logPath: logPath, events: events, onStart: onStart)
+            let context = EvaluationContext(owner: self, experiment: experiment, run: run, environment: environment,
+                                            logPath: logPath, onStart: onStart)
             try measureStages(context, best: best, includeSmoke: includeSmoke, into: &evaluation)
         }
         return evaluation
@@ -154,13 +154,13 @@ extension ExperimentContext {
 
 /// What every command of one evaluation shares.
 private struct EvaluationContext {
-    let workspace: Workspace
+    /// The experiment's context: its work tree and where progress goes.
+    let owner: ExperimentContext
     let experiment: Experiment
     let run: String
     /// The environment of every command, before the step's own variables.
     let environment: ChildEnvironment
     let logPath: String
-    let events: RunEvents
     let onStart: (Int32) throws -> Void
 
     /// Runs one stage: `repeats` times every target. Returns what it measured; nil when a command
@@ -254,7 +254,7 @@ private struct EvaluationContext {
 
     /// The metric file's path in the work tree, checked not to lead out of it.
     private func metricFilePath(_ file: String) throws(AutoresearchError) -> String {
-        try Confinement.resolve(file, under: workspace.root, what: "the metric file \(file)")
+        try Confinement.resolve(file, under: owner.root, what: "the metric file \(file)")
     }
 
     /// Runs the step's command with the step's environment, its output appended to the log.
@@ -262,15 +262,15 @@ private struct EvaluationContext {
         var environment = self.environment
         environment.set(step)
         let progressDetail = step.label
-        return try GroupProcess.run(step.limits.command, in: workspace.root, environment: environment.variables,
+        return try GroupProcess.run(step.limits.command, in: owner.root, environment: environment.variables,
                                     hardLimit: step.limits.timeout, grace: experiment.grace,
                                     logPath: logPath, logLimit: experiment.logLimit, appendToLog: true, onStart: onStart,
                                     onLine: onLine,
                                     onProgress: {
-                                        events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.limits.budget,
+                                        owner.events.progress(StepProgress(step: .evaluation, run: run, elapsed: $0.elapsed, budget: step.limits.budget,
                                                                      limit: step.limits.timeout, lastLine: $0.lastLine, detail: progressDetail))
                                     },
-                                    isInterrupted: events.isInterrupted)
+                                    isInterrupted: owner.events.isInterrupted)
     }
 
     /// The metric a command that exited with status 0 reported, from its output or its metric
