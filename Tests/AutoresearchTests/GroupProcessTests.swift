@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import Fixtures
 
-@Suite struct GroupProcessTests {
+@Suite(.ownThreads) struct GroupProcessTests {
     let directory: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("group-\(UUID())").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -87,7 +87,7 @@ struct SignalledLoop {
     }
 }
 
-@Suite struct LoopTests {
+@Suite(.ownThreads) struct LoopTests {
     /// Iteration i of the scripted agent (1 is the baseline, without agent), by i % 5:
     /// 0 improves (uncommitted, with a description), 1 worsens, 2 breaks the evaluator's input,
     /// 3 changes nothing, 4 improves and commits by itself.
