@@ -85,7 +85,10 @@ public struct LocalState {
     /// Throws naming the holder when another process has it.
     func lock(experiment: String) throws -> FileLock {
         try prepare()
-        guard let lock = try FileLock.acquire(lockPath) else {
+        // A lock this process let go of can still be held for a moment by a child it is starting
+        // (its copy of the descriptor lasts until the child's exec closes it): wait for that, briefly.
+        let ownHolder = FileLock.holder(of: lockPath) == getpid()
+        guard let lock = try FileLock.acquire(lockPath, waitingUpTo: ownHolder ? 2 : 0) else {
             let holder = FileLock.holder(of: lockPath) ?? 0
             throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
                                     hint: "wait for it to finish, or stop it (kill \(holder)); the lock goes away with its process")
