@@ -185,6 +185,12 @@ extension Repository {
 
     /// The patch (`git diff` format) from the tree of `base` (nil: the empty tree) to the tree of `commit`.
     public func diffPatch(from base: OID?, to commit: OID) throws -> String {
+        try diff(from: base, to: commit, as: .patch)
+    }
+
+    /// The difference between the trees of two commits (`base` nil: the empty tree), as `git diff
+    /// base commit` prints it in `format`, renames detected as git does by default.
+    public func diff(from base: OID?, to commit: OID, as format: DiffFormat) throws -> String {
         let newTree = try lookupObject(try self.commit(commit).tree, type: GIT_OBJECT_TREE)
         defer { git_object_free(newTree) }
         var oldTree: OpaquePointer?
@@ -193,12 +199,31 @@ extension Repository {
         var diff: OpaquePointer?
         try check(git_diff_tree_to_tree(&diff, pointer, oldTree, newTree, nil), "diff \(commit.short)")
         defer { git_diff_free(diff) }
+        var findOptions = git_diff_find_options()
+        try check(git_diff_find_options_init(&findOptions, UInt32(GIT_DIFF_FIND_OPTIONS_VERSION)), "prepare rename detection")
+        findOptions.flags = GIT_DIFF_FIND_RENAMES.rawValue
+        try check(git_diff_find_similar(diff, &findOptions), "find renames in the diff of \(commit.short)")
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
-        try check(git_diff_to_buf(&buffer, diff, GIT_DIFF_FORMAT_PATCH), "format the diff of \(commit.short)")
+        switch format {
+        case .patch, .nameOnly:
+            try check(git_diff_to_buf(&buffer, diff, format == .patch ? GIT_DIFF_FORMAT_PATCH : GIT_DIFF_FORMAT_NAME_ONLY),
+                      "format the diff of \(commit.short)")
+        case .stat:
+            var stats: OpaquePointer?
+            try check(git_diff_get_stats(&stats, diff), "count the changes of \(commit.short)")
+            defer { git_diff_stats_free(stats) }
+            guard git_diff_stats_files_changed(stats) > 0 else { return "" }
+            try check(git_diff_stats_to_buf(&buffer, stats, GIT_DIFF_STATS_FULL, 80), "format the changes of \(commit.short)")
+        }
         guard let text = buffer.ptr else { return "" }
         return String(cString: text)
     }
+}
+
+/// How `Repository.diff` prints a difference: as `git diff`, `git diff --stat` or `git diff --name-only`.
+public enum DiffFormat: String, Sendable, CaseIterable {
+    case patch, stat, nameOnly = "name-only"
 }
 
 extension Repository {

@@ -41,7 +41,7 @@ extension GitAutoresearch {
             }
             if !noPatch {
                 print(Terminal.paint("\nchange:", .bold))
-                let shown = patch.isEmpty ? "(no change against the parent commit)" : UntrustedText.visible(patch, multiline: true)
+                let shown = patch.isEmpty ? "(no change against the parent commit)" : Terminal.patch(UntrustedText.visible(patch, multiline: true))
                 print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
             }
         }

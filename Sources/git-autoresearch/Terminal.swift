@@ -68,6 +68,21 @@ enum Terminal {
         }
     }
 
+    /// A patch (`git diff`'s format) coloured as git colours it: headers bold, hunk lines cyan,
+    /// removed lines red, added lines green. Unchanged without colour.
+    static func patch(_ text: String) -> String {
+        guard colorEnabled else { return text }
+        var inHeader = false
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            if line.hasPrefix("diff --git ") { inHeader = true }
+            if line.hasPrefix("@@") { inHeader = false; return paint(String(line), .cyan) }
+            if inHeader { return paint(String(line), .bold) }
+            if line.hasPrefix("+") { return paint(String(line), .green) }
+            if line.hasPrefix("-") { return paint(String(line), .red) }
+            return String(line)
+        }.joined(separator: "\n")
+    }
+
     static func json(_ object: [String: Any?]) -> String {
         let cleaned = object.compactMapValues { $0 }
         let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
