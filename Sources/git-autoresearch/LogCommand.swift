@@ -6,15 +6,42 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports.")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports. Filters (--since, --until, --grep, --host, --worker, --where) are ANDed and applied while the index is read; --where takes FIELD OP NUMBER (FIELD: value, duration or m.NAME; OP: < <= > >= == !=). --since/--until take git's dates: 2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z, @SECONDS, now, today, yesterday, 2.hours.ago, '3 days ago', yesterday.noon.")
 
         @OptionGroup var target: ExperimentOption
 
         @Option(help: "Only runs with this status.")
         var status: RunStatus?
 
-        @Option(help: "At most this many runs: the latest by time, the best by metric.")
+        @Option(help: "Only runs started at or after this date (git's formats: 2026-11-30, '2026-11-30 14:00', 2.hours.ago, yesterday).")
+        var since: String?
+
+        @Option(help: "Only runs started at or before this date (the same formats).")
+        var until: String?
+
+        @Option(help: "Only runs whose description matches this regular expression (or text).")
+        var grep: String?
+
+        @Flag(name: [.customShort("i"), .customLong("regexp-ignore-case")], help: "--grep ignores case.")
+        var ignoreCase = false
+
+        @Option(help: "Only runs recorded on this host (repeatable: any of them).")
+        var host: [String] = []
+
+        @Option(help: "Only runs of this parallel worker (repeatable: any of them).")
+        var worker: [Int] = []
+
+        @Option(name: .customLong("where"), help: ArgumentHelp("Only runs meeting FIELD OP NUMBER ('m.val_acc > 0.9', 'value <= 1.2', 'duration < 300'); repeatable, all must hold.", valueName: "condition"))
+        var conditions: [String] = []
+
+        @Option(name: [.customShort("n"), .long], help: "At most this many runs: the latest by time, the best by metric.")
         var limit: Int?
+
+        @Flag(help: "Print the runs in the opposite order.")
+        var reverse = false
+
+        @Option(help: ArgumentHelp("The columns of the table, tsv, csv and markdown, comma-separated: run, commit, status, value, delta, duration, description, host, worker, start, reason, evaluator, best_before, exit, noise, stage, smoke, breach, artifacts, experiment, metric, m.NAME.", valueName: "columns"))
+        var columns: [String] = []
 
         @Option(help: "Order: time (oldest first) or metric (best first; runs without a value last).")
         var sort: Order = .time
@@ -27,7 +54,7 @@ extension GitAutoresearch {
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             // By time, only the newest `limit` records are read.
-            var runs = try workspace.runs(experiment: name, status: status, latest: sort == .time ? limit : nil)
+            var runs = try workspace.runs(experiment: name, status: status, query: try query(), latest: sort == .time ? limit : nil)
             let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
@@ -40,7 +67,9 @@ extension GitAutoresearch {
                 }
                 if let limit { runs = Array(runs.prefix(limit)) }
             }
-            var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
+            if reverse { runs.reverse() }
+            let shown = try LogColumn.resolve(columns, runs: runs, metric: runs.first?.record.metric ?? experiment.metric)
+            var table = Table(header: shown.map(\.header))
             var olderEvaluator = false
             let suspects = try workspace.suspectReasons(among: runs, experiment: name)
             for run in runs {
@@ -49,9 +78,7 @@ extension GitAutoresearch {
                 // Measured with another evaluator than the current one: not comparable.
                 let older = record.evaluator != nil && experiment.evaluatorID != nil && record.evaluator != experiment.evaluatorID
                 olderEvaluator = olderEvaluator || older
-                table.append([record.run, run.commit.short, (record.isBaseline ? "baseline" : record.status.rawValue) + (older ? "*" : "") + (suspect != nil ? "!" : ""),
-                              record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-",
-                              Durations.format(record.duration), record.description],
+                table.append(shown.map { $0.cell(run, (older ? "*" : "") + (suspect != nil ? "!" : "")) },
                              json: ["run": record.run, "commit": run.commit.hex, "status": record.status.rawValue,
                                     "baseline": record.isBaseline, "metric": record.metric, "value": record.value,
                                     "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
@@ -65,6 +92,19 @@ extension GitAutoresearch {
             if !suspects.isEmpty, format == .table {
                 print(Terminal.paint("! suspect: ignored when finding the best (see 'git autoresearch status'; docs/security.md)", .dim))
             }
+        }
+
+        /// The filters given, or nil when there are none.
+        func query() throws -> RunQuery? {
+            var query = RunQuery()
+            query.since = try since.map { try ApproxDate.parse($0) }
+            query.until = try until.map { try ApproxDate.parse($0) }
+            if let grep { query.setGrep(grep, ignoreCase: ignoreCase) }
+            query.hosts = host
+            query.workers = worker
+            query.conditions = try conditions.map(RunCondition.init(parsing:))
+            let filtered = since != nil || until != nil || grep != nil || !host.isEmpty || !worker.isEmpty || !conditions.isEmpty
+            return filtered ? query : nil
         }
     }
 }

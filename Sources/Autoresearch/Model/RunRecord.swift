@@ -195,7 +195,7 @@ public struct RunRecord: Sendable, Equatable {
     }
 
     /// The prefix of the keys of reported metrics: `m.peak_vram_mb=38000`.
-    static let metricPrefix = "m."
+    public static let metricPrefix = "m."
 
     /// The reported metrics by name.
     public var metricValues: [String: Double] {

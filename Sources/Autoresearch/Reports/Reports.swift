@@ -9,14 +9,18 @@ public struct ImportReport: Sendable {
 }
 
 extension Workspace {
-    /// The runs of an experiment, oldest first; with `status`, only those; with `latest`, only
-    /// the newest that many, and only those records are parsed.
-    public func runs(experiment name: String, status: RunStatus? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        var selected: [IndexedRecord] = []
+    /// The runs of an experiment, oldest first; with `status`, only those; with `query`, only
+    /// those it matches (filtered while the index is read, newest first, each record parsed
+    /// once); with `latest`, only the newest that many, and only the records that may match are parsed.
+    public func runs(experiment name: String, status: RunStatus? = nil, query: RunQuery? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
+        var selected: [RunEntry] = []
         for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
-            if record.experiment == name, status == nil || record.status == status { selected.append(record) }
+            guard record.experiment == name, status == nil || record.status == status,
+                  query?.mayMatch(start: record.start) ?? true, let entry = record.entry,
+                  query?.matches(entry.record) ?? true else { continue }
+            selected.append(entry)
         }
-        return selected.reversed().compactMap(\.entry)
+        return selected.reversed()
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured

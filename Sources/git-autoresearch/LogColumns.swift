@@ -1,0 +1,69 @@
+import Autoresearch
+import Foundation
+
+/// A column of `log`'s table, TSV, CSV and Markdown: a field of the record, named as in the
+/// record (`host`, `worker`, `reason`, …) or `m.NAME` for a secondary metric.
+struct LogColumn {
+    let header: String
+    /// The cell of a run; `marks` follow the status (`*` older evaluator, `!` suspect).
+    let cell: (_ run: RunEntry, _ marks: String) -> String
+
+    /// The columns without `--columns`; `host` comes before the description when the runs listed come from several hosts.
+    static let defaults = ["run", "commit", "status", "value", "delta", "duration", "description"]
+
+    static let fields = ["run", "commit", "status", "value", "delta", "duration", "description", "host", "worker", "start",
+                         "reason", "evaluator", "best_before", "exit", "noise", "stage", "smoke", "breach", "artifacts", "experiment", "metric"]
+
+    /// The column `name` stands for; `metric` is the primary metric's name, the header of `value`.
+    init(_ name: String, metric: String) throws {
+        header = name == "value" ? metric.uppercased() : name.uppercased()
+        if name.hasPrefix(RunRecord.metricPrefix), name.count > RunRecord.metricPrefix.count {
+            let metricName = String(name.dropFirst(RunRecord.metricPrefix.count))
+            cell = { run, _ in run.record.metricValues[metricName].map(Number.format) ?? "-" }
+            return
+        }
+        guard let field = Self.field(name) else {
+            throw AutoresearchError("unknown column '\(name)'", hint: "columns: \(Self.fields.joined(separator: ", ")), or m.NAME for a secondary metric")
+        }
+        cell = field
+    }
+
+    private static func field(_ name: String) -> ((RunEntry, String) -> String)? {
+        func optional(_ value: Double?) -> String { value.map(Number.format) ?? "-" }
+        switch name {
+        case "run": return { run, _ in run.record.run }
+        case "commit": return { run, _ in run.commit.short }
+        case "status": return { run, marks in (run.record.isBaseline ? "baseline" : run.record.status.rawValue) + marks }
+        case "value": return { run, _ in optional(run.record.value) }
+        case "delta": return { run, _ in run.record.delta.map(Number.signed) ?? "-" }
+        case "duration": return { run, _ in Durations.format(run.record.duration) }
+        case "description": return { run, _ in run.record.description }
+        case "host": return { run, _ in run.record.host }
+        case "worker": return { run, _ in run.record.worker.map(String.init) ?? "-" }
+        case "start": return { run, _ in RunRecord.timestamp(run.record.start) }
+        case "reason": return { run, _ in run.record.reason ?? "" }
+        case "evaluator": return { run, _ in run.record.evaluator ?? "" }
+        case "best_before": return { run, _ in optional(run.record.bestBefore) }
+        case "exit": return { run, _ in run.record.exitCode.map(String.init) ?? "-" }
+        case "noise": return { run, _ in optional(run.record.noise) }
+        case "stage": return { run, _ in run.record.stage ?? "" }
+        case "smoke": return { run, _ in optional(run.record.smokeValue) }
+        case "breach": return { run, _ in run.record.breach ?? "" }
+        case "artifacts": return { run, _ in run.record.artifacts ?? "" }
+        case "experiment": return { run, _ in run.record.experiment }
+        case "metric": return { run, _ in run.record.metric }
+        default: return nil
+        }
+    }
+
+    /// The columns `--columns` names (comma-separated, repeatable), or the defaults with `host`
+    /// when `runs` come from more than one host.
+    static func resolve(_ requested: [String], runs: [RunEntry], metric: String) throws -> [LogColumn] {
+        var names = requested.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+        if names.isEmpty {
+            names = defaults
+            if Set(runs.map(\.record.host)).count > 1 { names.insert("host", at: names.count - 1) }
+        }
+        return try names.map { try LogColumn($0, metric: metric) }
+    }
+}
