@@ -1,3 +1,4 @@
+import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -82,5 +83,136 @@ import Fixtures
         #expect(missing.status == 1 && missing.stderr.contains("no run '19990101'"))
         let both = try Tool.run(["diff", baseline.record.run, "--stat", "--name-only"], in: repo)
         #expect(both.status == 64 && both.stderr.contains("exclude one another"))
+    }
+}
+
+/// The filters of `log`, through the binary.
+@Suite(.ownThreads) struct LogQueryTests {
+    /// The four runs of `DiffAndQueryTests.repositoryWithMetrics` and a fifth record, as another
+    /// machine's worker 2 would have written it (host `far`, started in 2099), on the "seven" run's commit.
+    static func repositoryWithTwoHosts() throws -> (repo: TempRepository, runs: [RanIteration], far: String) {
+        let (repo, runs) = try DiffAndQueryTests.repositoryWithMetrics()
+        let seven = runs[2].outcome
+        let far = "20991231-235959-abcdef"
+        let line = seven.record.line.replacingOccurrences(of: "run=\(seven.record.run)", with: "run=\(far)")
+            .replacingOccurrences(of: "host=\(seven.record.host)", with: "host=far worker=2")
+            .replacingOccurrences(of: "desc=seven", with: "desc=\"far away\"")
+            .replacingOccurrences(of: "start=\(RunRecord.timestamp(seven.record.start))", with: "start=2099-12-31T23:59:59.000Z")
+        #expect(line.contains("worker=2") && line.contains("far away") && line.contains("start=2099"))
+        try repo.git(["notes", "--ref", "autoresearch", "append", "-m", line, seven.commit.hex])
+        return (repo, runs, far)
+    }
+
+    func descriptions(_ arguments: [String], in repo: TempRepository) throws -> [String] {
+        let output = try Tool.run(["log", "--format", "json"] + arguments, in: repo)
+        #expect(output.status == 0, "\(arguments): \(output.stderr)")
+        return jsonArray(output.stdout).map { $0["description"] as? String ?? "?" }
+    }
+
+    func expectLog(_ arguments: [String], _ expected: [String], in repo: TempRepository, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let listed = try descriptions(arguments, in: repo)
+        #expect(listed == expected, "log \(arguments.joined(separator: " ")): \(listed)", sourceLocation: sourceLocation)
+    }
+
+    @Test func grepWhereHostWorkerReverseAndLimit() throws {
+        let (repo, _, _) = try Self.repositoryWithTwoHosts()
+        let base = "autoresearch: configure experiment s"
+        try expectLog([], [base, "five", "seven", "four", "far away"], in: repo)
+        try expectLog(["--grep", "^f[io]"], ["five", "four"], in: repo)
+        try expectLog(["--grep", "FIVE"], [], in: repo)
+        try expectLog(["--grep", "FIVE", "-i"], ["five"], in: repo)
+        try expectLog(["--grep", "r a"], ["far away"], in: repo)
+        #expect(try descriptions(["--grep", "(far"], in: repo) == [], "not a regular expression: the text itself")
+        try expectLog(["--where", "m.peak_mb > 300"], ["five", "four"], in: repo)
+        try expectLog(["--where", "value < 8", "--where", "m.peak_mb <= 350"], ["five", "seven", "far away"], in: repo)
+        try expectLog(["--where", "value == 10"], [base], in: repo)
+        try expectLog(["--where", "value != 10", "--where", "duration >= 0"], ["five", "seven", "four", "far away"], in: repo)
+        try expectLog(["--where", "m.missing > 0"], [], in: repo)
+        try expectLog(["--host", "far"], ["far away"], in: repo)
+        try expectLog(["--worker", "2"], ["far away"], in: repo)
+        try expectLog(["--worker", "1"], [], in: repo)
+        try expectLog(["--reverse"], ["far away", "four", "seven", "five", base], in: repo)
+        try expectLog(["-n", "2", "--where", "m.peak_mb < 360"], ["seven", "far away"], in: repo)
+        try expectLog(["-n", "1", "--reverse", "--sort", "metric"], ["four"], in: repo)
+
+        for (condition, message) in [("m.peak_mb >", "cannot read 'm.peak_mb >' as a condition"), ("peak_mb > 3", "unknown field 'peak_mb'"),
+                                     ("value ~ 3", "cannot read"), ("m. > 1", "unknown field")] {
+            let bad = try Tool.run(["log", "--where", condition], in: repo)
+            #expect(bad.status == 1 && bad.stderr.contains(message) && bad.stderr.contains("hint: write FIELD OP NUMBER"), "\(condition): \(bad.stderr)")
+        }
+    }
+
+    @Test func sinceAndUntilTakeGitsDates() throws {
+        let (repo, runs, _) = try Self.repositoryWithTwoHosts()
+        let base = "autoresearch: configure experiment s"
+        let second = RunRecord.timestamp(runs[1].outcome.record.start)
+        try expectLog(["--since", second], ["five", "seven", "four", "far away"], in: repo)
+        try expectLog(["--until", second], [base, "five"], in: repo)
+        try expectLog(["--since", "1.hour.ago", "--until", "now"], [base, "five", "seven", "four"], in: repo)
+        #expect(try descriptions(["--since", "yesterday"], in: repo).count == 5)
+        try expectLog(["--until", "2 hours ago"], [], in: repo)
+        try expectLog(["--since", "2099-12-31"], ["far away"], in: repo)
+        let bad = try Tool.run(["log", "--since", "the day before"], in: repo)
+        #expect(bad.status == 1 && bad.stderr.contains("cannot read 'the day before' as a date") && bad.stderr.contains("2.hours.ago"))
+    }
+
+    @Test func columnsAndTheHostColumn() throws {
+        let (repo, runs, far) = try Self.repositoryWithTwoHosts()
+        let table = try Tool.run(["log"], in: repo).stdout.split(separator: "\n").map(String.init)
+        #expect(table[0].split(separator: " ") == ["RUN", "COMMIT", "STATUS", "SCORE", "DELTA", "DURATION", "HOST", "DESCRIPTION"])
+        #expect(table[5].contains(" far ") && table[5].hasSuffix("far away"))
+        let local = try Tool.run(["log", "--host", runs[0].outcome.record.host], in: repo).stdout
+        #expect(!local.contains("HOST"), "one host listed: no host column")
+
+        let tsv = try Tool.run(["log", "--format", "tsv", "--columns", "run,m.peak_mb", "--columns", "worker,host,status", "--grep", "far|seven"], in: repo)
+        #expect(tsv.stdout.split(separator: "\n") == ["run\tm.peak_mb\tworker\thost\tstatus",
+                                                     "\(runs[2].outcome.record.run)\t200\t-\t\(runs[0].outcome.record.host)\tdiscard",
+                                                     "\(far)\t200\t2\tfar\tdiscard!"], "\(tsv.stdout)")
+        let bad = try Tool.run(["log", "--columns", "run,colour"], in: repo)
+        #expect(bad.status == 1 && bad.stderr.contains("unknown column 'colour'") && bad.stderr.contains("m.NAME"))
+    }
+}
+
+/// git's date forms as `log --since/--until` reads them.
+@Suite struct ApproxDateTests {
+    let utc = TimeZone(secondsFromGMT: 0)!
+    let now = Date(timeIntervalSince1970: 1_795_995_200)  // 2026-11-29T23:33:20Z
+
+    func iso(_ text: String, in zone: TimeZone? = nil) throws -> String {
+        RunRecord.timestamp(try ApproxDate.parse(text, now: now, timeZone: zone ?? utc))
+    }
+
+    @Test func isoDatesAndTimes() throws {
+        #expect(try iso("2026-11-30") == "2026-11-30T00:00:00.000Z")
+        #expect(try iso("2026-11-30 14:00") == "2026-11-30T14:00:00.000Z")
+        #expect(try iso("2026-11-30T14:00:05Z") == "2026-11-30T14:00:05.000Z")
+        #expect(try iso("2026-11-30T14:00:05.250Z") == "2026-11-30T14:00:05.250Z")
+        #expect(try iso("2026-11-30 14:00:00 +0200") == "2026-11-30T12:00:00.000Z")
+        #expect(try iso("2026-11-30T14:00:00-05:30") == "2026-11-30T19:30:00.000Z")
+        #expect(try iso("2026-11-30 14:00", in: TimeZone(secondsFromGMT: 3600)) == "2026-11-30T13:00:00.000Z", "local time without an offset")
+        #expect(try iso("@1795995200") == "2026-11-29T23:33:20.000Z")
+        for bad in ["2026-13-01", "2026-02-30", "2026-11-30 25:00", "30/11/2026", "2026-11", ""] {
+            #expect(throws: AutoresearchError.self, "\(bad)") { try ApproxDate.parse(bad, now: now, timeZone: utc) }
+        }
+    }
+
+    @Test func relativeDates() throws {
+        #expect(try iso("now") == "2026-11-29T23:33:20.000Z")
+        #expect(try iso("today") == "2026-11-29T23:33:20.000Z")
+        #expect(try iso("yesterday") == "2026-11-28T23:33:20.000Z")
+        #expect(try iso("2.hours.ago") == "2026-11-29T21:33:20.000Z")
+        #expect(try iso("1 hour ago") == "2026-11-29T22:33:20.000Z")
+        #expect(try iso("30.minutes.ago") == "2026-11-29T23:03:20.000Z")
+        #expect(try iso("45 seconds ago") == "2026-11-29T23:32:35.000Z")
+        #expect(try iso("3.days.ago") == "2026-11-26T23:33:20.000Z")
+        #expect(try iso("2.weeks.ago") == "2026-11-15T23:33:20.000Z")
+        #expect(try iso("1.month.ago") == "2026-10-29T23:33:20.000Z")
+        #expect(try iso("1 year ago") == "2025-11-29T23:33:20.000Z")
+        #expect(try iso("yesterday.noon") == "2026-11-28T12:00:00.000Z")
+        #expect(try iso("today midnight") == "2026-11-29T00:00:00.000Z")
+        #expect(try iso("Yesterday") == "2026-11-28T23:33:20.000Z")
+        for bad in ["2.fortnights.ago", "two.hours.ago", "hours ago", "tomorrow", "noon noon", "2 hours"] {
+            #expect(throws: AutoresearchError.self, "\(bad)") { try ApproxDate.parse(bad, now: now, timeZone: utc) }
+        }
     }
 }

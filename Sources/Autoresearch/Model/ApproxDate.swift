@@ -15,8 +15,10 @@ public enum ApproxDate {
                                 hint: "write an ISO date (2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z), @SECONDS, now, today, yesterday, or N.UNIT.ago (2.hours.ago, '3 days ago')")
     }
 
-    /// `@SECONDS`, `YYYY-MM-DD`, then `[T ]HH:MM[:SS[.fff]]`, then `Z`, `±HH:MM` or `±HHMM`.
+    /// `@SECONDS`, `YYYY-MM-DD`, then `[T ]HH:MM[:SS[.fff]]`, then `Z`, `±HH:MM` or `±HHMM`. A
+    /// record's own timestamp is read as records are, so that it names exactly that record's start.
     static func absolute(_ text: String, timeZone: TimeZone) -> Date? {
+        if text.contains("T"), let date = Timestamp.parse(text) { return date }
         if text.hasPrefix("@"), let seconds = Double(text.dropFirst()) { return Date(timeIntervalSince1970: seconds) }
         let pattern = #/(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?/#
         guard let match = text.wholeMatch(of: pattern)?.output else { return nil }
