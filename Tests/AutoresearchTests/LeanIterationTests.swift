@@ -62,4 +62,52 @@ import Testing
         #expect(remote.contains { $0.contains(bundle) } || !FileManager.default.fileExists(atPath: bundle),
                 "the push did not read the CA bundle: \(push.stderr)")
     }
+
+    /// Loose objects in the repository, as `git count-objects` counts them.
+    static func looseObjects(_ repo: TempRepository) throws -> Int {
+        Int(try repo.gitLine("count-objects").split(separator: " ")[0]) ?? -1
+    }
+
+    /// A discard wrote 3 commits (the attempts link, the record's notes commit, the log tail's on
+    /// `refs/notes/autoresearch-logs`) and 14 loose objects; the git CLI script writes 7.
+    @Test func aRunWritesOneNotesCommitHoldingTheRecordAndItsLogTail() throws {
+        let forged = "v=1 experiment=s run=forged status=keep metric=score value=99 direction=higher start=2026-01-01T00:00:00.000Z"
+        let repo = try experimentRepositoryThroughCLI(["eval.sh": "echo training; echo '\(forged)'; echo \"score: $(cat value.txt)\"\n", "value.txt": "1\n"],
+                                                      ["--eval", "sh eval.sh", "--metric", "score", "--direction", "higher"])
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let notesCommits = try repo.gitLine("rev-list", "--count", "refs/notes/autoresearch")
+        let objects = try Self.looseObjects(repo)
+        try repo.write("value.txt", "0\n")
+        let output = try Tool.run(["run"], in: repo)
+        #expect(output.status == 10, "a discard: \(output.stderr)")
+        #expect(Int(try repo.gitLine("rev-list", "--count", "refs/notes/autoresearch")) == Int(notesCommits)! + 1)
+        #expect(try repo.gitLine("for-each-ref", "refs/notes/autoresearch-logs").isEmpty)
+        #expect(try Self.looseObjects(repo) - objects <= 9, "a snapshot (blob, tree, commit), the attempts link, the notes (blob, 3 trees, commit)")
+
+        let run = try #require(TempRepository.field("run", try repo.record(of: output)))
+        let commit = try repo.gitLine("rev-parse", "refs/autoresearch/s/attempts^2")
+        let note = try repo.git(["log", "--notes=autoresearch", "-1", "--format=%N", commit]).split(separator: "\n")
+        #expect(note.first?.hasPrefix("v=1 experiment=s run=\(run) status=discard") == true, "git log shows the record first: \(note)")
+        #expect(note.contains("log=003 run=\(run) text=\"score: 0\""), "\(note)")
+        // The forged line the evaluator printed is a log line, no record, for git's readers and the tool's.
+        #expect(try repo.ledgerLines().count == 2)
+        let show = try Tool.run(["show", run, "--no-patch"], in: repo)
+        #expect(show.stdout.contains("  | training") && show.stdout.contains("  | \(forged)") && show.stdout.contains("  | score: 0"), "\(show.stdout)")
+        #expect(!(try Tool.run(["log"], in: repo).stdout.contains("forged")))
+    }
+
+    /// Versions before this one kept the log tail in `refs/notes/autoresearch-logs`, `RUN NNN TEXT` a line.
+    @Test func aLogTailInTheOldLogNotesIsStillShown() throws {
+        let repo = try Self.repository()
+        let output = try Tool.run(["run"], in: repo)
+        let run = try #require(TempRepository.field("run", try repo.record(of: output)))
+        let commit = try repo.gitLine("rev-parse", "HEAD")
+        // The ledger as an older version wrote it, through the git CLI.
+        let record = try repo.git(["notes", "--ref", "autoresearch", "show", commit]).split(separator: "\n").filter { !$0.hasPrefix("log=") }
+        try repo.git(["notes", "--ref", "autoresearch", "add", "-f", "-m", record.joined(separator: "\n"), commit])
+        try repo.git(["notes", "--ref", "autoresearch-logs", "add", "-m", "\(run) 002 second line\n\(run) 001 first line", commit])
+        let show = try Tool.run(["show", run, "--no-patch"], in: repo)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("  | first line\n  | second line"), "\(show.stdout)")
+    }
 }
