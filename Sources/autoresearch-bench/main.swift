@@ -12,7 +12,8 @@ func option(_ name: String, _ fallback: String) -> String {
 let iterations = Int(option("--iterations", "40"))!
 let ledgerSizes = option("--sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
 let appendsPerSize = Int(option("--appends", "50"))!
-let toolPath = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path
+/// The binary measured: `--tool PATH`, else the one built next to the benchmark.
+let toolPath = option("--tool", URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path)
 
 func now() -> Double { Date().timeIntervalSinceReferenceDate }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -170,7 +171,7 @@ func processStart() throws {
     print("\n(k) Process start: wall time, median of \(count) runs each, 200-file project with one run")
     var rows: [(String, String, String)] = [("git-autoresearch", try startTime(toolPath, ["--version"]), try startTime(toolPath, ["status"])),
                                              ("git", try startTime("/usr/bin/git", ["--version"]), try startTime("/usr/bin/git", ["status"]))]
-    if !before.isEmpty { rows.insert(("before: " + before, try startTime(before, ["--version"]), try startTime(before, ["status"])), at: 1) }
+    if !before.isEmpty { rows.insert(("before (--before-binary)", try startTime(before, ["--version"]), try startTime(before, ["status"])), at: 1) }
     for (label, version, status) in rows {
         print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + "--version " + version.leftPadded(9) + "   status " + status.leftPadded(9))
     }
