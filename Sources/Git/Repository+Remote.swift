@@ -1,4 +1,5 @@
 import Clibgit2
+import Clibgit2Support
 import Foundation
 
 /// How fetch and push authenticate: ssh-agent, then the default ssh keys, then `userPassword`
@@ -104,6 +105,8 @@ extension Repository {
     /// statuses into the returned session.
     private func withRemote(_ remote: String, _ credentials: Credentials,
                             _ body: (OpaquePointer?, git_remote_callbacks) throws -> Void) throws -> CredentialSession {
+        // Only commands that talk to a remote pay for parsing the CA bundle (see Clibgit2Support).
+        try check(clibgit2_load_certificates(), "load the TLS certificate authorities")
         let handle = try remoteHandle(remote)
         defer { git_remote_free(handle) }
         let session = CredentialSession(credentials)

@@ -69,7 +69,7 @@ public struct RunTickets: Sendable, Codable {
 
     static func create(at path: String, count: Int) throws {
         try FileLock.withLock(path + ".lock") {
-            guard FileManager.default.createFile(atPath: path, contents: Data("\(count)\n".utf8)) else {
+            guard LocalFile.replace(path, with: Array("\(count)\n".utf8)) else {
                 throw AutoresearchError("cannot write \(path)")
             }
         }
@@ -80,7 +80,7 @@ public struct RunTickets: Sendable, Codable {
         try FileLock.withLock(path + ".lock") {
             let left = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
             guard left > 0 else { return false }
-            guard FileManager.default.createFile(atPath: path, contents: Data("\(left - 1)\n".utf8)) else {
+            guard LocalFile.replace(path, with: Array("\(left - 1)\n".utf8)) else {
                 throw AutoresearchError("cannot write \(path)")
             }
             return true

@@ -6,7 +6,7 @@ import Git
 /// best commit), the attempts chain `refs/autoresearch/NAME/attempts` (every evaluated commit
 /// stays reachable from it), and parallel worker I's branch `refs/heads/autoresearch-workers/NAME/I`
 /// (checked out in the linked work tree `autoresearch-NAME-I`). For all experiments: the records
-/// in `refs/notes/autoresearch` and the log tails in `refs/notes/autoresearch-logs`. What was
+/// with their log tails in `refs/notes/autoresearch` (earlier versions: the log tails in `refs/notes/autoresearch-logs`). What was
 /// fetched from remote R: `refs/remotes/R/autoresearch/NAME`, `refs/notes/remotes/R/autoresearch`
 /// (and `-logs`), `refs/autoresearch-remotes/R/NAME/attempts`. In a repository pushed to on the
 /// file system, `refs/autoresearch-incoming/*` while a push is in flight.
@@ -37,7 +37,7 @@ public struct Refs: Sendable {
     static let attemptsPrefix = "refs/autoresearch/"
     /// The notes holding the records.
     public static let notes: ReferenceName = "refs/notes/autoresearch"
-    /// The notes holding the last lines of each run's log: `RUN NNN TEXT` a line.
+    /// The notes holding the last lines of each run's log, as earlier versions wrote them: `RUN NNN TEXT` a line.
     public static let logs: ReferenceName = "refs/notes/autoresearch-logs"
     /// The notes shared with other machines.
     public static let sharedNotes = [notes, logs]
