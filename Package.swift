@@ -21,8 +21,10 @@ let package = Package(
         ),
         // The few POSIX pieces Swift cannot reach directly (GNU spawn flags, async-signal-safe flags).
         .target(name: "CProcessSupport"),
+        // libgit2's ssh transport replaced by one that runs the system's OpenSSH client, as git does.
+        .target(name: "CGitSsh", dependencies: ["Clibgit2"]),
         // Safe Swift wrapper over libgit2; knows nothing of experiments.
-        .target(name: "Git", dependencies: ["Clibgit2"]),
+        .target(name: "Git", dependencies: ["Clibgit2", "CGitSsh"]),
         // The domain: model, store, process, engine, sharing, reports (docs/architecture.md).
         .target(
             name: "Autoresearch",
