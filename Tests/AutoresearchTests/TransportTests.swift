@@ -65,6 +65,10 @@ import Fixtures
         let unknownHost = failure { _ = try repo.pull(from: "no-such-host.invalid:repository.git") }
         #expect(unknownHost.contains("ssh: "), "ssh's own message: \(unknownHost)")
 
+        let denied = failure { _ = try repo.pull(from: "no-such-user@\(server.alias):\(repo.path)") }
+        #expect(denied.contains("authentication failed for no-such-user@\(server.alias):"), "\(denied)")
+        #expect(denied.contains("Permission denied"), "ssh's reason: \(denied)")
+
         // The path is quoted for the remote shell: nothing in it runs there.
         let marker = repo.path + "/.git/injected"
         let injected = failure { _ = try repo.push(to: "\(server.alias):/nowhere'; touch \(marker); '") }

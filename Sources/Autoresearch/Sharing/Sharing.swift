@@ -74,11 +74,6 @@ extension Workspace {
                                             credentials: credentials, notice: notice)
                 if rejected.isEmpty { return report }
                 problem = .rejected(rejected)
-            } catch let error as GitError where error.isConnectionFailure {
-                // libgit2 says "failed to connect to HOST: Connection refused": the cause is the last part.
-                let cause = error.message.components(separatedBy: ": ").last!.lowercased()
-                throw AutoresearchError("cannot reach \(remote) (\(url)): \(cause)",
-                                        hint: "check that the remote is up and its URL is right (git remote -v)")
             } catch let error as GitError where !error.isAuthenticationFailure {
                 // Another machine pushed between our fetch and our push (non-fast-forward), or the
                 // remote was busy: fetch, merge and try again.
@@ -128,7 +123,7 @@ extension Workspace {
         // libgit2 would push the remote's configured refspecs instead.
         for refspecs in [records, branches] where !refspecs.isEmpty {
             let statuses = try local.map { try pushByCompareAndSwap(remote: remote, refspecs: refspecs, into: $0) }
-                ?? authenticated(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: credentials) }
+                ?? explainingTransportFailures(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: credentials) }
             let rejected = statuses.compactMap { ref, status in status.map { (ref: ref, reason: $0) } }
             if !rejected.isEmpty { return rejected }
         }
@@ -236,7 +231,7 @@ extension Workspace {
     private func fetchAndMerge(remote: String, into report: inout ShareReport, credentials: Credentials,
                                notice: (String) -> Void) throws {
         try dropMistypedTrackingRefs(remote: remote).forEach(notice)
-        try authenticated(remote) {
+        try explainingTransportFailures(remote) {
             try repository.fetch(remote: remote, refspecs: Refs.fetchRefspecs(remote), credentials: credentials)
         }
         report.refused = try dropMistypedTrackingRefs(remote: remote)
@@ -263,10 +258,20 @@ extension Workspace {
         }
     }
 
-    /// Runs a fetch or push, turning an authentication failure into advice.
-    private func authenticated<T>(_ remote: String, _ body: () throws -> T) throws -> T {
+    /// Runs a fetch or push, turning the failures of the connection (authentication, a remote
+    /// out of reach, ssh's refusal) into errors that name the remote and the cause, with advice.
+    private func explainingTransportFailures<T>(_ remote: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
+        } catch let error as GitError where error.isConnectionFailure {
+            // libgit2 says "failed to connect to HOST: Connection refused": the cause is the last part.
+            let cause = error.message.components(separatedBy: ": ").last!.lowercased()
+            let url = try remoteURL(remote)
+            throw AutoresearchError("cannot reach \(remote)\(url == remote ? "" : " (\(url))"): \(cause)",
+                                    hint: "check that the remote is up and its URL is right (git remote -v)")
+        } catch let error as GitError where error.errorClass == .ssh && !error.isAuthenticationFailure {
+            throw AutoresearchError("\(remote): \(error.message)",
+                                    hint: "check that ssh reaches the host ('ssh HOST'; ~/.ssh/config, GIT_SSH_COMMAND, core.sshCommand) and that the repository's path is right")
         } catch let error as GitError where error.isAuthenticationFailure {
             throw AutoresearchError("authentication failed for \(remote): \(error.message)",
                                     hint: "for https, check credential.helper (git config --global credential.helper store, or your platform's) or answer the prompt on a terminal; for ssh, check that 'ssh HOST' logs in (keys, ssh-agent, ~/.ssh/config), then try again")
