@@ -129,6 +129,8 @@ import Fixtures
             """, executable: true)
             try repo.git(["config", "--add", "credential.helper", repo.path + "/.git/helper.sh"])
             try repo.git(["config", "--add", "credential.http://elsewhere.invalid.helper", "!echo other >> '\(repo.path)/.git/helper-calls'; :"])
+            // Helpers for this server only: asked after the general one.
+            try repo.git(["config", "--add", "credential.\(server.url).helper", "!f() { echo matched-$1 >> '\(repo.path)/.git/helper-calls'; cat > /dev/null; }; f"])
             try repo.git(["remote", "add", "origin", url])
         }
 
@@ -143,7 +145,7 @@ import Fixtures
         let setup = try HTTPSetup()
         try setup.answer("secret")
         _ = try setup.repo.push()
-        #expect(setup.calls == "get\nstore\n", "one get for the fetch and both pushes, then store")
+        #expect(setup.calls == "get\nstore\nmatched-store\n", "one get for the fetch and both pushes (the first helper answered), then store to each")
         #expect(Set(runIDs(try ledgerLines(inRepositoryAt: setup.remotePath))) == Set(setup.runs))
         let input = setup.repo.read(".git/helper-input") ?? ""
         #expect(input.contains("protocol=http\nhost=127.0.0.1:"), "\(input)")
@@ -154,13 +156,13 @@ import Fixtures
         #expect(error.contains("authentication failed for origin"), "\(error)")
         #expect(error.contains("refused"), "the cause: \(error)")
         #expect(!error.contains("followRedirects"), "\(error)")
-        #expect(setup.calls == "get\nerase\n")
+        #expect(setup.calls == "get\nerase\nmatched-erase\n")
 
         // A URL in place of the remote's name.
         try setup.answer("secret")
         let pulled = try setup.repo.pull(from: setup.url)
         #expect(pulled.remoteBranches == ["s"])
-        #expect(setup.calls == "get\nstore\n")
+        #expect(setup.calls == "get\nstore\nmatched-store\n")
     }
 
     @Test(.enabled(if: HTTPGitServer.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),

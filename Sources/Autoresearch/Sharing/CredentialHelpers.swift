@@ -73,12 +73,12 @@ final class CredentialHelpers {
     }
 
     /// True when `pattern` (of `credential.PATTERN.helper`) is `url` or a prefix of it that ends
-    /// at a component boundary.
+    /// at a path boundary (so the scheme, host and port are the same).
     static func url(_ url: String, matches pattern: String) -> Bool {
         let trimmed = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
         guard url.hasPrefix(trimmed) else { return false }
         let rest = url.dropFirst(trimmed.count)
-        return rest.isEmpty || rest.first == "/" || rest.first == ":"
+        return rest.isEmpty || rest.first == "/"
     }
 
     /// Runs `helper` with `action`, `input` on its stdin; returns the `key=value` lines it printed.
