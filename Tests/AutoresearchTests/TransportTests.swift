@@ -102,6 +102,30 @@ import Fixtures
         }
     }
 
+    // MARK: URLs
+
+    @Test func aURLOrAPathWorksWhereARemoteNameDoes() throws {
+        let bare = try TempRepository(bare: true)
+        let (repo, runs) = try Self.repositoryWithRuns()
+        _ = try repo.push(to: bare.path)
+        #expect(Set(runIDs(try ledgerLines(inRepositoryAt: bare.path))) == Set(runs))
+
+        let other = try SharingTests.clone(bare.path)
+        let url = "file://" + bare.path
+        let synced = try other.loop(agent: "\(try other.agent(SharingTests.agent)) 2") {
+            $0.maxRuns = 1
+            $0.sync = url
+        }
+        #expect(synced.records.count == 1)
+        #expect(Set(runIDs(try ledgerLines(inRepositoryAt: bare.path))) == Set(runs + synced.records.map(\.run)),
+                "the loop pushed its run to the URL")
+        let tracking = try other.git(["for-each-ref", "--format=%(refname)", "refs/notes/remotes/"])
+        #expect(tracking.contains("refs/notes/remotes/url-"), "\(tracking)")
+
+        let error = failure { _ = try repo.push(to: "upstream") }
+        #expect(error.contains("no remote named 'upstream'") && error.contains("or give a URL"), "\(error)")
+    }
+
     // MARK: http credentials
 
     /// A bare repository served over http with basic authentication as alice/secret, and a

@@ -62,7 +62,7 @@ final class CredentialHelpers {
 
     /// The helpers that apply to `url`, in configuration order; an empty value clears the list, as in git.
     private func helpers(for url: String) -> [String] {
-        let entries = (try? workspace.repository.configuration().entries(matching: "^credential\\..*helper$")) ?? []
+        let entries = (try? workspace.repository.configuration().entries(matching: "^credential\\.(.*\\.)?helper$")) ?? []
         var helpers: [String] = []
         for entry in entries {
             let pattern = entry.name.dropFirst("credential.".count).dropLast("helper".count)
@@ -177,8 +177,13 @@ enum TerminalPrompt {
         }
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while read(tty, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        var ended = false
+        while read(tty, &byte, 1) == 1 {
+            if byte == UInt8(ascii: "\n") { ended = true; break }
+            line.append(byte)
+        }
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        return String(decoding: line, as: UTF8.self)
+        // End of input before anything was typed: no answer.
+        return ended || !line.isEmpty ? String(decoding: line, as: UTF8.self) : nil
     }
 }
