@@ -6,11 +6,13 @@ import Glibc
 /// OpenSSH's `sshd` on 127.0.0.1 for the life of the value, with a throw-away host key and user
 /// key in a temporary directory, and an ssh client configuration (`configPath`) in which the host
 /// alias `gitbox` reaches it as the current user with that key: `ssh -F CONFIG gitbox` works
-/// as `~/.ssh/config` would make it.
+/// as `~/.ssh/config` would make it; `gitbox-jump` reaches it through `gitbox` (`ProxyJump`).
 public final class SSHServer {
     /// The alias of the server in `configPath`.
     public let alias = SSHServer.hostAlias
     private static let hostAlias = "gitbox"
+    /// The alias of the server reached through a jump to `alias` (two logins a connection).
+    public let jumpAlias = "gitbox-jump"
     /// The client configuration (`ssh -F`).
     public let configPath: String
     /// The command for `GIT_SSH_COMMAND` or `core.sshCommand`.
@@ -70,7 +72,7 @@ public final class SSHServer {
         UsePAM no
         """.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
         try """
-        Host \(hostAlias)
+        Host \(hostAlias) \(hostAlias)-jump
           HostName 127.0.0.1
           Port \(port)
           User \(user)
@@ -82,7 +84,17 @@ public final class SSHServer {
           StrictHostKeyChecking accept-new
           BatchMode yes
           LogLevel ERROR
+          # The classic key exchange: the post-quantum default costs about 0.4 s a connection here.
+          KexAlgorithms curve25519-sha256
+        Host \(hostAlias)-jump
+          ProxyJump \(hostAlias)
         """.write(toFile: directory + "/ssh_config", atomically: true, encoding: .utf8)
+    }
+
+    /// The logins the server accepted so far (its log).
+    public var acceptedLogins: Int {
+        let log = (try? String(contentsOfFile: process.stderrPath, encoding: .utf8)) ?? ""
+        return log.components(separatedBy: "Accepted publickey").count - 1
     }
 
     deinit {

@@ -78,14 +78,21 @@ import Fixtures
     }
 
     @Test(.enabled(if: SSHServer.isAvailable, "needs openssh-server (apt-get install openssh-server)"))
-    func theBinaryHonoursGitSshCommand() throws {
+    func theBinaryHonoursGitSshCommandAndProxyJump() throws {
         let server = try SSHServer()
         let bare = try TempRepository(bare: true)
         let (repo, runs) = try Self.repositoryWithRuns()
-        let output = try Tool.run(["push", "\(server.alias):\(bare.path)"], in: repo,
-                                  environment: ["GIT_SSH_COMMAND": server.sshCommand])
-        #expect(output.status == 0, "\(output.stderr)")
+        let environment = ["GIT_SSH_COMMAND": server.sshCommand]
+        let pushed = try Tool.run(["push", "\(server.alias):\(bare.path)"], in: repo, environment: environment)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
         #expect(Set(runIDs(try ledgerLines(inRepositoryAt: bare.path))) == Set(runs))
+
+        let other = try TempRepository(cloneOf: bare.path)
+        let before = server.acceptedLogins
+        let pulled = try Tool.run(["pull", "\(server.jumpAlias):\(bare.path)"], in: other, environment: environment)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(server.acceptedLogins - before == 2, "one connection, through the jump host")
+        #expect(Set(runIDs(try ledgerLines(inRepositoryAt: other.path))) == Set(runs))
     }
 
     @Test func sshCommandLinesAreGits() throws {
