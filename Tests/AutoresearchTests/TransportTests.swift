@@ -7,7 +7,7 @@ import Fixtures
 /// ssh through the system's OpenSSH client against a real sshd, and http(s) credentials through
 /// git's credential protocol against a real `git http-backend` with basic authentication.
 /// Serialized: the ssh tests look for ssh processes left behind.
-@Suite(.serialized) struct TransportTests {
+@Suite(.ownThreads, .serialized) struct TransportTests {
     /// A scenario repository with two runs of experiment `s`; returns it and the runs' ids.
     static func repositoryWithRuns() throws -> (TempRepository, [String]) {
         let repo = try scenarioRepository()
