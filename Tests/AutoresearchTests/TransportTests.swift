@@ -154,6 +154,7 @@ import Fixtures
             try repo.write(".git/helper.sh", """
             #!/bin/sh
             echo "$1" >> '\(repo.path)/.git/helper-calls'
+            [ -z "$AUTORESEARCH_CREDENTIAL_INPUT" ] || echo "inherited the input" >> '\(repo.path)/.git/helper-calls'
             cat >> '\(repo.path)/.git/helper-input'
             [ "$1" = get ] && cat '\(repo.path)/.git/answer'
             exit 0

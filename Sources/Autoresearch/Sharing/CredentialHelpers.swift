@@ -98,7 +98,7 @@ final class CredentialHelpers {
         var fields: [String: String] = [:]
         guard (try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent,
                                                          withIntermediateDirectories: true)) != nil,
-              let result = try? GroupProcess.run("printf '%s' \"$AUTORESEARCH_CREDENTIAL_INPUT\" | { \(command)\n}",
+              let result = try? GroupProcess.run(Self.script(command),
                                                  in: workspace.root, environment: environment, hardLimit: 60, grace: 1,
                                                  logPath: log, logLimit: 1 << 16, onLine: { line in
                                                      guard let equals = line.firstIndex(of: "=") else { return }
@@ -106,6 +106,13 @@ final class CredentialHelpers {
                                                  }),
               result.termination == .exited(0) else { return [:] }
         return fields
+    }
+
+    /// The shell script that gives a helper its input on stdin. The input (with the password,
+    /// for `store` and `erase`) travels in an environment variable of the shell only: never in
+    /// an argument list, which every user can read, and unset before the helper starts.
+    private static func script(_ command: String) -> String {
+        "printf '%s' \"$AUTORESEARCH_CREDENTIAL_INPUT\" | { unset AUTORESEARCH_CREDENTIAL_INPUT; \(command)\n}"
     }
 
     private func configFlag(_ key: String) -> Bool {
