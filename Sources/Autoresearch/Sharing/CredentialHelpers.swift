@@ -12,6 +12,8 @@ final class CredentialHelpers {
     /// What was filled per server (`protocol://host`), nil when nothing answered: not asked again.
     private var filled: [String: UserPassword?] = [:]
     private var stored: Set<String> = []
+    /// The server of the last URL filled, which an approval or a rejection is about.
+    private var lastServer: CredentialServer?
 
     init(_ workspace: Workspace) {
         self.workspace = workspace
@@ -23,9 +25,6 @@ final class CredentialHelpers {
                     approve: { [self] credential in approve(credential) },
                     reject: { [self] credential in reject(credential) })
     }
-
-    /// The last URL filled, whose server the approval or rejection is about.
-    private var lastServer: CredentialServer?
 
     private func fill(url: String, username: String?) -> UserPassword? {
         guard let server = CredentialServer(url: url, useHttpPath: configFlag("credential.useHttpPath")) else { return nil }
