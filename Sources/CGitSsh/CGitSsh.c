@@ -165,14 +165,19 @@ int cgs_ssh_argv(const char *url, const char *service, const char *ssh_command, 
     char *argv[9], *storage = NULL;
     ssh_target target;
     int count = build_argv(url, service, ssh_command, argv, &target, &storage);
+    if (count < 0) return -1;
     int used = 0;
     for (int i = 0; i < count; i++) {
         int length = (int)strlen(argv[i]) + 1;
-        if (used + length > size) { count = -1; break; }
+        if (used + length > size) {
+            git_error_set(GIT_ERROR_INVALID, "the ssh command line for '%s' is longer than %d bytes", url, size);
+            count = -1;
+            break;
+        }
         memcpy(buffer + used, argv[i], (size_t)length);
         used += length;
     }
-    if (count >= 0) target_free(&target);
+    target_free(&target);
     free(storage);
     return count;
 }
