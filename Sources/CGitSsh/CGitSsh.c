@@ -331,6 +331,8 @@ static int spawn_ssh(ssh_stream *stream, char *const argv[]) {
     posix_spawn_file_actions_adddup2(&actions, input[1], 0);
     posix_spawn_file_actions_adddup2(&actions, output[1], 1);
     posix_spawn_file_actions_adddup2(&actions, errors[1], 2);
+    /* Nothing else: an ssh that stays (ControlPersist) must not hold the tool's lock files open. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     extern char **environ;
     int result = posix_spawnp(&stream->pid, argv[0], &actions, &attributes, argv, environ);
     posix_spawn_file_actions_destroy(&actions);

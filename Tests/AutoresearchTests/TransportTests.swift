@@ -33,10 +33,16 @@ import Fixtures
         let server = try SSHServer()
         let bare = try TempRepository(bare: true)
         let (first, runs) = try Self.repositoryWithRuns()
-        // The alias exists only in the client configuration, as in ~/.ssh/config.
-        try first.git(["config", "core.sshCommand", server.sshCommand])
+        // The alias exists only in the client configuration, as in ~/.ssh/config. The command
+        // notes the descriptors ssh gets: none the tool holds.
+        let descriptors = first.path + "/.git/ssh-descriptors"
+        try first.git(["config", "core.sshCommand", "ls -l /proc/$$/fd > '\(descriptors)'; \(server.sshCommand)"])
         try first.git(["remote", "add", "origin", "\(server.alias):\(bare.path)"])
+        let held = open(bare.path + "/HEAD", O_RDONLY)  // inheritable, as a lock file's might be
+        defer { close(held) }
         let pushed = try first.push()
+        let inherited = first.read(".git/ssh-descriptors") ?? ""
+        #expect(inherited.contains(" 0 -> ") && !inherited.contains(bare.path + "/HEAD"), "\(inherited)")
         #expect(pushed.pushed.contains("refs/heads/autoresearch/s"), "\(pushed.pushed)")
         #expect(Set(runIDs(try ledgerLines(inRepositoryAt: bare.path))) == Set(runs))
         #expect(try bare.gitLine("rev-parse", "autoresearch/s") == (try first.gitLine("rev-parse", "autoresearch/s")))
