@@ -302,6 +302,8 @@ static void stream_free(git_smart_subtransport_stream *parent) {
     stream->input_fd = stream->output_fd = -1;
     stop_child(stream);
     forward_errors(stream);
+    /* Still open when something ssh started keeps its stderr: what it writes later is not ours. */
+    if (stream->error_fd >= 0) close(stream->error_fd);
     free(stream);
 }
 
