@@ -84,6 +84,13 @@ func withStrArray<T>(_ strings: [String], _ body: (inout git_strarray) throws ->
 }
 
 extension Repository {
+    /// The repository's configuration (all levels, as git reads them) as it is now, to read.
+    public func configuration() throws -> ConfigFile {
+        var config: OpaquePointer?
+        try check(git_repository_config_snapshot(&config, pointer), "read the repository configuration")
+        return ConfigFile(owning: config!, path: "the repository configuration")
+    }
+
     /// The value of `key` in the repository's configuration (all levels, as git reads them), or nil.
     public func configValue(_ key: String) throws -> String? {
         var config: OpaquePointer?

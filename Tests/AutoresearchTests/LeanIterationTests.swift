@@ -5,7 +5,7 @@ import Testing
 
 /// Issue 16, "a lean iteration": what one `run` of the binary asks of the kernel, seen through
 /// `strace` (installed by `.ci/run`; the tests skip with a message where it is missing).
-@Suite struct LeanIterationTests {
+@Suite(.ownThreads) struct LeanIterationTests {
     /// The system calls of one `run` (the tool and its children) whose names are in `calls`, as
     /// strace prints them, with the run's output. The evaluator sleeps half a second, printing
     /// nothing, so a tool that polled /proc would do it several times.

@@ -7,7 +7,7 @@ import Testing
 ///
 /// A release build takes minutes, too long for `make test`: the test checks the release binary
 /// when one was built (`make build`, which `.ci/run` runs first) and skips otherwise.
-@Suite struct StaticBinaryTests {
+@Suite(.ownThreads) struct StaticBinaryTests {
     static let releaseBinary = packageRoot + "/.build/release/git-autoresearch"
 
     /// The shared libraries `ldd` lists for `binary`, one line each.
