@@ -1,3 +1,4 @@
+import Autoresearch
 import Fixtures
 import Foundation
 import Git
@@ -57,5 +58,83 @@ func throughGit(_ arguments: [String], in directory: String, environment: [Strin
         let text = try CommandLineConfig.configText([("url.https://x.org/a.b.insteadOf", "q\"\\"), ("color.ui", nil)])
         #expect(text == "[url \"https://x.org/a.b\"]\n\tinsteadOf = \"q\\\"\\\\\"\n[color]\n\tui\n")
         #expect(throws: GitError.self) { try CommandLineConfig.configText([("nosection", "1")]) }
+    }
+}
+
+/// A scenario repository with three runs of `s`: the baseline (score 10), a keep (5), a discard (7).
+private func repositoryWithThreeRuns() throws -> (repo: TempRepository, runs: [RunEntry]) {
+    let repo = try scenarioRepository()
+    for value in [10, 5, 7] {
+        try repo.write("candidate.txt", "value \(value)\n")
+        #expect(try Tool.run(["run"], in: repo).status != 1)
+    }
+    let runs = try Workspace(discoveringFrom: repo.path).runs(experiment: "s")
+    try #require(runs.map(\.record.status) == [.keep, .keep, .discard])
+    return (repo, runs)
+}
+
+/// The run `show NAME` shows, or its error.
+private func shownRun(_ name: String, in repo: TempRepository) throws -> (run: String?, error: String) {
+    let output = try Tool.run(["show", name, "--no-patch", "--format", "json"], in: repo)
+    let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+    return (object?["run"] as? String, output.stderr)
+}
+
+@Suite struct RunNameTests {
+    @Test func aRunIsNamedByEitherEndOfItsIdItsCommitOrAKeyword() throws {
+        let (repo, runs) = try repositoryWithThreeRuns()
+        let ids = runs.map(\.record.run)
+        #expect(try shownRun(ids[2], in: repo).run == ids[2])
+        #expect(try shownRun(String(ids[1].suffix(6)), in: repo).run == ids[1])
+        #expect(try shownRun(String(ids[0].prefix(ids[0].count - 1)), in: repo).run == ids[0] || ids.filter { $0.hasPrefix(ids[0].dropLast()) }.count > 1)
+        #expect(try shownRun(String(runs[2].commit.hex.prefix(9)), in: repo).run == ids[2])
+        #expect(try shownRun("autoresearch/s", in: repo).run == ids[1])
+        #expect(try shownRun("autoresearch/s~1", in: repo).run == ids[0])
+        #expect(try shownRun("best", in: repo).run == ids[1])
+        #expect(try shownRun("baseline", in: repo).run == ids[0])
+        #expect(try shownRun("last", in: repo).run == ids[2])
+        let artifacts = try Tool.run(["artifacts", "last"], in: repo)
+        #expect(artifacts.status == 0 && artifacts.stdout.contains(ids[2]), "\(artifacts.stderr)")
+    }
+
+    @Test func anAmbiguousNameListsTheCandidatesAndAnUnknownOneSaysHowToNameARun() throws {
+        let (repo, runs) = try repositoryWithThreeRuns()
+        let ambiguous = try shownRun("2", in: repo)
+        #expect(ambiguous.run == nil)
+        #expect(ambiguous.error.contains("'2' names 3 runs"), "\(ambiguous.error)")
+        for run in runs { #expect(ambiguous.error.contains("\(run.record.run) \(run.record.status.rawValue) on \(run.commit.short)")) }
+        let unknown = try shownRun("zzzz", in: repo)
+        #expect(unknown.error.contains("no run 'zzzz'") && unknown.error.contains("best, baseline, last"), "\(unknown.error)")
+    }
+
+    @Test func hintsNameTheBranchTheExperimentStartedFromNotMain() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["eval.sh": "echo 'score: 1'\n"], message: "project")
+        try repo.git(["branch", "-m", "main", "trunk"])
+        #expect(try Tool.run(["init", "--name", "s", "--eval", "sh eval.sh", "--metric", "score"], in: repo).status == 0)
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let promote = try Tool.run(["promote"], in: repo)
+        #expect(promote.status == 1)
+        #expect(promote.stderr.contains("git autoresearch promote --into trunk"), "\(promote.stderr)")
+        try repo.git(["config", "init.defaultBranch", "elsewhere"])
+        #expect(try Tool.run(["promote"], in: repo).stderr.contains("--into trunk"), "the branch the experiment started from comes first")
+    }
+}
+
+@Suite struct DemoTests {
+    @Test func theDemoRemovesItsTemporaryRepositoryUnlessKept() throws {
+        let scratch = try TempRepository()
+        let temporary = scratch.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        let removed = try Tool.run(["demo"], in: scratch, environment: ["TMPDIR": temporary])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty)
+        #expect(removed.stdout.contains("Removed the demo repository"))
+        let kept = try Tool.run(["demo", "--keep"], in: scratch, environment: ["TMPDIR": temporary])
+        #expect(kept.status == 0, "\(kept.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary)
+        try #require(left.count == 1)
+        let log = try runProgram("/usr/bin/git", ["log", "--notes=autoresearch", "--format=%N", "autoresearch/demo"], in: temporary + "/" + left[0])
+        #expect(log.stdout.contains("status=keep"), "\(log.stdout)")
     }
 }
