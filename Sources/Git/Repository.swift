@@ -103,6 +103,23 @@ extension Repository {
         var config: OpaquePointer?
         try check(git_repository_config_snapshot(&config, pointer), "read the repository configuration")
         defer { git_config_free(config) }
+        return try Self.string(key, in: config)
+    }
+
+    /// The value of `key` in the user's and the system's configuration and `git -c`: for
+    /// settings read outside a repository.
+    public static func globalConfigValue(_ key: String) throws -> String? {
+        ensureLibraryReady()
+        var config: OpaquePointer?
+        try check(git_config_open_default(&config), "read the global git configuration")
+        defer { git_config_free(config) }
+        if let path = try CommandLineConfig.layerPath.get() {
+            try check(git_config_add_file_ondisk(config, path, GIT_CONFIG_LEVEL_APP, nil, 0), "read the settings of git -c")
+        }
+        return try string(key, in: config)
+    }
+
+    private static func string(_ key: String, in config: OpaquePointer?) throws -> String? {
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
         let code = git_config_get_string_buf(&buffer, config, key)

@@ -13,7 +13,9 @@ struct GitAutoresearch: ParsableCommand {
         Records live in refs/notes/autoresearch (see them with: git log --notes=autoresearch). \
         Exit codes of 'run': 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, \
         14 nothing to evaluate, 16 rejected, 130 interrupted. Of 'loop': 0 --max-runs, 20 --max-time, \
-        21 --patience, 22 --max-crashes, 130 interrupted. 1 for errors, 64 for usage errors.
+        21 --patience, 22 --max-crashes, 130 interrupted. 1 for errors, 64 for usage errors. \
+        \(GlobalFlags.help) Colour follows color.autoresearch, color.ui, NO_COLOR; log, show and report \
+        go through git's pager on a terminal (GIT_PAGER, pager.autoresearch, core.pager, PAGER, less).
         """,
         version: "0.1.0",
         subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self]
@@ -23,7 +25,10 @@ struct GitAutoresearch: ParsableCommand {
     /// (`error: ...` then `hint: ...`) with exit code 1.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            let (flags, arguments) = try GlobalFlags.extract(from: Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
+            let paged = command is PagedOutput && !flags.noPager && Pager.start(for: type(of: command)._commandName)
+            Terminal.colorEnabled = decideColor(flag: flags.color, paged: paged)
             try command.run()
         } catch let error as AutoresearchError {
             Terminal.error(error.message, hint: error.hint)
@@ -31,6 +36,9 @@ struct GitAutoresearch: ParsableCommand {
         } catch let error as GitError {
             Terminal.error(error.description, hint: nil)
             Foundation.exit(1)
+        } catch let error as AutoresearchUsage {
+            Terminal.error(error.description, hint: "see git autoresearch --help")
+            Foundation.exit(64)
         } catch {
             exitShowingControls(error)
         }

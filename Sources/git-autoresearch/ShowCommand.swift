@@ -44,9 +44,25 @@ extension GitAutoresearch {
             }
             if !noPatch {
                 print(Terminal.paint("\nchange:", .bold))
-                let shown = patch.isEmpty ? "(no change against the parent commit)" : UntrustedText.visible(patch, multiline: true)
+                let shown = patch.isEmpty ? "(no change against the parent commit)" : Self.painted(UntrustedText.visible(patch, multiline: true))
                 print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
             }
+        }
+
+        /// A patch coloured as `git diff` colours it: headers bold, hunks cyan, removed lines red,
+        /// added lines green (when colour is on).
+        static func painted(_ patch: String) -> String {
+            guard Terminal.colorEnabled else { return patch }
+            return patch.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                let text = String(line)
+                if ["diff --git", "index ", "--- ", "+++ ", "new file", "deleted file", "similarity", "rename "].contains(where: text.hasPrefix) {
+                    return Terminal.paint(text, .bold)
+                }
+                if text.hasPrefix("@@") { return Terminal.paint(text, .cyan) }
+                if text.hasPrefix("+") { return Terminal.paint(text, .green) }
+                if text.hasPrefix("-") { return Terminal.paint(text, .red) }
+                return text
+            }.joined(separator: "\n")
         }
     }
 }

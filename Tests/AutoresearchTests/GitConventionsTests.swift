@@ -138,3 +138,94 @@ private func shownRun(_ name: String, in repo: TempRepository) throws -> (run: S
         #expect(log.stdout.contains("status=keep"), "\(log.stdout)")
     }
 }
+
+/// Runs a command in a new terminal (a pty) and prints what the terminal showed.
+private let inTerminalScript = """
+import os, pty, sys
+pid, master = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+shown = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    shown += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode("utf-8", "replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+/// The tool (`git-autoresearch ARGS`, or through git with `git ARGS`) in a terminal, or on a
+/// pipe; `NO_COLOR` unset, so that only the terminal and the settings decide.
+private func output(_ arguments: [String], in repo: TempRepository, terminal: Bool, throughGit: Bool = false,
+                    environment: [String: String] = [:]) throws -> ProcessOutput {
+    let script = repo.path + "/.git/in-terminal.py"
+    try inTerminalScript.write(toFile: script, atomically: true, encoding: .utf8)
+    var env = environment
+    env["NO_COLOR"] = environment["NO_COLOR"] ?? ""
+    env["TERM"] = "xterm"
+    env["PATH"] = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    let command = throughGit ? ["git"] + arguments : ["git-autoresearch"] + arguments
+    return try runProgram(terminal ? "/usr/bin/python3" : "/usr/bin/env", terminal ? [script] + command : command, in: repo.path, environment: env)
+}
+
+private let escape = "\u{1B}["
+
+@Suite struct ColorAndPagerTests {
+    @Test func colourFollowsTheTerminalTheFlagsAndGitsSettings() throws {
+        let (repo, _) = try repositoryWithThreeRuns()
+        let noPager = ["GIT_PAGER": "cat"]
+        #expect(try output(["log"], in: repo, terminal: true, environment: noPager).stdout.contains(escape))
+        #expect(try !output(["log"], in: repo, terminal: false).stdout.contains(escape))
+        #expect(try output(["log", "--color"], in: repo, terminal: false).stdout.contains(escape))
+        #expect(try output(["--color=always", "log"], in: repo, terminal: false).stdout.contains(escape))
+        #expect(try !output(["log", "--no-color"], in: repo, terminal: true, environment: noPager).stdout.contains(escape))
+        #expect(try !output(["-c", "color.ui=never", "autoresearch", "log"], in: repo, terminal: true, throughGit: true, environment: noPager).stdout.contains(escape))
+        #expect(try output(["-c", "color.ui=always", "autoresearch", "log"], in: repo, terminal: false, throughGit: true).stdout.contains(escape))
+        #expect(try !output(["log"], in: repo, terminal: true, environment: noPager.merging(["NO_COLOR": "1"]) { $1 }).stdout.contains(escape))
+        try repo.git(["config", "color.autoresearch", "false"])
+        #expect(try !output(["log"], in: repo, terminal: true, environment: noPager).stdout.contains(escape))
+        let invalid = try output(["log", "--color=sometimes"], in: repo, terminal: false)
+        #expect(invalid.status == 64 && invalid.stderr.contains("invalid --color value 'sometimes'"), "\(invalid.stderr)")
+    }
+
+    @Test func showColoursTheDiffOnATerminal() throws {
+        let (repo, _) = try repositoryWithThreeRuns()
+        let shown = try output(["show", "last"], in: repo, terminal: true, environment: ["GIT_PAGER": "cat"]).stdout
+        #expect(shown.contains("\(escape)32m+value 7"), "\(shown)")
+        #expect(shown.contains("\(escape)31m-value 5"), "\(shown)")
+        #expect(try output(["show", "last"], in: repo, terminal: false).stdout.contains("\n+value 7"))
+    }
+
+    @Test func longOutputGoesThroughThePagerOnATerminalAsGitDecides() throws {
+        let (repo, _) = try repositoryWithThreeRuns()
+        let calls = repo.path + "/.git/pager-calls"
+        try repo.write(".git/pager.sh", "echo \"$0 LESS=$LESS\" >> \(calls)\nexec cat\n", executable: true)
+        let pager = ["GIT_PAGER": repo.path + "/.git/pager.sh"]
+        func pagerCalls() -> [String] { (try? String(contentsOfFile: calls, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? [] }
+        let paged = try output(["log"], in: repo, terminal: true, environment: pager)
+        #expect(paged.status == 0 && paged.stdout.contains("discard"), "\(paged.stdout)")
+        #expect(pagerCalls() == ["\(repo.path)/.git/pager.sh LESS=FRX"])
+        #expect(try output(["report"], in: repo, terminal: true, environment: pager.merging(["LESS": "S"]) { $1 }).status == 0)
+        #expect(pagerCalls().last?.hasSuffix("LESS=S") == true, "a LESS the user set is kept")
+        let unpaged: [(arguments: [String], terminal: Bool, throughGit: Bool, environment: [String: String])] = [
+            (["log"], false, false, pager),
+            (["log", "--no-pager"], true, false, pager),
+            (["-P", "log"], true, false, pager),
+            (["status"], true, false, pager),
+            (["log"], true, false, pager.merging(["GIT_PAGER_IN_USE": "true"]) { $1 }),
+            (["-c", "pager.autoresearch=false", "autoresearch", "log"], true, true, pager),
+        ]
+        for (arguments, terminal, viaGit, environment) in unpaged {
+            #expect(try output(arguments, in: repo, terminal: terminal, throughGit: viaGit, environment: environment).status == 0)
+            #expect(pagerCalls().count == 2, "\(arguments) must not page")
+        }
+        try repo.git(["config", "pager.autoresearch.show", repo.path + "/.git/pager.sh"])
+        #expect(try output(["show", "last"], in: repo, terminal: true, environment: ["PAGER": "false"]).status == 0)
+        #expect(pagerCalls().count == 3, "pager.autoresearch.<command> names the pager")
+    }
+}
