@@ -229,3 +229,52 @@ private let escape = "\u{1B}["
         #expect(pagerCalls().count == 3, "pager.autoresearch.<command> names the pager")
     }
 }
+
+private let bashCompletion = "/usr/share/bash-completion/bash_completion"
+
+/// Completes each line in a real bash with bash-completion and git's completion loaded, the tool's
+/// script found where `make install` puts it (through `XDG_DATA_DIRS`); prints `LINE => REPLIES`.
+private let completeLinesScript = #"""
+source /usr/share/bash-completion/bash_completion
+for line in "$@"; do
+  COMP_LINE="$line"; COMP_POINT=${#line}
+  read -ra COMP_WORDS <<<"$line"
+  [[ "$line" == *" " ]] && COMP_WORDS+=("")
+  COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+  COMPREPLY=()
+  complete -p "${COMP_WORDS[0]}" >/dev/null 2>&1 || _completion_loader "${COMP_WORDS[0]}"
+  function=$(complete -p "${COMP_WORDS[0]}" | sed -E 's/.* -F ([^ ]+) .*/\1/')
+  "$function" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+  echo "$line => ${COMPREPLY[*]}"
+done
+"""#
+
+@Suite struct CompletionTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: bashCompletion), "bash-completion is not installed (apt-get install bash-completion)"))
+    func bashCompletesGitAutoresearchThroughGitsOwnCompletion() throws {
+        let scratch = try TempRepository()
+        let script = try Tool.run(["completion", "bash"], in: scratch)
+        #expect(script.status == 0, "\(script.stderr)")
+        try scratch.write("share/bash-completion/completions/git-autoresearch", script.stdout)
+        try scratch.write("complete.sh", completeLinesScript)
+        let lines = ["git autoresearch lo", "git autoresearch loop --max-r", "git -C /tmp autoresearch sh", "git-autoresearch lo",
+                     "git autoresearch show --no-p"]
+        let binDirectory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path
+        let completed = try runProgram("/bin/bash", [scratch.path + "/complete.sh"] + lines, in: scratch.path,
+                                       environment: ["XDG_DATA_DIRS": scratch.path + "/share",
+                                                     "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        #expect(completed.stdout.split(separator: "\n").map(String.init) == [
+            "git autoresearch lo => loop log", "git autoresearch loop --max-r => --max-runs", "git -C /tmp autoresearch sh => show",
+            "git-autoresearch lo => loop log", "git autoresearch show --no-p => --no-patch",
+        ], "\(completed.stdout)\(completed.stderr)")
+    }
+
+    @Test func everyShellHasAScript() throws {
+        let scratch = try TempRepository()
+        for shell in ["zsh", "fish"] {
+            let script = try Tool.run(["completion", shell], in: scratch)
+            #expect(script.status == 0 && script.stdout.contains("autoresearch") && script.stdout.contains("max-runs"), "\(shell): \(script.stderr)")
+        }
+        #expect(try Tool.run(["completion", "tcsh"], in: scratch).status == 64)
+    }
+}
