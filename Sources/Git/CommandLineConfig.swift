@@ -7,7 +7,9 @@ import Glibc
 /// The settings given on git's command line (`git -c key=value`, `git --config-env`), which git
 /// hands its subcommands in `GIT_CONFIG_PARAMETERS` and `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_<n>`/
 /// `GIT_CONFIG_VALUE_<n>`. libgit2 1.5.1 reads neither: every repository this wrapper opens gets
-/// them as its highest-priority configuration level, as git does.
+/// them as its highest-priority configuration level, as git does. (libgit2 writes a setting to
+/// the highest level, so this wrapper never writes through a repository's configuration: the tool
+/// writes configuration only through `ConfigFile`.)
 public enum CommandLineConfig {
     /// One setting; a nil value is a key given without `=` (boolean true).
     public typealias Entry = (key: String, value: String?)
