@@ -47,7 +47,9 @@ struct GitAutoresearch: ParsableCommand {
     /// `exit(withError:)`, with the control characters of the message made visible: a usage
     /// error echoes the arguments given.
     private static func exitShowingControls(_ error: Error) -> Never {
-        let message = UntrustedText.visible(fullMessage(for: error), multiline: true)
+        var message = UntrustedText.visible(fullMessage(for: error), multiline: true)
+        // ArgumentParser writes "Error: "; git and the tool's own messages write "error: ".
+        if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
         let code = exitCode(for: error)
         if !message.isEmpty {
             (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data((message + "\n").utf8))

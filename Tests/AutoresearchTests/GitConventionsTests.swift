@@ -121,6 +121,19 @@ private func shownRun(_ name: String, in repo: TempRepository) throws -> (run: S
     }
 }
 
+@Suite struct SmallGapsTests {
+    @Test func initQuietPrintsNothingAndUsageErrorsSayErrorAsGitDoes() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["eval.sh": "echo 'score: 1'\n"], message: "project")
+        let quiet = try Tool.run(["init", "-q", "--name", "s", "--eval", "sh eval.sh", "--metric", "score"], in: repo)
+        #expect(quiet.status == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(quiet.stdout)\(quiet.stderr)")
+        #expect(try repo.gitLine("branch", "--show-current") == "autoresearch/s")
+        let unknown = try Tool.run(["frobnicate"], in: repo)
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.hasPrefix("error: "), "\(unknown.stderr)")
+    }
+}
+
 @Suite struct DemoTests {
     @Test func theDemoRemovesItsTemporaryRepositoryUnlessKept() throws {
         let scratch = try TempRepository()
