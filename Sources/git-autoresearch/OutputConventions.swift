@@ -89,9 +89,11 @@ enum OutputConfig {
 /// a loop on a terminal print through a pipe) counts as `--color`.
 func decideColor(flag: ColorChoice?, paged: Bool) -> Bool {
     let environment = ProcessInfo.processInfo.environment
-    let configured = (OutputConfig.value("color.autoresearch") ?? OutputConfig.value("color.ui")).flatMap(ColorChoice.init)
     let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
-    let choice = flag ?? (environment["AUTORESEARCH_COLOR"] == "always" ? .always : nil) ?? configured ?? (noColor ? .never : .auto)
+    // `??` evaluates its right side only when needed: a flag spares reading the configuration.
+    let choice = flag ?? (environment["AUTORESEARCH_COLOR"] == "always" ? .always : nil)
+        ?? (OutputConfig.value("color.autoresearch") ?? OutputConfig.value("color.ui")).flatMap(ColorChoice.init)
+        ?? (noColor ? .never : .auto)
     switch choice {
     case .always: return true
     case .never: return false
