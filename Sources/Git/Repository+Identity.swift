@@ -85,6 +85,8 @@ enum GitDate {
             components.hour = fields[3].flatMap(Int.init)
             components.minute = fields[4].flatMap(Int.init)
             components.second = fields[5].flatMap(Int.init) ?? 0
+            guard components.year != nil, components.month != nil, components.day != nil, components.hour != nil,
+                  components.minute != nil else { return nil }
             let offset = fields[6].map(GitDate.zoneOffset) ?? Int32(TimeZone.current.secondsFromGMT() / 60)
             guard let offset, let zone = TimeZone(secondsFromGMT: Int(offset) * 60) else { return nil }
             components.timeZone = zone
