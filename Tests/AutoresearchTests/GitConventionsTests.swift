@@ -118,6 +118,13 @@ private func shownRun(_ name: String, in repo: TempRepository) throws -> (run: S
         #expect(promote.stderr.contains("git autoresearch promote --into trunk"), "\(promote.stderr)")
         try repo.git(["config", "init.defaultBranch", "elsewhere"])
         #expect(try Tool.run(["promote"], in: repo).stderr.contains("--into trunk"), "the branch the experiment started from comes first")
+        try FileManager.default.removeItem(atPath: repo.path + "/.git/autoresearch/s/base-branch")
+        try repo.git(["branch", "elsewhere", "trunk"])
+        #expect(try Tool.run(["promote"], in: repo).stderr.contains("--into elsewhere"), "then init.defaultBranch")
+        try repo.git(["branch", "-D", "elsewhere"])
+        try repo.git(["update-ref", "refs/remotes/origin/trunk", "trunk"])
+        try repo.git(["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk"])
+        #expect(try Tool.run(["promote"], in: repo).stderr.contains("--into trunk"), "then origin/HEAD")
     }
 }
 

@@ -4,7 +4,7 @@ import Git
 extension Workspace {
     /// The branch hints name for "your main branch": the branch `experiment` was created from
     /// (while it exists), else `init.defaultBranch` (when it exists), else the branch `origin/HEAD`
-    /// names, else the branch HEAD is on (unless an experiment's), else `main`. Never fails: it is for messages.
+    /// names, else the branch HEAD is on (unless an experiment's), else `master` if it exists, else `main`. Never fails: it is for messages.
     public func defaultBranch(experiment: String? = nil) -> String {
         let path = experiment.map { LocalState(repository: repository, experiment: $0).baseBranchPath }
         if let path, let recorded = try? String(contentsOfFile: path, encoding: .utf8), let branch = existingBranch(recorded) {
@@ -18,7 +18,7 @@ extension Workspace {
            !current.fullName.hasPrefix(Refs.workerBranchPrefix) {
             return current.shortBranchName
         }
-        return "main"
+        return existingBranch("master") ?? "main"
     }
 
     /// Notes the branch experiment `name` is created from (see `defaultBranch`).
