@@ -26,11 +26,16 @@ deps:
 build: deps
 	$(SWIFT) build $(RELEASE) --product git-autoresearch
 
-## Build, install into $(PREFIX)/bin (git finds it as 'git autoresearch', stripped), and run the demo.
+## Build, install into $(PREFIX)/bin (git finds it as 'git autoresearch', stripped) with the man page and the
+## bash, zsh and fish completions (bash: also for 'git autoresearch', through git's completion), and run the demo.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -s -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/git-autoresearch
 	install -m 0644 docs/git-autoresearch.1 $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/git-autoresearch
+	$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_git-autoresearch
+	$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/git-autoresearch.fish
 	@echo "Installed $(DESTDIR)$(PREFIX)/bin/git-autoresearch"
 	@$(MAKE) --no-print-directory demo GIT_AUTORESEARCH=$(DESTDIR)$(PREFIX)/bin/git-autoresearch
 
@@ -63,7 +68,10 @@ chaos: deps
 	GIT_AUTORESEARCH_BIN=$(CURDIR)/.build/release/git-autoresearch .build/release/autoresearch-chaos $(CYCLES)
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/git-autoresearch $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/git-autoresearch $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/git-autoresearch \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_git-autoresearch \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/git-autoresearch.fish
 
 clean:
 	rm -rf .build

@@ -72,7 +72,7 @@ func runIDs(_ lines: [String]) -> [String] {
 
         // The end of a run's log travels with its record.
         let workspace = try first.workspace()
-        let tail = try workspace.logTail(of: try workspace.run(expected[3]))
+        let tail = try workspace.logTail(of: try workspace.run(named: expected[3]))
         #expect(tail.contains { $0.contains("training...") }, "\(tail)")
 
         // A third clone sees everything with the plain git CLI.

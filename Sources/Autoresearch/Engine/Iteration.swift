@@ -351,7 +351,8 @@ extension ExperimentContext {
         try ledger.append(record, on: candidate.commit)
         try resetHard(to: base)
         state.removeMarker()
-        let hint = "the change: git show \(candidate.commit.short); to change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' (or commit it here, then 'git autoresearch init --name \(name)'): the next run is a new baseline"
+        let mainBranch = workspace.defaultBranch(experiment: name)
+        let hint = "the change: git show \(candidate.commit.short); to change the evaluator on purpose, commit it on \(mainBranch) and run 'git autoresearch rebase \(mainBranch)' (or commit it here, then 'git autoresearch init --name \(name)'): the next run is a new baseline"
         return RunOutcome(record: record, commit: candidate.commit, bestBefore: best.commit, logPath: state.logPath(run: candidate.run),
                           tail: [], hint: hint)
     }

@@ -347,6 +347,9 @@ extension ExperimentContext {
         try StateFile.write(assigned, to: state.workerOptionsPath(index))
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_WORKER"] = String(index)
+        // A worker works in its own work tree, not in the one `git --git-dir`/`--work-tree` named.
+        environment["GIT_DIR"] = nil
+        environment["GIT_WORK_TREE"] = nil
         // Untracked and ignored files (data sets, virtual environments) exist only there.
         environment["AUTORESEARCH_MAIN_WORKTREE"] = root
         for setting in launch.environment {

@@ -9,7 +9,7 @@ import Glibc
 /// Per work tree (`.git/autoresearch/NAME/` in that work tree's git directory): `lock`,
 /// `iteration` (the unfinished-iteration marker) and the agent's context files in `agent/`.
 /// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
-/// `logs/RUN.log` (and `RUN.agent.log`), `workers/` (work trees, `I.json` states, `runs-left`),
+/// `logs/RUN.log` (and `RUN.agent.log`), `base-branch`, `workers/` (work trees, `I.json` states, `runs-left`),
 /// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`, `ledger-index`,
 /// `guard-overrides.log`, credential helpers' temporary output, and per work tree `tool-outputs`. Every lock is a `FileLock`.
 public struct LocalState {
@@ -41,6 +41,8 @@ public struct LocalState {
         return try FileLock.withLock(sharedDirectory + "/\(name).lock", body)
     }
     public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
+    /// The branch `init` created the experiment from, the one its hints name.
+    var baseBranchPath: String { sharedDirectory + "/base-branch" }
     public func agentLogPath(run: String) -> String { logsDirectory + "/\(run).agent.log" }
     /// Where the files handed to the agent live.
     public var agentDirectory: String { directory + "/agent" }
