@@ -1,0 +1,98 @@
+import Autoresearch
+import Foundation
+import Testing
+import Fixtures
+
+/// `loop --launcher slurm` against a real one-node SLURM cluster the tests start (`SlurmCluster`).
+@Suite(.serialized, .enabled(if: SlurmCluster.unavailable == nil, "\(SlurmCluster.unavailable ?? "")"))
+struct SlurmTests {
+    /// The state file of worker `index` as JSON, if it can be read now.
+    static func workerState(_ repo: TempRepository, _ index: Int) -> [String: Any] {
+        let path = repo.path + "/.git/autoresearch/s/workers/\(index).json"
+        return (FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
+    }
+
+    @Test func twoSlurmWorkersShareTwentyRunsAndLeaveNoJob() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let result = try loopJSON(repo, ["--launcher", "slurm", "--jobs", "2", "--max-runs", "20", "--agent", agent,
+                                         "--launcher-arg=--time=10"], environment: cluster.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 20)
+        #expect(result.stderr.contains("2 workers submitted to slurm (jobs "), "\(result.stderr)")
+
+        let lines = try repo.ledgerLines()
+        #expect(runIDs(lines).count == 20)
+        #expect(Set(runIDs(lines)).count == 20)
+        #expect(Set(runIDs(lines)) == Set(result.runs.compactMap { $0["run"] as? String }))
+        let best = try #require(lines.compactMap(TempRepository.value(of:)).min())
+        #expect(Double(try repo.gitLine("show", "autoresearch/s:value.txt")) == best)
+        #expect(lines.contains { $0.contains(" status=keep ") && TempRepository.value(of: $0) == best })
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func aCancelledJobIsRecordedAndSubmittedAgain() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "10", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "0.5"]) { $1 })
+        var victim: [String: Any] = [:]
+        #expect(waitUntil(seconds: 60) {
+            victim = Self.workerState(repo, 1)
+            return victim["step"] as? String == "evaluation" && victim["job"] != nil
+        })
+        // `status` shows each worker's job and node.
+        let status = try JSONSerialization.jsonObject(with: Data(try Tool.run(["status", "--format", "json"], in: repo,
+                                                                              environment: cluster.environment).stdout.utf8)) as? [String: Any]
+        let live = status?["workers"] as? [[String: Any]] ?? []
+        #expect(live.compactMap { $0["worker"] as? Int }.sorted() == [0, 1], "\(live)")
+        #expect(live.allSatisfy { $0["launcher"] as? String == "slurm" && $0["job"] != nil && $0["node"] != nil }, "\(live)")
+
+        let job = try #require(victim["job"] as? String)
+        let cancelledRun = try #require(victim["run"] as? String)
+        try cluster.run("scancel", [job])
+        let output = loop.output()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("worker 1: job \(job) was cancelled by the scheduler"), "\(output.stderr)")
+        #expect(output.stderr.contains("worker 1: submitted again (1 of 3) as slurm job "), "\(output.stderr)")
+
+        let lines = try repo.ledgerLines()
+        #expect(runIDs(lines).count == 10)
+        #expect(Set(runIDs(lines)).count == 10)
+        let cancelled = lines.filter { $0.contains("run=\(cancelledRun) ") }
+        #expect(cancelled.count == 1)
+        #expect(cancelled.first?.contains("status=interrupted") == true, "\(cancelled)")
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func ctrlCCancelsEveryJobAndLeavesNoWorkTree() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
+        var runs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            runs = (0..<2).map { Self.workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
+            return runs.count == 2
+        })
+        #expect(try cluster.activeJobs().count == 2)
+        kill(loop.pid, SIGINT)
+        let output = loop.output()
+        #expect(output.status == 130, "\(output.stderr)")
+        let lines = try repo.ledgerLines()
+        for run in runs {
+            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
+        }
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+}
