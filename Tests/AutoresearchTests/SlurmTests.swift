@@ -38,13 +38,9 @@ struct SlurmTests {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()
         let agent = try repo.agent(randomValueAgent)
-        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "10", "--agent", agent], in: repo,
-                                  environment: cluster.environment.merging(["EVAL_SLEEP": "0.5"]) { $1 })
-        var victim: [String: Any] = [:]
-        #expect(waitUntil(seconds: 60) {
-            victim = Self.workerState(repo, 1)
-            return victim["step"] as? String == "evaluation" && victim["job"] != nil
-        })
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "8", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "2"]) { $1 })
+        #expect(waitUntil(seconds: 60) { (0..<2).allSatisfy { Self.workerState(repo, $0)["step"] as? String == "evaluation" } })
         // `status` shows each worker's job and node.
         let status = try JSONSerialization.jsonObject(with: Data(try Tool.run(["status", "--format", "json"], in: repo,
                                                                               environment: cluster.environment).stdout.utf8)) as? [String: Any]
@@ -52,6 +48,12 @@ struct SlurmTests {
         #expect(live.compactMap { $0["worker"] as? Int }.sorted() == [0, 1], "\(live)")
         #expect(live.allSatisfy { $0["launcher"] as? String == "slurm" && $0["job"] != nil && $0["node"] != nil }, "\(live)")
 
+        // Cancelled early in an evaluation of two seconds.
+        var victim: [String: Any] = [:]
+        #expect(waitUntil(seconds: 60) {
+            victim = Self.workerState(repo, 1)
+            return victim["step"] as? String == "evaluation" && Date().timeIntervalSince1970 - (victim["since"] as? Double ?? 0) / 1000 < 1 && victim["job"] != nil
+        })
         let job = try #require(victim["job"] as? String)
         let cancelledRun = try #require(victim["run"] as? String)
         try cluster.run("scancel", [job])
@@ -61,8 +63,8 @@ struct SlurmTests {
         #expect(output.stderr.contains("worker 1: submitted again (1 of 3) as slurm job "), "\(output.stderr)")
 
         let lines = try repo.ledgerLines()
-        #expect(runIDs(lines).count == 10)
-        #expect(Set(runIDs(lines)).count == 10)
+        #expect(runIDs(lines).count == 8)
+        #expect(Set(runIDs(lines)).count == 8)
         let cancelled = lines.filter { $0.contains("run=\(cancelledRun) ") }
         #expect(cancelled.count == 1)
         #expect(cancelled.first?.contains("status=interrupted") == true, "\(cancelled)")
