@@ -97,4 +97,34 @@ struct SlurmTests {
         try repo.expectNoWorkerLeft()
         try repo.fsck()
     }
+
+    @Test func theNextLoopCancelsTheJobsOfAKilledLoop() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
+        var runs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            runs = (0..<2).map { Self.workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
+            return runs.count == 2
+        })
+        kill(loop.pid, SIGKILL)
+        _ = loop.wait()
+        #expect(try cluster.activeJobs().count == 2)
+
+        let next = try Tool.run(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "2", "--agent", agent], in: repo,
+                                environment: cluster.environment)
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("worker 0: cancelling slurm job "), "\(next.stderr)")
+        #expect(next.stderr.contains("worker 1: cancelling slurm job "), "\(next.stderr)")
+        let lines = try repo.ledgerLines()
+        for run in runs {
+            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
+        }
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
 }
