@@ -127,4 +127,24 @@ struct SlurmTests {
         try repo.expectNoWorkerLeft()
         try repo.fsck()
     }
+
+    @Test func badLauncherOptionsAreClearErrorsAndLeaveNothing() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let refused = try Tool.run(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "2", "--agent", agent,
+                                    "--launcher-arg=--partition=nope"], in: repo, environment: cluster.environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("sbatch did not take worker 0: "), "\(refused.stderr)")
+        #expect(refused.stderr.contains("invalid partition"), "\(refused.stderr)")
+        let reserved = try Tool.run(["loop", "--launcher", "slurm", "--max-runs", "2", "--agent", agent, "--launcher-arg=--output=x"],
+                                    in: repo, environment: cluster.environment)
+        #expect(reserved.status == 1)
+        #expect(reserved.stderr.contains("the sbatch option --output is set by the loop itself"), "\(reserved.stderr)")
+        let local = try Tool.run(["loop", "--max-runs", "2", "--agent", agent, "--launcher-arg=--gres=gpu:1"], in: repo)
+        #expect(local.status == 64)
+        #expect(local.stderr.contains("--launcher-arg needs --launcher slurm"), "\(local.stderr)")
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+    }
 }
