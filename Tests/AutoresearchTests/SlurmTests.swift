@@ -1,4 +1,4 @@
-import Autoresearch
+@testable import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -146,5 +146,31 @@ struct SlurmTests {
         #expect(local.stderr.contains("--launcher-arg needs --launcher slurm"), "\(local.stderr)")
         #expect(try cluster.activeJobs() == [])
         try repo.expectNoWorkerLeft()
+    }
+}
+
+/// What `SlurmLauncher` reads from SLURM and refuses from the user, without a cluster.
+@Suite struct SlurmLauncherTests {
+    @Test(arguments: [
+        ("JobId=7 JobName=autoresearch-w0 JobState=PENDING Reason=Resources NodeList=(null) ExitCode=0:0", WorkerJobState.queued(reason: "Resources")),
+        ("JobId=7 JobState=RUNNING Reason=None NodeList=gpu-12 ExitCode=0:0", .running(node: "gpu-12")),
+        ("JobId=7 JobState=COMPLETED Reason=None NodeList=gpu-12 ExitCode=0:0", .ended(.exited(0))),
+        ("JobId=7 JobState=FAILED Reason=NonZeroExitCode NodeList=gpu-12 ExitCode=1:0", .ended(.exited(1))),
+        ("JobId=7 JobState=FAILED Reason=JobLaunchFailure NodeList=gpu-12 ExitCode=0:9", .ended(.signaled(9))),
+        ("JobId=7 JobState=CANCELLED Reason=None NodeList=gpu-12 ExitCode=0:15", .ended(.lost("cancelled"))),
+        ("JobId=7 JobState=PREEMPTED Reason=None NodeList=gpu-12 ExitCode=0:15", .ended(.lost("preempted"))),
+        ("JobId=7 JobState=NODE_FAIL Reason=None NodeList=gpu-12 ExitCode=0:0", .ended(.lost("node fail"))),
+    ])
+    func aShowJobLineGivesTheWorkersState(line: String, state: WorkerJobState) {
+        #expect(SlurmLauncher.state(fromShowJob: line) == state)
+    }
+
+    @Test func optionsTheLoopSetsOrThatAreNoOptionsAreRefused() throws {
+        try SlurmLauncher.check(arguments: ["--gres=gpu:1", "--partition=gpu", "-t", "--time=10", "-N1"])
+        for (arguments, message) in [(["--output=x"], "--output is set by the loop"), (["-ox"], "-o is set by the loop"),
+                                     (["--chdir=/"], "--chdir is set by the loop"), (["gpu"], "'gpu' is not an sbatch option")] {
+            #expect(throws: AutoresearchError.self) { try SlurmLauncher.check(arguments: arguments) }
+            do { try SlurmLauncher.check(arguments: arguments) } catch { #expect("\(error)".contains(message), "\(error)") }
+        }
     }
 }

@@ -43,7 +43,7 @@ public struct WorkerState: Codable, Sendable {
     static func starting(worker: Int, worktree: String, at path: String) -> WorkerState {
         var state = WorkerState(worker: worker, pid: getpid(), worktree: worktree, step: "starting", since: Date())
         if let submitted = read(path), let launcher = submitted.launcher {
-            (state.launcher, state.job, state.node) = (launcher, submitted.job, ProcessInfo.processInfo.hostName)
+            (state.launcher, state.job, state.node) = (launcher, submitted.job, Workspace.hostName)
         }
         return state
     }

@@ -59,17 +59,19 @@ public final class SlurmLauncher: WorkerLauncher {
             throw AutoresearchError("sbatch did not take worker \(job.index): \(answer.lines.joined(separator: " "))",
                                     hint: "check the sbatch options (--launcher-arg, the experiment's launcherArgs) and that SLURM answers ('sinfo')")
         }
+        lastStates[id] = .queued(reason: "submitted")
         return LaunchedWorker(id: id, pid: nil, output: .files(output: output, errors: errors))
     }
 
+    /// Where the job is, from `scontrol`. When SLURM does not answer, the last answer stands; a
+    /// job this launcher never heard of (one of a loop that is gone) is then taken as ended.
     public func state(of worker: LaunchedWorker) -> WorkerJobState {
-        guard let answer = try? Self.run("scontrol", ["-o", "show", "job", worker.id]) else {
-            return lastStates[worker.id] ?? .queued(reason: "SLURM does not answer")
-        }
+        let unanswered = lastStates[worker.id] ?? .ended(.lost("unknown: SLURM does not answer"))
+        guard let answer = try? Self.run("scontrol", ["-o", "show", "job", worker.id]) else { return unanswered }
         guard answer.status == 0, let line = answer.lines.first(where: { $0.contains("JobState=") }) else {
             // Forgotten by SLURM (it keeps ended jobs a few minutes): ended without a word.
             if answer.lines.contains(where: { $0.contains("Invalid job id") }) { return .ended(.lost("gone from SLURM")) }
-            return lastStates[worker.id] ?? .queued(reason: "SLURM does not answer")
+            return unanswered
         }
         let state = Self.state(fromShowJob: line)
         lastStates[worker.id] = state
