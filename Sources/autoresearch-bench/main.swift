@@ -159,7 +159,7 @@ if option("--only", "") == "h" {
     try ledgerReads()
     exit(0)
 }
-if option("--only", "") == "i" {
+if option("--only", "") == "j" {
     try slurmWorkers()
     exit(0)
 }
@@ -341,7 +341,7 @@ do {
 
 // MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
 
-/// How long each loop of (g) and (i) runs.
+/// How long each loop of (g) and (j) runs.
 func parallelSeconds() -> Double { Double(option("--parallel-seconds", "30"))! }
 
 /// `loop --jobs N` plus `extra` on a fresh project for `parallelSeconds` (the baseline measured
@@ -363,19 +363,19 @@ func loopRunsPerMinute(jobs: Int, extra: [String] = [], environment: [String: St
     return (runs, elapsed, Double(runs) / elapsed * 60)
 }
 
-/// One line of (g) or (i): runs, time, rate, and the rate against `reference`.
+/// One line of (g) or (j): runs, time, rate, and the rate against `reference`.
 func rateLine(_ label: String, _ result: (runs: Int, elapsed: Double, perMinute: Double), reference: Double?, referenceLabel: String) -> String {
     let ratio = reference.map { String(format: "%.2fx", result.perMinute / $0) } ?? "-"
     return "  \(label): \(result.runs) runs in \(String(format: "%.1f", result.elapsed)) s = \(String(format: "%.1f", result.perMinute)) runs/min   \(ratio) of \(referenceLabel)"
 }
 
-// MARK: (i) SLURM workers next to local workers
+// MARK: (j) SLURM workers next to local workers
 
 /// `loop --jobs N --launcher slurm` on a one-node SLURM cluster started here, next to `loop --jobs N`:
 /// what the scheduler (sbatch, scontrol once a second, output through files) costs per run.
 func slurmWorkers() throws {
     let jobs = Int(option("--slurm-jobs", "2"))!
-    print("\n(i) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
+    print("\n(j) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
     if let why = SlurmCluster.unavailable {
         print("  skipped: \(why)")
         return
