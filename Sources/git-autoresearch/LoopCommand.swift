@@ -28,9 +28,9 @@ extension GitAutoresearch {
             beaten meanwhile by another worker is compared again first). Each worker sees \
             AUTORESEARCH_WORKER=0..N-1 and the --worker-env settings; --max-runs counts the runs of \
             all workers. With --launcher slurm each worker is one sbatch job (--launcher-arg and the \
-experiment's launcherArgs add sbatch options) running in its work tree, which must be on a file \
-system the nodes share; a job the scheduler ends is recorded and submitted again (up to 3 times), \
-and Ctrl-C cancels the jobs. With --sync REMOTE the loop pulls before each run (adopting a better best \
+            experiment's launcherArgs add sbatch options) running in its work tree, which must be on a file \
+            system the nodes share; a job the scheduler ends is recorded and submitted again (up to 3 times), \
+            and Ctrl-C cancels the jobs. With --sync REMOTE the loop pulls before each run (adopting a better best \
             found elsewhere, measured with the same evaluator and configuration; the next run measures \
             it again here unless --trust-remote-best) and pushes after each keep and every \
             --push-every runs. See docs/scale-out.md and docs/security.md.

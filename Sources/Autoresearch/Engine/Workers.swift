@@ -300,7 +300,6 @@ extension ExperimentContext {
             workerOptions.supervisor = getpid()
         } else {
             workerOptions.heartbeat = state.workersDirectory + "/heartbeat"
-            Heartbeat.beat(state.workersDirectory + "/heartbeat")
         }
         workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
         if let maxRuns = options.maxRuns {
@@ -317,13 +316,15 @@ extension ExperimentContext {
     private func superviseWorkers(options: LoopOptions, launch: WorkerLaunch, tally: inout WorkersTally) throws {
         let launcher = launch.launcher
         var workers: [SupervisedWorker] = []
+        let heartbeat = options.heartbeat.map(HeartbeatWriter.init)
         defer {
             // Whatever happens here, no worker outlives the loop unsupervised.
             for worker in workers where worker.end == nil { launcher.signal(worker.launched, SIGTERM) }
             for worker in workers where worker.end == nil { launcher.cancel(worker.launched) }
             for worker in workers { worker.closeOutputs(events) }
             for index in 0..<launch.jobs { _ = try? removeWorker(index) }
-            if let heartbeat = options.heartbeat { unlink(heartbeat) }
+            heartbeat?.stop()
+            if let path = options.heartbeat { unlink(path) }
         }
         let supervisionStarted = Date()
         for index in 0..<launch.jobs {
@@ -354,7 +355,6 @@ extension ExperimentContext {
             }
             if Date().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = Date()
-                if let heartbeat = options.heartbeat { Heartbeat.beat(heartbeat) }
                 events.workersProgress(workers.filter { $0.end == nil }.compactMap { worker in
                     WorkerState.read(state.workerStatePath(worker.index)).map(worker.showingJob)
                 })

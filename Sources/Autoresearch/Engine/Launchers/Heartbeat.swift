@@ -33,3 +33,32 @@ final class HeartbeatWatch: @unchecked Sendable {
         return now.timeIntervalSince(lastChange) > Heartbeat.staleAfter
     }
 }
+
+/// The loop's side: beats every second on a thread of its own until stopped, so that a loop
+/// waiting on a slow scheduler command still beats.
+final class HeartbeatWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(path: String) {
+        Heartbeat.beat(path)
+        Thread { [self] in
+            while beat(path) { Thread.sleep(forTimeInterval: 1) }
+        }.start()
+    }
+
+    /// Beats unless stopped; false once stopped.
+    private func beat(_ path: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if !stopped { Heartbeat.beat(path) }
+        return !stopped
+    }
+
+    /// Stops beating: no beat is written after it returns.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+    }
+}
