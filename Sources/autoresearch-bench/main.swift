@@ -12,7 +12,8 @@ func option(_ name: String, _ fallback: String) -> String {
 let iterations = Int(option("--iterations", "40"))!
 let ledgerSizes = option("--sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
 let appendsPerSize = Int(option("--appends", "50"))!
-let toolPath = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path
+/// The binary measured: `--tool PATH`, else the one built next to the benchmark.
+let toolPath = option("--tool", URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path)
 
 func now() -> Double { Date().timeIntervalSinceReferenceDate }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -155,8 +156,34 @@ func ledgerReads() throws {
     }
 }
 
-if option("--only", "") == "h" {
-    try ledgerReads()
+/// (k) Process start: `--version`, and `status` on a 200-file project with one run, each the
+/// median of `--starts` runs, next to `git --version` and `git status`; with `--before-binary`,
+/// the same for that binary.
+func processStart() throws {
+    let count = Int(option("--starts", "50"))!
+    let before = option("--before-binary", "")
+    let repo = try makeProject()
+    try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score"], in: repo.path)
+    try runProgram(toolPath, ["run", "-q"], in: repo.path)
+    func startTime(_ executable: String, _ arguments: [String]) throws -> String {
+        ms(median(try (0..<count).map { _ in try wallTime(executable, arguments, in: repo.path) }))
+    }
+    print("\n(k) Process start: wall time, median of \(count) runs each, 200-file project with one run")
+    var rows: [(String, String, String)] = [("git-autoresearch", try startTime(toolPath, ["--version"]), try startTime(toolPath, ["status"])),
+                                             ("git", try startTime("/usr/bin/git", ["--version"]), try startTime("/usr/bin/git", ["status"]))]
+    if !before.isEmpty { rows.insert(("before (--before-binary)", try startTime(before, ["--version"]), try startTime(before, ["status"])), at: 1) }
+    for (label, version, status) in rows {
+        print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + "--version " + version.leftPadded(9) + "   status " + status.leftPadded(9))
+    }
+}
+
+switch option("--only", "") {
+case "h": try ledgerReads(); exit(0)
+case "k": try processStart(); exit(0)
+default: break
+}
+if option("--only", "") == "j" {
+    try slurmWorkers()
     exit(0)
 }
 
@@ -225,6 +252,7 @@ for (label, values) in [("git autoresearch run (one CLI process per iteration)",
 }
 print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process)",
              median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads)))
+if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows
 
@@ -337,11 +365,12 @@ do {
 
 // MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
 
-let workerCounts = option("--workers", "1,2,4").split(separator: ",").compactMap { Int($0) }
-let parallelSeconds = Double(option("--parallel-seconds", "30"))!
-print("\n(g) Parallel workers (loop --jobs N): runs per minute for \(Int(parallelSeconds)) s each, evaluator `sleep 1`, agent a one-line edit")
-var perMinute: [Int: Double] = [:]
-for workers in workerCounts {
+/// How long each loop of (g) and (j) runs.
+func parallelSeconds() -> Double { Double(option("--parallel-seconds", "30"))! }
+
+/// `loop --jobs N` plus `extra` on a fresh project for `parallelSeconds` (the baseline measured
+/// first), the evaluator `sleep 1`, the agent a one-line edit: its runs and their rate.
+func loopRunsPerMinute(jobs: Int, extra: [String] = [], environment: [String: String] = [:]) throws -> (runs: Int, elapsed: Double, perMinute: Double) {
     let repo = try makeProject()
     try repo.write("eval.sh", "sleep 1\necho \"score: $(cat value.txt)\"\n")
     try repo.git(["commit", "-qam", "sleeping evaluator"])
@@ -350,13 +379,47 @@ for workers in workerCounts {
     // The baseline first, so that every configuration measures agent iterations only.
     _ = try runProgram(toolPath, ["run"], in: repo.path)
     let started = now()
-    let output = try runProgram(toolPath, ["loop", "--jobs", String(workers), "--agent", agent,
-                                           "--max-time", "\(Int(parallelSeconds))s", "--format", "json"], in: repo.path)
+    let output = try runProgram(toolPath, ["loop", "--jobs", String(jobs), "--agent", agent,
+                                           "--max-time", "\(Int(parallelSeconds()))s", "--format", "json"] + extra,
+                                in: repo.path, environment: environment)
     let elapsed = now() - started
     let runs = output.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"run\"") }.count
-    perMinute[workers] = Double(runs) / elapsed * 60
-    let scaling = perMinute[workerCounts[0]].map { String(format: "%.2fx", perMinute[workers]! / $0) } ?? "-"
-    print("  \(workers) worker(s): \(runs) runs in \(String(format: "%.1f", elapsed)) s = \(String(format: "%.1f", perMinute[workers]!)) runs/min   \(scaling) of \(workerCounts[0]) worker(s)")
+    return (runs, elapsed, Double(runs) / elapsed * 60)
 }
 
+/// One line of (g) or (j): runs, time, rate, and the rate against `reference`.
+func rateLine(_ label: String, _ result: (runs: Int, elapsed: Double, perMinute: Double), reference: Double?, referenceLabel: String) -> String {
+    let ratio = reference.map { String(format: "%.2fx", result.perMinute / $0) } ?? "-"
+    return "  \(label): \(result.runs) runs in \(String(format: "%.1f", result.elapsed)) s = \(String(format: "%.1f", result.perMinute)) runs/min   \(ratio) of \(referenceLabel)"
+}
+
+// MARK: (j) SLURM workers next to local workers
+
+/// `loop --jobs N --launcher slurm` on a one-node SLURM cluster started here, next to `loop --jobs N`:
+/// what the scheduler (sbatch, scontrol once a second, output through files) costs per run.
+func slurmWorkers() throws {
+    let jobs = Int(option("--slurm-jobs", "2"))!
+    print("\n(j) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
+    if let why = SlurmCluster.unavailable {
+        print("  skipped: \(why)")
+        return
+    }
+    let cluster = try SlurmCluster()
+    let local = try loopRunsPerMinute(jobs: jobs)
+    print(rateLine("local, \(jobs) workers", local, reference: nil, referenceLabel: "local"))
+    let slurm = try loopRunsPerMinute(jobs: jobs, extra: ["--launcher", "slurm"], environment: cluster.environment)
+    print(rateLine("slurm, \(jobs) workers", slurm, reference: local.perMinute, referenceLabel: "local"))
+}
+
+let workerCounts = option("--workers", "1,2,4").split(separator: ",").compactMap { Int($0) }
+print("\n(g) Parallel workers (loop --jobs N): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
+var perMinute: [Int: Double] = [:]
+for workers in workerCounts {
+    let result = try loopRunsPerMinute(jobs: workers)
+    perMinute[workers] = result.perMinute
+    print(rateLine("\(workers) worker(s)", result, reference: perMinute[workerCounts[0]], referenceLabel: "\(workerCounts[0]) worker(s)"))
+}
+
+try slurmWorkers()
 try ledgerReads()
+try processStart()

@@ -9,11 +9,14 @@ extension GitAutoresearch {
             abstract: "Compare two runs: every metric side by side with deltas, their records, and the code between their commits.",
             discussion: "RUN2 defaults to the best run of RUN1's experiment. Metrics: the primary one, every secondary one either run reported (m.NAME, with the experiment's constraints on it), the duration; DELTA is RUN2 - RUN1. The code diff is 'git diff COMMIT1 COMMIT2': the patch, or --stat, or --name-only.")
 
-        @Argument(help: "The first run: a run id or a unique prefix of it, as 'show' takes it.")
+        @Argument(help: ArgumentHelp("The first run, named as 'show' takes it: its id or a unique part of it from either end, a commit with one run, or best, baseline, last.", valueName: "run1"))
         var run1: String
 
-        @Argument(help: "The second run (default: the best run of the first run's experiment).")
+        @Argument(help: ArgumentHelp("The second run (default: the best run of the first run's experiment).", valueName: "run2"))
         var run2: String?
+
+        @Option(name: [.short, .long], help: "Look for the runs in this experiment only (and take best, baseline, last from it; default: the current one).")
+        var experiment: String?
 
         @Flag(help: "The code diff as 'git diff --stat' prints it.")
         var stat = false
@@ -35,7 +38,7 @@ extension GitAutoresearch {
 
         mutating func run() throws {
             let workspace = try Workspace()
-            let comparison = try workspace.compareRuns(run1, run2)
+            let comparison = try workspace.compareRuns(run1, run2, experiment: experiment)
             let diffFormat: DiffFormat = stat ? .stat : nameOnly ? .nameOnly : .patch
             let code = noPatch ? nil : try workspace.codeDiff(comparison, as: diffFormat)
             if format == .json {
@@ -54,7 +57,7 @@ extension GitAutoresearch {
             guard let code else { return }
             let range = "\(comparison.old.commit.short)..\(comparison.new.commit.short)"
             print(Terminal.paint("\nchange \(range):", .bold))
-            let shown = code.isEmpty ? "(no change between the two commits)" : Terminal.patch(UntrustedText.visible(code, multiline: true))
+            let shown = code.isEmpty ? "(no change between the two commits)" : Show.painted(UntrustedText.visible(code, multiline: true))
             print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
         }
 
@@ -82,3 +85,5 @@ extension GitAutoresearch {
         }
     }
 }
+
+extension GitAutoresearch.Diff: PagedOutput {}

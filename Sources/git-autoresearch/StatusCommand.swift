@@ -43,7 +43,7 @@ extension GitAutoresearch {
                     let fields: [String: Any?] = [
                         "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
                         "run": worker.run, "step_seconds": worker.elapsed, "runs": worker.runs,
-                        "counts": worker.counts,
+                        "counts": worker.counts, "launcher": worker.launcher, "job": worker.job, "node": worker.node,
                     ]
                     return fields.compactMapValues { $0 }
                 },
@@ -84,7 +84,7 @@ extension GitAutoresearch {
             if !status.workers.isEmpty { print("\(label("workers"))\(status.workers.count) running") }
             for worker in status.workers {
                 let run = worker.run.map { " run \($0)" } ?? ""
-                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(UntrustedText.visible(worker.worktree))")
+                print("  w\(worker.worker)  \(RunPrinter.place(of: worker))  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(UntrustedText.visible(worker.worktree))")
             }
         }
     }

@@ -58,6 +58,11 @@ import Fixtures
         let none = try Tool.run(["diff", discard.record.run, "--no-patch"], in: repo).stdout
         #expect(!none.contains("diff --git") && none.contains("m.peak_mb"))
 
+        // Runs named as show names them: keywords, commits.
+        let keywords = try Tool.run(["diff", "baseline", "best", "--name-only"], in: repo).stdout
+        #expect(keywords.contains(runs[0].outcome.record.run) && keywords.contains(best.record.run), "\(keywords)")
+        #expect(keywords.hasSuffix("\n" + (try repo.git(["diff", "--name-only", runs[0].outcome.commit.hex, new]))))
+
         // The same run twice: no change.
         let same = try Tool.run(["diff", best.record.run], in: repo).stdout
         #expect(same.contains("(no change between the two commits)"))

@@ -72,6 +72,8 @@ public struct Experiment: Sendable, Equatable {
     public var smokeMargin: Threshold?
     /// Files (globs, relative to the work tree's top) the evaluator writes, stored in git with the run.
     public var artifacts: [String] = []
+    /// Options for the scheduler that runs the workers of `loop --launcher slurm` (`sbatch` options).
+    public var launcherArgs: [String] = []
     /// Bytes of artifacts stored per run; files beyond it are left out, and the run says so.
     public var artifactLimit: Int = Experiment.defaultArtifactLimit
     /// The largest new or changed file a candidate may hold, in bytes (0: no limit).

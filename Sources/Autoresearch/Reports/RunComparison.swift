@@ -45,21 +45,11 @@ public struct RunComparison: Sendable {
 
 extension Workspace {
     /// The comparison of run `first` with run `second` (default: the best of `first`'s
-    /// experiment), both named as `run(_:)` finds them.
-    public func compareRuns(_ first: String, _ second: String?) throws -> RunComparison {
-        let old = try run(first)
-        let new: RunEntry
-        if let second {
-            new = try run(second)
-        } else {
-            guard let best = try best(experiment: old.record.experiment) else {
-                throw AutoresearchError("experiment '\(old.record.experiment)' has no best run yet",
-                                        hint: "name the second run: git autoresearch diff \(first) RUN2")
-            }
-            new = best.best
-        }
-        let experiment = try? self.experiment(named: new.record.experiment)
-        return RunComparison(old: old, new: new, experiment: experiment)
+    /// experiment), both named as `run(named:experiment:)` finds them.
+    public func compareRuns(_ first: String, _ second: String?, experiment: String? = nil) throws -> RunComparison {
+        let old = try run(named: first, experiment: experiment)
+        let new = try run(named: second ?? RunKeyword.best.rawValue, experiment: second == nil ? old.record.experiment : experiment)
+        return RunComparison(old: old, new: new, experiment: try? self.experiment(named: new.record.experiment))
     }
 
     /// The code between the commits of two runs, as `git diff OLD NEW` prints it in `format`.
