@@ -61,14 +61,16 @@ extension GitAutoresearch {
             print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
         }
 
-        /// METRIC, RUN1, RUN2, DELTA (with the relative change), CONSTRAINT.
+        /// METRIC, RUN1, RUN2, DELTA (with the relative change), and CONSTRAINT when the experiment has any.
         static func metricsTable(_ comparison: RunComparison) -> Table {
-            var table = Table(header: ["METRIC", "RUN1", "RUN2", "DELTA", "CONSTRAINT"])
+            let constrained = comparison.rows.contains { !$0.constraints.isEmpty }
+            var table = Table(header: ["METRIC", "RUN1", "RUN2", "DELTA"] + (constrained ? ["CONSTRAINT"] : []))
             for row in comparison.rows {
                 let show = row.kind == .duration ? Durations.format : Number.format
                 var delta = row.delta.map { row.kind == .duration ? ($0 < 0 ? "-" : "+") + Durations.format(abs($0)) : Number.signed($0) } ?? "-"
                 if let change = row.delta, let old = row.old, old != 0 { delta += String(format: " (%+.2f%%)", change / abs(old) * 100) }
-                table.append([row.name, row.old.map(show) ?? "-", row.new.map(show) ?? "-", delta, row.constraints.joined(separator: ", ")], json: [:])
+                let constraints = constrained ? [row.constraints.joined(separator: ", ")] : []
+                table.append([row.name, row.old.map(show) ?? "-", row.new.map(show) ?? "-", delta] + constraints, json: [:])
             }
             return table
         }
