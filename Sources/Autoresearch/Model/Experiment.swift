@@ -203,10 +203,26 @@ public struct Experiment: Sendable, Equatable {
     }
 }
 
-/// The experiments of a repository: the `.autoresearch` file, in git-config syntax.
+/// The experiments of a repository: the `.autoresearch` file, in git-config syntax, or
+/// `.autoresearch.config` where `.autoresearch` is a directory (the autoresearch skill's folder).
 public struct ExperimentFile {
     /// The file's name at the top of the work tree.
     public static let fileName = ".autoresearch"
+    /// The file's name beside a `.autoresearch/` directory.
+    public static let besideFolderName = ".autoresearch.config"
+    /// Both names, the classic first: a commit's configuration is the first of them that is a file.
+    public static let names = [fileName, besideFolderName]
+
+    /// The name the file has, or gets, in the work tree at `root`: `.autoresearch` unless that
+    /// is a directory, or is absent while `.autoresearch.config` exists.
+    public static func name(inWorkTree root: String) -> String {
+        var isDirectory: ObjCBool = false
+        let classicExists = FileManager.default.fileExists(atPath: root + "/" + fileName, isDirectory: &isDirectory)
+        if classicExists ? isDirectory.boolValue : FileManager.default.fileExists(atPath: root + "/" + besideFolderName) {
+            return besideFolderName
+        }
+        return fileName
+    }
 
     private let config: ConfigFile
 

@@ -27,8 +27,11 @@ public final class Workspace {
         ledger = Ledger(repository: repository)
     }
 
+    /// The experiment file's name in the work tree (see `ExperimentFile.name(inWorkTree:)`).
+    public var experimentFileName: String { ExperimentFile.name(inWorkTree: root) }
+
     /// The experiment file in the work tree.
-    public var experimentFilePath: String { root + "/" + ExperimentFile.fileName }
+    public var experimentFilePath: String { root + "/" + experimentFileName }
 
     /// The experiments of this repository, sorted: those with a branch (`autoresearch/NAME`) and
     /// those known from an attempts chain (`refs/autoresearch/NAME/attempts`) whose branch is gone.
@@ -60,11 +63,14 @@ public final class Workspace {
         throw AutoresearchError("several experiments exist; say which with --experiment", hint: Self.knownHint(names))
     }
 
-    /// The id of the `.autoresearch` blob committed in `commit` (nil when absent).
+    /// The id of the experiment file committed in `commit`: `.autoresearch`, or
+    /// `.autoresearch.config` when `.autoresearch` is not a file there (nil when neither is).
     func configurationEntry(at commit: OID) throws -> OID? {
-        guard let entry = try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName),
-              entry.kind == .blob else { return nil }
-        return entry.id
+        let tree = try repository.commit(commit).tree
+        for name in ExperimentFile.names {
+            if let entry = try repository.entry(inTree: tree, path: name), entry.kind == .blob { return entry.id }
+        }
+        return nil
     }
 
     /// The experiment as configured at the tip of its branch (when the branch is gone: at the
