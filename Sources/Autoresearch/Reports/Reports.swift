@@ -2,14 +2,16 @@ import Foundation
 import Git
 
 extension Workspace {
-    /// The runs of an experiment, oldest first; with `status`, only those; with `latest`, only
-    /// the newest that many, and only those records are parsed.
-    public func runs(experiment name: String, status: RunStatus? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        var selected: [IndexedRecord] = []
+    /// The runs of an experiment, oldest first; with `status`, only those it matches; with
+    /// `latest`, only the newest that many, and only the records that may match are parsed.
+    public func runs(experiment name: String, status filter: StatusFilter? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
+        var selected: [RunEntry] = []
         for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
-            if record.experiment == name, status == nil || record.status == status { selected.append(record) }
+            guard record.experiment == name, filter?.mayMatch(record.status) ?? true, let entry = record.entry,
+                  filter?.matches(entry.record) ?? true else { continue }
+            selected.append(entry)
         }
-        return selected.reversed().compactMap(\.entry)
+        return selected.reversed()
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
