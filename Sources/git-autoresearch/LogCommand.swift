@@ -25,6 +25,13 @@ extension GitAutoresearch {
         @Option(help: "Output: table, tsv, csv, markdown or json.")
         var format: TableFormat = .table
 
+        /// Refuses an unknown status as a usage error.
+        func validate() throws {
+            do { _ = try StatusFilter(parsing: status) } catch let error as AutoresearchError {
+                throw ValidationError(error.message + (error.hint.map { "; \($0)" } ?? ""))
+            }
+        }
+
         enum Order: String, ExpressibleByArgument, CaseIterable { case time, metric }
 
         mutating func run() throws {
