@@ -63,6 +63,11 @@ func skillRepository(config: String? = nil) throws -> (TempRepository, [String])
         #expect(try repo.gitLine("config", "--blob", "HEAD:.autoresearch.config", "experiment.speed.budget") == "2s")
         let neither = try Tool.run(["init"], in: repo)
         #expect(neither.status == 64 && neither.stderr.contains("--name"))
+        // Messages name the file the configuration is in.
+        _ = try repo.git(["config", "-f", ".autoresearch.config", "experiment.speed.budgett", "3s"])
+        _ = try repo.commitFiles([:], message: "typo")
+        let typo = try Tool.run(["status"], in: repo)
+        #expect(typo.status == 1 && typo.stderr.contains("unknown key 'budgett' in .autoresearch.config"), "\(typo.stderr)")
     }
 
     @Test(arguments: [

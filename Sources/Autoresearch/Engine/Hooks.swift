@@ -149,7 +149,7 @@ extension Workspace {
                                             entry: entry.map { ($0.id, $0.mode) }) ?? (try repository.emptyTree())
         }
         experiment.evaluatorID = try GuardedPaths(experiment, tree: tree, repository: repository).fingerprint(repository: repository)
-        try ExperimentFile(path: experimentFilePath).write(experiment)
+        try ExperimentFile(path: experimentFilePath, name: experimentFileName).write(experiment)
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
         tree = try repository.writeTree(base: tree, path: [experimentFileName], entry: (blob, .blob))!
         let commit = try repository.createCommit(tree: tree, parents: [tip],

@@ -92,7 +92,7 @@ extension Workspace {
                                     hint: "commit them first (the evaluator must be committed to be part of the experiment), or stash them")
         }
 
-        let file = try ExperimentFile(path: experimentFilePath)
+        let file = try ExperimentFile(path: experimentFilePath, name: fileName)
         // Read leniently, so that init repairs a value it cannot read; one left unrepaired is an error.
         let stored = try file.experimentForRepair(named: settings.name)
         let existing = stored?.experiment

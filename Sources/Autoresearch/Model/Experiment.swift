@@ -225,10 +225,13 @@ public struct ExperimentFile {
     }
 
     private let config: ConfigFile
+    /// The name messages give the file: `.autoresearch` or `.autoresearch.config`.
+    public let name: String
 
-    /// Opens the file at `path` (missing: no experiments yet).
-    public init(path: String) throws {
+    /// Opens the file at `path` (missing: no experiments yet), called `name` in messages.
+    public init(path: String, name: String = ExperimentFile.fileName) throws {
         config = try ConfigFile(path: path)
+        self.name = name
     }
 
     /// The experiment names in the file, in file order.
@@ -262,8 +265,8 @@ public struct ExperimentFile {
         let key = { (setting: Setting) in "experiment.\(name).\(setting.key)" }
         guard let evaluate = try config.string(key(.evaluate)) else { return nil }
         guard let metric = try config.string(key(.metric)) else {
-            throw AutoresearchError("no metric in \(ExperimentFile.fileName), experiment '\(name)'",
-                                    hint: "git config -f \(ExperimentFile.fileName) \(key(.metric)) NAME")
+            throw AutoresearchError("no metric in \(self.name), experiment '\(name)'",
+                                    hint: "git config -f \(self.name) \(key(.metric)) NAME")
         }
         try checkKeys(of: name)
         var experiment = Experiment(name: name, evaluate: evaluate, metric: metric)
@@ -272,10 +275,10 @@ public struct ExperimentFile {
             let texts = setting.isRepeatable ? try config.strings(key(setting)) : try config.string(key(setting)).map { [$0] } ?? []
             guard !texts.isEmpty else { continue }
             do {
-                try setting.assign(texts, to: &experiment, source: "\(setting.key) in \(ExperimentFile.fileName), experiment '\(name)'")
+                try setting.assign(texts, to: &experiment, source: "\(setting.key) in \(self.name), experiment '\(name)'")
             } catch let error as AutoresearchError {
                 let repair = setting.option.map { "git autoresearch init --name \(name) \($0) VALUE" }
-                    ?? "git config -f \(ExperimentFile.fileName) \(key(setting)) VALUE"
+                    ?? "git config -f \(self.name) \(key(setting)) VALUE"
                 let hint = (error.hint.map { $0 + "; " } ?? "") + "repair it with: \(repair)"
                 invalid.append(InvalidValue(setting: setting, error: AutoresearchError(error.message, hint: hint)))
             }
@@ -292,8 +295,8 @@ public struct ExperimentFile {
             let key = String(entry.name.dropFirst(prefix.count))
             guard !known.contains(key) else { continue }
             let nearest = Setting.nearest(to: key)
-            throw AutoresearchError("unknown key '\(key)' in \(ExperimentFile.fileName), experiment '\(name)'",
-                                    hint: "did you mean '\(nearest.key)'? Correct the line in \(ExperimentFile.fileName) and commit it")
+            throw AutoresearchError("unknown key '\(key)' in \(self.name), experiment '\(name)'",
+                                    hint: "did you mean '\(nearest.key)'? Correct the line in \(self.name) and commit it")
         }
     }
 
