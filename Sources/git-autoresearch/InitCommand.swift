@@ -40,8 +40,12 @@ extension GitAutoresearch {
         mutating func run() throws {
             let workspace = try Workspace()
             let name = name ?? SkillConfig.defaultName(forPath: fromSkill ?? "")
-            var settings = try fromSkill.map { try SkillConfig(path: $0).settings(name: name) } ?? ExperimentSettings(name: name)
-            for (setting, texts) in given where !texts.isEmpty { settings.set(setting, texts) }
+            var settings = ExperimentSettings(name: name)
+            if let fromSkill {
+                settings = try SkillConfig(path: fromSkill).settings(name: name, overriddenBy: given)
+            } else {
+                for (setting, texts) in given { settings.set(setting, texts) }
+            }
             if let program = evaluation.program, !program.isEmpty, !FileManager.default.fileExists(atPath: workspace.root + "/" + program) {
                 Terminal.notice("warning: the program file \(program) does not exist yet")
             }

@@ -61,6 +61,12 @@ func skillRepository(config: String? = nil) throws -> (TempRepository, [String])
         let output = try Tool.run(["init", "--from-skill", ".autoresearch/engineering/api-speed/config.cfg", "--name", "speed", "--budget", "2s"], in: repo)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(try repo.gitLine("config", "--blob", "HEAD:.autoresearch.config", "experiment.speed.budget") == "2s")
+        // A value the file lacks can be given as a flag.
+        try repo.write(".git/skill.cfg", "evaluate_cmd: sh evaluate.sh\n")
+        #expect(try Tool.run(["init", "--from-skill", ".git/skill.cfg", "--name", "flagged"], in: repo).stderr.contains("has no metric"))
+        let flagged = try Tool.run(["init", "--from-skill", ".git/skill.cfg", "--name", "flagged", "--metric", "p50_ms"], in: repo)
+        #expect(flagged.status == 0, "\(flagged.stderr)")
+        _ = try repo.git(["switch", "-q", "autoresearch/speed"])
         let neither = try Tool.run(["init"], in: repo)
         #expect(neither.status == 64 && neither.stderr.contains("--name"))
         // Messages name the file the configuration is in.

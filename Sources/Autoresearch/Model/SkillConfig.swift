@@ -70,15 +70,16 @@ public struct SkillConfig: Sendable, Equatable {
     /// The settings of the experiment the file describes: `evaluate_cmd` → evaluate, the name
     /// `metric_grep` matches (else `metric`) → metric, `metric_direction` → direction,
     /// `time_budget_minutes` → budget (the skill's hard limit, 2.5 × the budget, is the default
-    /// timeout), `target` → goal. Throws, naming the key, for a missing or unusable value.
-    public func settings(name: String) throws -> ExperimentSettings {
+    /// timeout), `target` → goal; then the settings `given` (on the command line) over them.
+    /// Throws, naming the key, for an unusable value, or a missing one that is not given.
+    public func settings(name: String, overriddenBy given: [(setting: Setting, texts: [String])] = []) throws -> ExperimentSettings {
         var settings = ExperimentSettings(name: name)
-        guard let evaluate = values["evaluate_cmd"], !evaluate.isEmpty else {
-            throw missing("evaluate_cmd", example: "evaluate_cmd: python evaluate.py")
-        }
-        guard let metric = printedMetric else { throw missing("metric", example: "metric: p50_ms") }
+        let givenKeys = Set(given.filter { !$0.texts.isEmpty }.map(\.setting.key))
+        let evaluate = values["evaluate_cmd"].flatMap { $0.isEmpty ? nil : $0 }
+        if evaluate == nil, !givenKeys.contains(Setting.evaluate.key) { throw missing("evaluate_cmd", example: "evaluate_cmd: python evaluate.py") }
+        if printedMetric == nil, !givenKeys.contains(Setting.metric.key) { throw missing("metric", example: "metric: p50_ms") }
         settings.set(.evaluate, evaluate)
-        settings.set(.metric, metric)
+        settings.set(.metric, printedMetric)
         if let direction = values["metric_direction"] {
             guard Direction(rawValue: direction) != nil else {
                 throw AutoresearchError("metric_direction in \(source) is '\(UntrustedText.visible(direction))', not lower or higher",
@@ -94,8 +95,9 @@ public struct SkillConfig: Sendable, Equatable {
             settings.set(.budget, Durations.canonical(value * 60))
         }
         if let target = values["target"], !target.isEmpty {
-            settings.set(.goal, "improve \(values["metric"] ?? metric) by changing \(target) (from the autoresearch skill)")
+            settings.set(.goal, "improve \(values["metric"] ?? printedMetric ?? "the metric") by changing \(target) (from the autoresearch skill)")
         }
+        for (setting, texts) in given where !texts.isEmpty { settings.set(setting, texts) }
         return settings
     }
 
