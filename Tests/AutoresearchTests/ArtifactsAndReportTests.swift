@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import Fixtures
 
-@Suite struct ArtifactsAndReportTests {
+@Suite(.ownThreads) struct ArtifactsAndReportTests {
     /// The evaluator writes metrics.json, rollout.json and a big file under out/ (ignored by git).
     static let evaluator = """
     mkdir -p out/traces

@@ -21,7 +21,7 @@ extension TempRepository {
     }
 }
 
-@Suite struct PromoteTests {
+@Suite(.ownThreads) struct PromoteTests {
     @Test func fastForwardsTheCheckedOutBranchAndItsWorkTree() throws {
         let (repo, best) = try repositoryWithBest()
         try repo.git(["switch", "-q", "main"])

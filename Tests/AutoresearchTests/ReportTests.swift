@@ -19,7 +19,7 @@ func jsonArray(_ text: String) -> [[String: Any]] {
 
 /// The reports the binary prints (log, show, best, list, export, import): their formats are the
 /// command line's, so they run through the binary, on runs made in process.
-@Suite struct ReportTests {
+@Suite(.ownThreads) struct ReportTests {
     @Test func logInEveryFormatWithFiltersAndOrder() throws {
         let repo = try repositoryWithRuns()
         let table = try Tool.run(["log"], in: repo)

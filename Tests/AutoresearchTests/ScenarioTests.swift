@@ -73,7 +73,7 @@ struct SignalledRun {
     }
 }
 
-@Suite struct ScenarioTests {
+@Suite(.ownThreads) struct ScenarioTests {
     @Test func initBaselineKeepDiscardCrashTimeoutNoMetric() throws {
         let repo = try scenarioRepository()
         #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/autoresearch/s")
@@ -306,7 +306,7 @@ struct SignalledRun {
     }
 }
 
-@Suite struct InputErrorTests {
+@Suite(.ownThreads) struct InputErrorTests {
     @Test func initValidatesItsFlags() throws {
         let repo = try TempRepository()
         try repo.commitFiles(["a": "1\n"])

@@ -29,7 +29,7 @@ func runIDs(_ lines: [String]) -> [String] {
     lines.compactMap { line in line.split(separator: " ").first { $0.hasPrefix("run=") }.map { String($0.dropFirst(4)) } }
 }
 
-@Suite struct SharingTests {
+@Suite(.ownThreads) struct SharingTests {
     /// A clone of `url` on the experiment branch, with the scripted agent.
     static func clone(_ url: String) throws -> TempRepository {
         let repo = try TempRepository(cloneOf: url)

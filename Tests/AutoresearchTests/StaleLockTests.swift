@@ -13,7 +13,7 @@ extension TempRepository {
     }
 }
 
-@Suite struct StaleLockTests {
+@Suite(.ownThreads) struct StaleLockTests {
     /// An agent that writes a new value, then leaves a lock on the log notes as if a process
     /// were killed while writing them: the lock appears after the command's sweep.
     static let agentLeavingALogsLock = """
