@@ -34,7 +34,7 @@ func skillRepository(config: String? = nil) throws -> (TempRepository, [String])
 /// Users of the peers moving in: `init` beside the skill's folder and from its `config.cfg`,
 /// `import` of the skill's and Karpathy's `results.tsv` with every row and column, and the
 /// export → import → export round trip.
-@Suite struct PeersTests {
+@Suite(.ownThreads) struct PeersTests {
     @Test func initBesideTheSkillsFolderFromItsConfig() throws {
         let (repo, _) = try skillRepository()
         let output = try Tool.run(["init", "--from-skill", ".autoresearch/engineering/api-speed"], in: repo)
@@ -226,7 +226,7 @@ func fullRecord(artifacts tree: String) -> RunRecord {
 
 /// The JSON outputs hold every record field and match `docs/record.schema.json`, checked by an
 /// independent validator (Python's `jsonschema`, Draft 2020-12).
-@Suite struct RecordSchemaTests {
+@Suite(.ownThreads) struct RecordSchemaTests {
     static let schemaPath = packageRoot + "/docs/record.schema.json"
 
     @Test func everyRecordFieldIsInTheJSONAndInTheSchema() throws {
