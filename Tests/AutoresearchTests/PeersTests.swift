@@ -165,11 +165,11 @@ func skillRepository(config: String? = nil) throws -> (TempRepository, [String])
         let (repo, c) = try skillRepository()
         #expect(try Tool.run(["init", "--name", "a", "--eval", "sh evaluate.sh", "--metric", "val_bpb", "--direction", "higher"], in: repo).status == 0)
         try repo.write(".git/first.tsv", """
-        commit\tval_bpb\tmemory_gb\ttokens\tstatus\tdescription
+        commit\tval_bpb\tmemory_gb\tgpu/tokens\tstatus\tdescription
         \(c[0])\t0.5\t44.04\t1000\tbaseline\tfirst, with a comma
         \(c[0])\t0.6\t44\t1200.5\tkeep\tsame commit again
         \(c[1])\tN/A\tN/A\t7\ttimeout\ttimeout_8s
-        \(c[2])\t0.55\t43.9\t900\tdiscard\tworse
+        \(c[2])\t0.55\t43.9\t900\tdiscard\tworse\r
         \(c[2])\t0.000000\t0.0\t0\tno-metric\tprinted nothing
 
         """)
@@ -182,7 +182,12 @@ func skillRepository(config: String? = nil) throws -> (TempRepository, [String])
         let again = try Tool.run(["export", "--layout", layout.rawValue], in: repo).stdout
         let first = try #require(repo.read(".git/exported.tsv"))
         #expect(Array(again.utf8) == Array(first.utf8), "\(first)\n---\n\(again)")
-        #expect(first.split(separator: "\n").count == 6 && first.contains("\ttimeout\t"))
+        #expect(first.split(separator: "\n").count == 6 && first.contains("\ttimeout\t") && first.contains("\tgpu/tokens\t"))
+        let refused = try Tool.run(["import", ".git/bad.tsv"], in: repo, environment: [:])
+        #expect(refused.status == 1)
+        try repo.write(".git/bad.tsv", "commit\tval_bpb\tpeak mem\tstatus\tdescription\n")
+        let badColumn = try Tool.run(["import", ".git/bad.tsv"], in: repo)
+        #expect(badColumn.status == 1 && badColumn.stderr.contains("column 'peak mem' of results.tsv is not a metric name"), "\(badColumn.stderr)")
         try repo.fsck()
     }
 

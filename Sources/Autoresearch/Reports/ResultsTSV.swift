@@ -24,17 +24,39 @@ struct ResultsHeader {
     let extraColumns: [String]
     let statusColumn: Int
 
+    /// The tab-separated cells of a line, split on the tab scalar itself (a tab followed by a
+    /// combining mark is one Swift character, and must still separate cells).
+    static func cells(_ line: String) -> [String] {
+        line.unicodeScalars.split(separator: "\t", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+    }
+
+    /// The lines of a file, split on `\n` scalars (`\r\n` is one Swift character), without a
+    /// trailing `\r` and without the empty lines at the end.
+    static func lines(_ text: String) -> [String] {
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            String(String.UnicodeScalarView(line.last == "\r" ? line.dropLast() : line))
+        }
+        while lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    /// A name the record can hold as `m.NAME`: up to 100 characters, no spaces, controls, `,`, `=`, quotes or backslashes.
+    static func isMetricName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 100
+            && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || ",=\"\\".unicodeScalars.contains($0) }
+    }
+
     init(_ line: String) throws {
-        let names = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        let names = Self.cells(line)
         guard names.first?.lowercased() == "commit", let status = names.firstIndex(where: { $0.lowercased() == "status" }), status >= 2 else {
             throw AutoresearchError("not a results.tsv: the first line must be a header like 'commit<TAB>metric<TAB>status<TAB>description'",
                                     hint: "columns are separated by tabs; Karpathy's layout 'commit val_bpb memory_gb status description' works too")
         }
         extraColumns = Array(names[2..<status])
         statusColumn = status
-        for name in extraColumns where !Experiment.isValidTarget(name) || name.count > 100 {
+        for name in extraColumns where !Self.isMetricName(name) {
             throw AutoresearchError("column '\(UntrustedText.visible(String(name.prefix(100))))' of results.tsv is not a metric name",
-                                    hint: "a column between the metric and the status is a metric: one word without '/', ',', '=' or quotes")
+                                    hint: "a column between the metric and the status is a metric: one word (per target TARGET/NAME) without ',', '=' or quotes")
         }
     }
 }
@@ -56,9 +78,14 @@ extension Workspace {
             let status = layout == .skill && record.isBaseline ? "baseline" : record.status.rawValue
             return [run.commit.short, Self.exportValue(record.value, layout: layout)]
                 + extras.map { Self.exportExtra(values[$0], column: $0, layout: layout) }
-                + [status, record.description.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")]
+                + [status, Self.oneCell(record.description)]
         }
         return ([header] + rows).map { $0.joined(separator: "\t") }.joined(separator: "\n") + "\n"
+    }
+
+    /// Text in one cell of the last column: tabs and line breaks as spaces.
+    private static func oneCell(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { "\t\n\r".unicodeScalars.contains($0) ? " " : $0 }))
     }
 
     private static func exportValue(_ value: Double?, layout: ResultsLayout) -> String {
@@ -82,8 +109,7 @@ extension Workspace {
     /// importing the same file again adds nothing.
     public func importTSV(_ text: String, experiment name: String) throws -> ImportReport {
         let experiment = try self.experiment(named: name)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).replacingOccurrences(of: "\r", with: "") }
-        while lines.last == "" { lines.removeLast() }
+        let lines = ResultsHeader.lines(text)
         let header = try ResultsHeader(lines.first ?? "")
         let fileID = String(try repository.hashBlob(Array(text.utf8)).hex.prefix(12))
         var report = ImportReport()
@@ -119,7 +145,7 @@ extension Workspace {
     /// The record of one row, its commit, and whether its status is `baseline` (a keep before
     /// any other is a baseline too: it has no best before it).
     private func importedRecord(_ line: String, header: ResultsHeader, experiment: Experiment, start: Date) throws -> (RunRecord, OID, Bool) {
-        let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        let fields = ResultsHeader.cells(line)
         guard fields.count > header.statusColumn else {
             throw SkippedRow(reason: "\(fields.count) columns, the header has at least \(header.statusColumn + 1)")
         }
