@@ -67,9 +67,13 @@ extension GitAutoresearch {
                        String(format: "%.3f", record.duration), record.description]
                     : [record.run, run.commit.short, shownStatus + (older ? "*" : "") + (suspect != nil ? "!" : ""),
                        record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-", Durations.format(record.duration), record.description]
-                var json = record.jsonFields
-                json.merge(["commit": run.commit.hex, "baseline": record.isBaseline, "delta": record.delta,
-                            "older_evaluator": older, "suspect": suspect]) { _, new in new }
+                // Every field, built only when printed.
+                var json: [String: Any?] = [:]
+                if format == .json {
+                    json = record.jsonFields
+                    json.merge(["commit": run.commit.hex, "baseline": record.isBaseline, "delta": record.delta,
+                                "older_evaluator": older, "suspect": suspect]) { _, new in new }
+                }
                 table.append(cells, json: json)
             }
             print(table.render(format))
