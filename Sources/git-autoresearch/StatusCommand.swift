@@ -34,7 +34,7 @@ extension GitAutoresearch {
                 "evaluate": experiment.evaluate, "metric": experiment.metric, "direction": experiment.direction.rawValue,
                 "budget": experiment.budget, "timeout": experiment.timeout,
                 "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
-                "best_run": status.best?.record.run, "baseline_value": status.baseline?.value,
+                "best_run": status.best?.record.run, "baseline_value": status.baseline?.value, "baseline_run": status.baseline?.run,
                 "improvement": status.improvement, "runs": status.runs,
                 "suspect": status.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
                 "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
