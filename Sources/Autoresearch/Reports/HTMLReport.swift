@@ -89,7 +89,7 @@ extension Workspace {
             let record = run.record
             let change = row.baseline?.value.flatMap { row.experiment.direction.improvement(from: $0, to: record.value!) }
             return ["\(rank + 1)", "<a href=\"#\(HTML.runAnchor(record.run))\">\(HTML.escape(record.run))</a>", HTML.escape(Number.format(record.value!)),
-                    change.map { String(format: "%+.2f%%", $0 * 100) } ?? "—", HTML.escape(record.status.rawValue), HTML.escape(record.description)]
+                    record.run == row.baseline?.run ? "baseline" : ReportRow.percent(change), HTML.escape(record.status.rawValue), HTML.escape(record.description)]
         }
         return "<h3>Top \(runs.count) runs</h3>" + HTML.table(["#", "Run", HTML.escape(row.experiment.metric), "vs baseline", "Status", "Description"], cells, attributes: " class=\"top\"")
     }

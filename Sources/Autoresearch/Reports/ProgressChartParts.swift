@@ -42,10 +42,12 @@ extension ProgressChart {
         let span = range.high - range.low
         let format = DateFormatter.utc(span > 2 * 86400 ? "MM-dd HH:mm" : span > 120 ? "HH:mm" : "HH:mm:ss")
         let count = small ? 3 : 5
-        return (0...count).map { step in
+        let ticks = (0...count).map { step in
             let value = range.low + span * Double(step) / Double(count)
             return (value, format.string(from: Date(timeIntervalSince1970: value)))
         }
+        // Runs a second apart: one label per second.
+        return ticks.enumerated().filter { $0.offset == 0 || ticks[$0.offset - 1].1 != $0.element.1 }.map(\.element)
     }
 
     /// About `count` round values between `low` and `high`.
@@ -96,9 +98,15 @@ extension ProgressChart {
             points.append((x(position), lastY))
         }
         points.append((x(progress.runs.count - 1), lastY))
+        let labels = progress.frontier.map { position -> String in
+            let record = progress.runs[position].record
+            let text = record.description.count > 32 ? record.description.prefix(31) + "…" : Substring(record.description)
+            let (xx, yy) = (Self.n(x(position) + 6), Self.n(y(value(record) ?? 0) - 7))
+            return "<text class=\"label\" x=\"\(xx)\" y=\"\(yy)\" transform=\"rotate(-18 \(xx) \(yy))\" font-size=\"10\" fill=\"#1e6b33\">\(HTML.escape(String(text)))</text>"
+        }
         let runs = progress.frontier.map { HTML.escape(progress.runs[$0].record.run) }.joined(separator: " ")
         let path = points.map { "\(Self.n($0.0)),\(Self.n($0.1))" }.joined(separator: " ")
-        return ["<polyline class=\"frontier\" data-runs=\"\(runs)\" points=\"\(path)\" fill=\"none\" stroke=\"#2e9d4a\" stroke-width=\"2\" stroke-linejoin=\"round\"/>"]
+        return ["<polyline class=\"frontier\" data-runs=\"\(runs)\" points=\"\(path)\" fill=\"none\" stroke=\"#2e9d4a\" stroke-width=\"2\" stroke-linejoin=\"round\"/>"] + labels
     }
 
     /// A dashed line at the baseline's value.

@@ -35,7 +35,10 @@ extension ReportRow {
     }
 
     /// The improvement as text: `+60.00%`, or `—`.
-    var improvementText: String { improvement.map { String(format: "%+.2f%%", $0 * 100) } ?? "—" }
+    var improvementText: String { Self.percent(improvement) }
+
+    /// A relative change as a signed percentage (`+60.00%`, never `-0.00%`), or `—`.
+    static func percent(_ change: Double?) -> String { change.map { String(format: "%+.2f%%", $0 * 100 + 0) } ?? "—" }
 
     /// A value of the metric as text, or `—`.
     static func valueText(_ value: Double?) -> String { value.map(Number.format) ?? "—" }
