@@ -67,6 +67,52 @@ import Testing
         #expect(try String(contentsOfFile: directory + "/index.html", encoding: .utf8) == html)
     }
 
+    /// Put into a copy of the page: records, on the body, the resources the page loaded and the
+    /// loads its policy blocked, then sorts the runs table by the metric and filters it to kept runs.
+    static let probe = """
+    <script>
+    var blocked = 0;
+    document.addEventListener('securitypolicyviolation', function () { blocked++; });
+    window.addEventListener('load', function () {
+      var body = document.body, table = document.querySelector('table.runs');
+      body.setAttribute('data-resources', String(performance.getEntriesByType('resource').length));
+      body.setAttribute('data-blocked', String(blocked));
+      table.tHead.rows[0].cells[3].click();
+      body.setAttribute('data-sorted', Array.prototype.map.call(table.tBodies[0].rows, function (row) { return row.cells[3].textContent; }).join(' '));
+      var select = document.querySelector('select.status-filter');
+      select.value = 'keep';
+      select.dispatchEvent(new Event('change'));
+      body.setAttribute('data-shown', String(Array.prototype.filter.call(table.tBodies[0].rows, function (row) { return !row.hidden; }).length));
+    });
+    </script>
+    """
+
+    @Test(.enabled(if: HeadlessBrowser.path != nil, "no chromium on PATH: .ci/run installs Debian's chromium"))
+    func theReportInARealHeadlessBrowser() throws {
+        let repo = try repositoryWithRuns()
+        let (all, kept) = try runIDs(repo)
+        let site = repo.path + "/.git/site"
+        #expect(try Tool.run(["report", "--format", "html", "-o", site + "/"], in: repo).status == 0)
+        let html = try String(contentsOfFile: site + "/index.html", encoding: .utf8)
+        try html.replacingOccurrences(of: "<head>\n", with: "<head>\n" + Self.probe + "\n").write(toFile: site + "/probe.html", atomically: true, encoding: .utf8)
+        let browser = try #require(HeadlessBrowser(profile: repo.path + "/.git/chromium"))
+
+        try browser.screenshot("file://\(site)/index.html", to: site + "/report.png")
+        let png = try Data(contentsOf: URL(fileURLWithPath: site + "/report.png"))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000)
+
+        // Opened on a run's link: its details are there, and opened; no other is.
+        let discarded = all[2]
+        let dom = try browser.dom("file://\(site)/probe.html#run-\(discarded)")
+        #expect(matches("<details class=\"run\" id=\"run-([^\"]+)\" open=\"\"", in: dom) == [discarded])
+        let chart = svg("exp-s-progress-run", in: dom)
+        #expect(matches("<circle class=\"dot st-[a-z-]+\" data-run=\"([^\"]+)\"", in: chart) == all)
+        #expect(matches("<polyline class=\"frontier\" data-runs=\"([^\"]+)\"", in: chart) == [kept.joined(separator: " ")])
+        // Nothing loaded, nothing blocked; the table sorts by value (runs without one last) and filters.
+        #expect(dom.contains("data-resources=\"0\" data-blocked=\"0\""), "\(matches("(<body[^>]*>)", in: dom))")
+        #expect(dom.contains("data-sorted=\"4 5 7 10 —\" data-shown=\"3\""), "\(matches("(<body[^>]*>)", in: dom))")
+    }
+
     @Test func hostileTextIsEscapedInThePageAndTheChart() throws {
         let repo = try scenarioRepository()
         try repo.runIteration()
