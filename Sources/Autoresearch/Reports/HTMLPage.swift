@@ -53,6 +53,7 @@ extension Workspace {
     details.run { border-top: 1px solid #e3e6ea; padding: 4px 0; }
     details.run summary { cursor: pointer; }
     details.run:target { background: #fffbe6; }
+    section, details { scroll-margin-top: 72px; }
 
     """
 

@@ -55,7 +55,7 @@ struct ProgressChart {
     static let originColors = ["#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#e377c2", "#7f7f7f"]
 
     var plot: (left: Double, right: Double, top: Double, bottom: Double) {
-        small ? (56, width - 10, 24, height - 44) : (72, width - 190, 34, height - 62)
+        small ? (56, width - 10, 24, height - 44) : (72, width - 190, 52, height - 62)
     }
     /// The lane of runs without a value, under the plot.
     var laneY: Double { plot.bottom + 12 }

@@ -100,7 +100,8 @@ extension ProgressChart {
         points.append((x(progress.runs.count - 1), lastY))
         let labels = progress.frontier.map { position -> String in
             let record = progress.runs[position].record
-            let text = record.description.count > 32 ? record.description.prefix(31) + "…" : Substring(record.description)
+            let description = position == progress.frontier.first ? "baseline" : record.description
+            let text = description.count > 32 ? description.prefix(31) + "…" : Substring(description)
             let (xx, yy) = (Self.n(x(position) + 6), Self.n(y(value(record) ?? 0) - 7))
             return "<text class=\"label\" x=\"\(xx)\" y=\"\(yy)\" transform=\"rotate(-18 \(xx) \(yy))\" font-size=\"10\" fill=\"#1e6b33\">\(HTML.escape(String(text)))</text>"
         }
