@@ -45,25 +45,30 @@ extension Workspace {
         let direction = "\(row.experiment.direction.rawValue) is better"
         parts.append("<p class=\"facts\">Metric <code>\(HTML.escape(row.experiment.metric))</code>, \(direction); baseline <b>\(HTML.escape(ReportRow.valueText(row.baseline?.value)))</b>, best <b>\(HTML.escape(ReportRow.valueText(row.best?.record.value)))</b>, improvement <b>\(HTML.escape(row.improvementText))</b>. Runs: \(HTML.escape(row.summaryCells[4])); time: \(HTML.escape(row.summaryCells[5])).</p>")
         guard !row.progress.runs.isEmpty else { return (parts + ["<p>No runs yet.</p></section>"]).joined(separator: "\n") }
+        let detailed = Self.detailedRuns(row, top: top)
+        let linked = Set(detailed.map(\.record.run))
         parts.append("<div class=\"charts\">")
         for axis in ChartOptions.Axis.allCases {
             var chartOptions = options
             chartOptions.axis = axis
-            let chart = ProgressChart(progress: row.progress, metric: row.experiment.metric, options: chartOptions, linkRuns: true)
+            let chart = ProgressChart(progress: row.progress, metric: row.experiment.metric, options: chartOptions, linkedRuns: linked)
             parts.append(chart.svg(id: "\(anchor)-progress-\(axis.rawValue)", title: Self.chartTitle(row.experiment, chartOptions)))
         }
         parts.append("</div>")
-        parts += secondaryCharts(row, anchor: anchor, options: options)
+        parts += secondaryCharts(row, anchor: anchor, options: options, linked: linked)
         parts.append(topTable(row, top: top))
-        parts += runsTable(row, anchor: anchor)
+        parts += runsTable(row, anchor: anchor, detailed: linked)
         parts.append("<h3>Run details</h3>")
-        for run in row.progress.runs.reversed() { parts.append(try runDetails(run, row: row)) }
+        if detailed.count < row.progress.runs.count {
+            parts.append("<p class=\"hint\">The newest \(Self.reportDetailedRuns) runs, the kept ones and the top ones: git autoresearch show RUN for the others.</p>")
+        }
+        for run in detailed.reversed() { parts.append(try runDetails(run, row: row)) }
         parts.append("</section>")
         return parts.joined(separator: "\n")
     }
 
     /// Small charts of the required metrics, the constrained ones, and any other metric reported.
-    func secondaryCharts(_ row: ReportRow, anchor: String, options: ChartOptions) -> [String] {
+    func secondaryCharts(_ row: ReportRow, anchor: String, options: ChartOptions, linked: Set<String>) -> [String] {
         let experiment = row.experiment
         let reported = Set(row.progress.runs.flatMap { $0.record.metrics.map(\.name) })
         let named = experiment.requiredKeys + experiment.constraints.map(\.metric)
@@ -74,7 +79,7 @@ extension Workspace {
         for (number, name) in names.prefix(24).enumerated() {
             let constraints = experiment.constraints.filter { $0.metric == name }.map(\.description)
             let title = name + (constraints.isEmpty ? "" : " (" + constraints.joined(separator: ", ") + ")")
-            let chart = ProgressChart(progress: row.progress, metric: name, options: options, small: true, linkRuns: true) { $0.metricValues[name] }
+            let chart = ProgressChart(progress: row.progress, metric: name, options: options, small: true, linkedRuns: linked) { $0.metricValues[name] }
             parts.append(chart.svg(id: "\(anchor)-metric-\(number + 1)", title: title))
         }
         parts.append("</div>")

@@ -3,9 +3,24 @@ import Foundation
 extension Workspace {
     /// Patches longer than this many lines are cut in the page (`git autoresearch show` has them whole).
     static let reportPatchLines = 300
+    /// The newest runs the page gives details of (kept and top runs always have theirs).
+    static let reportDetailedRuns = 200
+    /// The newest runs the runs table lists (`git autoresearch log` lists them all).
+    static let reportTableRuns = 1000
 
-    /// The runs table of an experiment, newest first: sortable by any column, filterable by status.
-    func runsTable(_ row: ReportRow, anchor: String) -> [String] {
+    /// The runs of an experiment whose details the page gives: the newest `reportDetailedRuns`,
+    /// the kept ones and the top ones; in ledger order.
+    static func detailedRuns(_ row: ReportRow, top: Int) -> [RunEntry] {
+        let runs = row.progress.runs
+        let chosen = Set(row.topRuns(top).map(\.record.run))
+        return runs.enumerated().filter { position, run in
+            position >= runs.count - reportDetailedRuns || run.record.status == .keep || chosen.contains(run.record.run)
+        }.map(\.element)
+    }
+
+    /// The runs table of an experiment, newest first: sortable by any column, filterable by
+    /// status; a run links to its details when the page has them (`detailed`).
+    func runsTable(_ row: ReportRow, anchor: String, detailed: Set<String>) -> [String] {
         let runs = row.progress.runs
         let several = ProgressChart.origins(runs).count > 1
         let statuses = RunStatus.allCases.filter { status in runs.contains { $0.record.status == status } }
@@ -17,11 +32,12 @@ extension Workspace {
         head.append("Description")
         parts.append("<table class=\"runs\" id=\"\(tableID)\"><thead><tr>" + head.map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>")
         let dates = DateFormatter.utc("yyyy-MM-dd HH:mm:ss")
-        for (position, run) in runs.enumerated().reversed() {
+        for (position, run) in runs.enumerated().reversed().prefix(Self.reportTableRuns) {
             let record = run.record
+            let id = HTML.escape(record.run)
             var cells = [
                 "<td data-v=\"\(position + 1)\">\(position + 1)</td>",
-                "<td><a href=\"#\(HTML.runAnchor(record.run))\">\(HTML.escape(record.run))</a></td>",
+                "<td>" + (detailed.contains(record.run) ? "<a href=\"#\(HTML.runAnchor(record.run))\">\(id)</a>" : id) + "</td>",
                 "<td><span class=\"badge st-\(record.status.rawValue)\">\(record.status.rawValue)</span></td>",
                 "<td data-v=\"\(record.value.map { String($0) } ?? "1e308")\">\(HTML.escape(ReportRow.valueText(record.value)))</td>",
                 "<td data-v=\"\(record.delta.map { String($0) } ?? "1e308")\">\(record.delta.map(Number.signed) ?? "")</td>",
@@ -33,6 +49,9 @@ extension Workspace {
             parts.append("<tr data-status=\"\(record.status.rawValue)\">" + cells.joined() + "</tr>")
         }
         parts.append("</tbody></table>")
+        if runs.count > Self.reportTableRuns {
+            parts.append("<p class=\"hint\">\(runs.count - Self.reportTableRuns) older runs not listed: git autoresearch log</p>")
+        }
         return parts
     }
 

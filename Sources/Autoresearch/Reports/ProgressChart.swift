@@ -34,18 +34,49 @@ struct ProgressChart {
     let height: Double
     /// Secondary charts: no frontier, no baseline, no legend.
     let small: Bool
-    /// Each dot links to its run's details in the page.
-    let linkRuns: Bool
+    /// The runs whose dots link to their details in the page.
+    let linkedRuns: Set<String>
 
-    init(progress: Progress, metric: String, options: ChartOptions, small: Bool = false, linkRuns: Bool = false,
+    /// True when the metric axis is logarithmic: asked for, and every value drawn is positive.
+    let logScale: Bool
+    /// The value range drawn, in scaled units, with a margin.
+    let valueRange: (low: Double, high: Double)
+    /// The range of the horizontal axis (run numbers or seconds), with a margin.
+    let xRange: (low: Double, high: Double)
+    /// The baseline value: the first kept run's.
+    let baseline: Double?
+
+    init(progress: Progress, metric: String, options: ChartOptions, small: Bool = false, linkedRuns: Set<String> = [],
          value: ((RunRecord) -> Double?)? = nil) {
+        let value = value ?? { $0.value }
         self.progress = progress
         self.metric = metric
         self.options = options
         self.small = small
-        self.linkRuns = linkRuns
-        self.value = value ?? { $0.value }
+        self.linkedRuns = linkedRuns
+        self.value = value
         (width, height) = small ? (380, 190) : (860, 400)
+        let values = progress.runs.compactMap { value($0.record) }
+        let logScale = options.logScale && !values.isEmpty && values.allSatisfy { $0 > 0 }
+        self.logScale = logScale
+        baseline = progress.frontier.first.flatMap { value(progress.runs[$0].record) }
+        let drawn = (values + (!small ? baseline.map { [$0] } ?? [] : [])).map { logScale ? log10($0) : $0 }
+        valueRange = Self.padded(drawn.min(), drawn.max(), fraction: 0.06, single: max(abs(drawn.max() ?? 0) * 0.1, 1))
+        let xValues = progress.runs.indices.map { Self.xValue($0, of: progress, axis: options.axis) }
+        xRange = Self.padded(xValues.first, xValues.last, fraction: 0.03, single: 1)
+    }
+
+    /// `low` to `high` widened by `fraction` of the span (by `single` when they are equal); 0 to
+    /// 1 when there is nothing.
+    static func padded(_ low: Double?, _ high: Double?, fraction: Double, single: Double) -> (low: Double, high: Double) {
+        guard let low, let high else { return (0, 1) }
+        let margin = high == low ? single : (high - low) * fraction
+        return (low - margin, high + margin)
+    }
+
+    /// A run's horizontal coordinate value: its number, or its start in seconds.
+    static func xValue(_ position: Int, of progress: Progress, axis: ChartOptions.Axis) -> Double {
+        axis == .run ? Double(position + 1) : progress.runs[position].record.start.timeIntervalSince1970
     }
 
     static let statusColors: [RunStatus: String] = [
@@ -60,37 +91,9 @@ struct ProgressChart {
     /// The lane of runs without a value, under the plot.
     var laneY: Double { plot.bottom + 12 }
 
-    /// Runs that have a value, with their positions.
-    var valued: [(position: Int, value: Double)] {
-        progress.runs.enumerated().compactMap { position, run in value(run.record).map { (position, $0) } }
-    }
-
-    var logScale: Bool { options.logScale && !valued.isEmpty && valued.allSatisfy { $0.value > 0 } }
-
     func scaled(_ value: Double) -> Double { logScale ? log10(value) : value }
 
-    /// The value range drawn, in scaled units, with a margin.
-    var valueRange: (low: Double, high: Double) {
-        var values = valued.map { scaled($0.value) }
-        if !small, let baseline = baseline { values.append(scaled(baseline)) }
-        guard let low = values.min(), let high = values.max() else { return (0, 1) }
-        let margin = high == low ? max(abs(high) * 0.1, 1) : (high - low) * 0.06
-        return (low - margin, high + margin)
-    }
-
-    /// The run's horizontal coordinate value: its number, or its start in seconds.
-    func xValue(_ position: Int) -> Double {
-        options.axis == .run ? Double(position + 1) : progress.runs[position].record.start.timeIntervalSince1970
-    }
-
-    var xRange: (low: Double, high: Double) {
-        guard !progress.runs.isEmpty else { return (0, 1) }
-        let low = xValue(0), high = xValue(progress.runs.count - 1)
-        let margin = high == low ? 1 : (high - low) * 0.03
-        return (low - margin, high + margin)
-    }
-
-    func x(_ position: Int) -> Double { xCoordinate(xValue(position)) }
+    func x(_ position: Int) -> Double { xCoordinate(Self.xValue(position, of: progress, axis: options.axis)) }
 
     func xCoordinate(_ value: Double) -> Double {
         let range = xRange
@@ -101,9 +104,6 @@ struct ProgressChart {
         let range = valueRange
         return plot.bottom - (scaled(value) - range.low) / (range.high - range.low) * (plot.bottom - plot.top)
     }
-
-    /// The baseline value: the first kept run's.
-    var baseline: Double? { progress.frontier.first.flatMap { value(progress.runs[$0].record) } }
 
     /// The chart as an `<svg>` element; `id` names it in the page (and prefixes its inner ids).
     func svg(id: String, title: String) -> String {

@@ -80,7 +80,7 @@ extension ProgressChart {
             hover += record.description.isEmpty ? "" : "\n\(record.description)"
             let radius = small ? 3.0 : record.status == .keep ? 5.0 : 4.0
             let dot = "<circle class=\"dot st-\(record.status.rawValue)\" data-run=\"\(HTML.escape(record.run))\" cx=\"\(Self.n(x(position)))\" cy=\"\(Self.n(cy))\" r=\"\(Self.n(radius))\" fill=\"\(fill)\"\(origin)><title>\(HTML.escape(hover, multiline: true))</title></circle>"
-            parts.append(linkRuns ? "<a href=\"#\(HTML.runAnchor(record.run))\">\(dot)</a>" : dot)
+            parts.append(linkedRuns.contains(record.run) ? "<a href=\"#\(HTML.runAnchor(record.run))\">\(dot)</a>" : dot)
         }
         parts.append("</g>")
         return parts
