@@ -60,7 +60,7 @@ extension Workspace {
         parts += runsTable(row, anchor: anchor, detailed: linked)
         parts.append("<h3>Run details</h3>")
         if detailed.count < row.progress.runs.count {
-            parts.append("<p class=\"hint\">The newest \(Self.reportDetailedRuns) runs, the kept ones and the top ones: git autoresearch show RUN for the others.</p>")
+            parts.append("<p class=\"hint\">The newest \(Self.reportDetailedRuns) runs, the top ones and the best: git autoresearch show RUN for the others.</p>")
         }
         for run in detailed.reversed() { parts.append(try runDetails(run, row: row)) }
         parts.append("</section>")

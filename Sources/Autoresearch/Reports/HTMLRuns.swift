@@ -3,18 +3,18 @@ import Foundation
 extension Workspace {
     /// Patches longer than this many lines are cut in the page (`git autoresearch show` has them whole).
     static let reportPatchLines = 300
-    /// The newest runs the page gives details of (kept and top runs always have theirs).
+    /// The newest runs the page gives details of (the top runs and the best always have theirs).
     static let reportDetailedRuns = 200
     /// The newest runs the runs table lists (`git autoresearch log` lists them all).
     static let reportTableRuns = 1000
 
     /// The runs of an experiment whose details the page gives: the newest `reportDetailedRuns`,
-    /// the kept ones and the top ones; in ledger order.
+    /// the top ones and the best; in ledger order.
     static func detailedRuns(_ row: ReportRow, top: Int) -> [RunEntry] {
         let runs = row.progress.runs
-        let chosen = Set(row.topRuns(top).map(\.record.run))
+        let chosen = Set(row.topRuns(top).map(\.record.run) + [row.best?.record.run].compactMap { $0 })
         return runs.enumerated().filter { position, run in
-            position >= runs.count - reportDetailedRuns || run.record.status == .keep || chosen.contains(run.record.run)
+            position >= runs.count - reportDetailedRuns || chosen.contains(run.record.run)
         }.map(\.element)
     }
 
