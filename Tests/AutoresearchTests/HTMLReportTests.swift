@@ -148,6 +148,22 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == (try Tool.run(["report", "--format", "svg"], in: repo).stdout))
     }
 
+    @Test func runsOfSeveralHostsAreOutlinedInTheirOwnColour() throws {
+        let repo = try repositoryWithRuns()
+        // A record from another machine, as a pull brings it: the discard's line, another run id and host.
+        let discard = try #require(jsonArray(try Tool.run(["log", "--format", "json", "--status", "discard"], in: repo).stdout).first)
+        let commit = try #require(discard["commit"] as? String), run = try #require(discard["run"] as? String)
+        let line = try repo.git(["notes", "--ref", "autoresearch", "show", commit]).split(separator: "\n").first.map(String.init) ?? ""
+        let other = line.replacingOccurrences(of: "run=\(run)", with: "run=\(run)x")
+            .replacingOccurrences(of: #"host=\S+"#, with: "host=lab-2", options: .regularExpression)
+        try repo.git(["notes", "--ref", "autoresearch", "append", "-m", other, commit])
+        let chart = try Tool.run(["report", "--format", "svg"], in: repo).stdout
+        let strokes = matches(#"<circle class="dot [^"]+" data-run="[^"]+" [^>]* stroke="(#[0-9a-f]+)""#, in: chart)
+        #expect(strokes.count == 6 && Set(strokes).count == 2)
+        #expect(strokes.filter { $0 == strokes[2] }.count == 5, "the record from lab-2 is the only one in its colour: \(strokes)")
+        #expect(chart.contains(">lab-2</text>"))
+    }
+
     @Test func theBestSoFarAndTheSparkline() throws {
         let repo = try repositoryWithRuns()
         let progress = try repo.workspace().progress(experiment: "s")
