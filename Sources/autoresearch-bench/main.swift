@@ -138,7 +138,8 @@ func ledgerReads() throws {
     let commands: [(String, [String])] = [("log", ["log"]), ("log --format json", ["log", "--format", "json"]),
                                           ("log --status crash", ["log", "--status", "crash"]),
                                           ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
-                                          ("best", ["best"]), ("report", ["report"])]
+                                          ("best", ["best"]), ("report", ["report"]), ("report html", ["report", "--format", "html"]),
+                                          ("report svg", ["report", "--format", "svg"])]
     for size in sizes {
         let repo = try projectWithLedger(size: size, keeps: keeps)
         let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: repo.path),
@@ -150,7 +151,8 @@ func ledgerReads() throws {
             let baseline = label == "log --limit 20" ? git.log : git.catFile
             var cells = ["    " + label.padding(toLength: 24, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
                          "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
-            if !before.isEmpty, size <= beforeLimit {
+            // The binary before may not know the newer commands (report --format html/svg).
+            if !before.isEmpty, size <= beforeLimit, !arguments.contains("--format") {
                 cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
             }
             print(cells.joined(separator: "   "))
