@@ -135,8 +135,11 @@ func ledgerReads() throws {
     let before = option("--before-binary", "")
     let beforeLimit = Int(option("--before-max", "10000"))!
     print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
-    let commands: [(String, [String])] = [("log", ["log"]), ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
-                                          ("best", ["best"]), ("report", ["report"])]
+    let commands: [(String, [String])] = [("log", ["log"]), ("log --format json", ["log", "--format", "json"]),
+                                          ("log --status crash", ["log", "--status", "crash"]),
+                                          ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
+                                          ("best", ["best"]), ("report", ["report"]), ("report html", ["report", "--format", "html"]),
+                                          ("report svg", ["report", "--format", "svg"])]
     for size in sizes {
         let repo = try projectWithLedger(size: size, keeps: keeps)
         let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: repo.path),
@@ -146,9 +149,10 @@ func ledgerReads() throws {
             let first = try wallTime(toolPath, arguments, in: repo.path)
             let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: repo.path) })
             let baseline = label == "log --limit 20" ? git.log : git.catFile
-            var cells = ["    " + label.padding(toLength: 16, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
+            var cells = ["    " + label.padding(toLength: 24, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
                          "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
-            if !before.isEmpty, size <= beforeLimit {
+            // The binary before may not know the newer commands (report --format html/svg).
+            if !before.isEmpty, size <= beforeLimit, !arguments.contains("--format") {
                 cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
             }
             print(cells.joined(separator: "   "))

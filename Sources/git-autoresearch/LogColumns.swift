@@ -5,8 +5,19 @@ import Foundation
 /// record (`host`, `worker`, `reason`, …) or `m.NAME` for a secondary metric.
 struct LogColumn {
     let header: String
-    /// The cell of a run; `marks` follow the status (`*` older evaluator, `!` suspect).
-    let cell: (_ run: RunEntry, _ marks: String) -> String
+    /// The cell of a run in `style`.
+    let cell: (_ run: RunEntry, _ style: Style) -> String
+
+    /// How cells are written: for people (short hashes, rounded numbers, `81ms`, `-` when none,
+    /// `marks` after the status: `*` older evaluator, `!` suspect) or exact, for scripts (full
+    /// hashes, numbers that read back, seconds, empty when none, no marks).
+    struct Style {
+        var marks = ""
+        var exact = false
+
+        func number(_ value: Double?) -> String { value.map(exact ? { Number.exact($0) } : Number.format) ?? (exact ? "" : "-") }
+        func signed(_ value: Double?) -> String { value.map(exact ? { Number.exact($0) } : Number.signed) ?? (exact ? "" : "-") }
+    }
 
     /// The columns without `--columns`; `host` comes before the description when the runs listed come from several hosts.
     static let defaults = ["run", "commit", "status", "value", "delta", "duration", "description"]
@@ -19,7 +30,7 @@ struct LogColumn {
         header = name == "value" ? metric.uppercased() : name.uppercased()
         if name.hasPrefix(RunRecord.metricPrefix), name.count > RunRecord.metricPrefix.count {
             let metricName = String(name.dropFirst(RunRecord.metricPrefix.count))
-            cell = { run, _ in run.record.metricValues[metricName].map(Number.format) ?? "-" }
+            cell = { run, style in style.number(run.record.metricValues[metricName]) }
             return
         }
         guard let field = Self.field(name) else {
@@ -28,26 +39,25 @@ struct LogColumn {
         cell = field
     }
 
-    private static func field(_ name: String) -> ((RunEntry, String) -> String)? {
-        func optional(_ value: Double?) -> String { value.map(Number.format) ?? "-" }
+    private static func field(_ name: String) -> ((RunEntry, Style) -> String)? {
         switch name {
         case "run": return { run, _ in run.record.run }
-        case "commit": return { run, _ in run.commit.short }
-        case "status": return { run, marks in (run.record.isBaseline ? "baseline" : run.record.status.rawValue) + marks }
-        case "value": return { run, _ in optional(run.record.value) }
-        case "delta": return { run, _ in run.record.delta.map(Number.signed) ?? "-" }
-        case "duration": return { run, _ in Durations.format(run.record.duration) }
+        case "commit": return { run, style in style.exact ? run.commit.hex : run.commit.short }
+        case "status": return { run, style in (run.record.isBaseline ? "baseline" : run.record.status.rawValue) + (style.exact ? "" : style.marks) }
+        case "value": return { run, style in style.number(run.record.value) }
+        case "delta": return { run, style in style.signed(run.record.delta) }
+        case "duration": return { run, style in style.exact ? String(format: "%.3f", run.record.duration) : Durations.format(run.record.duration) }
         case "description": return { run, _ in run.record.description }
         case "host": return { run, _ in run.record.host }
-        case "worker": return { run, _ in run.record.worker.map(String.init) ?? "-" }
+        case "worker": return { run, style in run.record.worker.map(String.init) ?? (style.exact ? "" : "-") }
         case "start": return { run, _ in RunRecord.timestamp(run.record.start) }
         case "reason": return { run, _ in run.record.reason ?? "" }
         case "evaluator": return { run, _ in run.record.evaluator ?? "" }
-        case "best_before": return { run, _ in optional(run.record.bestBefore) }
-        case "exit": return { run, _ in run.record.exitCode.map(String.init) ?? "-" }
-        case "noise": return { run, _ in optional(run.record.noise) }
+        case "best_before": return { run, style in style.number(run.record.bestBefore) }
+        case "exit": return { run, style in run.record.exitCode.map(String.init) ?? (style.exact ? "" : "-") }
+        case "noise": return { run, style in style.number(run.record.noise) }
         case "stage": return { run, _ in run.record.stage ?? "" }
-        case "smoke": return { run, _ in optional(run.record.smokeValue) }
+        case "smoke": return { run, style in style.number(run.record.smokeValue) }
         case "breach": return { run, _ in run.record.breach ?? "" }
         case "artifacts": return { run, _ in run.record.artifacts ?? "" }
         case "experiment": return { run, _ in run.record.experiment }

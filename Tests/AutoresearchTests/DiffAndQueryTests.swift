@@ -171,8 +171,10 @@ import Fixtures
 
         let tsv = try Tool.run(["log", "--format", "tsv", "--columns", "run,m.peak_mb", "--columns", "worker,host,status", "--grep", "far|seven"], in: repo)
         #expect(tsv.stdout.split(separator: "\n") == ["run\tm.peak_mb\tworker\thost\tstatus",
-                                                     "\(runs[2].outcome.record.run)\t200\t-\t\(runs[0].outcome.record.host)\tdiscard",
-                                                     "\(far)\t200\t2\tfar\tdiscard!"], "\(tsv.stdout)")
+                                                     "\(runs[2].outcome.record.run)\t200\t\t\(runs[0].outcome.record.host)\tdiscard",
+                                                     "\(far)\t200\t2\tfar\tdiscard"], "exact cells: \(tsv.stdout)")
+        let human = try Tool.run(["log", "--format", "tsv", "--human", "--columns", "commit,worker,status,duration", "--host", "far"], in: repo)
+        #expect(human.stdout.contains("\n\(runs[2].outcome.commit.short)\t2\tdiscard!\t") && !human.stdout.contains(runs[2].outcome.commit.hex), "the table's text, marks included: \(human.stdout)")
         let bad = try Tool.run(["log", "--columns", "run,colour"], in: repo)
         #expect(bad.status == 1 && bad.stderr.contains("unknown column 'colour'") && bad.stderr.contains("m.NAME"))
     }
