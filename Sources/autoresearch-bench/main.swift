@@ -155,8 +155,13 @@ func ledgerReads() throws {
     }
 }
 
-if option("--only", "") == "h" {
-    try ledgerReads()
+/// The parts `--only` runs by themselves (a comma-separated list of letters, e.g. `--only i,j`).
+let selectableParts: [String: () throws -> Void] = ["h": ledgerReads, "i": workTreeIteration, "j": hookOnLargeTree]
+if case let only = option("--only", ""), !only.isEmpty {
+    for part in only.split(separator: ",").map(String.init) {
+        guard let run = selectableParts[part] else { fatalError("--only takes \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
+        try run()
+    }
     exit(0)
 }
 
@@ -360,3 +365,5 @@ for workers in workerCounts {
 }
 
 try ledgerReads()
+try workTreeIteration()
+try hookOnLargeTree()
