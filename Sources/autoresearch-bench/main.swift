@@ -14,7 +14,8 @@ func option(_ name: String, _ fallback: String) -> String {
 let iterations = Int(option("--iterations", "40"))!
 let ledgerSizes = option("--sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
 let appendsPerSize = Int(option("--appends", "50"))!
-let toolPath = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path
+/// The binary measured: `--tool PATH`, else the one built next to the benchmark.
+let toolPath = option("--tool", URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path)
 
 func now() -> Double { Date().timeIntervalSinceReferenceDate }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -157,11 +158,33 @@ func ledgerReads() throws {
     }
 }
 
-/// The parts `--only` runs by themselves (a comma-separated list of letters, e.g. `--only i,j`).
-let selectableParts: [String: () throws -> Void] = ["h": ledgerReads, "i": workTreeIteration, "j": hookOnLargeTree]
-if case let only = option("--only", ""), !only.isEmpty {
+/// (k) Process start: `--version`, and `status` on a 200-file project with one run, each the
+/// median of `--starts` runs, next to `git --version` and `git status`; with `--before-binary`,
+/// the same for that binary.
+func processStart() throws {
+    let count = Int(option("--starts", "50"))!
+    let before = option("--before-binary", "")
+    let repo = try makeProject()
+    try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score"], in: repo.path)
+    try runProgram(toolPath, ["run", "-q"], in: repo.path)
+    func startTime(_ executable: String, _ arguments: [String]) throws -> String {
+        ms(median(try (0..<count).map { _ in try wallTime(executable, arguments, in: repo.path) }))
+    }
+    print("\n(k) Process start: wall time, median of \(count) runs each, 200-file project with one run")
+    var rows: [(String, String, String)] = [("git-autoresearch", try startTime(toolPath, ["--version"]), try startTime(toolPath, ["status"])),
+                                             ("git", try startTime("/usr/bin/git", ["--version"]), try startTime("/usr/bin/git", ["status"]))]
+    if !before.isEmpty { rows.insert(("before (--before-binary)", try startTime(before, ["--version"]), try startTime(before, ["status"])), at: 1) }
+    for (label, version, status) in rows {
+        print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + "--version " + version.leftPadded(9) + "   status " + status.leftPadded(9))
+    }
+}
+
+/// The parts `--only` runs by themselves (a comma-separated list of letters, e.g. `--only i,j`);
+/// `--only a` runs part (a) alone.
+let selectableParts: [String: () throws -> Void] = ["h": ledgerReads, "i": workTreeIteration, "j": hookOnLargeTree, "k": processStart]
+if case let only = option("--only", ""), !only.isEmpty, only != "a" {
     for part in only.split(separator: ",").map(String.init) {
-        guard let run = selectableParts[part] else { fatalError("--only takes \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
+        guard let run = selectableParts[part] else { fatalError("--only takes a (alone) or a list of \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
         try run()
     }
     exit(0)
@@ -232,6 +255,7 @@ for (label, values) in [("git autoresearch run (one CLI process per iteration)",
 }
 print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process)",
              median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads)))
+if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows
 
@@ -367,5 +391,6 @@ for workers in workerCounts {
 }
 
 try ledgerReads()
+try processStart()
 try workTreeIteration()
 try hookOnLargeTree()

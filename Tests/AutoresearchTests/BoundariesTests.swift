@@ -5,7 +5,7 @@ import Testing
 
 /// Issue 15: paths from configuration and records stay inside their root, numbers have bounds
 /// and one grammar. Each attack is first run as observed, then checked refused before any write.
-@Suite struct ArtifactEscapeTests {
+@Suite(.ownThreads) struct ArtifactEscapeTests {
     /// A repository with one run whose artifacts (out/metrics.json) are stored, and that run's id.
     static func repositoryWithArtifacts() throws -> (repo: TempRepository, run: String) {
         let repo = try experimentRepositoryThroughCLI(["eval.sh": "mkdir -p out; echo '{\"score\": 1}' > out/metrics.json\n", ".gitignore": "out/\n"],
@@ -101,7 +101,7 @@ import Testing
     }
 }
 
-@Suite struct ConfiguredPathTests {
+@Suite(.ownThreads) struct ConfiguredPathTests {
     static let evaluator = "echo '{\"score\": 1}' > metrics.json\n"
 
     @Test(arguments: [["--metric-file", "../precious.json"], ["--metric-file", "/tmp/x.json"], ["--targets-file", "a/../../t"],
@@ -152,7 +152,7 @@ import Testing
     }
 }
 
-@Suite struct ConfiguredNumberTests {
+@Suite(.ownThreads) struct ConfiguredNumberTests {
     static func plainRepository() throws -> TempRepository {
         try experimentRepositoryThroughCLI(["eval.sh": "echo 'score: 1'\n"], ["--eval", "sh eval.sh", "--metric", "score"])
     }
@@ -199,7 +199,7 @@ import Testing
     }
 }
 
-@Suite struct MetricNumberTests {
+@Suite(.ownThreads) struct MetricNumberTests {
     @Test(arguments: [("1e3", 1000.0), ("-2.5E-2", -0.025), ("4.", 4), (".5", 0.5), ("+7", 7), ("0.997900", 0.9979)])
     func decimalsAreRead(text: String, value: Double) {
         #expect(DecimalNumber.read(text) == .finite(value))

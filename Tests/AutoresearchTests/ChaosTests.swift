@@ -3,7 +3,7 @@ import Testing
 
 /// The short version of `make chaos`: tens of `kill -9` at random moments, each followed by the
 /// checks a user would make. The long run's figures are in docs/reliability.md.
-@Suite struct ChaosTests {
+@Suite(.ownThreads) struct ChaosTests {
     @Test func killingLoopsAtRandomLeavesNothingBehind() throws {
         let report = try Chaos().killLoops(cycles: 12)
         #expect(report.failures == 0, "\(report.tableRow)\n\(report.examples.joined(separator: "\n"))")

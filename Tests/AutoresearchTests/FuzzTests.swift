@@ -19,7 +19,7 @@ struct SeededGenerator: RandomNumberGenerator {
 /// Random and adversarial texts fed to the metric scanners and to `.autoresearch`: never a
 /// crash, always a value or a clear error. Seeded, bounded in cases and in time; the counts are
 /// printed (docs/security.md quotes them).
-@Suite struct FuzzTests {
+@Suite(.ownThreads) struct FuzzTests {
     static let seed: UInt64 = 0x15_2026
     static let timeLimit = 3.0
 

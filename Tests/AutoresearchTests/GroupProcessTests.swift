@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import Fixtures
 
-@Suite struct GroupProcessTests {
+@Suite(.ownThreads) struct GroupProcessTests {
     let directory: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("group-\(UUID())").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -64,7 +64,7 @@ import Fixtures
 
     @Test func aLineWithoutNewlineDoesNotGrowWithoutBound() throws {
         var longest = 0
-        let result = try run("head -c 10000000 /dev/zero | tr '\\0' 'y'", logLimit: 4096, lines: { longest = max(longest, $0.utf8.count) })
+        let result = try run("head -c 10000000 /dev/zero | tr '\\0' 'y'", limit: 60, logLimit: 4096, lines: { longest = max(longest, $0.utf8.count) })
         #expect(result.termination == .exited(0))
         #expect(longest <= 64 << 10)
     }

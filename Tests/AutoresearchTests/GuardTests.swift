@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import Fixtures
 
-@Suite struct GuardTests {
+@Suite(.ownThreads) struct GuardTests {
     @Test func anAgentThatEditsTheEvaluatorIsRejectedAndNeverBest() throws {
         let repo = try scenarioRepository()
         // The agent "improves" the score by making the evaluator print a better one.

@@ -10,7 +10,7 @@ func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: St
     return try runProgram("/usr/bin/git", arguments, in: directory ?? repo.path, environment: environment)
 }
 
-@Suite struct HookTests {
+@Suite(.ownThreads) struct HookTests {
     /// A scenario repository with its baseline measured and the hook installed.
     static func repositoryWithHook() throws -> TempRepository {
         let repo = try scenarioRepository()

@@ -6,7 +6,7 @@ import Testing
 /// What a collaborator can push, at random: record lines in notes, and references of every
 /// object type where the tool expects commits. Never a crash; the counts are printed
 /// (docs/security.md quotes them).
-@Suite struct IncomingFuzzTests {
+@Suite(.ownThreads) struct IncomingFuzzTests {
     /// A record line with up to four random changes: a value replaced (quoted or not), a field
     /// dropped or repeated, random text inserted.
     static func mutatedRecordLine(_ generator: inout SeededGenerator) -> String {

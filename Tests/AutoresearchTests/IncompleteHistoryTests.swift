@@ -3,7 +3,7 @@ import Testing
 import Fixtures
 
 /// Repositories that lack part of what the tool wrote: a shallow clone, a deleted experiment branch.
-@Suite struct IncompleteHistoryTests {
+@Suite(.ownThreads) struct IncompleteHistoryTests {
     /// The scenario repository after a baseline, a keep and a discard; returns the best commit.
     static func threeRuns(_ repo: TempRepository) throws -> String {
         #expect(try Tool.run(["run"], in: repo).status == 0)

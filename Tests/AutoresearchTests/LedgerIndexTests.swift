@@ -4,7 +4,7 @@ import Git
 import Testing
 import Fixtures
 
-@Suite struct TimestampTests {
+@Suite(.ownThreads) struct TimestampTests {
     @Test func theToolsFormatReadsAndWritesAsTheFormatterDoes() throws {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -27,7 +27,7 @@ import Fixtures
     }
 }
 
-@Suite struct LedgerIndexTests {
+@Suite(.ownThreads) struct LedgerIndexTests {
     /// A repository with `count` commits, each with one record of experiment `demo` (every third
     /// with a second record of `other`), appended in order.
     func ledger(_ count: Int) throws -> (TempRepository, Repository, Ledger, [OID]) {

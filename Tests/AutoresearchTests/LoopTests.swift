@@ -87,7 +87,7 @@ struct SignalledLoop {
     }
 }
 
-@Suite struct LoopTests {
+@Suite(.ownThreads) struct LoopTests {
     /// Iteration i of the scripted agent (1 is the baseline, without agent), by i % 5:
     /// 0 improves (uncommitted, with a description), 1 worsens, 2 breaks the evaluator's input,
     /// 3 changes nothing, 4 improves and commits by itself.
@@ -320,7 +320,7 @@ struct SignalledLoop {
     @Test func killMinus9DuringTheEvaluationIsRepairedByTheNextCommand() throws {
         let run = try SignalledLoop(signal: SIGKILL, duringAgent: false)
         #expect(run.toolStatus == 128 + SIGKILL)
-        #expect(waitUntil(seconds: 3) { !processExists(run.child) }, "the watchdog stops the evaluation of a killed tool")
+        #expect(waitUntil(seconds: 10) { !processExists(run.child) }, "the watchdog stops the evaluation of a killed tool")
         #expect(try run.repo.gitLine("rev-parse", "HEAD") != run.best)
 
         let next = try Tool.run(["loop", "--agent", "true", "--max-runs", "1"], in: run.repo)
@@ -333,7 +333,7 @@ struct SignalledLoop {
     @Test func killMinus9DuringTheAgentStepIsRepairedByTheNextCommand() throws {
         let run = try SignalledLoop(signal: SIGKILL, duringAgent: true)
         #expect(run.toolStatus == 128 + SIGKILL)
-        #expect(waitUntil(seconds: 3) { !processExists(run.child) }, "the watchdog stops the agent of a killed tool")
+        #expect(waitUntil(seconds: 10) { !processExists(run.child) }, "the watchdog stops the agent of a killed tool")
 
         let status = try Tool.run(["status"], in: run.repo)
         #expect(status.status == 0)

@@ -4,7 +4,7 @@ import Testing
 import Fixtures
 
 /// Decisions on a noisy metric: a seeded evaluator, null changes, and one real improvement.
-@Suite struct NoiseTests {
+@Suite(.ownThreads) struct NoiseTests {
     /// The true value is `level.txt`; every evaluation adds Gaussian noise (σ = 1) from Python's
     /// `random.Random(SEED + draw)`, the draw counted in `.git/draws`. Lower is better.
     static let evaluator = """

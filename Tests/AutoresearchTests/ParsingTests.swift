@@ -2,7 +2,7 @@ import Autoresearch
 import Foundation
 import Testing
 
-@Suite struct DurationTests {
+@Suite(.ownThreads) struct DurationTests {
     @Test(arguments: [("90s", 90.0), ("5m", 300), ("1h", 3600), ("1h30m", 5400), ("250ms", 0.25), ("2.5", 2.5), (" 10S ", 10)])
     func parses(text: String, seconds: Double) throws {
         #expect(try Durations.parse(text) == seconds)
@@ -26,7 +26,7 @@ import Testing
     }
 }
 
-@Suite struct MetricScannerTests {
+@Suite(.ownThreads) struct MetricScannerTests {
     func scan(_ name: String, _ lines: [String]) -> MetricScanner {
         var scanner = MetricScanner(name: name)
         for line in lines { scanner.scan(line[...]) }
@@ -57,7 +57,7 @@ import Testing
     }
 }
 
-@Suite struct MetricsFileTests {
+@Suite(.ownThreads) struct MetricsFileTests {
     func file(_ content: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID()).json").path
         try content.write(toFile: path, atomically: true, encoding: .utf8)
@@ -108,7 +108,7 @@ import Testing
     }
 }
 
-@Suite struct DecisionTests {
+@Suite(.ownThreads) struct DecisionTests {
     @Test func medianAndNoiseWidth() {
         #expect(Statistics.median([3, 1, 2]) == 2)
         #expect(Statistics.median([4, 1, 2, 3]) == 2.5)
@@ -158,7 +158,7 @@ import Testing
     }
 }
 
-@Suite struct RunRecordTests {
+@Suite(.ownThreads) struct RunRecordTests {
     func sample() -> RunRecord {
         RunRecord(experiment: "lr", run: "20261123-090102-3fa9c1", status: .discard, metric: "val_bpb", value: 0.9979,
                   bestBefore: 0.99, direction: .lower, duration: 301.5, start: Date(timeIntervalSince1970: 1_795_000_000.25),
@@ -204,7 +204,7 @@ import Testing
     }
 }
 
-@Suite struct ExperimentValidationTests {
+@Suite(.ownThreads) struct ExperimentValidationTests {
     @Test(arguments: ["", "-x", "a b", "a..b", "x.lock", "a/b", "ü"])
     func rejectsNamesGitCannotUse(name: String) {
         #expect(throws: AutoresearchError.self) { try Experiment.validate(name: name) }

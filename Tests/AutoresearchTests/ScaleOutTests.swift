@@ -48,7 +48,7 @@ extension TempRepository {
     }
 }
 
-@Suite struct ScaleOutTests {
+@Suite(.ownThreads) struct ScaleOutTests {
     @Test func fourWorkersShareFortyRunsAndTheBranchEndsAtTheBest() throws {
         let repo = try parallelRepository()
         let agent = try repo.agent(randomValueAgent)

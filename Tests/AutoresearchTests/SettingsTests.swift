@@ -38,7 +38,7 @@ func scratchExperimentFile() throws -> String {
     return directory + "/" + ExperimentFile.fileName
 }
 
-@Suite struct SettingsTableTests {
+@Suite(.ownThreads) struct SettingsTableTests {
     @Test func everySettingRoundTripsThroughTheFile() throws {
         let path = try scratchExperimentFile()
         let experiment = experimentWithEverySetting()
@@ -122,7 +122,7 @@ func scratchExperimentFile() throws -> String {
 }
 
 /// `init` on an experiment with a best, end to end: the git CLI reads what it committed.
-@Suite struct ReconfigurationTests {
+@Suite(.ownThreads) struct ReconfigurationTests {
     @Test(arguments: [["--timeout", "40s"], ["--agent", "sh agent.sh"], ["--title", "Scores"]])
     func aSettingThatKeepsTheMeasurementKeepsTheBest(flags: [String]) throws {
         let repo = try scenarioRepository()

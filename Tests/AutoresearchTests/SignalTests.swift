@@ -153,7 +153,7 @@ private func unrelatedProcessGroup() throws -> pid_t {
     return try #require(pid_t(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
 }
 
-@Suite(.serialized) struct SignalTests {
+@Suite(.serialized, .ownThreads) struct SignalTests {
     @Test func ctrlCThroughGitsWrapperIsRecordedAsInterruptedEveryTime() throws {
         try interruptThroughGit(mode: "int", trials: 30)
     }

@@ -39,7 +39,7 @@ extension TempRepository {
 
 /// The metrics.json contract, constraints, smoke before full, and ordered targets, each run in
 /// process on a real repository, checked in the records the git CLI reads.
-@Suite struct StagedEvaluationTests {
+@Suite(.ownThreads) struct StagedEvaluationTests {
     /// The evaluator copies `.git/payload` (outside the work tree, so the test sets it per run) to
     /// `out/metrics.json`; `absent` writes nothing.
     static func contractRepository() throws -> TempRepository {

@@ -5,7 +5,7 @@ import Testing
 
 /// A collaborator with push access as an attacker: forged records, a branch with another
 /// evaluator, references of the wrong type. The git CLI writes what the attacker pushes.
-@Suite struct TrustTests {
+@Suite(.ownThreads) struct TrustTests {
     /// A repository with the baseline measured (score 500) and pushed to a bare remote, and an
     /// attacker's clone of that remote.
     static func sharedExperiment() throws -> (remote: TestRemote, ours: TempRepository, attacker: TempRepository) {

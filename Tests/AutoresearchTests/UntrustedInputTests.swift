@@ -25,7 +25,7 @@ private func hasRawControls(_ text: String) -> Bool {
     text.utf8.contains(0x1B) || text.utf8.contains(0x07)
 }
 
-@Suite struct UntrustedInputTests {
+@Suite(.ownThreads) struct UntrustedInputTests {
     @Test func controlCharactersAreShownVisiblyOnOneLine() {
         #expect(UntrustedText.visible("a\u{1B}[2Jb\u{07}c\nd\te\u{7F}\u{9B}") == "a^[[2Jb^Gc⏎d^Ie^?<U+009B>")
         #expect(UntrustedText.visible("x\n\ty\r", multiline: true) == "x\n\ty^M")

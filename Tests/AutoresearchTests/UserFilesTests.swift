@@ -15,7 +15,7 @@ extension TempRepository {
     }
 }
 
-@Suite struct UserFilesTests {
+@Suite(.ownThreads) struct UserFilesTests {
     @Test func aUsersUntrackedFileSurvivesALoopAndIsInNoCandidate() throws {
         let repo = try scenarioRepository()
         try repo.commitFiles(["candidate.txt": "value 100\n"], message: "start at 100")

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+// Most tests here wait: for a child process, a timeout, a lock held by another process. A
+// synchronous test body runs on Swift's cooperative pool, which has one thread per core, so on a
+// 2-core machine two waiting tests would block every other test. `.ownThreads` runs a suite's
+// bodies on threads of their own instead, so waiting tests overlap; `make test` sets how many
+// run at once (SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH).
+
+/// A task executor that runs every job on a new thread: blocking in a job holds that thread only.
+final class ThreadPerJobExecutor: TaskExecutor {
+    static let shared = ThreadPerJobExecutor()
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        let thread = Thread { job.runSynchronously(on: executor) }
+        // Room for the domain's deepest stacks (libgit2 callbacks, recursive tree walks).
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+}
+
+/// Runs each test of a suite with `ThreadPerJobExecutor` as its preferred executor.
+struct OwnThreadsTrait: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @Sendable () async throws -> Void) async throws {
+        try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) { try await function() }
+    }
+}
+
+extension Trait where Self == OwnThreadsTrait {
+    /// The suite's test bodies run on their own threads, not on the cooperative pool.
+    static var ownThreads: Self { OwnThreadsTrait() }
+}
