@@ -5,8 +5,6 @@ import Foundation
 import Git
 import Fixtures
 
-// One line at a time, also into a file or a pipe: a long run shows where it is.
-setvbuf(stdout, nil, _IOLBF, 0)
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil } ?? fallback
