@@ -137,7 +137,10 @@ func ledgerReads() throws {
     print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
     let commands: [(String, [String])] = [("log", ["log"]), ("log --format json", ["log", "--format", "json"]),
                                           ("log --status crash", ["log", "--status", "crash"]),
-                                          ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
+                                          ("log --limit 20", ["log", "--limit", "20"]),
+                                          ("log --where value<", ["log", "--where", "value < 1500000"]),
+                                          ("log --grep", ["log", "--grep", "run 1[0-9]$"]),
+                                          ("log --since -n 20", ["log", "--since", "2026-11-23", "-n", "20"]), ("status", ["status"]),
                                           ("best", ["best"]), ("report", ["report"]), ("report html", ["report", "--format", "html"]),
                                           ("report svg", ["report", "--format", "svg"])]
     for size in sizes {
@@ -151,8 +154,8 @@ func ledgerReads() throws {
             let baseline = label == "log --limit 20" ? git.log : git.catFile
             var cells = ["    " + label.padding(toLength: 24, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
                          "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
-            // The binary before may not know the newer commands (report --format html/svg).
-            if !before.isEmpty, size <= beforeLimit, !arguments.contains("--format") {
+            // The binary before may not know the newer commands (report --format html/svg, log's filters).
+            if !before.isEmpty, size <= beforeLimit, !arguments.contains(where: ["--format", "--where", "--grep", "--since"].contains) {
                 cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
             }
             print(cells.joined(separator: "   "))
