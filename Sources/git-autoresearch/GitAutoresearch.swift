@@ -16,7 +16,7 @@ struct GitAutoresearch: ParsableCommand {
         21 --patience, 22 --max-crashes, 130 interrupted. 1 for errors, 64 for usage errors.
         """,
         version: "0.1.0",
-        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self]
+        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Adopt.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self]
     )
 
     /// Parses and runs a subcommand; errors the user can act on are printed git-style
