@@ -21,8 +21,12 @@ let package = Package(
         ),
         // The few POSIX pieces Swift cannot reach directly (GNU spawn flags, async-signal-safe flags).
         .target(name: "CProcessSupport"),
+        // What the Git layer needs in C: certificates loaded only for commands that talk to a remote.
+        .target(name: "Clibgit2Support", dependencies: ["Clibgit2"]),
+        // libgit2's ssh transport replaced by one that runs the system's OpenSSH client, as git does.
+        .target(name: "CGitSsh", dependencies: ["Clibgit2"]),
         // Safe Swift wrapper over libgit2; knows nothing of experiments.
-        .target(name: "Git", dependencies: ["Clibgit2"]),
+        .target(name: "Git", dependencies: ["Clibgit2", "Clibgit2Support", "CGitSsh"]),
         // The domain: model, store, process, engine, sharing, reports (docs/architecture.md).
         .target(
             name: "Autoresearch",

@@ -206,8 +206,14 @@ public final class Chaos {
 }
 
 /// Every record line in the ledger of the repository at `path` (any fanout), read with the git
-/// CLI: `git notes list`, then one `git cat-file --batch` for all the notes.
+/// CLI: the note lines but the log lines kept after the records (`log=NNN run=RUN text=TEXT`).
 public func ledgerLines(of path: String) throws -> [String] {
+    try noteLines(of: path).filter { !$0.hasPrefix("log=") }
+}
+
+/// Every line of every note in `refs/notes/autoresearch` of the repository at `path`, read with
+/// the git CLI: `git notes list`, then one `git cat-file --batch` for all the notes.
+public func noteLines(of path: String) throws -> [String] {
     let list = try runProgram("/usr/bin/git", ["notes", "--ref", "autoresearch", "list"], in: path)
     guard list.status == 0 else { return [] }
     let notes = list.stdout.split(separator: "\n").map { $0.split(separator: " ")[0] }
@@ -216,7 +222,7 @@ public func ledgerLines(of path: String) throws -> [String] {
     try notes.joined(separator: "\n").write(toFile: ids, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: ids) }
     let batch = try runProgram("/bin/sh", ["-c", "git cat-file --batch < \"$0\"", ids], in: path)
-    // Each note comes as a header line `ID blob SIZE`, then its text; a record line never looks like a header.
+    // Each note comes as a header line `ID blob SIZE`, then its text; a note's line never looks like a header.
     return batch.stdout.split(separator: "\n").map(String.init).filter { line in
         let fields = line.split(separator: " ")
         return !(fields.count == 3 && fields[1] == "blob" && fields[0].count == 40 && Int(fields[2]) != nil)

@@ -15,6 +15,12 @@ public final class ConfigFile {
         self.path = path
     }
 
+    /// Takes ownership of a libgit2 configuration; `path` names it in errors.
+    init(owning pointer: OpaquePointer, path: String) {
+        self.pointer = pointer
+        self.path = path
+    }
+
     deinit { git_config_free(pointer) }
 
     /// The last value of `key` (`section.subsection.name`), or nil when unset.

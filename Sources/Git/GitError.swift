@@ -18,7 +18,9 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
     /// True when the failure means "no such object, ref or entry".
     public var isNotFound: Bool { code.isNotFound }
     /// True when authentication failed: every credential tried was refused, or none was found.
-    public var isAuthenticationFailure: Bool { code == .auth || errorClass == .ssh && message.contains("authentication") }
+    public var isAuthenticationFailure: Bool {
+        code == .auth || errorClass == .ssh && (message.contains("authentication") || message.contains("Permission denied"))
+    }
     /// True when the remote could not be reached: connection refused, unknown host, no route, timeout.
     public var isConnectionFailure: Bool {
         let text = message.lowercased()

@@ -29,12 +29,14 @@ extension Repository {
         var parentObjects: [OpaquePointer?] = []
         defer { parentObjects.forEach { git_object_free($0) } }
         for parent in parents { parentObjects.append(try lookupObject(parent, type: GIT_OBJECT_COMMIT)) }
-        let signature = try self.signature()
-        defer { git_signature_free(signature) }
+        let author = try signature(.author)
+        defer { git_signature_free(author) }
+        let committer = try signature(.committer)
+        defer { git_signature_free(committer) }
         var oid = git_oid()
         _ = try parentObjects.withUnsafeMutableBufferPointer { buffer in
             try buffer.withMemoryRebound(to: OpaquePointer?.self) { parentsPointer in
-                try check(git_commit_create(&oid, pointer, nil, signature, signature, "UTF-8", message,
+                try check(git_commit_create(&oid, pointer, nil, author, committer, "UTF-8", message,
                                             treeObject, parents.count, parentsPointer.baseAddress),
                           "create commit")
             }

@@ -87,6 +87,18 @@ extension Repository {
         return result
     }
 
+    /// The reference a symbolic reference names (`refs/remotes/origin/HEAD` → `refs/remotes/origin/main`),
+    /// or nil when it does not exist or is not symbolic.
+    public func symbolicTarget(_ name: ReferenceName) throws -> ReferenceName? {
+        var ref: OpaquePointer?
+        let code = git_reference_lookup(&ref, pointer, name.fullName)
+        if code == GIT_ENOTFOUND.rawValue || code == GIT_EINVALIDSPEC.rawValue { return nil }
+        try check(code, "read \(name.fullName)")
+        defer { git_reference_free(ref) }
+        guard git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC else { return nil }
+        return ReferenceName(String(cString: git_reference_symbolic_target(ref)))
+    }
+
     /// Where HEAD points.
     public func head() throws -> Head {
         var ref: OpaquePointer?

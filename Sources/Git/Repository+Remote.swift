@@ -1,61 +1,72 @@
+import CGitSsh
 import Clibgit2
+import Clibgit2Support
 import Foundation
 
-/// How fetch and push authenticate: ssh-agent, then the default ssh keys, then `userPassword`
-/// (for https; the caller may ask `git credential fill`). libgit2 asks again after every failed
-/// attempt, so the number of answers is capped.
-public struct Credentials {
-    /// A user name and password for a URL, or nil to give up.
-    public var userPassword: (_ url: String, _ username: String?) -> (username: String, password: String)?
-    /// Answers given per operation before failing with an authentication error.
-    public var maxAttempts: Int
+/// A user name and password sent to an http(s) server.
+public struct UserPassword: Sendable, Equatable {
+    public var username: String
+    public var password: String
 
-    public init(maxAttempts: Int = 4,
-                userPassword: @escaping (_ url: String, _ username: String?) -> (username: String, password: String)? = { _, _ in nil }) {
-        self.maxAttempts = maxAttempts
-        self.userPassword = userPassword
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
+    }
+}
+
+/// How fetch and push answer an http(s) server that asks who we are, in the steps of git's
+/// credential protocol: `fill` once per operation, then `approve` when the operation succeeded
+/// with what it gave, or `reject` when the server refused it (the operation then fails: no second
+/// guess). ssh authenticates in the ssh client itself (`cgs_register_ssh_transport`).
+public struct Credentials {
+    /// The credential for a URL (and the user name the URL names), or nil to give up.
+    public var fill: (_ url: String, _ username: String?) -> UserPassword?
+    /// The server accepted `credential`.
+    public var approve: (_ credential: UserPassword) -> Void
+    /// The server refused `credential`.
+    public var reject: (_ credential: UserPassword) -> Void
+
+    public init(fill: @escaping (_ url: String, _ username: String?) -> UserPassword? = { _, _ in nil },
+                approve: @escaping (_ credential: UserPassword) -> Void = { _ in },
+                reject: @escaping (_ credential: UserPassword) -> Void = { _ in }) {
+        self.fill = fill
+        self.approve = approve
+        self.reject = reject
     }
 }
 
 /// The state of one credentials callback sequence, passed to C as the payload.
 private final class CredentialSession {
     let credentials: Credentials
-    var attempts = 0
-    var triedAgent = false
-    var keys: [String]
-    var triedPassword = false
+    /// What `fill` gave and was sent, if anything.
+    var sent: UserPassword?
     /// Per reference: nil when the remote accepted the update, else its rejection message.
     var pushStatus: [String: String?] = [:]
 
     init(_ credentials: Credentials) {
         self.credentials = credentials
-        let ssh = FileManager.default.homeDirectoryForCurrentUser.path + "/.ssh/"
-        keys = ["id_ed25519", "id_ecdsa", "id_rsa"].map { ssh + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
     }
 
     func answer(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, url: String, username: String?, allowed: UInt32) -> Int32 {
-        attempts += 1
-        guard attempts <= credentials.maxAttempts else { return GIT_EAUTH.rawValue }
-        let user = username ?? "git"
-        if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
-            if !triedAgent {
-                triedAgent = true
-                if git_credential_ssh_key_from_agent(out, user) == 0 { return 0 }
-            }
-            while let key = keys.first {
-                keys.removeFirst()
-                let publicKey = FileManager.default.fileExists(atPath: key + ".pub") ? key + ".pub" : nil
-                if git_credential_ssh_key_new(out, user, publicKey, key, nil) == 0 { return 0 }
-            }
+        guard allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0 else {
+            return refuse("no way to authenticate to \(url): libgit2 asked for credentials of types \(allowed)")
         }
-        if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, !triedPassword {
-            triedPassword = true
-            if let pair = credentials.userPassword(url, username),
-               git_credential_userpass_plaintext_new(out, pair.username, pair.password) == 0 { return 0 }
+        // Asked again: the server refused what we sent.
+        if let sent {
+            credentials.reject(sent)
+            return refuse("the server refused the user name and password for \(url)")
         }
-        if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
-            return git_credential_username_new(out, user)
+        guard let pair = credentials.fill(url, username) else {
+            return refuse("no user name and password for \(url)")
         }
+        sent = pair
+        return git_credential_userpass_plaintext_new(out, pair.username, pair.password)
+    }
+
+    /// Fails the operation with an authentication error that says why (libgit2 would otherwise
+    /// show whatever message an earlier, unrelated call left).
+    private func refuse(_ message: String) -> Int32 {
+        git_error_set_str(Int32(GIT_ERROR_NET.rawValue), message)
         return GIT_EAUTH.rawValue
     }
 }
@@ -104,6 +115,9 @@ extension Repository {
     /// statuses into the returned session.
     private func withRemote(_ remote: String, _ credentials: Credentials,
                             _ body: (OpaquePointer?, git_remote_callbacks) throws -> Void) throws -> CredentialSession {
+        // Only commands that talk to a remote pay for parsing the CA bundle (see Clibgit2Support).
+        try check(clibgit2_load_certificates(), "load the TLS certificate authorities")
+        try check(cgs_register_ssh_transport(), "register the ssh transport")
         let handle = try remoteHandle(remote)
         defer { git_remote_free(handle) }
         let session = CredentialSession(credentials)
@@ -113,6 +127,7 @@ extension Repository {
         callbacks.push_update_reference = pushUpdateCallback
         callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
         try withExtendedLifetime(session) { try body(handle, callbacks) }
+        if let sent = session.sent { credentials.approve(sent) }
         return session
     }
 

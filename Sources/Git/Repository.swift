@@ -23,6 +23,7 @@ public final class Repository {
         try check(git_repository_open_ext(&handle, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil),
                   "open repository at \(path)")
         pointer = handle!
+        try addCommandLineConfig()
     }
 
     /// Opens the repository that contains `path`, searching upwards like `git` does. Like git,
@@ -34,6 +35,28 @@ public final class Repository {
         try check(git_repository_open_ext(&handle, path, 0, nil), "find a git repository at or above \(path)")
         pointer = handle!
         try checkOwnership()
+        try addCommandLineConfig()
+    }
+
+    /// Opens the repository a git subcommand started in `directory` works on: with `GIT_DIR` in
+    /// `environment` (what `git --git-dir` sets), that git directory, its work tree being
+    /// `GIT_WORK_TREE` (`git --work-tree`), else `core.worktree`, else `directory`, as in git;
+    /// without it, the repository containing `directory`.
+    public convenience init(gitEnvironment environment: [String: String], directory: String) throws {
+        guard let gitDirectory = environment["GIT_DIR"], !gitDirectory.isEmpty else {
+            try self.init(discoveringFrom: directory)
+            return
+        }
+        let base = URL(fileURLWithPath: directory, isDirectory: true)
+        try self.init(path: URL(fileURLWithPath: gitDirectory, relativeTo: base).standardizedFileURL.path)
+        try checkOwnership()
+        let workTree = environment["GIT_WORK_TREE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let workTree {
+            let path = URL(fileURLWithPath: workTree, relativeTo: base).standardizedFileURL.path
+            try check(git_repository_set_workdir(pointer, path, 0), "use \(path) as the work tree")
+        } else if workdir != nil, try configValue("core.worktree") == nil {
+            try check(git_repository_set_workdir(pointer, base.standardizedFileURL.path, 0), "use \(directory) as the work tree")
+        }
     }
 
     /// Creates a new repository (non-bare unless `bare`) at `path`.
@@ -62,15 +85,6 @@ public final class Repository {
     /// True for a shallow clone (`git clone --depth N`): its history stops at the commits listed
     /// in `.git/shallow`, whose parents are missing.
     public var isShallow: Bool { git_repository_is_shallow(pointer) == 1 }
-
-    /// The author and committer for commits this tool writes: the user's configured identity,
-    /// or a fixed one where `user.name`/`user.email` are unset (CI machines).
-    func signature() throws -> UnsafeMutablePointer<git_signature> {
-        var signature: UnsafeMutablePointer<git_signature>?
-        if git_signature_default(&signature, pointer) == 0, let signature { return signature }
-        try check(git_signature_now(&signature, "git-autoresearch", "git-autoresearch@localhost"), "make a signature")
-        return signature!
-    }
 }
 
 /// A C string array for libgit2 calls, kept alive for the duration of `body`.
@@ -84,11 +98,35 @@ func withStrArray<T>(_ strings: [String], _ body: (inout git_strarray) throws ->
 }
 
 extension Repository {
+    /// The repository's configuration (all levels, as git reads them) as it is now, to read.
+    public func configuration() throws -> ConfigFile {
+        var config: OpaquePointer?
+        try check(git_repository_config_snapshot(&config, pointer), "read the repository configuration")
+        return ConfigFile(owning: config!, path: "the repository configuration")
+    }
+
     /// The value of `key` in the repository's configuration (all levels, as git reads them), or nil.
     public func configValue(_ key: String) throws -> String? {
         var config: OpaquePointer?
         try check(git_repository_config_snapshot(&config, pointer), "read the repository configuration")
         defer { git_config_free(config) }
+        return try Self.string(key, in: config)
+    }
+
+    /// The value of `key` in the user's and the system's configuration and `git -c`: for
+    /// settings read outside a repository.
+    public static func globalConfigValue(_ key: String) throws -> String? {
+        ensureLibraryReady()
+        var config: OpaquePointer?
+        try check(git_config_open_default(&config), "read the global git configuration")
+        defer { git_config_free(config) }
+        if let path = try CommandLineConfig.layerPath.get() {
+            try check(git_config_add_file_ondisk(config, path, GIT_CONFIG_LEVEL_APP, nil, 0), "read the settings of git -c")
+        }
+        return try string(key, in: config)
+    }
+
+    private static func string(_ key: String, in config: OpaquePointer?) throws -> String? {
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
         let code = git_config_get_string_buf(&buffer, config, key)

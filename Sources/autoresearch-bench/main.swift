@@ -12,7 +12,8 @@ func option(_ name: String, _ fallback: String) -> String {
 let iterations = Int(option("--iterations", "40"))!
 let ledgerSizes = option("--sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
 let appendsPerSize = Int(option("--appends", "50"))!
-let toolPath = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path
+/// The binary measured: `--tool PATH`, else the one built next to the benchmark.
+let toolPath = option("--tool", URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path)
 
 func now() -> Double { Date().timeIntervalSinceReferenceDate }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -155,9 +156,31 @@ func ledgerReads() throws {
     }
 }
 
-if option("--only", "") == "h" {
-    try ledgerReads()
-    exit(0)
+/// (k) Process start: `--version`, and `status` on a 200-file project with one run, each the
+/// median of `--starts` runs, next to `git --version` and `git status`; with `--before-binary`,
+/// the same for that binary.
+func processStart() throws {
+    let count = Int(option("--starts", "50"))!
+    let before = option("--before-binary", "")
+    let repo = try makeProject()
+    try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score"], in: repo.path)
+    try runProgram(toolPath, ["run", "-q"], in: repo.path)
+    func startTime(_ executable: String, _ arguments: [String]) throws -> String {
+        ms(median(try (0..<count).map { _ in try wallTime(executable, arguments, in: repo.path) }))
+    }
+    print("\n(k) Process start: wall time, median of \(count) runs each, 200-file project with one run")
+    var rows: [(String, String, String)] = [("git-autoresearch", try startTime(toolPath, ["--version"]), try startTime(toolPath, ["status"])),
+                                             ("git", try startTime("/usr/bin/git", ["--version"]), try startTime("/usr/bin/git", ["status"]))]
+    if !before.isEmpty { rows.insert(("before (--before-binary)", try startTime(before, ["--version"]), try startTime(before, ["status"])), at: 1) }
+    for (label, version, status) in rows {
+        print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + "--version " + version.leftPadded(9) + "   status " + status.leftPadded(9))
+    }
+}
+
+switch option("--only", "") {
+case "h": try ledgerReads(); exit(0)
+case "k": try processStart(); exit(0)
+default: break
 }
 
 // MARK: (a) one iteration: tool vs git CLI
@@ -225,6 +248,7 @@ for (label, values) in [("git autoresearch run (one CLI process per iteration)",
 }
 print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process)",
              median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads)))
+if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows
 
@@ -360,3 +384,4 @@ for workers in workerCounts {
 }
 
 try ledgerReads()
+try processStart()

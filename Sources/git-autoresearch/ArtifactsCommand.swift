@@ -12,15 +12,18 @@ extension GitAutoresearch {
             with 'push' and 'pull'. --out refuses to replace a file that exists and writes nothing then.
             """)
 
-        @Argument(help: "The run id (or a unique prefix of it).")
+        @Argument(help: ArgumentHelp("The run: its id or a unique part of it from either end, a commit (hash, branch, HEAD~2) with one run, or best, baseline, last.", valueName: "run"))
         var runID: String
+
+        @Option(name: [.short, .long], help: "Look for the run in this experiment only (and take best, baseline, last from it; default: the current one).")
+        var experiment: String?
 
         @Option(help: "Write the artifacts under this directory (created when missing).")
         var out: String?
 
         mutating func run() throws {
             let workspace = try Workspace()
-            let entry = try workspace.run(runID)
+            let entry = try workspace.run(named: runID, experiment: experiment)
             let artifacts: [Autoresearch.Artifact]
             if let out {
                 artifacts = try workspace.restoreArtifacts(of: entry, to: out)

@@ -13,17 +13,22 @@ struct GitAutoresearch: ParsableCommand {
         Records live in refs/notes/autoresearch (see them with: git log --notes=autoresearch). \
         Exit codes of 'run': 0 keep, 10 discard, 11 crash, 12 timeout, 13 no-metric, \
         14 nothing to evaluate, 16 rejected, 130 interrupted. Of 'loop': 0 --max-runs, 20 --max-time, \
-        21 --patience, 22 --max-crashes, 130 interrupted. 1 for errors, 64 for usage errors.
+        21 --patience, 22 --max-crashes, 130 interrupted. 1 for errors, 64 for usage errors. \
+        \(GlobalFlags.help) Colour follows color.autoresearch, color.ui, NO_COLOR; log, show and report \
+        go through git's pager on a terminal (GIT_PAGER, pager.autoresearch, core.pager, PAGER, less).
         """,
         version: "0.1.0",
-        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Adopt.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self]
+        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Adopt.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self, Completion.self]
     )
 
     /// Parses and runs a subcommand; errors the user can act on are printed git-style
     /// (`error: ...` then `hint: ...`) with exit code 1.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            let (flags, arguments) = try GlobalFlags.extract(from: Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
+            let paged = command is PagedOutput && !flags.noPager && Pager.start(for: type(of: command)._commandName)
+            Terminal.colorEnabled = decideColor(flag: flags.color, paged: paged)
             try command.run()
         } catch let error as AutoresearchError {
             Terminal.error(error.message, hint: error.hint)
@@ -31,6 +36,9 @@ struct GitAutoresearch: ParsableCommand {
         } catch let error as GitError {
             Terminal.error(error.description, hint: nil)
             Foundation.exit(1)
+        } catch let error as AutoresearchUsage {
+            Terminal.error(error.description, hint: "see git autoresearch --help")
+            Foundation.exit(64)
         } catch {
             exitShowingControls(error)
         }
@@ -39,7 +47,9 @@ struct GitAutoresearch: ParsableCommand {
     /// `exit(withError:)`, with the control characters of the message made visible: a usage
     /// error echoes the arguments given.
     private static func exitShowingControls(_ error: Error) -> Never {
-        let message = UntrustedText.visible(fullMessage(for: error), multiline: true)
+        var message = UntrustedText.visible(fullMessage(for: error), multiline: true)
+        // ArgumentParser writes "Error: "; git and the tool's own messages write "error: ".
+        if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
         let code = exitCode(for: error)
         if !message.isEmpty {
             (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data((message + "\n").utf8))

@@ -24,13 +24,14 @@ extension GitAutoresearch {
             let workspace = try Workspace()
             guard let found = try workspace.guardViolations(staged: staged), !found.paths.isEmpty else { return }
             let paths = found.paths.joined(separator: ", ")
+            let mainBranch = workspace.defaultBranch(experiment: found.experiment)
             if ProcessInfo.processInfo.environment[Hooks.overrideVariable] == "1" {
                 try workspace.logGuardOverride(experiment: found.experiment, paths: found.paths)
                 Terminal.notice("warning: guarded paths of experiment '\(found.experiment)' changed on purpose (\(Hooks.overrideVariable)=1): \(paths); logged in .git/autoresearch/guard-overrides.log")
                 return
             }
             throw AutoresearchError("this \(staged ? "commit" : "branch") changes guarded paths of experiment '\(found.experiment)': \(paths)",
-                                    hint: "guarded paths keep the metric honest, so runs would reject this change. To change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' here (the next run is a new baseline), or commit with \(Hooks.overrideVariable)=1 (logged) and then run 'git autoresearch init --name \(found.experiment)'. To undo: git restore --staged --worktree \(found.paths.joined(separator: " "))")
+                                    hint: "guarded paths keep the metric honest, so runs would reject this change. To change the evaluator on purpose, commit it on \(mainBranch) and run 'git autoresearch rebase \(mainBranch)' here (the next run is a new baseline), or commit with \(Hooks.overrideVariable)=1 (logged) and then run 'git autoresearch init --name \(found.experiment)'. To undo: git restore --staged --worktree \(found.paths.joined(separator: " "))")
         }
     }
 }

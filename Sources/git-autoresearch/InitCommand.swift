@@ -17,6 +17,9 @@ extension GitAutoresearch {
         @Option(name: .long, help: "Experiment name (letters, digits, '.', '_', '-').")
         var name: String
 
+        @Flag(name: [.short, .long], help: "Print nothing but errors and warnings.")
+        var quiet = false
+
         @OptionGroup var evaluation: EvaluationOptions
         @OptionGroup(title: "Decision") var decision: DecisionOptions
         @OptionGroup(title: "Staged evaluation, metrics and artifacts") var staging: StagingOptions
@@ -41,6 +44,7 @@ extension GitAutoresearch {
                 Terminal.notice("warning: the program file \(program) does not exist yet")
             }
             let result = try workspace.initialize(settings)
+            guard !quiet else { return }
             let experiment = result.experiment
             print("\(result.created ? "Created" : "Updated") experiment \(Terminal.paint(experiment.name, .bold)) on branch autoresearch/\(experiment.name)\(result.switched ? " (switched to it)" : "")")
             print("  evaluate  \(UntrustedText.visible(experiment.evaluate))")

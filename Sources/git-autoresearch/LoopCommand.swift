@@ -62,7 +62,7 @@ extension GitAutoresearch {
         @Option(name: .customLong("worker-env"), help: ArgumentHelp("Set KEY=VALUE in each worker's environment, {worker} replaced by its number (repeatable), e.g. 'CUDA_VISIBLE_DEVICES={worker}'.", valueName: "KEY=VALUE"))
         var workerEnvironment: [String] = []
 
-        @Option(help: ArgumentHelp("Share through this remote: pull before each run, push after each keep and every --push-every runs.", valueName: "REMOTE"))
+        @Option(help: ArgumentHelp("Share through this remote (a name, a URL or a path): pull before each run, push after each keep and every --push-every runs.", valueName: "REMOTE"))
         var sync: String?
 
         @Option(name: .customLong("push-every"), help: "With --sync: push at least every this many runs.")

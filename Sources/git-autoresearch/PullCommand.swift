@@ -14,7 +14,7 @@ extension GitAutoresearch {
             commit. Afterwards git log --notes=autoresearch shows everyone's runs.
             """)
 
-        @Argument(help: "The remote (a configured remote's name).")
+        @Argument(help: "The remote: a configured remote's name, a URL (https://…, ssh://…, host:path) or a path.")
         var remote = "origin"
 
         @Option(help: "Output: text or json.")

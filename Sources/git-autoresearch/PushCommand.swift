@@ -17,11 +17,12 @@ extension GitAutoresearch {
             (default 300), or at once with --break-stale-locks. An experiment branch that diverged from the remote's is pushed when \
             its best is better, joined with the remote's by a merge commit that holds our files (the \
             remote's branch moves forward); otherwise it is not pushed (its records and attempts are), \
-            and 'loop --sync REMOTE' adopts the remote's. Authentication: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa, \
-            then 'git credential fill' for https.
+            and 'loop --sync REMOTE' adopts the remote's. ssh runs the OpenSSH client as git does \
+            (GIT_SSH_COMMAND, core.sshCommand, GIT_SSH, ssh), so ~/.ssh/config applies; https asks the \
+            credential helpers (get once, store on success, erase on refusal), then the terminal.
             """)
 
-        @Argument(help: "The remote (a configured remote's name).")
+        @Argument(help: "The remote: a configured remote's name, a URL (https://…, ssh://…, host:path) or a path.")
         var remote = "origin"
 
         @Option(name: [.short, .long], help: "Push only this experiment's branch and attempts (records are shared by all).")

@@ -6,10 +6,13 @@ extension GitAutoresearch {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one run: its record, its artifacts, the last lines of its log, and the change it evaluated.",
-            discussion: "The log lines are the ones kept in git (refs/notes/autoresearch-logs), so they are there for runs fetched from other machines too. The change is the diff of the run's commit against its parent, for discarded runs as well.")
+            discussion: "The log lines are the ones kept in git (after the record in its note, refs/notes/autoresearch), so they are there for runs fetched from other machines too. The change is the diff of the run's commit against its parent, for discarded runs as well.")
 
-        @Argument(help: "The run id (or a unique prefix of it).")
+        @Argument(help: ArgumentHelp("The run: its id or a unique part of it from either end, a commit (hash, branch, HEAD~2) with one run, or best, baseline, last.", valueName: "run"))
         var runID: String
+
+        @Option(name: [.short, .long], help: "Look for the run in this experiment only (and take best, baseline, last from it; default: the current one).")
+        var experiment: String?
 
         @Flag(help: "Leave out the diff.")
         var noPatch = false
@@ -19,7 +22,7 @@ extension GitAutoresearch {
 
         mutating func run() throws {
             let workspace = try Workspace()
-            let entry = try workspace.run(runID)
+            let entry = try workspace.run(named: runID, experiment: experiment)
             let tail = try workspace.logTail(of: entry)
             let patch = noPatch ? "" : try workspace.patch(of: entry)
             let artifacts = try workspace.artifacts(of: entry)
@@ -41,9 +44,25 @@ extension GitAutoresearch {
             }
             if !noPatch {
                 print(Terminal.paint("\nchange:", .bold))
-                let shown = patch.isEmpty ? "(no change against the parent commit)" : UntrustedText.visible(patch, multiline: true)
+                let shown = patch.isEmpty ? "(no change against the parent commit)" : Self.painted(UntrustedText.visible(patch, multiline: true))
                 print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
             }
+        }
+
+        /// A patch coloured as `git diff` colours it: headers bold, hunks cyan, removed lines red,
+        /// added lines green (when colour is on).
+        static func painted(_ patch: String) -> String {
+            guard Terminal.colorEnabled else { return patch }
+            return patch.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                let text = String(line)
+                if ["diff --git", "index ", "--- ", "+++ ", "new file", "deleted file", "similarity", "rename "].contains(where: text.hasPrefix) {
+                    return Terminal.paint(text, .bold)
+                }
+                if text.hasPrefix("@@") { return Terminal.paint(text, .cyan) }
+                if text.hasPrefix("+") { return Terminal.paint(text, .green) }
+                if text.hasPrefix("-") { return Terminal.paint(text, .red) }
+                return text
+            }.joined(separator: "\n")
         }
     }
 }

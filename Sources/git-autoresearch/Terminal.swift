@@ -4,16 +4,14 @@ import Foundation
 import Glibc
 #endif
 
-/// Output conventions of a git subcommand: colour only on a terminal (and not with NO_COLOR),
+/// Output conventions of a git subcommand: colour as git decides it (see `decideColor`),
 /// errors and progress on stderr. Text the tool did not write goes through
 /// `UntrustedText.visible` before it is printed; errors, notices and progress do it here.
 enum Terminal {
     static let stdoutIsTTY = isatty(STDOUT_FILENO) == 1
     static let stderrIsTTY = isatty(STDERR_FILENO) == 1
-    /// `AUTORESEARCH_COLOR=always` asks for colour on a pipe: the workers of a loop on a terminal
-    /// print through one.
-    static let colorEnabled = (stdoutIsTTY || ProcessInfo.processInfo.environment["AUTORESEARCH_COLOR"] == "always")
-        && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    /// Decided once by `main` before the command runs (`decideColor`).
+    nonisolated(unsafe) static var colorEnabled = false
 
     enum Color: String {
         case red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36", dim = "2", bold = "1"

@@ -43,11 +43,11 @@ import Fixtures
         let second = try TempRepository(cloneOf: remote.url)
         try second.pull()
         let secondWorkspace = try second.workspace()
-        let stored = try secondWorkspace.artifacts(of: try secondWorkspace.run(run))
+        let stored = try secondWorkspace.artifacts(of: try secondWorkspace.run(named: run))
         #expect(stored.map(\.path) == ["out/metrics.json", "out/rollout.json", "out/traces/t1.log"], "\(stored)")
         #expect(stored.last?.size == 21)
         let out = second.path + "/restored"
-        let restored = try secondWorkspace.restoreArtifacts(of: try secondWorkspace.run(run), to: out)
+        let restored = try secondWorkspace.restoreArtifacts(of: try secondWorkspace.run(named: run), to: out)
         #expect(restored.count == 3)
         #expect(try String(contentsOfFile: out + "/out/rollout.json", encoding: .utf8) == "rollout of run \(run)\n")
         #expect(try String(contentsOfFile: out + "/out/traces/t1.log", encoding: .utf8) == "step 1\nstep 2\nstep 3\n")

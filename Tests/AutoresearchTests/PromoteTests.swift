@@ -53,7 +53,8 @@ extension TempRepository {
         #expect(promotion.commit.hex == merge)
         #expect(try repo.gitLine("rev-list", "--parents", "-n", "1", merge) == "\(merge) \(mainBefore) \(best)")
         let message = try repo.git(["log", "-1", "--format=%B", merge])
-        let record = try repo.gitLine("notes", "--ref=autoresearch", "show", best)
+        // The record, without the log lines kept after it in its note.
+        let record = try repo.git(["notes", "--ref=autoresearch", "show", best]).split(separator: "\n").first { !$0.hasPrefix("log=") } ?? "no record"
         #expect(message.hasPrefix("Promote autoresearch/s: score=5 (run "))
         #expect(message.contains("\n\n\(record)\n"))
         #expect(repo.read("candidate.txt") == "value 5\n")

@@ -57,7 +57,8 @@ func jsonArray(_ text: String) -> [[String: Any]] {
         #expect(show.stdout.contains("run=\(id) status=discard"))
         #expect(show.stdout.contains("  | training...") && show.stdout.contains("  | score: 7"))
         #expect(show.stdout.contains("-value 5") && show.stdout.contains("+value 7"))
-        #expect(try repo.git(["notes", "--ref", "autoresearch-logs", "show", runs[0]["commit"] as? String ?? ""]).contains("\(id) 002 score: 7"))
+        // Kept after the record, in its note (one notes commit per run).
+        #expect(try repo.git(["notes", "--ref", "autoresearch", "show", runs[0]["commit"] as? String ?? ""]).contains("log=002 run=\(id) text=\"score: 7\""))
 
         let missing = try Tool.run(["show", "19990101"], in: repo)
         #expect(missing.status == 1 && missing.stderr.contains("no run '19990101'"))

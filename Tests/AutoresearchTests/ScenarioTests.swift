@@ -143,6 +143,8 @@ struct SignalledRun {
             let object = String(note.split(separator: " ")[1])
             lines += try repo.git(["notes", "--ref=autoresearch", "show", object]).split(separator: "\n").map(String.init)
         }
+        // Each record is followed by its log lines (`log=NNN run=RUN text=...`).
+        lines = lines.filter { !$0.hasPrefix("log=") }
         #expect(lines.count == 6)
         for status in ["keep", "discard", "crash", "timeout", "no-metric"] {
             #expect(lines.contains { $0.contains("status=\(status) ") }, "a \(status) record")

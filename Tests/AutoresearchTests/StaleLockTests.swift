@@ -14,26 +14,26 @@ extension TempRepository {
 }
 
 @Suite(.ownThreads) struct StaleLockTests {
-    /// An agent that writes a new value, then leaves a lock on the log notes as if a process
-    /// were killed while writing them: the lock appears after the command's sweep.
-    static let agentLeavingALogsLock = """
+    /// An agent that writes a new value, then leaves a lock on the notes as if a process were
+    /// killed while writing them: the lock appears after the command's sweep.
+    static let agentLeavingANotesLock = """
     echo "value $((10 - AUTORESEARCH_ITERATION))" > candidate.txt
-    touch -d '10 minutes ago' "$(git rev-parse --git-common-dir)/refs/notes/autoresearch-logs.lock"
+    touch -d '10 minutes ago' "$(git rev-parse --git-common-dir)/refs/notes/autoresearch.lock"
 
     """
 
     @Test func aStaleLockOnTheNotesIsClearedAndTheLoopRecordsEveryRun() throws {
         let repo = try scenarioRepository()
         #expect(try Tool.run(["run"], in: repo).status == 0)
-        try repo.plantLock(".git/refs/notes/autoresearch-logs.lock")
+        try repo.plantLock(".git/refs/notes/autoresearch.lock")
         try repo.plantLock(".git/refs/heads/main.lock")
-        let result = try loopJSON(repo, ["--agent", try repo.agent(Self.agentLeavingALogsLock), "--max-runs", "2"])
+        let result = try loopJSON(repo, ["--agent", try repo.agent(Self.agentLeavingANotesLock), "--max-runs", "2"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("old): \(repo.path)/.git/refs/notes/autoresearch-logs.lock"), "\(result.stderr)")
-        #expect(!repo.exists(".git/refs/notes/autoresearch-logs.lock"))
+        #expect(result.stderr.contains("old): \(repo.path)/.git/refs/notes/autoresearch.lock"), "\(result.stderr)")
+        #expect(!repo.exists(".git/refs/notes/autoresearch.lock"))
         #expect(repo.exists(".git/refs/heads/main.lock"), "the user's lock files are not ours")
         #expect(try repo.ledgerLines().count == 3)
-        let logTails = try repo.git(["notes", "--ref", "autoresearch-logs", "list"]).split(separator: "\n")
+        let logTails = Set(try Fixtures.noteLines(of: repo.path).filter { $0.hasPrefix("log=") }.compactMap { TempRepository.field("run", $0) })
         #expect(logTails.count == 3, "every run's log tail is kept")
         try repo.fsck()
     }

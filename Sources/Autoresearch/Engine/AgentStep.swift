@@ -47,7 +47,7 @@ struct AgentContext {
         }
         let tsv = ([["commit", experiment.metric, "status", "description", "run"]] + rows)
             .map { $0.joined(separator: "\t") }.joined(separator: "\n") + "\n"
-        try tsv.write(toFile: historyPath, atomically: true, encoding: .utf8)
+        try AgentContext.replace(historyPath, with: tsv)
         try? FileManager.default.removeItem(atPath: descriptionPath)
 
         let bestValue = best.record.value.map(RunRecord.format) ?? "?"
@@ -71,7 +71,15 @@ struct AgentContext {
         """
         for row in rows { prompt += "| " + row.prefix(4).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
         if rows.isEmpty { prompt += "| (none yet) | | | |\n" }
-        try prompt.write(toFile: promptPath, atomically: true, encoding: .utf8)
+        try AgentContext.replace(promptPath, with: prompt)
+    }
+
+    /// Replaces the file at `path` with `text`, without fsync (`LocalFile`): the agent's context is
+    /// written anew at every iteration.
+    private static func replace(_ path: String, with text: String) throws {
+        guard LocalFile.replace(path, with: Array(text.utf8)) else {
+            throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// The first line the agent wrote to the description file, if any.
@@ -114,8 +122,7 @@ extension ExperimentContext {
         try requireHeadOnBranch(after: marker)
         guard let failure else { return .changed(description: marker.description) }
         let settled = try settle(marker, status: failure.status,
-                                 reason: failure.reason, exitCode: failure.exitCode)
-        try ledger.appendLogTail(result.tail, run: run, on: settled.commit)
+                                 reason: failure.reason, exitCode: failure.exitCode, logTail: result.tail)
         return .settled(RunOutcome(record: settled.record, commit: settled.commit, bestBefore: best.commit,
                                    logPath: logPath, tail: result.tail))
     }

@@ -83,7 +83,7 @@ extension ExperimentContext {
     func evaluate(_ experiment: Experiment, run: String, candidate: OID, best: RunRecord?, logPath: String,
                   includeSmoke: Bool = true, onStart: (Int32) throws -> Void) throws -> Evaluation {
         var evaluation = Evaluation()
-        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+        guard LocalFile.write([], to: logPath) else {
             throw AutoresearchError("cannot write the log \(logPath)")
         }
         switch targets(of: experiment) {

@@ -131,7 +131,7 @@ extension Workspace {
             throw AutoresearchError("the work tree has uncommitted changes", hint: "commit or stash them first (git stash -u)")
         }
         guard let source = try repository.resolveCommit(revision) else {
-            throw AutoresearchError("no commit '\(revision)'", hint: "name the branch or commit that holds the new evaluator, e.g. main")
+            throw AutoresearchError("no commit '\(revision)'", hint: "name the branch or commit that holds the new evaluator, e.g. \(defaultBranch(experiment: name))")
         }
         var experiment = try context(name).configuration(at: tip)
         let tipTree = try repository.commit(tip).tree, sourceTree = try repository.commit(source).tree

@@ -74,7 +74,7 @@ extension Workspace {
         let head = try repository.head()
         guard case .branch(let currentBranch, let headTarget) = head, let parentCommit = headTarget else {
             if case .detached = head {
-                throw AutoresearchError("HEAD is detached", hint: "switch to the branch the experiment should start from (git switch main)")
+                throw AutoresearchError("HEAD is detached", hint: "switch to the branch the experiment should start from (git switch \(defaultBranch()))")
             }
             throw AutoresearchError("the current branch has no commit yet", hint: "commit the code to optimise first (git add . && git commit)")
         }
@@ -117,6 +117,7 @@ extension Workspace {
         let startCommit = configCommit ?? parentCommit
         if branchTarget == nil {
             try repository.setReference(branch, to: startCommit, expecting: .absent, message: "autoresearch: create experiment \(settings.name)")
+            try? rememberBaseBranch(currentBranch, experiment: settings.name)
         }
         let switched = currentBranch != branch
         if switched { try repository.setHead(toBranch: branch) }

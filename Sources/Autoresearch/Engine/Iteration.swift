@@ -311,7 +311,7 @@ extension ExperimentContext {
 
     /// Evaluates `commit` for the run `marker` describes (written, and updated with the process
     /// group), lets `decide` judge what was measured, builds the record once (with its stored
-    /// artifacts), and appends it and the log tail to the ledger. The caller resets and removes
+    /// artifacts), and appends it with the log tail to the ledger. The caller resets and removes
     /// the marker. With `sharedBest` (parallel workers), deciding and recording happen under the
     /// best's lock, so no other worker sees the experiment branch at a new best whose record is
     /// not written yet.
@@ -332,14 +332,13 @@ extension ExperimentContext {
             let decision = try evaluation.status.map { Decision(settledBy: evaluation, status: $0, best: best) } ?? decide(evaluation)
             let record = RunRecord(experiment: experiment, run: run, marker: marker, evaluation: evaluation, decision: decision,
                                    artifacts: artifacts)
-            try ledger.append(record, on: commit)
+            try ledger.append(record, logTail: evaluation.tail, on: commit)
             return record
         }
         let record = sharedBest ? try withBestLock(settle) : try settle()
         if let skipped = record.artifactsSkipped {
             events.notice("warning: artifacts over the \(ByteCount.format(experiment.artifactLimit)) limit were not stored: \(skipped); raise it with 'git config -f .autoresearch experiment.\(name).artifactLimit BYTES' or store less")
         }
-        try ledger.appendLogTail(evaluation.tail, run: run, on: commit)
         return (record, evaluation)
     }
 
@@ -352,7 +351,8 @@ extension ExperimentContext {
         try ledger.append(record, on: candidate.commit)
         try resetHard(to: base)
         state.removeMarker()
-        let hint = "the change: git show \(candidate.commit.short); to change the evaluator on purpose, commit it on your main branch and run 'git autoresearch rebase main' (or commit it here, then 'git autoresearch init --name \(name)'): the next run is a new baseline"
+        let mainBranch = workspace.defaultBranch(experiment: name)
+        let hint = "the change: git show \(candidate.commit.short); to change the evaluator on purpose, commit it on \(mainBranch) and run 'git autoresearch rebase \(mainBranch)' (or commit it here, then 'git autoresearch init --name \(name)'): the next run is a new baseline"
         return RunOutcome(record: record, commit: candidate.commit, bestBefore: best.commit, logPath: state.logPath(run: candidate.run),
                           tail: [], hint: hint)
     }

@@ -52,7 +52,7 @@ extension Workspace {
         }
         let best = standing.best
         let head = try repository.head()
-        let (branch, old) = try promotionBranch(requested, head: head)
+        let (branch, old) = try promotionBranch(requested, head: head, experiment: name)
         func done(_ mode: Promotion.Mode, _ commit: OID) -> Promotion {
             Promotion(experiment: name, branch: branch, mode: mode, commit: commit, best: best, value: value, baseline: standing.baseline)
         }
@@ -119,7 +119,7 @@ extension Workspace {
 
     /// The branch to promote into and its tip: the one named, else the one HEAD is on; never an
     /// experiment branch, never created.
-    private func promotionBranch(_ requested: String?, head: Head) throws -> (name: String, tip: OID) {
+    private func promotionBranch(_ requested: String?, head: Head, experiment: String) throws -> (name: String, tip: OID) {
         let isExperimentBranch = { (ref: String) in
             ref.hasPrefix(Refs.experimentBranchPrefix) || ref.hasPrefix(Refs.workerBranchPrefix)
         }
@@ -128,16 +128,16 @@ extension Workspace {
             branch = ReferenceName(branch: requested).fullName
             guard !isExperimentBranch(branch) else {
                 throw AutoresearchError("\(ReferenceName(branch).shortBranchName) is an experiment branch: promote brings the best into one of your branches",
-                                        hint: "name one with --into (for example --into main)")
+                                        hint: "name one with --into (for example --into \(defaultBranch(experiment: experiment)))")
             }
         } else if case .branch(let current, _) = head {
             guard !isExperimentBranch(current.fullName) else {
                 throw AutoresearchError("HEAD is on \(current.shortBranchName), an experiment branch: say which branch to promote into",
-                                        hint: "git autoresearch promote --into main")
+                                        hint: "git autoresearch promote --into \(defaultBranch(experiment: experiment))")
             }
             branch = current.fullName
         } else {
-            throw AutoresearchError("HEAD is detached: say which branch to promote into", hint: "git autoresearch promote --into main")
+            throw AutoresearchError("HEAD is detached: say which branch to promote into", hint: "git autoresearch promote --into \(defaultBranch(experiment: experiment))")
         }
         guard let tip = try repository.referenceTarget(ReferenceName(branch)) else {
             throw AutoresearchError("no branch '\(ReferenceName(branch).shortBranchName)'; nothing was promoted",

@@ -21,7 +21,8 @@ extension ExperimentContext {
     /// linked from the attempts chain. In the evaluation phase the candidate is already there;
     /// work-tree changes (written by the evaluator) are saved as one more attempt. The marker's
     /// user files and the tool's outputs are never saved nor removed.
-    func settle(_ marker: LocalState.Marker, status: RunStatus, reason: String, exitCode: Int32? = nil) throws -> Settled {
+    func settle(_ marker: LocalState.Marker, status: RunStatus, reason: String, exitCode: Int32? = nil,
+                logTail: [String] = []) throws -> Settled {
         var marker = marker
         guard var candidate = OID(hex: marker.candidate) else {
             throw AutoresearchError("the unfinished-iteration marker \(state.markerPath) is damaged",
@@ -63,7 +64,7 @@ extension ExperimentContext {
                                             bestBefore: try best.flatMap { try ledger.best(experiment: name, from: $0)?.record.value },
                                             start: marker.start, exitCode: exitCode, description: marker.description)
             written.worker = marker.worker
-            try ledger.append(written, on: candidate)
+            try ledger.append(written, logTail: logTail, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)
             record = written
         }

@@ -69,7 +69,7 @@ public struct RunTickets: Sendable, Codable {
 
     static func create(at path: String, count: Int) throws {
         try FileLock.withLock(path + ".lock") {
-            guard FileManager.default.createFile(atPath: path, contents: Data("\(count)\n".utf8)) else {
+            guard LocalFile.replace(path, with: Array("\(count)\n".utf8)) else {
                 throw AutoresearchError("cannot write \(path)")
             }
         }
@@ -80,7 +80,7 @@ public struct RunTickets: Sendable, Codable {
         try FileLock.withLock(path + ".lock") {
             let left = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
             guard left > 0 else { return false }
-            guard FileManager.default.createFile(atPath: path, contents: Data("\(left - 1)\n".utf8)) else {
+            guard LocalFile.replace(path, with: Array("\(left - 1)\n".utf8)) else {
                 throw AutoresearchError("cannot write \(path)")
             }
             return true
@@ -347,6 +347,9 @@ extension ExperimentContext {
         try StateFile.write(assigned, to: state.workerOptionsPath(index))
         var environment = ProcessInfo.processInfo.environment
         environment["AUTORESEARCH_WORKER"] = String(index)
+        // A worker works in its own work tree, not in the one `git --git-dir`/`--work-tree` named.
+        environment["GIT_DIR"] = nil
+        environment["GIT_WORK_TREE"] = nil
         // Untracked and ignored files (data sets, virtual environments) exist only there.
         environment["AUTORESEARCH_MAIN_WORKTREE"] = root
         for setting in launch.environment {

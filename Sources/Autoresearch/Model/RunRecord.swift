@@ -157,6 +157,8 @@ public struct RunRecord: Sendable, Equatable {
 
     /// Parses a line written by `line`; nil when it is not a record of a known format version.
     public init?(line: String) {
+        // The log lines kept after the records (`LogTailLine`): no record, and many, so not parsed.
+        guard !LogTailLine.isOne(line[...]) else { return nil }
         let pairs = Logfmt.parse(line)
         var fields: [String: String] = [:]
         for (key, value) in pairs { fields[key] = value }

@@ -219,7 +219,9 @@ private struct RunningGroup {
                 stopReason = .timedOut
             }
         }
-        let isAlive = GroupProcess.hasLiveMembers(group: leader)
+        // While the leader is not reaped it is alive (or our zombie): the group is, with no need to
+        // list /proc. Only once it exited are the members it left behind looked for.
+        let isAlive = exitStatus == nil || GroupProcess.hasLiveMembers(group: leader)
         signal(isAlive: isAlive, at: now)
         return exitStatus != nil && !isAlive
     }

@@ -34,7 +34,7 @@ extension Workspace {
         try refuseShallowClone()
         StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
         var report = ShareReport()
-        try fetchShared(remote: remote, into: &report, notice: notice)
+        try fetchShared(remote: remote, into: &report, credentials: CredentialHelpers(self).credentials, notice: notice)
         return report
     }
 
@@ -62,6 +62,7 @@ extension Workspace {
         var report = ShareReport()
         var problem = PushProblem.rejected([])
         var watch = RemoteLockWatch()
+        let credentials = CredentialHelpers(self).credentials
         for attempt in 1...Self.maxPushAttempts {
             report.attempts = attempt
             if let local {
@@ -70,14 +71,9 @@ extension Workspace {
             }
             do {
                 let rejected = try pushOnce(remote: remote, experiments: names, localGitDirectory: local, report: &report,
-                                            notice: notice)
+                                            credentials: credentials, notice: notice)
                 if rejected.isEmpty { return report }
                 problem = .rejected(rejected)
-            } catch let error as GitError where error.isConnectionFailure {
-                // libgit2 says "failed to connect to HOST: Connection refused": the cause is the last part.
-                let cause = error.message.components(separatedBy: ": ").last!.lowercased()
-                throw AutoresearchError("cannot reach \(remote) (\(url)): \(cause)",
-                                        hint: "check that the remote is up and its URL is right (git remote -v)")
             } catch let error as GitError where !error.isAuthenticationFailure {
                 // Another machine pushed between our fetch and our push (non-fast-forward), or the
                 // remote was busy: fetch, merge and try again.
@@ -97,8 +93,9 @@ extension Workspace {
 
     /// One attempt: fetch and merge, then push. Returns the references the remote rejected.
     private func pushOnce(remote: String, experiments names: [String], localGitDirectory local: String?,
-                          report: inout ShareReport, notice: (String) -> Void) throws -> [(ref: String, reason: String)] {
-        try fetchShared(remote: remote, into: &report, notice: notice)
+                          report: inout ShareReport, credentials: Credentials,
+                          notice: (String) -> Void) throws -> [(ref: String, reason: String)] {
+        try fetchShared(remote: remote, into: &report, credentials: credentials, notice: notice)
         var records: [String] = [], branches: [String] = []
         // Each branch goes out at the tip read under the best's lock, through a snapshot ref: a
         // worker that moves the branch to a new best writes that best's record under the same
@@ -126,7 +123,7 @@ extension Workspace {
         // libgit2 would push the remote's configured refspecs instead.
         for refspecs in [records, branches] where !refspecs.isEmpty {
             let statuses = try local.map { try pushByCompareAndSwap(remote: remote, refspecs: refspecs, into: $0) }
-                ?? authenticated(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: Self.credentials(in: self)) }
+                ?? explainingTransportFailures(remote) { try repository.push(remote: remote, refspecs: refspecs, credentials: credentials) }
             let rejected = statuses.compactMap { ref, status in status.map { (ref: ref, reason: $0) } }
             if !rejected.isEmpty { return rejected }
         }
@@ -211,31 +208,32 @@ extension Workspace {
         return statuses
     }
 
-    private func fetchSharedRefs(remote: String) throws {
-        try repository.fetch(remote: remote, refspecs: Refs.fetchRefspecs(remote), credentials: Self.credentials(in: self))
-    }
-
-    /// The URL of a configured remote; an error naming it when there is none.
+    /// The URL of a configured remote, or `remote` itself when it is a URL or a path (as git
+    /// takes them: `https://…`, `ssh://…`, `host:path`, `/path`, `./path`); an error naming it otherwise.
     func remoteURL(_ remote: String) throws -> String {
-        guard let url = try repository.remoteURL(remote) else {
-            throw AutoresearchError("no remote named '\(remote)'", hint: "add it with 'git remote add \(remote) URL', or name another one")
-        }
-        return url
+        if let url = try repository.remoteURL(remote) { return url }
+        if Refs.isURL(remote) { return remote }
+        throw AutoresearchError("no remote named '\(remote)'",
+                                hint: "add it with 'git remote add \(remote) URL', or give a URL (https://host/repo.git, ssh://host/repo.git, host:repo.git) or a path")
     }
 
     /// Fetches into the tracking refs under the ledger's lock (lock files a killed fetch or merge
     /// left on those references go first), drops those that are not commits (before too: a bad
     /// one left by an older version would make the fetch fail), then merges records and attempts.
-    private func fetchShared(remote: String, into report: inout ShareReport, notice: (String) -> Void) throws {
+    private func fetchShared(remote: String, into report: inout ShareReport, credentials: Credentials,
+                             notice: (String) -> Void) throws {
         try StaleLocks.withReferenceLock(in: repository) {
             StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.lockedNamespaces, olderThan: nil, notice: notice)
-            try fetchAndMerge(remote: remote, into: &report, notice: notice)
+            try fetchAndMerge(remote: remote, into: &report, credentials: credentials, notice: notice)
         }
     }
 
-    private func fetchAndMerge(remote: String, into report: inout ShareReport, notice: (String) -> Void) throws {
+    private func fetchAndMerge(remote: String, into report: inout ShareReport, credentials: Credentials,
+                               notice: (String) -> Void) throws {
         try dropMistypedTrackingRefs(remote: remote).forEach(notice)
-        try authenticated(remote) { try fetchSharedRefs(remote: remote) }
+        try explainingTransportFailures(remote) {
+            try repository.fetch(remote: remote, refspecs: Refs.fetchRefspecs(remote), credentials: credentials)
+        }
         report.refused = try dropMistypedTrackingRefs(remote: remote)
         report.refused.forEach(notice)
         let remoteBranches = Refs.remoteBranchPrefix(remote)
@@ -260,40 +258,23 @@ extension Workspace {
         }
     }
 
-    /// Runs a fetch or push, turning an authentication failure into advice.
-    private func authenticated<T>(_ remote: String, _ body: () throws -> T) throws -> T {
+    /// Runs a fetch or push, turning the failures of the connection (authentication, a remote
+    /// out of reach, ssh's refusal) into errors that name the remote and the cause, with advice.
+    private func explainingTransportFailures<T>(_ remote: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
+        } catch let error as GitError where error.isConnectionFailure {
+            // libgit2 says "failed to connect to HOST: Connection refused": the cause is the last part.
+            let cause = error.message.components(separatedBy: ": ").last!.lowercased()
+            let url = try remoteURL(remote)
+            throw AutoresearchError("cannot reach \(remote)\(url == remote ? "" : " (\(url))"): \(cause)",
+                                    hint: "check that the remote is up and its URL is right (git remote -v)")
+        } catch let error as GitError where error.errorClass == .ssh && !error.isAuthenticationFailure {
+            throw AutoresearchError("\(remote): \(error.message)",
+                                    hint: "check that ssh reaches the host ('ssh HOST'; ~/.ssh/config, GIT_SSH_COMMAND, core.sshCommand) and that the repository's path is right")
         } catch let error as GitError where error.isAuthenticationFailure {
-            throw AutoresearchError("authentication to \(remote) failed: \(error.message)",
-                                    hint: "for ssh, load your key into ssh-agent (ssh-add) or use ~/.ssh/id_ed25519; for https, set up a credential helper (git config --global credential.helper store, or your platform's), then try again")
-        }
-    }
-
-    /// Credentials for fetch and push: ssh-agent and default keys (libgit2), then
-    /// `git credential fill` for https (its helper protocol is git's, so git runs it).
-    static func credentials(in workspace: Workspace) -> Credentials {
-        Credentials { url, username in
-            var environment = ProcessInfo.processInfo.environment
-            environment["GIT_TERMINAL_PROMPT"] = "0"
-            environment["AUTORESEARCH_CREDENTIAL_URL"] = url
-            environment["AUTORESEARCH_CREDENTIAL_USER"] = username ?? ""
-            var fields: [String: String] = [:]
-            let log = LocalState.credentialOutput(workspace.repository)
-            defer { unlink(log) }
-            let command = """
-            { printf 'url=%s\\n' "$AUTORESEARCH_CREDENTIAL_URL"; [ -n "$AUTORESEARCH_CREDENTIAL_USER" ] && printf 'username=%s\\n' "$AUTORESEARCH_CREDENTIAL_USER"; printf '\\n'; } | git credential fill
-            """
-            guard (try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent,
-                                                             withIntermediateDirectories: true)) != nil,
-                  let result = try? GroupProcess.run(command, in: workspace.root, environment: environment, hardLimit: 60, grace: 1,
-                                                     logPath: log, logLimit: 1 << 16, onLine: { line in
-                                                         if let equals = line.firstIndex(of: "=") {
-                                                             fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
-                                                         }
-                                                     }),
-                  result.termination == .exited(0), let user = fields["username"], let password = fields["password"] else { return nil }
-            return (user, password)
+            throw AutoresearchError("authentication failed for \(remote): \(error.message)",
+                                    hint: "for https, check credential.helper (git config --global credential.helper store, or your platform's) or answer the prompt on a terminal; for ssh, check that 'ssh HOST' logs in (keys, ssh-agent, ~/.ssh/config), then try again")
         }
     }
 }

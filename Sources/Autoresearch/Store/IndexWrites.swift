@@ -16,7 +16,7 @@ extension ExperimentContext {
     func writingIndex<T>(_ body: () throws -> T) throws -> T {
         let lock = try FileLock.acquire(state.indexWriteLockPath, waitingUpTo: 60)
         defer { lock?.release() }
-        guard FileManager.default.createFile(atPath: state.indexWritePath, contents: nil) else {
+        guard LocalFile.write([], to: state.indexWritePath) else {
             throw AutoresearchError("cannot write \(state.indexWritePath): \(String(cString: strerror(errno)))")
         }
         // Only a kill leaves the file: a write that failed (on the user's index.lock) proves nothing.

@@ -44,10 +44,12 @@ public struct Ledger {
         return RunRecord.parseAll(note).filter { $0.experiment == experiment }
     }
 
-    /// Appends a record to the note of `commit`.
-    public func append(_ record: RunRecord, on commit: OID) throws {
+    /// Appends a record to the note of `commit`, followed by the last lines of the run's log
+    /// (`LogTailLine`): one notes commit for both.
+    public func append(_ record: RunRecord, logTail: [String] = [], on commit: OID) throws {
+        let lines = [record.line] + logTail.suffix(Ledger.keptLogLines).enumerated().map { LogTailLine.format($1, number: $0 + 1, run: record.run) }
         try write(Refs.notes) {
-            try repository.appendNote(ref: Refs.notes, on: commit, text: record.line,
+            try repository.appendNote(ref: Refs.notes, on: commit, text: lines.joined(separator: "\n"),
                                       message: "autoresearch: \(record.experiment) run \(record.run) \(record.status.rawValue)")
         }
     }
@@ -196,23 +198,37 @@ public struct Ledger {
         return ledger
     }
 
-    /// Keeps the last lines of a run's log in git, next to its record.
-    public func appendLogTail(_ lines: [String], run: String, on commit: OID) throws {
-        let kept = lines.suffix(Ledger.keptLogLines)
-        guard !kept.isEmpty else { return }
-        let text = kept.enumerated().map { index, line in
-            "\(run) \(String(format: "%03d", index + 1)) " + line.replacingOccurrences(of: "\r", with: "")
-        }.joined(separator: "\n")
-        try write(Refs.logs) { try repository.appendNote(ref: Refs.logs, on: commit, text: text, message: "autoresearch: log of run \(run)") }
-    }
-
-    /// The log lines kept in git for `run` on `commit`, in order.
+    /// The log lines kept in git for `run` on `commit`, in order: in the record's note, or, for
+    /// runs recorded by earlier versions, in `refs/notes/autoresearch-logs` (`RUN NNN TEXT` a line).
     public func logTail(run: String, on commit: OID) throws -> [String] {
-        guard let note = try repository.note(ref: Refs.logs, on: commit) else { return [] }
+        let kept = try repository.note(ref: Refs.notes, on: commit).map { LogTailLine.lines(of: run, in: $0) } ?? []
+        guard kept.isEmpty, let note = try repository.note(ref: Refs.logs, on: commit) else { return kept }
         let numbered = note.split(separator: "\n").compactMap { line -> (number: Int, text: String)? in
             let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count >= 2, parts[0] == run else { return nil }
             return (Int(parts[1]) ?? 0, parts.count > 2 ? String(parts[2]) : "")
+        }
+        return numbered.sorted { $0.number < $1.number }.map(\.text)
+    }
+}
+
+/// A line of a run's log kept in the note of its record, after the record:
+/// `log=NNN run=RUN text=TEXT` (logfmt, `TEXT` quoted as needed). It has no `v`, so no reader,
+/// of this version or an older one, takes it for a record, whatever the log printed.
+enum LogTailLine {
+    static func format(_ text: String, number: Int, run: String) -> String {
+        "log=\(String(format: "%03d", number)) run=\(Logfmt.quote(run)) text=\(Logfmt.quote(text.replacingOccurrences(of: "\r", with: "")))"
+    }
+
+    /// Whether `line` of a note is one (checked before any parsing: notes hold many).
+    static func isOne(_ line: Substring) -> Bool { line.utf8.starts(with: "log=".utf8) }
+
+    /// The log lines of `run` kept in `note`, in order.
+    static func lines(of run: String, in note: String) -> [String] {
+        let numbered = note.split(separator: "\n").filter(isOne).compactMap { line -> (number: Int, text: String)? in
+            let fields = Dictionary(Logfmt.parse(String(line)).map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+            guard fields["run"] == run, let number = fields["log"].flatMap({ Int($0) }) else { return nil }
+            return (number, fields["text"] ?? "")
         }
         return numbered.sorted { $0.number < $1.number }.map(\.text)
     }

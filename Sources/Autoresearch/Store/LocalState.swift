@@ -9,7 +9,7 @@ import Glibc
 /// Per work tree (`.git/autoresearch/NAME/` in that work tree's git directory): `lock`,
 /// `iteration` (the unfinished-iteration marker) and the agent's context files in `agent/`.
 /// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
-/// `logs/RUN.log` (and `RUN.agent.log`), `workers/` (work trees, `I.json` states, `runs-left`),
+/// `logs/RUN.log` (and `RUN.agent.log`), `base-branch`, `workers/` (work trees, `I.json` states, `runs-left`),
 /// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`, `ledger-index`,
 /// `guard-overrides.log`, credential helpers' temporary output, and per work tree `tool-outputs`. Every lock is a `FileLock`.
 public struct LocalState {
@@ -41,6 +41,8 @@ public struct LocalState {
         return try FileLock.withLock(sharedDirectory + "/\(name).lock", body)
     }
     public func logPath(run: String) -> String { logsDirectory + "/\(run).log" }
+    /// The branch `init` created the experiment from, the one its hints name.
+    var baseBranchPath: String { sharedDirectory + "/base-branch" }
     public func agentLogPath(run: String) -> String { logsDirectory + "/\(run).agent.log" }
     /// Where the files handed to the agent live.
     public var agentDirectory: String { directory + "/agent" }
@@ -152,9 +154,43 @@ enum StateFile {
     static func write<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
-        let partial = path + ".tmp"
-        guard FileManager.default.createFile(atPath: partial, contents: try encoder.encode(value)), rename(partial, path) == 0 else {
+        guard LocalFile.replace(path, with: Array(try encoder.encode(value))) else {
             throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+    }
+}
+
+/// The tool's local files on the per-run path (the marker, the index-write proof, a run's log),
+/// written with open, write and close, never fsynced (Foundation's `createFile` fsyncs a file it
+/// is given contents for). They guard against the tool being killed, and a kill loses nothing the
+/// kernel was given. Against a power loss an fsync here would order nothing: the git writes they
+/// go with (libgit2's objects and references) are not fsynced either (libgit2's default, like
+/// git's `core.fsync`), so the marker could reach the disk while the branch move it describes does not.
+enum LocalFile {
+    /// Creates or truncates `path` (mode 0644 before the umask) and writes `bytes`. False on
+    /// failure, with `errno` set.
+    static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard file >= 0 else { return false }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress! + written, bytes.count - written) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                let failure = errno
+                close(file)
+                errno = failure
+                return false
+            }
+            written += count
+        }
+        return close(file) == 0
+    }
+
+    /// Writes `bytes` to `PATH.tmp`, then renames it to `path`: a reader sees the old content or
+    /// the new, never a part. False on failure, with `errno` set.
+    static func replace(_ path: String, with bytes: [UInt8]) -> Bool {
+        let partial = path + ".tmp"
+        return write(bytes, to: partial) && rename(partial, path) == 0
     }
 }

@@ -6,7 +6,7 @@ import Git
 /// best commit), the attempts chain `refs/autoresearch/NAME/attempts` (every evaluated commit
 /// stays reachable from it), and parallel worker I's branch `refs/heads/autoresearch-workers/NAME/I`
 /// (checked out in the linked work tree `autoresearch-NAME-I`). For all experiments: the records
-/// in `refs/notes/autoresearch` and the log tails in `refs/notes/autoresearch-logs`. What was
+/// with their log tails in `refs/notes/autoresearch` (earlier versions: the log tails in `refs/notes/autoresearch-logs`). What was
 /// fetched from remote R: `refs/remotes/R/autoresearch/NAME`, `refs/notes/remotes/R/autoresearch`
 /// (and `-logs`), `refs/autoresearch-remotes/R/NAME/attempts`. In a repository pushed to on the
 /// file system, `refs/autoresearch-incoming/*` while a push is in flight.
@@ -37,7 +37,7 @@ public struct Refs: Sendable {
     static let attemptsPrefix = "refs/autoresearch/"
     /// The notes holding the records.
     public static let notes: ReferenceName = "refs/notes/autoresearch"
-    /// The notes holding the last lines of each run's log: `RUN NNN TEXT` a line.
+    /// The notes holding the last lines of each run's log, as earlier versions wrote them: `RUN NNN TEXT` a line.
     public static let logs: ReferenceName = "refs/notes/autoresearch-logs"
     /// The notes shared with other machines.
     public static let sharedNotes = [notes, logs]
@@ -62,13 +62,29 @@ public struct Refs: Sendable {
     }
 
     /// Where `remote`'s experiment branches are kept.
-    static func remoteBranchPrefix(_ remote: String) -> String { "refs/remotes/\(remote)/autoresearch/" }
+    static func remoteBranchPrefix(_ remote: String) -> String { "refs/remotes/\(trackingName(remote))/autoresearch/" }
     /// Where `remote`'s copy of the shared notes `ref` is kept.
     static func remoteNotes(_ remote: String, _ ref: ReferenceName) -> ReferenceName {
-        ReferenceName("refs/notes/remotes/\(remote)/" + ref.fullName.dropFirst("refs/notes/".count))
+        ReferenceName("refs/notes/remotes/\(trackingName(remote))/" + ref.fullName.dropFirst("refs/notes/".count))
     }
     /// Where `remote`'s attempts chains are kept.
-    static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(remote)/" }
+    static func remoteAttemptsPrefix(_ remote: String) -> String { "refs/autoresearch-remotes/\(trackingName(remote))/" }
+
+    /// True when `remote` is a URL or a path rather than a remote's name (which never holds ':'
+    /// nor starts with '/' or '.').
+    static func isURL(_ remote: String) -> Bool {
+        remote.contains(":") || remote.hasPrefix("/") || remote.hasPrefix(".")
+    }
+
+    /// The one reference name component under which what came from `remote` is kept: a remote's
+    /// name itself; for a URL or path, `url-` and its text without the scheme, every run of other
+    /// characters than letters, digits and '_' made a '-' (`https://host:8080/r.git`: `url-host-8080-r-git`).
+    static func trackingName(_ remote: String) -> String {
+        guard isURL(remote) else { return remote }
+        let text = remote.range(of: "://").map { String(remote[$0.upperBound...]) } ?? remote
+        let words = text.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }
+        return "url-" + words.joined(separator: "-")
+    }
 
     /// Where the fetch from `remote` put its copy of our reference `ref`.
     static func tracking(_ remote: String, _ ref: ReferenceName) -> ReferenceName {

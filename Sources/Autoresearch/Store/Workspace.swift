@@ -9,10 +9,13 @@ public final class Workspace {
     /// The run records of the repository.
     public let ledger: Ledger
 
-    /// Opens the repository containing `path` (default: the current directory).
-    public init(discoveringFrom path: String = FileManager.default.currentDirectoryPath) throws {
+    /// Opens the repository containing `path`; without `path`, the one git would give a
+    /// subcommand started here (`GIT_DIR` and `GIT_WORK_TREE` honoured, else the current directory's).
+    public init(discoveringFrom requested: String? = nil) throws {
+        let path = requested ?? FileManager.default.currentDirectoryPath
         do {
-            repository = try Repository(discoveringFrom: path)
+            repository = try requested.map(Repository.init(discoveringFrom:))
+                ?? Repository(gitEnvironment: ProcessInfo.processInfo.environment, directory: path)
         } catch let error as GitError where error.isNotFound {
             throw AutoresearchError("not a git repository (or any parent up to /): \(path)",
                                     hint: "run this inside a git work tree, or create one with 'git init'")
