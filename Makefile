@@ -54,7 +54,7 @@ test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 
-## Benchmarks: tool vs git CLI per iteration, record cost as the ledger grows, runs per minute of 1/2/4 workers.
+## Benchmarks: tool vs git CLI per iteration, record cost as the ledger grows, runs per minute of 1/2/4 workers, SLURM workers next to local ones.
 bench: deps
 	$(SWIFT) build $(RELEASE) --product autoresearch-bench
 	$(SWIFT) build $(RELEASE) --product git-autoresearch

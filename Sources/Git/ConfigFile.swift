@@ -33,9 +33,16 @@ public final class ConfigFile {
         return String(cString: buffer.ptr)
     }
 
-    /// Every value of a multi-valued `key`, in file order.
+    /// Every value of a multi-valued `key`, in file order. The section and the variable name
+    /// are matched without regard to case, as git does (`launcherArgs`); the subsection exactly.
     public func strings(_ key: String) throws -> [String] {
-        try entries(matching: "^" + Self.escapeRegex(key) + "$").map(\.value)
+        try entries(matching: "^" + Self.escapeRegex(Self.canonicalName(key)) + "$").map(\.value)
+    }
+
+    /// `key` as git reports names: section and variable name lower-cased, the subsection kept.
+    private static func canonicalName(_ key: String) -> String {
+        guard let first = key.firstIndex(of: "."), let last = key.lastIndex(of: ".") else { return key }
+        return key[..<first].lowercased() + key[first..<last] + key[last...].lowercased()
     }
 
     /// Every `(name, value)` whose name matches a regular expression, in file order.

@@ -135,8 +135,11 @@ func ledgerReads() throws {
     let before = option("--before-binary", "")
     let beforeLimit = Int(option("--before-max", "10000"))!
     print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
-    let commands: [(String, [String])] = [("log", ["log"]), ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
-                                          ("best", ["best"]), ("report", ["report"])]
+    let commands: [(String, [String])] = [("log", ["log"]), ("log --format json", ["log", "--format", "json"]),
+                                          ("log --status crash", ["log", "--status", "crash"]),
+                                          ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
+                                          ("best", ["best"]), ("report", ["report"]), ("report html", ["report", "--format", "html"]),
+                                          ("report svg", ["report", "--format", "svg"])]
     for size in sizes {
         let repo = try projectWithLedger(size: size, keeps: keeps)
         let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: repo.path),
@@ -146,9 +149,10 @@ func ledgerReads() throws {
             let first = try wallTime(toolPath, arguments, in: repo.path)
             let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: repo.path) })
             let baseline = label == "log --limit 20" ? git.log : git.catFile
-            var cells = ["    " + label.padding(toLength: 16, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
+            var cells = ["    " + label.padding(toLength: 24, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
                          "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
-            if !before.isEmpty, size <= beforeLimit {
+            // The binary before may not know the newer commands (report --format html/svg).
+            if !before.isEmpty, size <= beforeLimit, !arguments.contains("--format") {
                 cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
             }
             print(cells.joined(separator: "   "))
@@ -181,6 +185,10 @@ switch option("--only", "") {
 case "h": try ledgerReads(); exit(0)
 case "k": try processStart(); exit(0)
 default: break
+}
+if option("--only", "") == "j" {
+    try slurmWorkers()
+    exit(0)
 }
 
 // MARK: (a) one iteration: tool vs git CLI
@@ -361,11 +369,12 @@ do {
 
 // MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
 
-let workerCounts = option("--workers", "1,2,4").split(separator: ",").compactMap { Int($0) }
-let parallelSeconds = Double(option("--parallel-seconds", "30"))!
-print("\n(g) Parallel workers (loop --jobs N): runs per minute for \(Int(parallelSeconds)) s each, evaluator `sleep 1`, agent a one-line edit")
-var perMinute: [Int: Double] = [:]
-for workers in workerCounts {
+/// How long each loop of (g) and (j) runs.
+func parallelSeconds() -> Double { Double(option("--parallel-seconds", "30"))! }
+
+/// `loop --jobs N` plus `extra` on a fresh project for `parallelSeconds` (the baseline measured
+/// first), the evaluator `sleep 1`, the agent a one-line edit: its runs and their rate.
+func loopRunsPerMinute(jobs: Int, extra: [String] = [], environment: [String: String] = [:]) throws -> (runs: Int, elapsed: Double, perMinute: Double) {
     let repo = try makeProject()
     try repo.write("eval.sh", "sleep 1\necho \"score: $(cat value.txt)\"\n")
     try repo.git(["commit", "-qam", "sleeping evaluator"])
@@ -374,14 +383,47 @@ for workers in workerCounts {
     // The baseline first, so that every configuration measures agent iterations only.
     _ = try runProgram(toolPath, ["run"], in: repo.path)
     let started = now()
-    let output = try runProgram(toolPath, ["loop", "--jobs", String(workers), "--agent", agent,
-                                           "--max-time", "\(Int(parallelSeconds))s", "--format", "json"], in: repo.path)
+    let output = try runProgram(toolPath, ["loop", "--jobs", String(jobs), "--agent", agent,
+                                           "--max-time", "\(Int(parallelSeconds()))s", "--format", "json"] + extra,
+                                in: repo.path, environment: environment)
     let elapsed = now() - started
     let runs = output.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"run\"") }.count
-    perMinute[workers] = Double(runs) / elapsed * 60
-    let scaling = perMinute[workerCounts[0]].map { String(format: "%.2fx", perMinute[workers]! / $0) } ?? "-"
-    print("  \(workers) worker(s): \(runs) runs in \(String(format: "%.1f", elapsed)) s = \(String(format: "%.1f", perMinute[workers]!)) runs/min   \(scaling) of \(workerCounts[0]) worker(s)")
+    return (runs, elapsed, Double(runs) / elapsed * 60)
 }
 
+/// One line of (g) or (j): runs, time, rate, and the rate against `reference`.
+func rateLine(_ label: String, _ result: (runs: Int, elapsed: Double, perMinute: Double), reference: Double?, referenceLabel: String) -> String {
+    let ratio = reference.map { String(format: "%.2fx", result.perMinute / $0) } ?? "-"
+    return "  \(label): \(result.runs) runs in \(String(format: "%.1f", result.elapsed)) s = \(String(format: "%.1f", result.perMinute)) runs/min   \(ratio) of \(referenceLabel)"
+}
+
+// MARK: (j) SLURM workers next to local workers
+
+/// `loop --jobs N --launcher slurm` on a one-node SLURM cluster started here, next to `loop --jobs N`:
+/// what the scheduler (sbatch, scontrol once a second, output through files) costs per run.
+func slurmWorkers() throws {
+    let jobs = Int(option("--slurm-jobs", "2"))!
+    print("\n(j) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
+    if let why = SlurmCluster.unavailable {
+        print("  skipped: \(why)")
+        return
+    }
+    let cluster = try SlurmCluster()
+    let local = try loopRunsPerMinute(jobs: jobs)
+    print(rateLine("local, \(jobs) workers", local, reference: nil, referenceLabel: "local"))
+    let slurm = try loopRunsPerMinute(jobs: jobs, extra: ["--launcher", "slurm"], environment: cluster.environment)
+    print(rateLine("slurm, \(jobs) workers", slurm, reference: local.perMinute, referenceLabel: "local"))
+}
+
+let workerCounts = option("--workers", "1,2,4").split(separator: ",").compactMap { Int($0) }
+print("\n(g) Parallel workers (loop --jobs N): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
+var perMinute: [Int: Double] = [:]
+for workers in workerCounts {
+    let result = try loopRunsPerMinute(jobs: workers)
+    perMinute[workers] = result.perMinute
+    print(rateLine("\(workers) worker(s)", result, reference: perMinute[workerCounts[0]], referenceLabel: "\(workerCounts[0]) worker(s)"))
+}
+
+try slurmWorkers()
 try ledgerReads()
 try processStart()

@@ -5,7 +5,7 @@ extension GitAutoresearch {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an experiment's runs as results.tsv (commit, metric, status, description).",
-            discussion: "The columns and number format of the autoresearch skill's runner: short commit, metric with six decimals or N/A, status, description.")
+            discussion: "The columns and number format of the autoresearch skill's runner (--layout skill: short commit, metric with six decimals or N/A, status with 'baseline' for the baseline, description) or of Karpathy's setup (--layout karpathy: the metric's name as its column, 0.000000 for no value). Every reported metric (m.NAME) is a column between the metric and the status (Karpathy's memory_gb with one decimal). 'import' reads either back into the same records.")
 
         @OptionGroup var target: ExperimentOption
 
@@ -15,11 +15,14 @@ extension GitAutoresearch {
         @Option(name: [.short, .long], help: "Write to this file instead of standard output.")
         var output: String?
 
+        @Option(help: "Columns and conventions: skill (the autoresearch skill's) or karpathy (Karpathy's setup).")
+        var layout: ResultsLayout = .skill
+
         enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case tsv }
 
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
-            let text = try workspace.exportTSV(experiment: name)
+            let text = try workspace.exportTSV(experiment: name, layout: layout)
             if let output {
                 try workspace.writeOutput(Array(text.utf8), to: output)
             } else {
@@ -28,3 +31,5 @@ extension GitAutoresearch {
         }
     }
 }
+
+extension ResultsLayout: ExpressibleByArgument {}

@@ -6,12 +6,15 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports.")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json).")
 
         @OptionGroup var target: ExperimentOption
 
-        @Option(help: "Only runs with this status.")
-        var status: RunStatus?
+        @Option(help: ArgumentHelp("Only runs with these statuses: comma-separated or repeated; baseline or any status a run records.", valueName: "status"))
+        var status: [String] = []
+
+        @Flag(help: "With --format tsv or csv: the table's text (short hashes, 81ms, +0.0155) instead of exact values.")
+        var human = false
 
         @Option(help: "At most this many runs: the latest by time, the best by metric.")
         var limit: Int?
@@ -22,12 +25,20 @@ extension GitAutoresearch {
         @Option(help: "Output: table, tsv, csv, markdown or json.")
         var format: TableFormat = .table
 
+        /// Refuses an unknown status as a usage error.
+        func validate() throws {
+            do { _ = try StatusFilter(parsing: status) } catch let error as AutoresearchError {
+                throw ValidationError(error.message + (error.hint.map { "; \($0)" } ?? ""))
+            }
+        }
+
         enum Order: String, ExpressibleByArgument, CaseIterable { case time, metric }
 
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             // By time, only the newest `limit` records are read.
-            var runs = try workspace.runs(experiment: name, status: status, latest: sort == .time ? limit : nil)
+            let filter = status.isEmpty ? nil : try StatusFilter(parsing: status)
+            var runs = try workspace.runs(experiment: name, status: filter, latest: sort == .time ? limit : nil)
             let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
@@ -49,14 +60,21 @@ extension GitAutoresearch {
                 // Measured with another evaluator than the current one: not comparable.
                 let older = record.evaluator != nil && experiment.evaluatorID != nil && record.evaluator != experiment.evaluatorID
                 olderEvaluator = olderEvaluator || older
-                table.append([record.run, run.commit.short, (record.isBaseline ? "baseline" : record.status.rawValue) + (older ? "*" : "") + (suspect != nil ? "!" : ""),
-                              record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-",
-                              Durations.format(record.duration), record.description],
-                             json: ["run": record.run, "commit": run.commit.hex, "status": record.status.rawValue,
-                                    "baseline": record.isBaseline, "metric": record.metric, "value": record.value,
-                                    "best_before": record.bestBefore, "delta": record.delta, "duration": record.duration,
-                                    "start": RunRecord.timestamp(record.start), "host": record.host, "worker": record.worker, "reason": record.reason,
-                                    "description": record.description, "evaluator": record.evaluator, "older_evaluator": older, "suspect": suspect])
+                let shownStatus = record.isBaseline ? "baseline" : record.status.rawValue
+                let exact = !human && (format == .tsv || format == .csv)
+                let cells = exact
+                    ? [record.run, run.commit.hex, shownStatus, record.value.map { Number.exact($0) } ?? "", record.delta.map { Number.exact($0) } ?? "",
+                       String(format: "%.3f", record.duration), record.description]
+                    : [record.run, run.commit.short, shownStatus + (older ? "*" : "") + (suspect != nil ? "!" : ""),
+                       record.value.map(Number.format) ?? "-", record.delta.map(Number.signed) ?? "-", Durations.format(record.duration), record.description]
+                // Every field, built only when printed.
+                var json: [String: Any?] = [:]
+                if format == .json {
+                    json = record.jsonFields
+                    json.merge(["commit": run.commit.hex, "baseline": record.isBaseline, "delta": record.delta,
+                                "older_evaluator": older, "suspect": suspect]) { _, new in new }
+                }
+                table.append(cells, json: json)
             }
             print(table.render(format))
             if olderEvaluator, format == .table {

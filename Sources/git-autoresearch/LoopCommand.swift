@@ -27,7 +27,10 @@ extension GitAutoresearch {
             experiment branch's tip; a worker that beats the best advances the branch (a candidate \
             beaten meanwhile by another worker is compared again first). Each worker sees \
             AUTORESEARCH_WORKER=0..N-1 and the --worker-env settings; --max-runs counts the runs of \
-            all workers. With --sync REMOTE the loop pulls before each run (adopting a better best \
+            all workers. With --launcher slurm each worker is one sbatch job (--launcher-arg and the \
+            experiment's launcherArgs add sbatch options) running in its work tree, which must be on a file \
+            system the nodes share; a job the scheduler ends is recorded and submitted again (up to 3 times), \
+            and Ctrl-C cancels the jobs. With --sync REMOTE the loop pulls before each run (adopting a better best \
             found elsewhere, measured with the same evaluator and configuration; the next run measures \
             it again here unless --trust-remote-best) and pushes after each keep and every \
             --push-every runs. See docs/scale-out.md and docs/security.md.
@@ -71,6 +74,13 @@ extension GitAutoresearch {
         @Flag(name: .customLong("trust-remote-best"), help: "With --sync: take a best adopted from the remote as measured there (by default the next run measures it again here, as a recheck).")
         var trustRemoteBest = false
 
+        @Option(help: ArgumentHelp("Where the workers run: 'local' (processes on this machine) or 'slurm' (one sbatch job per worker, even with --jobs 1).", valueName: "NAME"))
+        var launcher = "local"
+
+        @Option(name: .customLong("launcher-arg"), parsing: .unconditionalSingleValue,
+                help: ArgumentHelp("With --launcher slurm: an sbatch option for each worker, with its value (repeatable), e.g. --launcher-arg=--gres=gpu:1; added to the experiment's launcherArgs.", valueName: "OPTION"))
+        var launcherArguments: [String] = []
+
         /// Set in a parallel worker's process: where its loop wrote its options.
         @Option(name: .customLong("worker-options"), help: .hidden)
         var workerOptions: String?
@@ -84,7 +94,11 @@ extension GitAutoresearch {
             if maxCrashes < 0 { throw ValidationError("--max-crashes must be 0 (no limit) or more") }
             if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
             if pushEvery < 1 { throw ValidationError("--push-every must be at least 1") }
-            if jobs == 1, !workerEnvironment.isEmpty { throw ValidationError("--worker-env needs --jobs 2 or more") }
+            if jobs == 1, launcher == "local", !workerEnvironment.isEmpty { throw ValidationError("--worker-env needs --jobs 2 or more") }
+            if !Launchers.names.contains(launcher) {
+                throw ValidationError("--launcher takes \(Launchers.names.joined(separator: " or ")), got '\(launcher)'")
+            }
+            if launcher == "local", !launcherArguments.isEmpty { throw ValidationError("--launcher-arg needs --launcher slurm") }
             for setting in workerEnvironment where !setting.contains("=") || setting.hasPrefix("=") {
                 throw ValidationError("--worker-env takes KEY=VALUE, got '\(setting)'")
             }
@@ -107,6 +121,12 @@ extension GitAutoresearch {
         }
 
         mutating func run() throws {
+            if workerOptions != nil {
+                // A worker works in its own work tree, not in the one `git --git-dir`/`--work-tree`
+                // named for the loop; neither it nor its agent and evaluator may see them.
+                unsetenv("GIT_DIR")
+                unsetenv("GIT_WORK_TREE")
+            }
             let (workspace, name) = try target.resolve()
             let options = try loopOptions()
             let worker = options.worker
@@ -118,9 +138,10 @@ extension GitAutoresearch {
             let events = RunPrinter.events(quiet: quiet || format == .json || worker != nil, silent: quiet)
             let print = { RunPrinter.report($0, format: format, quiet: quiet) }
             let summary: LoopSummary
-            if jobs > 1 {
+            if jobs > 1 || launcher != "local" {
                 let colour = Terminal.colorEnabled && format == .text ? ["AUTORESEARCH_COLOR=always"] : []
-                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour) { [output] _, optionsFile in
+                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour,
+                                          launcher: try workerLauncher(workspace.experiment(named: name))) { [output] _, optionsFile in
                     Self.workerCommand(experiment: name, optionsFile: optionsFile, output: output)
                 }
                 summary = try workspace.loopInParallel(experiment: name, options: options, launch: launch, events: events, onRun: print)
@@ -132,19 +153,23 @@ extension GitAutoresearch {
             if code != 0 { throw ExitCode(code) }
         }
 
+        /// The launcher `--launcher` names, with the experiment's `launcherArgs` and the `--launcher-arg` options.
+        private func workerLauncher(_ experiment: Experiment) throws -> WorkerLauncher {
+            let arguments = experiment.launcherArgs + launcherArguments
+            if launcher == "slurm" { try SlurmLauncher.check(arguments: arguments) }
+            guard let workerLauncher = Launchers.named(launcher, arguments: arguments) else { throw ValidationError("unknown launcher '\(launcher)'") }
+            return workerLauncher
+        }
+
         /// The command line of a worker: this program's `loop` reading the options its loop wrote.
         private static func workerCommand(experiment: String, optionsFile: String, output: OutputOptions) -> String {
             let arguments = [executablePath, "loop", "--experiment", experiment, "--worker-options", optionsFile] + output.arguments
-            return "exec " + arguments.map(shellQuoted).joined(separator: " ")
+            return "exec " + arguments.map(ShellText.quoted).joined(separator: " ")
         }
 
         /// This program's path, as the kernel knows it.
         private static var executablePath: String {
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        }
-
-        private static func shellQuoted(_ text: String) -> String {
-            "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
     }
 }

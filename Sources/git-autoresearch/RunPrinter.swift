@@ -24,7 +24,8 @@ enum RunPrinter {
             Terminal.progress(workers.map { worker in
                 let elapsed = Durations.format(worker.elapsed)
                 let step = worker.step == "evaluation" ? "evaluating" : worker.step
-                return "w\(worker.worker) \(step) \(elapsed)" + (worker.budget.map { " / \(Durations.format($0))" } ?? "")
+                let job = worker.job.map { " job \($0)" + (worker.node.map { " on \($0)" } ?? "") + ":" } ?? ""
+                return "w\(worker.worker)\(job) \(step) \(elapsed)" + (worker.budget.map { " / \(Durations.format($0))" } ?? "")
             }.joined(separator: " | "))
         }
         events.agentStarted = { run, _ in Terminal.progress("run \(run) agent starting") }
@@ -38,6 +39,12 @@ enum RunPrinter {
             Terminal.progress("run \(progress.run) \(step) \(Durations.format(progress.elapsed)) / \(Durations.format(progress.budget))\(limit)\(last)")
         }
         return events
+    }
+
+    /// Where a worker runs, for `status`: its pid, or its scheduler's job id and node.
+    static func place(of worker: WorkerState) -> String {
+        guard let job = worker.job else { return "pid \(worker.pid)" }
+        return "\(worker.launcher ?? "") job \(job)" + (worker.node.map { " on \(UntrustedText.visible($0))" } ?? "")
     }
 
     /// Prints a finished run: one line (with the end of the log when it failed), or a JSON object.

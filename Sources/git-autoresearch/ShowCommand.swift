@@ -27,9 +27,11 @@ extension GitAutoresearch {
             let patch = noPatch ? "" : try workspace.patch(of: entry)
             let artifacts = try workspace.artifacts(of: entry)
             if format == .json {
-                print(Terminal.json(["run": entry.record.run, "experiment": entry.record.experiment, "commit": entry.commit.hex,
-                                     "record": entry.record.line, "log_tail": tail, "patch": noPatch ? nil : patch,
-                                     "artifacts": artifacts.isEmpty ? nil : artifacts.map { ["path": $0.path, "size": $0.size] }]))
+                var json = entry.record.jsonFields
+                json.merge(["commit": entry.commit.hex, "baseline": entry.record.isBaseline, "delta": entry.record.delta,
+                            "record": entry.record.line, "log_tail": tail, "patch": noPatch ? nil : patch,
+                            "artifact_files": artifacts.isEmpty ? nil : artifacts.map { ["path": $0.path, "size": $0.size] }]) { _, new in new }
+                print(Terminal.json(json))
                 return
             }
             print(Terminal.paint("run \(UntrustedText.visible(entry.record.run)) on \(entry.commit.hex)", .bold))

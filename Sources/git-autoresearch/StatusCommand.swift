@@ -13,6 +13,9 @@ extension GitAutoresearch {
         @Option(help: "Output: text or json.")
         var format: OutputFormat = .text
 
+        @Flag(help: "Show the line of the best so far (text) even when standard output is not a terminal.")
+        var sparkline = false
+
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             let status = try workspace.status(experiment: name)
@@ -26,7 +29,16 @@ extension GitAutoresearch {
             } else {
                 Self.printText(status, name: name)
                 for remoteBest in remoteBests { Self.printRemoteBest(remoteBest, adoptCommand: adoptCommand(remoteBest.remote)) }
+                if sparkline || Terminal.stdoutIsTTY { try Self.printSparkline(workspace, status: status, name: name) }
             }
+        }
+
+        /// The best so far after each run as one line of block characters, with its first and last values.
+        private static func printSparkline(_ workspace: Workspace, status: ExperimentStatus, name: String) throws {
+            let values = Progress(runs: try workspace.runs(experiment: name), direction: status.experiment.direction).bestSoFar
+            guard let first = values.first, let last = values.last else { return }
+            let label = Terminal.paint("progress".padding(toLength: 12, withPad: " ", startingAt: 0), .bold)
+            print("\(label)\(Terminal.paint(Sparkline.line(values), .green)) \(Number.format(first)) → \(Number.format(last)) (best so far, \(values.count) runs)")
         }
 
         /// The status as one JSON object.
@@ -39,7 +51,7 @@ extension GitAutoresearch {
                 "evaluate": experiment.evaluate, "metric": experiment.metric, "direction": experiment.direction.rawValue,
                 "budget": experiment.budget, "timeout": experiment.timeout,
                 "best_commit": status.best?.commit.hex, "best_value": status.best?.record.value,
-                "best_run": status.best?.record.run, "baseline_value": status.baseline?.value,
+                "best_run": status.best?.record.run, "baseline_value": status.baseline?.value, "baseline_run": status.baseline?.run,
                 "improvement": status.improvement, "runs": status.runs,
                 "suspect": status.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
                 "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
@@ -56,7 +68,7 @@ extension GitAutoresearch {
                     let fields: [String: Any?] = [
                         "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
                         "run": worker.run, "step_seconds": worker.elapsed, "runs": worker.runs,
-                        "counts": worker.counts,
+                        "counts": worker.counts, "launcher": worker.launcher, "job": worker.job, "node": worker.node,
                     ]
                     return fields.compactMapValues { $0 }
                 },
@@ -106,7 +118,7 @@ extension GitAutoresearch {
             if !status.workers.isEmpty { print("\(label("workers"))\(status.workers.count) running") }
             for worker in status.workers {
                 let run = worker.run.map { " run \($0)" } ?? ""
-                print("  w\(worker.worker)  pid \(worker.pid)  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(UntrustedText.visible(worker.worktree))")
+                print("  w\(worker.worker)  \(RunPrinter.place(of: worker))  \(worker.step)\(run) \(Durations.format(worker.elapsed))  \(worker.runs) runs  \(UntrustedText.visible(worker.worktree))")
             }
         }
     }

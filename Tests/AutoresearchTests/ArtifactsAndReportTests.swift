@@ -119,6 +119,7 @@ import Fixtures
             let start = TempRepository.field("start", record)!  // 2026-11-23T13:26:03.315Z
             return start.prefix(10) + " " + start.dropFirst(11).prefix(5) + " UTC"
         }
+        func time(_ record: String) -> String { Durations.format(Double(TempRepository.field("duration", record)!)!) }
         let contract = runs["contract"]!, latency = runs["latency"]!, unstable = runs["unstable"]!
         let tree = TempRepository.field("artifacts", contract.record)!.prefix(7)
         let expected = """
@@ -130,6 +131,13 @@ import Fixtures
         | Exp-001 | Contract run | `sh eval.sh` | `score` (higher), `counts.samples` | `out/*.json` | [x] | [x] |
         | Exp-002 | latency | `sh speed.sh` | `ms` (lower), `peak_mb <= 400` |  | — | [x] |
         | Exp-003 | Unstable \\| flaky | `sh broken.sh` | `acc` (higher) |  | — | [ ] |
+
+        ## Summary
+        | ID | Baseline | Best | Improvement | Runs | Time |
+        |---|---|---|---|---|---|
+        | Exp-001 | 0.5 | 0.5 | — | 1 (1 keep) | \(time(contract.record)) (\(time(contract.record)) keep) |
+        | Exp-002 | 12 | 12 | — | 1 (1 keep) | \(time(latency.record)) (\(time(latency.record)) keep) |
+        | Exp-003 | — | — | — | 1 (1 crash) | \(time(unstable.record)) (\(time(unstable.record)) crash) |
 
         ## Latest Passing Runs (\(max(date(contract.record), date(latency.record))))
         - Exp-001 smoke/full: passed, run `\(contract.run)` on `\(contract.commit)` (\(date(contract.record))), `score=0.5`, `gsm8k/score=0.5`, `gsm8k/counts.samples=64`, `evalplus/score=0.5`, `evalplus/counts.samples=64`; artifacts in tree `\(tree)` (git autoresearch artifacts \(contract.run) --out DIR)
@@ -151,6 +159,8 @@ import Fixtures
         - Artifacts: `out/*.json` (at most 10.0 MiB a run)
         - Runs: 1 (1 keep)
         - Best: `score=0.5` at `\(contract.commit)` (run `\(contract.run)`)
+        - Top runs:
+          1. `score=0.5` run `\(contract.run)` on `\(contract.commit)` (keep): autoresearch: configure experiment contract
 
         ### Exp-002: latency
         - Experiment: `latency` on branch `autoresearch/latency`
@@ -161,6 +171,8 @@ import Fixtures
         - Decision: kept when better than the best by more than min-delta 1% and 2 noise widths
         - Runs: 1 (1 keep)
         - Best: `ms=12` at `\(latency.commit)` (run `\(latency.run)`)
+        - Top runs:
+          1. `ms=12` run `\(latency.run)` on `\(latency.commit)` (keep): autoresearch: configure experiment latency
 
         ### Exp-003: Unstable | flaky
         - Experiment: `unstable` on branch `autoresearch/unstable`

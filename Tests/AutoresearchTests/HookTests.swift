@@ -74,7 +74,8 @@ func gitWithTool(_ repo: TempRepository, _ arguments: [String], in directory: St
         #expect(installed.stdout.contains("pre-commit.before-autoresearch"))
 
         try repo.write("candidate.txt", "value 4\n")
-        #expect(try gitWithTool(repo, ["commit", "-qam", "four"]).status == 0)
+        let four = try gitWithTool(repo, ["commit", "-qam", "four"])
+        #expect(four.status == 0, "\(four.stderr)")
         #expect(repo.read(".git/previous-hook-ran") == "ran\n")
         try repo.write("block", "x\n")
         try repo.write("candidate.txt", "value 2\n")

@@ -129,7 +129,7 @@ import Fixtures
         let all = try workspace.runs(experiment: "demo")
         #expect(all.count == 12)
         #expect(try workspace.runs(experiment: "demo", latest: 5).map(\.record) == all.suffix(5).map(\.record))
-        #expect(try workspace.runs(experiment: "demo", status: .keep, latest: 2).map(\.record.run)
+        #expect(try workspace.runs(experiment: "demo", status: StatusFilter([.keep]), latest: 2).map(\.record.run)
                 == all.filter { $0.record.status == .keep }.suffix(2).map(\.record.run))
         #expect(try workspace.runs(experiment: "other", latest: 100).count == 4)
         #expect(try workspace.runs(experiment: "demo", latest: 0).isEmpty)

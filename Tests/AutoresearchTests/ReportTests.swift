@@ -36,7 +36,12 @@ func jsonArray(_ text: String) -> [[String: Any]] {
         let tsv = try Tool.run(["log", "--format", "tsv"], in: repo).stdout.split(separator: "\n")
         #expect(tsv[0] == "run\tcommit\tstatus\tscore\tdelta\tduration\tdescription")
         let csv = try Tool.run(["log", "--format", "csv", "--status", "discard"], in: repo).stdout.split(separator: "\n")
-        #expect(csv.count == 2 && csv[1].contains(",discard,7,+2,"))
+        // Machine formats: the full hash, exact numbers, seconds; --human gives the table's text.
+        let discard = try #require(jsonArray(try Tool.run(["log", "--format", "json", "--status", "discard"], in: repo).stdout).first)
+        #expect(csv.count == 2 && csv[1].contains(",\(discard["commit"] as? String ?? "-"),discard,7,2,"), "\(csv)")
+        #expect(csv[1].contains(String(format: ",%.3f,", discard["duration"] as? Double ?? -1)))
+        let human = try Tool.run(["log", "--format", "csv", "--human", "--status", "discard"], in: repo).stdout.split(separator: "\n")
+        #expect(human.count == 2 && human[1].contains(",discard,7,+2,") && !human[1].contains(discard["commit"] as? String ?? "-"))
         let markdown = try Tool.run(["log", "--format", "markdown", "--limit", "2"], in: repo).stdout.split(separator: "\n")
         #expect(markdown.count == 4 && markdown[1] == "| --- | --- | --- | --- | --- | --- | --- |" && markdown[3].contains("| four |"))
         let best = jsonArray(try Tool.run(["log", "--format", "json", "--sort", "metric", "--limit", "1"], in: repo).stdout)
@@ -86,6 +91,7 @@ func jsonArray(_ text: String) -> [[String: Any]] {
         let lines = exported.split(separator: "\n")
         #expect(lines.count == 6)
         #expect(lines[0] == "commit\tmetric\tstatus\tdescription")
+        #expect(lines[1].contains("\t10.000000\tbaseline\t"))
         #expect(lines[3].hasSuffix("\t7.000000\tdiscard\tseven") && lines[4].hasSuffix("\tN/A\tcrash\tbroken"))
 
         let remote = try TempRepository(bare: true)
@@ -101,7 +107,7 @@ func jsonArray(_ text: String) -> [[String: Any]] {
 
         // Importing again skips every row, and says why.
         let again = try Tool.run(["import", ".git/results.tsv"], in: clone)
-        #expect(again.status == 2 && again.stdout.contains("line 2: already recorded on"))
+        #expect(again.status == 2 && again.stdout.contains("line 2: already imported from this file"))
         try clone.fsck()
     }
 

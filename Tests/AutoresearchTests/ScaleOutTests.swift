@@ -92,15 +92,20 @@ extension TempRepository {
                                   environment: ["EVAL_SLEEP": "0.4"])
         let stateFile = repo.path + "/.git/autoresearch/s/workers/1.json"
         var victim: [String: Any] = [:]
-        #expect(waitUntil(seconds: 30) {
-            victim = (FileManager.default.contents(atPath: stateFile).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
-            return victim["step"] as? String == "evaluation" && (victim["runs"] as? Int ?? 0) >= 1
-        })
+        let victimEvaluates = {
+            waitUntil(seconds: 30) {
+                victim = (FileManager.default.contents(atPath: stateFile).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
+                return victim["step"] as? String == "evaluation" && (victim["runs"] as? Int ?? 0) >= 1
+            }
+        }
+        #expect(victimEvaluates())
         // `status` shows both live workers.
         let status = try JSONSerialization.jsonObject(with: Data(try Tool.run(["status", "--format", "json"], in: repo).stdout.utf8)) as? [String: Any]
         let live = status?["workers"] as? [[String: Any]] ?? []
         #expect(live.compactMap { $0["worker"] as? Int }.sorted() == [0, 1])
         #expect(live.allSatisfy { ($0["pid"] as? Int ?? 0) > 0 && ($0["worktree"] as? String)?.contains("/.git/autoresearch/s/workers/") == true })
+        // Read again: on a loaded machine the run seen before `status` may have ended during it.
+        #expect(victimEvaluates())
 
         let pid = try #require(victim["pid"] as? Int)
         let killedRun = try #require(victim["run"] as? String)

@@ -28,6 +28,7 @@ func experimentWithEverySetting() -> Experiment {
     experiment.targets = ["small", "large"]
     experiment.targetsFile = "targets.txt"
     experiment.aggregate = .target("large")
+    experiment.launcherArgs = ["--gres=gpu:1", "--partition=gpu"]
     return experiment
 }
 

@@ -117,8 +117,11 @@ extension ExperimentContext {
                                           },
                                           isInterrupted: events.isInterrupted)
         marker.description = context.readDescription()
-        let failure = CommandFailure(result, of: .agent, limit: agent.timeout, logLimit: experiment.logLimit)
-            ?? (events.isInterrupted() ? CommandFailure(.interrupted, "stopped by the user after the agent step") : nil)
+        // A scheduler stopping a worker signals the agent too: an agent that ended while the tool
+        // was being stopped is interrupted, whatever its end.
+        let failure = result.termination != .interrupted && events.isInterrupted()
+            ? CommandFailure(.interrupted, "stopped by the user after the agent step")
+            : CommandFailure(result, of: .agent, limit: agent.timeout, logLimit: experiment.logLimit)
         try requireHeadOnBranch(after: marker)
         guard let failure else { return .changed(description: marker.description) }
         let settled = try settle(marker, status: failure.status,

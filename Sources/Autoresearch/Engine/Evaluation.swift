@@ -262,7 +262,7 @@ private struct EvaluationContext {
         var environment = self.environment
         environment.set(step)
         let progressDetail = step.label
-        return try GroupProcess.run(step.limits.command, in: owner.root, environment: environment.variables,
+        let result = try GroupProcess.run(step.limits.command, in: owner.root, environment: environment.variables,
                                     hardLimit: step.limits.timeout, grace: experiment.grace,
                                     logPath: logPath, logLimit: experiment.logLimit, appendToLog: true, onStart: onStart,
                                     onLine: onLine,
@@ -271,6 +271,11 @@ private struct EvaluationContext {
                                                                      limit: step.limits.timeout, lastLine: $0.lastLine, detail: progressDetail))
                                     },
                                     isInterrupted: owner.events.isInterrupted)
+        // A scheduler stopping a worker signals every process of its job, the evaluator too: a
+        // command that ended while the tool was being stopped may have ended because of it.
+        guard result.termination != .interrupted, owner.events.isInterrupted() else { return result }
+        return CommandResult(termination: .interrupted, duration: result.duration, tail: result.tail, outputBytes: result.outputBytes,
+                             logTruncated: result.logTruncated)
     }
 
     /// The metric a command that exited with status 0 reported, from its output or its metric

@@ -17,7 +17,7 @@ public struct GuardedPaths: Sendable {
     /// a file in `tree` (so `python evaluate.py` guards `evaluate.py`), and `Makefile` for a
     /// command run with `make`.
     init(_ experiment: Experiment, tree: OID, repository: Repository) throws {
-        var patterns = [ExperimentFile.fileName] + experiment.guards + (experiment.targetsFile.map { [$0] } ?? [])
+        var patterns = ExperimentFile.names + experiment.guards + (experiment.targetsFile.map { [$0] } ?? [])
         for command in [experiment.evaluate] + (experiment.smoke.map { [$0.command] } ?? []) {
             let words = command
                 .split(whereSeparator: { $0.isWhitespace || ";|&()<>".contains($0) })
@@ -46,7 +46,7 @@ public struct GuardedPaths: Sendable {
     /// different evaluators are told apart.
     func fingerprint(repository: Repository) throws -> String {
         var text = ""
-        for pattern in patterns.sorted() where pattern != ExperimentFile.fileName && !pattern.contains(where: { "*?[".contains($0) }) {
+        for pattern in patterns.sorted() where !ExperimentFile.names.contains(pattern) && !pattern.contains(where: { "*?[".contains($0) }) {
             let path = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
             text += "\(path)\t\(try repository.entry(inTree: tree, path: path)?.id.hex ?? "-")\n"
         }

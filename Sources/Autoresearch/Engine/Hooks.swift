@@ -137,7 +137,7 @@ extension Workspace {
         let tipTree = try repository.commit(tip).tree, sourceTree = try repository.commit(source).tree
         let guarded = try GuardedPaths(experiment, tree: sourceTree, repository: repository)
         let paths = try repository.changedPaths(from: tipTree, to: sourceTree)
-            .filter { $0 != ExperimentFile.fileName && guarded.covers($0) }
+            .filter { !ExperimentFile.names.contains($0) && guarded.covers($0) }
         guard !paths.isEmpty else {
             throw AutoresearchError("the guarded paths of '\(name)' are the same on \(revision): nothing to take",
                                     hint: "commit the new evaluator on \(revision) first")
@@ -149,9 +149,9 @@ extension Workspace {
                                             entry: entry.map { ($0.id, $0.mode) }) ?? (try repository.emptyTree())
         }
         experiment.evaluatorID = try GuardedPaths(experiment, tree: tree, repository: repository).fingerprint(repository: repository)
-        try ExperimentFile(path: experimentFilePath).write(experiment)
+        try ExperimentFile(path: experimentFilePath, name: experimentFileName).write(experiment)
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
-        tree = try repository.writeTree(base: tree, path: [ExperimentFile.fileName], entry: (blob, .blob))!
+        tree = try repository.writeTree(base: tree, path: [experimentFileName], entry: (blob, .blob))!
         let commit = try repository.createCommit(tree: tree, parents: [tip],
                                                  message: "autoresearch: take the evaluator of \(name) from \(revision)\n\nGuarded paths: \(paths.joined(separator: ", "))\n")
         try repository.setReference(branch, to: commit, expecting: .value(tip), message: "autoresearch: rebase \(name) onto \(revision)")

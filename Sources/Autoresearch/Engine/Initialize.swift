@@ -85,13 +85,14 @@ extension Workspace {
                                     hint: "to change its configuration, switch to it first: git switch autoresearch/\(settings.name)")
         }
         let outputs = toolOutputs()
-        let others = try repository.status().filter { $0.path != ExperimentFile.fileName && !outputs.contains($0.path) }
+        let fileName = experimentFileName
+        let others = try repository.status().filter { $0.path != fileName && !outputs.contains($0.path) }
         if !others.isEmpty {
             throw AutoresearchError("uncommitted changes: \(Self.listPaths(others.map(\.path)))",
                                     hint: "commit them first (the evaluator must be committed to be part of the experiment), or stash them")
         }
 
-        let file = try ExperimentFile(path: experimentFilePath)
+        let file = try ExperimentFile(path: experimentFilePath, name: fileName)
         // Read leniently, so that init repairs a value it cannot read; one left unrepaired is an error.
         let stored = try file.experimentForRepair(named: settings.name)
         let existing = stored?.experiment
@@ -103,7 +104,7 @@ extension Workspace {
         try file.write(experiment)
 
         let blob = try repository.createBlob(Array(try Data(contentsOf: URL(fileURLWithPath: experimentFilePath))))
-        let tree = try repository.writeTree(base: parentTree, path: [ExperimentFile.fileName], entry: (blob, .blob))!
+        let tree = try repository.writeTree(base: parentTree, path: [fileName], entry: (blob, .blob))!
         var configCommit: OID?
         if tree != parentTree {
             let verb = existing == nil ? "configure" : "reconfigure"
@@ -111,7 +112,7 @@ extension Workspace {
                                                      message: "autoresearch: \(verb) experiment \(settings.name)\n")
             try repository.setReference(currentBranch, to: commit, expecting: .value(parentCommit),
                                         message: "autoresearch: \(verb) experiment \(settings.name)")
-            try repository.stage(path: ExperimentFile.fileName)
+            try repository.stage(path: fileName)
             configCommit = commit
         }
         let startCommit = configCommit ?? parentCommit

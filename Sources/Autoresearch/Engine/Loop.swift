@@ -27,6 +27,9 @@ public struct LoopOptions: Sendable, Codable {
     /// Set in a parallel worker's process: the pid of the loop that started it; the worker stops
     /// when that loop is gone.
     public var supervisor: Int32?
+    /// Set in a worker a scheduler runs: the file its loop writes every second; the worker stops
+    /// when it stops changing (`Heartbeat`).
+    public var heartbeat: String?
     /// The run budget shared by parallel workers, instead of `maxRuns`.
     public var runTickets: RunTickets?
 
@@ -145,11 +148,12 @@ extension ExperimentContext {
             let started = Date()
             let startValue = try ledger.best(experiment: name, from: try tip())?.record.value
             let report = options.worker.map { worker in
-                WorkerStateFile(WorkerState(worker: worker, pid: getpid(), worktree: root, step: "starting", since: started),
+                WorkerStateFile(WorkerState.starting(worker: worker, worktree: root, at: state.workerStatePath(worker)),
                                 path: state.workerStatePath(worker))
             }
             if let report {
-                reportSteps(to: report, supervisor: options.supervisor, agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
+                reportSteps(to: report, supervisor: options.supervisor, heartbeat: options.heartbeat.map(HeartbeatWatch.init),
+                            agentTimeout: options.agentTimeout ?? experiment.agentTimeout)
             }
             try adoptUntrackedFilesAsUsers()
             try announceFilesLeftAlone()
@@ -236,7 +240,7 @@ extension ExperimentContext {
     }
 
     /// Makes a worker's state file follow its steps.
-    private func reportSteps(to report: WorkerStateFile, supervisor: Int32?, agentTimeout: Double) {
+    private func reportSteps(to report: WorkerStateFile, supervisor: Int32?, heartbeat: HeartbeatWatch?, agentTimeout: Double) {
         let (agentStarted, started) = (events.agentStarted, events.started)
         events.agentStarted = { run, experiment in
             report.step("agent", run: run, budget: agentTimeout)
@@ -248,7 +252,7 @@ extension ExperimentContext {
         }
         let isInterrupted = events.isInterrupted
         // A worker whose loop died (even by SIGKILL) stops as if interrupted.
-        events.isInterrupted = { isInterrupted() || supervisor.map { getppid() != $0 } ?? false }
+        events.isInterrupted = { isInterrupted() || supervisor.map { getppid() != $0 } ?? false || heartbeat?.isStale ?? false }
     }
 
     /// A worker starts each iteration from the best: its branch and work tree move to the

@@ -23,12 +23,30 @@ public struct WorkerState: Codable, Sendable {
     public var counts: [String: Int] = [:]
     /// Why the worker stopped (a `StopReason`), once it did.
     public var stop: String?
+    /// For a worker a scheduler runs (not a child process of the loop): the launcher's name
+    /// (`slurm`), the job's id there, and the machine the worker runs on once it started.
+    public var launcher: String?
+    public var job: String?
+    public var node: String?
 
     /// Seconds since the step started.
     public var elapsed: Double { Date().timeIntervalSince(since) }
 
-    /// True while the worker's process lives.
-    public var isAlive: Bool { GroupProcess.isAlive(pid) }
+    /// True while the worker's process lives (for a scheduler's job: while the job is queued or runs).
+    public var isAlive: Bool {
+        if let launcher, let job { return Launchers.named(launcher)?.isActive(id: job) ?? false }
+        return GroupProcess.isAlive(pid)
+    }
+
+    /// The state a worker starts with in its own process: `launcher` and `job` as its loop wrote
+    /// them into the file at `path` when it submitted it.
+    static func starting(worker: Int, worktree: String, at path: String) -> WorkerState {
+        var state = WorkerState(worker: worker, pid: getpid(), worktree: worktree, step: "starting", since: Date())
+        if let submitted = read(path), let launcher = submitted.launcher {
+            (state.launcher, state.job, state.node) = (launcher, submitted.job, Workspace.hostName)
+        }
+        return state
+    }
 
     static func read(_ path: String) -> WorkerState? { StateFile.read(WorkerState.self, from: path) }
 }
@@ -97,10 +115,14 @@ public struct WorkerLaunch {
     /// The shell command that runs worker `i` (in its work tree) with the `LoopOptions` written
     /// to `optionsFile` (`LoopOptions(contentsOf:)` reads them).
     public var command: (_ worker: Int, _ optionsFile: String) -> String
+    /// Where the workers run: child processes here (`LocalLauncher`), SLURM jobs (`SlurmLauncher`).
+    public var launcher: WorkerLauncher
 
-    public init(jobs: Int, environment: [String], command: @escaping (_ worker: Int, _ optionsFile: String) -> String) {
+    public init(jobs: Int, environment: [String], launcher: WorkerLauncher = LocalLauncher(),
+                command: @escaping (_ worker: Int, _ optionsFile: String) -> String) {
         self.jobs = jobs
         self.environment = environment
+        self.launcher = launcher
         self.command = command
     }
 }
@@ -177,8 +199,18 @@ extension ExperimentContext {
             if let index = Int(ref.fullName.dropFirst(refs.workerBranches.count)) { indices.insert(index) }
         }
         for index in indices.sorted() {
+            cancelJobLeftBehind(index)
             if let repaired = try removeWorker(index) { events.notice("worker \(index): \(repaired)") }
         }
+    }
+
+    /// Cancels worker `index`'s scheduler job when it is still queued or running: its loop, which
+    /// held this experiment's lock, is gone.
+    private func cancelJobLeftBehind(_ index: Int) {
+        guard let worker = WorkerState.read(state.workerStatePath(index)), let name = worker.launcher, let job = worker.job,
+              let launcher = Launchers.named(name), launcher.isActive(id: job) else { return }
+        events.notice("worker \(index): cancelling \(name) job \(job), whose loop is gone")
+        launcher.cancel(LaunchedWorker(id: job, pid: nil, output: .files(output: "", errors: "")))
     }
 
     /// Settles worker `index`'s unfinished run, if any, then removes its work tree, branch and
@@ -205,6 +237,7 @@ extension ExperimentContext {
         // What git no longer knows as a work tree (a loop killed while adding it) goes too.
         unlink(state.workerStatePath(index))
         unlink(state.workerOptionsPath(index))
+        for suffix in SlurmLauncher.fileSuffixes { unlink(state.workerDirectory(index) + suffix) }
         try? FileManager.default.removeItem(atPath: state.workerDirectory(index))
         return repaired
     }
@@ -250,7 +283,7 @@ extension ExperimentContext {
                 try tip.hex.write(toFile: state.detachedHeadPath, atomically: true, encoding: .utf8)
                 try repository.detachHead(at: tip)
                 defer { reattachHead(detachedAt: tip) }
-                try superviseWorkers(options: try workerOptions(options, started: started, runsDone: tally.runs),
+                try superviseWorkers(options: try workerOptions(options, started: started, runsDone: tally.runs, launcher: launch.launcher),
                                      launch: launch, tally: &tally)
             }
             return try summary(stop: tally.stop, counts: tally.counts, runs: tally.runs, started: started,
@@ -258,14 +291,18 @@ extension ExperimentContext {
         }
     }
 
-    /// The options every worker gets: this loop as supervisor, the time left, and the runs left as
-    /// tickets they share.
-    private func workerOptions(_ options: LoopOptions, started: Date, runsDone: Int) throws -> LoopOptions {
+    /// The options every worker gets: this loop as supervisor (its pid for child processes, a
+    /// heartbeat file for a scheduler's jobs), the time left, and the runs left as tickets they share.
+    private func workerOptions(_ options: LoopOptions, started: Date, runsDone: Int, launcher: WorkerLauncher) throws -> LoopOptions {
         var workerOptions = options
-        workerOptions.supervisor = getpid()
+        try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
+        if launcher.workersAreChildren {
+            workerOptions.supervisor = getpid()
+        } else {
+            workerOptions.heartbeat = state.workersDirectory + "/heartbeat"
+        }
         workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
         if let maxRuns = options.maxRuns {
-            try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
             try RunTickets.create(at: state.runTicketsPath, count: maxRuns - runsDone)
             workerOptions.maxRuns = nil
             workerOptions.runTickets = RunTickets(path: state.runTicketsPath)
@@ -275,60 +312,96 @@ extension ExperimentContext {
 
     /// Starts the workers and waits for them all, passing their output on line by line (so the
     /// front end can keep a progress line of all workers apart from it); adds their runs and why
-    /// each stopped to `tally`.
+    /// each stopped to `tally`. A worker the scheduler ended is submitted again, within its bound.
     private func superviseWorkers(options: LoopOptions, launch: WorkerLaunch, tally: inout WorkersTally) throws {
+        let launcher = launch.launcher
         var workers: [SupervisedWorker] = []
+        let heartbeat = options.heartbeat.map(HeartbeatWriter.init)
         defer {
             // Whatever happens here, no worker outlives the loop unsupervised.
-            for worker in workers where worker.status == nil { kill(worker.pid, SIGTERM) }
-            for worker in workers where worker.status == nil { waitpid(worker.pid, nil, 0) }
+            for worker in workers where worker.end == nil { launcher.signal(worker.launched, SIGTERM) }
+            for worker in workers where worker.end == nil { launcher.cancel(worker.launched) }
             for worker in workers { worker.closeOutputs(events) }
             for index in 0..<launch.jobs { _ = try? removeWorker(index) }
+            heartbeat?.stop()
+            if let path = options.heartbeat { unlink(path) }
         }
+        let supervisionStarted = Date()
         for index in 0..<launch.jobs {
             workers.append(try startWorker(index, options: options, launch: launch))
         }
-        events.notice("\(launch.jobs) workers started in work trees under \(state.workersDirectory) (git autoresearch status shows them)")
+        events.notice(Self.workersStarted(workers, launcher: launcher, directory: state.workersDirectory))
         var forwarded = 0
         var lastProgress = Date.distantPast
         while workers.contains(where: { !$0.isDone }) {
             let interrupts = Int(cps_interrupt_count())
             if interrupts > forwarded {
-                for worker in workers where worker.status == nil { kill(worker.pid, cps_last_interrupt_signal()) }
+                for worker in workers where worker.end == nil { launcher.signal(worker.launched, cps_last_interrupt_signal()) }
                 forwarded = interrupts
             }
             SupervisedWorker.relayOutput(of: workers, waitingAtMost: 200, events: events)
-            for worker in workers where !worker.isDone {
-                if worker.status == nil, let status = GroupProcess.reap(worker.pid) {
-                    worker.status = status
-                    worker.ended = Date()
-                }
+            for (position, worker) in workers.enumerated() where !worker.isDone {
+                worker.poll(launcher)
                 // Output still open two seconds after the end is held by a stray child: let it go.
-                guard worker.status != nil, let ended = worker.ended,
-                      worker.outputs.isEmpty || Date().timeIntervalSince(ended) > 2 else { continue }
-                try finish(worker, into: &tally)
+                guard worker.end != nil, let ended = worker.ended,
+                      worker.outputs.allSatisfy(\.isFile) || Date().timeIntervalSince(ended) > 2 else { continue }
+                try finish(worker, into: &tally, interrupted: forwarded > 0)
+                var again = options
+                again.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(supervisionStarted) }
+                if resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) {
+                    workers[position] = try startWorker(worker.index, options: again, launch: launch, submissions: worker.submissions + 1)
+                    events.notice("worker \(worker.index): submitted again (\(worker.submissions) of \(launcher.resubmissions)) as \(launcher.name) job \(workers[position].launched.id)")
+                }
             }
             if Date().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = Date()
-                events.workersProgress(workers.filter { $0.status == nil }.compactMap { WorkerState.read(state.workerStatePath($0.index)) })
+                events.workersProgress(workers.filter { $0.end == nil }.compactMap { worker in
+                    WorkerState.read(state.workerStatePath(worker.index)).map(worker.showingJob)
+                })
             }
         }
     }
 
+    /// What the loop says once its workers are started (or queued).
+    private static func workersStarted(_ workers: [SupervisedWorker], launcher: WorkerLauncher, directory: String) -> String {
+        guard !launcher.workersAreChildren else {
+            return "\(workers.count) workers started in work trees under \(directory) (git autoresearch status shows them)"
+        }
+        let jobs = workers.map(\.launched.id).joined(separator: ", ")
+        return "\(workers.count) workers submitted to \(launcher.name) (jobs \(jobs)), work trees under \(directory) (git autoresearch status shows them)"
+    }
+
+    /// Whether a worker that ended is submitted again: only one its scheduler ended (cancelled,
+    /// preempted, killed), while the loop goes on, no worker reached a stopping rule, time is left,
+    /// and within the launcher's bound of resubmissions.
+    private func resubmits(_ worker: SupervisedWorker, launcher: WorkerLauncher, interrupted: Bool, tally: inout WorkersTally,
+                           timeLeft: Double?) -> Bool {
+        guard launcher.resubmissions > 0, worker.wasEndedByScheduler, !interrupted, tally.stops.isEmpty,
+              (timeLeft ?? 1) > 0 else { return false }
+        guard worker.submissions <= launcher.resubmissions else {
+            events.notice("worker \(worker.index): not submitted again: its job was ended \(worker.submissions) times; the others go on")
+            return false
+        }
+        return true
+    }
+
     /// Takes in a worker whose process ended: its runs and why it stopped (from its state file,
-    /// else from how its process ended), then settles and removes what it left.
-    private func finish(_ worker: SupervisedWorker, into tally: inout WorkersTally) throws {
+    /// else from how its process ended), then settles and removes what it left. The stop of a
+    /// worker its scheduler ended (a SIGTERM, so `interrupted`) does not speak for the loop.
+    private func finish(_ worker: SupervisedWorker, into tally: inout WorkersTally, interrupted: Bool) throws {
         worker.closeOutputs(events)
         worker.isDone = true
         let reported = WorkerState.read(state.workerStatePath(worker.index))
         for (status, count) in reported?.counts ?? [:] {
             if let status = RunStatus(rawValue: status) { tally.add(status, count: count) }
         }
-        if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
+        if case .lost(let why) = worker.end, !interrupted {
+            events.notice("worker \(worker.index): job \(worker.launched.id) was \(why) by the scheduler")
+        } else if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
             tally.stops.append(stop)
-        } else if case .signaled(let signal) = worker.status.map(Termination.init(waitStatus:)) {
+        } else if case .signaled(let signal) = worker.end {
             events.notice("worker \(worker.index) was killed (signal \(signal)); the others go on")
-        } else if case .exited(let code) = worker.status.map(Termination.init(waitStatus:)), code != 0 {
+        } else if case .exited(let code) = worker.end, code != 0 {
             events.notice("worker \(worker.index) stopped with an error (exit \(code), see its message above); the others go on")
             tally.stops.append(.workerFailed)
         }
@@ -338,41 +411,27 @@ extension ExperimentContext {
         }
     }
 
-    /// Makes worker `index`'s work tree, writes its options, and starts its process there, with
-    /// its environment and its stdout and stderr on pipes.
-    private func startWorker(_ index: Int, options: LoopOptions, launch: WorkerLaunch) throws -> SupervisedWorker {
+    /// Makes worker `index`'s work tree, writes its options, and has the launcher start it there,
+    /// with its environment; `submissions` counts this one.
+    private func startWorker(_ index: Int, options: LoopOptions, launch: WorkerLaunch, submissions: Int = 1) throws -> SupervisedWorker {
         let path = try addWorker(index)
         var assigned = options
         assigned.worker = index
         try StateFile.write(assigned, to: state.workerOptionsPath(index))
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTORESEARCH_WORKER"] = String(index)
-        // A worker works in its own work tree, not in the one `git --git-dir`/`--work-tree` named.
-        environment["GIT_DIR"] = nil
-        environment["GIT_WORK_TREE"] = nil
-        // Untracked and ignored files (data sets, virtual environments) exist only there.
-        environment["AUTORESEARCH_MAIN_WORKTREE"] = root
+        // Untracked and ignored files (data sets, virtual environments) exist only in the main work tree.
+        var environment = ["AUTORESEARCH_WORKER": String(index), "AUTORESEARCH_MAIN_WORKTREE": root]
         for setting in launch.environment {
             let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
             environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""
         }
-        let output = try GroupProcess.makePipe()
-        defer { close(output.write) }
-        let errors: (read: Int32, write: Int32)
-        do { errors = try GroupProcess.makePipe() } catch { close(output.read); throw error }
-        defer { close(errors.write) }
-        let pid: pid_t
-        do {
-            pid = try GroupProcess.spawn(launch.command(index, state.workerOptionsPath(index)), in: path, environment: environment,
-                                         output: output.write, errors: errors.write)
-        } catch {
-            close(output.read)
-            close(errors.read)
-            throw error
-        }
-        _ = WorkerStateFile(WorkerState(worker: index, pid: pid, worktree: path, step: "starting", since: Date()),
-                            path: state.workerStatePath(index))
-        return SupervisedWorker(index: index, pid: pid, output: output.read, errors: errors.read)
+        let launcher = launch.launcher
+        let launched = try launcher.submit(WorkerJob(index: index, command: launch.command(index, state.workerOptionsPath(index)),
+                                                     directory: path, environment: environment, filesPrefix: state.workerDirectory(index)))
+        let worker = SupervisedWorker(index: index, launched: launched, submissions: submissions)
+        var initial = WorkerState(worker: index, pid: launched.pid ?? 0, worktree: path, step: "starting", since: Date())
+        if !launcher.workersAreChildren { (initial.step, initial.launcher, initial.job) = ("queued", launcher.name, launched.id) }
+        _ = WorkerStateFile(initial, path: state.workerStatePath(index))
+        return worker
     }
 
     /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed
@@ -394,60 +453,121 @@ extension ExperimentContext {
     }
 }
 
-/// A worker process the loop supervises, with the read ends of its stdout and stderr.
+/// A worker the loop supervises: the launcher's handle, where its job is, and the read ends of
+/// its stdout and stderr (pipes of a child process, or files a scheduler's job appends to).
 private final class SupervisedWorker {
     struct Output {
         let fd: Int32
         let isError: Bool
+        /// A file read to its end each time, not a pipe waited on.
+        let isFile: Bool
         var lines = LineSplitter(maxLineBytes: GroupProcess.maxLineBytes, tailLines: 0)
     }
 
     let index: Int
-    let pid: pid_t
-    /// The pipes still open.
+    let launched: LaunchedWorker
+    /// How many times this worker was submitted, this time included.
+    let submissions: Int
+    /// The outputs still open.
     var outputs: [Output]
-    /// The wait status, once the process ended, and when that was seen.
-    var status: Int32?
-    var ended: Date?
+    /// Where its job is, as the launcher last said.
+    private(set) var jobState = WorkerJobState.queued(reason: "submitted")
+    /// When its end was seen.
+    private(set) var ended: Date?
+    private var lastPoll = Date.distantPast
     /// Ended, output passed on, work tree settled and removed.
     var isDone = false
 
-    init(index: Int, pid: pid_t, output: Int32, errors: Int32) {
+    init(index: Int, launched: LaunchedWorker, submissions: Int) {
         self.index = index
-        self.pid = pid
-        outputs = [Output(fd: output, isError: false), Output(fd: errors, isError: true)]
+        self.launched = launched
+        self.submissions = submissions
+        switch launched.output {
+        case .pipes(let output, let errors):
+            outputs = [Output(fd: output, isError: false, isFile: false), Output(fd: errors, isError: true, isFile: false)]
+        case .files(let output, let errors):
+            outputs = [(output, false), (errors, true)].compactMap { path, isError in
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                return fd >= 0 ? Output(fd: fd, isError: isError, isFile: true) : nil
+            }
+        }
+    }
+
+    /// How it ended, once it did.
+    var end: WorkerEnd? {
+        if case .ended(let end) = jobState { return end }
+        return nil
+    }
+
+    /// True when something else than the worker ended it: its scheduler, a signal.
+    var wasEndedByScheduler: Bool {
+        switch end {
+        case .lost?, .signaled?: return true
+        default: return false
+        }
+    }
+
+    /// Asks the launcher where the job is, at most every `pollInterval`.
+    func poll(_ launcher: WorkerLauncher) {
+        guard end == nil, Date().timeIntervalSince(lastPoll) >= launcher.pollInterval else { return }
+        lastPoll = Date()
+        jobState = launcher.state(of: launched)
+        if end != nil { ended = Date() }
+    }
+
+    /// `state`, from the worker's file, with what the loop knows of its job: queued, or on which node.
+    func showingJob(_ state: WorkerState) -> WorkerState {
+        var shown = state
+        switch jobState {
+        case .queued(let reason) where state.launcher != nil: shown.step = "queued (\(reason))"
+        case .running(let node?): shown.node = node
+        default: break
+        }
+        return shown
     }
 
     /// Waits up to `milliseconds` for output of any worker and passes every complete line on.
     static func relayOutput(of workers: [SupervisedWorker], waitingAtMost milliseconds: Int32, events: RunEvents) {
         var polled: [pollfd] = [], owners: [(worker: SupervisedWorker, output: Int)] = []
         for worker in workers {
-            for (position, output) in worker.outputs.enumerated() {
+            for (position, output) in worker.outputs.enumerated() where !output.isFile {
                 polled.append(pollfd(fd: output.fd, events: Int16(POLLIN), revents: 0))
                 owners.append((worker, position))
             }
         }
-        guard !polled.isEmpty else {
-            usleep(UInt32(milliseconds) * 1000)
-            return
-        }
-        guard poll(&polled, nfds_t(polled.count), milliseconds) > 0 else { return }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var finished: [(worker: SupervisedWorker, fd: Int32)] = []
-        for (entry, owner) in zip(polled, owners) where entry.revents != 0 {
-            let count = read(entry.fd, &buffer, buffer.count)
-            guard count > 0 else {
-                finished.append((owner.worker, entry.fd))
-                continue
+        if polled.isEmpty {
+            usleep(UInt32(milliseconds) * 1000)
+        } else if Glibc.poll(&polled, nfds_t(polled.count), milliseconds) > 0 {
+            for (entry, owner) in zip(polled, owners) where entry.revents != 0 {
+                let count = read(entry.fd, &buffer, buffer.count)
+                guard count > 0 else {
+                    finished.append((owner.worker, entry.fd))
+                    continue
+                }
+                let isError = owner.worker.outputs[owner.output].isError
+                owner.worker.outputs[owner.output].lines.feed(buffer[0..<count]) { events.workerOutput($0, isError) }
             }
-            let isError = owner.worker.outputs[owner.output].isError
-            owner.worker.outputs[owner.output].lines.feed(buffer[0..<count]) { events.workerOutput($0, isError) }
         }
+        for worker in workers { worker.readFiles(into: &buffer, events) }
         for (worker, fd) in finished { worker.close(fd, events) }
     }
 
-    /// Passes on what is left of every open pipe and closes them.
+    /// Passes on what was appended to its output files since the last time.
+    private func readFiles(into buffer: inout [UInt8], _ events: RunEvents) {
+        for position in outputs.indices where outputs[position].isFile {
+            let isError = outputs[position].isError
+            while case let count = read(outputs[position].fd, &buffer, buffer.count), count > 0 {
+                outputs[position].lines.feed(buffer[0..<count]) { events.workerOutput($0, isError) }
+            }
+        }
+    }
+
+    /// Passes on what is left of every output and closes them.
     func closeOutputs(_ events: RunEvents) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        readFiles(into: &buffer, events)
         for output in outputs { close(output.fd, events) }
     }
 

@@ -72,6 +72,8 @@ public struct Experiment: Sendable, Equatable {
     public var smokeMargin: Threshold?
     /// Files (globs, relative to the work tree's top) the evaluator writes, stored in git with the run.
     public var artifacts: [String] = []
+    /// Options for the scheduler that runs the workers of `loop --launcher slurm` (`sbatch` options).
+    public var launcherArgs: [String] = []
     /// Bytes of artifacts stored per run; files beyond it are left out, and the run says so.
     public var artifactLimit: Int = Experiment.defaultArtifactLimit
     /// The largest new or changed file a candidate may hold, in bytes (0: no limit).
@@ -203,16 +205,35 @@ public struct Experiment: Sendable, Equatable {
     }
 }
 
-/// The experiments of a repository: the `.autoresearch` file, in git-config syntax.
+/// The experiments of a repository: the `.autoresearch` file, in git-config syntax, or
+/// `.autoresearch.config` where `.autoresearch` is a directory (the autoresearch skill's folder).
 public struct ExperimentFile {
     /// The file's name at the top of the work tree.
     public static let fileName = ".autoresearch"
+    /// The file's name beside a `.autoresearch/` directory.
+    public static let besideFolderName = ".autoresearch.config"
+    /// Both names, the classic first: a commit's configuration is the first of them that is a file.
+    public static let names = [fileName, besideFolderName]
+
+    /// The name the file has, or gets, in the work tree at `root`: `.autoresearch` unless that
+    /// is a directory, or is absent while `.autoresearch.config` exists.
+    public static func name(inWorkTree root: String) -> String {
+        var isDirectory: ObjCBool = false
+        let classicExists = FileManager.default.fileExists(atPath: root + "/" + fileName, isDirectory: &isDirectory)
+        if classicExists ? isDirectory.boolValue : FileManager.default.fileExists(atPath: root + "/" + besideFolderName) {
+            return besideFolderName
+        }
+        return fileName
+    }
 
     private let config: ConfigFile
+    /// The name messages give the file: `.autoresearch` or `.autoresearch.config`.
+    public let name: String
 
-    /// Opens the file at `path` (missing: no experiments yet).
-    public init(path: String) throws {
+    /// Opens the file at `path` (missing: no experiments yet), called `name` in messages.
+    public init(path: String, name: String = ExperimentFile.fileName) throws {
         config = try ConfigFile(path: path)
+        self.name = name
     }
 
     /// The experiment names in the file, in file order.
@@ -246,8 +267,8 @@ public struct ExperimentFile {
         let key = { (setting: Setting) in "experiment.\(name).\(setting.key)" }
         guard let evaluate = try config.string(key(.evaluate)) else { return nil }
         guard let metric = try config.string(key(.metric)) else {
-            throw AutoresearchError("no metric in \(ExperimentFile.fileName), experiment '\(name)'",
-                                    hint: "git config -f \(ExperimentFile.fileName) \(key(.metric)) NAME")
+            throw AutoresearchError("no metric in \(self.name), experiment '\(name)'",
+                                    hint: "git config -f \(self.name) \(key(.metric)) NAME")
         }
         try checkKeys(of: name)
         var experiment = Experiment(name: name, evaluate: evaluate, metric: metric)
@@ -256,10 +277,10 @@ public struct ExperimentFile {
             let texts = setting.isRepeatable ? try config.strings(key(setting)) : try config.string(key(setting)).map { [$0] } ?? []
             guard !texts.isEmpty else { continue }
             do {
-                try setting.assign(texts, to: &experiment, source: "\(setting.key) in \(ExperimentFile.fileName), experiment '\(name)'")
+                try setting.assign(texts, to: &experiment, source: "\(setting.key) in \(self.name), experiment '\(name)'")
             } catch let error as AutoresearchError {
                 let repair = setting.option.map { "git autoresearch init --name \(name) \($0) VALUE" }
-                    ?? "git config -f \(ExperimentFile.fileName) \(key(setting)) VALUE"
+                    ?? "git config -f \(self.name) \(key(setting)) VALUE"
                 let hint = (error.hint.map { $0 + "; " } ?? "") + "repair it with: \(repair)"
                 invalid.append(InvalidValue(setting: setting, error: AutoresearchError(error.message, hint: hint)))
             }
@@ -276,8 +297,8 @@ public struct ExperimentFile {
             let key = String(entry.name.dropFirst(prefix.count))
             guard !known.contains(key) else { continue }
             let nearest = Setting.nearest(to: key)
-            throw AutoresearchError("unknown key '\(key)' in \(ExperimentFile.fileName), experiment '\(name)'",
-                                    hint: "did you mean '\(nearest.key)'? Correct the line in \(ExperimentFile.fileName) and commit it")
+            throw AutoresearchError("unknown key '\(key)' in \(self.name), experiment '\(name)'",
+                                    hint: "did you mean '\(nearest.key)'? Correct the line in \(self.name) and commit it")
         }
     }
 

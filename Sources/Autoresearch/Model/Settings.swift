@@ -328,6 +328,8 @@ extension Setting {
                                      help: "A target evaluated in order, one evaluation each with AUTORESEARCH_TARGET set.")
     public static let targetsFile = optional("targetsFile", flag: "targets-file", \.targetsFile, .workTreePath, definesMeasurement: true,
                                              help: "A file of the work tree listing the targets, one a line ('#' comments), read at each run (like benchmarks.txt); guarded.")
+    public static let launcherArgs = list("launcherArgs", flag: "launcher-arg", \.launcherArgs, .text, definesMeasurement: false,
+                                          help: "An sbatch option for each worker of 'loop --launcher slurm', with its value: '--gres=gpu:1', '--partition=gpu'.")
     public static let aggregate = value("aggregate", flag: "aggregate", \.aggregate, .aggregate, default: .mean, definesMeasurement: true,
                                         help: "How the targets' values become the metric: mean, min, max, or a target's name.")
 
@@ -337,6 +339,7 @@ extension Setting {
         evaluate, metric, direction, budget, timeout, grace, metricFile, metricKey, guards, agent, agentTimeout, program, logLimit,
         evaluator, title, goal, repeats, minDelta, noiseWidths, recheckEvery, constraints, requiredKeys, smoke, smokeBudget,
         smokeTimeout, smokeMargin, artifacts, artifactLimit, maxFileSize, maxCandidateSize, targets, targetsFile, aggregate,
+        launcherArgs,
     ]
 }
 

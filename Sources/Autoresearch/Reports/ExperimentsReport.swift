@@ -7,34 +7,47 @@ extension Workspace {
     /// latest passing run of each experiment with its key metrics and artifacts, and a details
     /// block per experiment. Experiments are numbered `Exp-001`... in name order. The document
     /// depends only on what is in git, so the same ledger gives the same document anywhere.
-    public func experimentsReport() throws -> String {
-        let names = try experimentNames()
-        let index = try ledger.currentIndex()
-        let reader = ledger.reading(through: index)
-        let rows = try names.enumerated().map { number, name in
-            let context = context(name)
-            let tip = try context.tipOrRestorePoint().commit
-            let experiment = try context.configuration(at: tip)
-            return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
-                             summary: index.summaries[name] ?? RunSummary(), latestPass: index.latestPassingRun(experiment: name),
-                             ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
-                             best: try reader.best(experiment: name, from: tip))
-        }
+    public func experimentsReport(top: Int = Workspace.defaultReportTop) throws -> String {
+        let rows = try reportRows()
         var lines = ["# Experiments", "", "## Matrix",
                      "| ID | Name | Command | Metrics | Artifacts | Smoke | Full |", "|---|---|---|---|---|---|---|"]
         lines += rows.map(\.matrixLine)
+        lines += ["", "## Summary", "| ID | Baseline | Best | Improvement | Runs | Time |", "|---|---|---|---|---|---|"]
+        lines += rows.map(\.summaryLine)
         let latest = rows.compactMap(\.latestPass).map(\.record.start).max()
         lines += ["", "## Latest Passing Runs" + (latest.map { " (\(ReportRow.date($0)))" } ?? "")]
         lines += rows.map(\.latestLine)
         lines += ["", "## Details"]
-        for row in rows { lines += [""] + row.details }
+        for row in rows { lines += [""] + row.details + row.topLines(top) }
         // Every line is one line: a newline or control character in a title, goal, command or reason is shown, not obeyed.
         return lines.map { UntrustedText.visible($0) }.joined(separator: "\n") + "\n"
     }
 }
 
-/// One experiment in the report.
-private struct ReportRow {
+extension Workspace {
+    /// How many runs the reports' top runs list shows unless told.
+    public static let defaultReportTop = 5
+
+    /// Each experiment as the reports show it, in name order, numbered `Exp-001`...
+    func reportRows() throws -> [ReportRow] {
+        let index = try ledger.currentIndex()
+        let reader = ledger.reading(through: index)
+        return try experimentNames().enumerated().map { number, name in
+            let context = context(name)
+            let tip = try context.tipOrRestorePoint().commit
+            let experiment = try context.configuration(at: tip)
+            let standing = try reader.bestAndBaseline(experiment: name, from: tip)
+            return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
+                             summary: index.summaries[name] ?? RunSummary(), latestPass: index.latestPassingRun(experiment: name),
+                             ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
+                             best: standing?.best, baseline: standing?.baseline,
+                             progress: Progress(runs: try runs(experiment: name), direction: experiment.direction))
+        }
+    }
+}
+
+/// One experiment in the reports.
+struct ReportRow {
     let id: String
     let experiment: Experiment
     /// The experiment's runs, counted.
@@ -44,17 +57,23 @@ private struct ReportRow {
     /// True when a run reached the smoke stage.
     let ranSmoke: Bool
     let best: RunEntry?
+    /// The baseline the best is measured against.
+    let baseline: RunRecord?
+    /// Every run of the experiment, and the running best.
+    let progress: Progress
 
     var name: String { experiment.title ?? experiment.name }
 
-    var matrixLine: String {
+    /// The cells of the Matrix row, in Markdown (code in backticks).
+    var matrixCells: [String] {
         let metrics = ["`\(experiment.metric)` (\(experiment.direction.rawValue))"] + experiment.requiredKeys.map { "`\($0)`" }
             + experiment.constraints.map { "`\($0)`" }
         let smoke = experiment.smoke == nil ? "—" : Self.box(ranSmoke)
-        let cells = [id, name, "`\(experiment.evaluate)`", metrics.joined(separator: ", "),
-                     experiment.artifacts.map { "`\($0)`" }.joined(separator: ", "), smoke, Self.box(latestPass != nil)]
-        return "| " + cells.map(UntrustedText.markdownCell).joined(separator: " | ") + " |"
+        return [id, name, "`\(experiment.evaluate)`", metrics.joined(separator: ", "),
+                experiment.artifacts.map { "`\($0)`" }.joined(separator: ", "), smoke, Self.box(latestPass != nil)]
     }
+
+    var matrixLine: String { "| " + matrixCells.map(UntrustedText.markdownCell).joined(separator: " | ") + " |" }
 
     var latestLine: String {
         let stages = experiment.smoke == nil ? "full" : "smoke/full"

@@ -11,22 +11,17 @@ public enum RunKeyword: String, CaseIterable, Sendable {
     case last
 }
 
-/// What `import` did.
-public struct ImportReport: Sendable {
-    public var imported = 0
-    /// Rows not imported: line number in the file and why.
-    public var skipped: [(line: Int, reason: String)] = []
-}
-
 extension Workspace {
-    /// The runs of an experiment, oldest first; with `status`, only those; with `latest`, only
-    /// the newest that many, and only those records are parsed.
-    public func runs(experiment name: String, status: RunStatus? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        var selected: [IndexedRecord] = []
+    /// The runs of an experiment, oldest first; with `status`, only those it matches; with
+    /// `latest`, only the newest that many, and only the records that may match are parsed.
+    public func runs(experiment name: String, status filter: StatusFilter? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
+        var selected: [RunEntry] = []
         for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
-            if record.experiment == name, status == nil || record.status == status { selected.append(record) }
+            guard record.experiment == name, filter?.mayMatch(record.status) ?? true, let entry = record.entry,
+                  filter?.matches(entry.record) ?? true else { continue }
+            selected.append(entry)
         }
-        return selected.reversed().compactMap(\.entry)
+        return selected.reversed()
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
@@ -88,73 +83,5 @@ extension Workspace {
     /// The change a run evaluated: the patch from its commit's first parent to the commit.
     public func patch(of run: RunEntry) throws -> String {
         try repository.diffPatch(from: try repository.commit(run.commit).parents.first, to: run.commit)
-    }
-
-    /// The header of `results.tsv`, as the autoresearch skill's runner writes it.
-    public static let resultsHeader = "commit\tmetric\tstatus\tdescription"
-
-    /// The runs of an experiment as the skill's `results.tsv`: short commit, metric with six
-    /// decimals (`N/A` without a value), status, description.
-    public func exportTSV(experiment name: String) throws -> String {
-        let rows = try runs(experiment: name).map { run in
-            [run.commit.short, run.record.value.map { String(format: "%.6f", $0) } ?? "N/A", run.record.status.rawValue,
-             run.record.description.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")]
-                .joined(separator: "\t")
-        }
-        return ([Self.resultsHeader] + rows).joined(separator: "\n") + "\n"
-    }
-
-    /// Brings a `results.tsv` into the ledger of `experiment`: the skill's layout
-    /// (`commit metric status description`) or Karpathy's (`commit val_bpb memory_gb status
-    /// description`), any columns between the metric and the status. A row becomes a record on its
-    /// commit when the commit exists here and the same run is not recorded yet; the order of the
-    /// rows is kept in the records' start times.
-    public func importTSV(_ text: String, experiment name: String) throws -> ImportReport {
-        let experiment = try self.experiment(named: name)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).replacingOccurrences(of: "\r", with: "") }
-        while lines.last == "" { lines.removeLast() }
-        guard let header = lines.first?.split(separator: "\t").map({ $0.lowercased() }), header.first == "commit",
-              let statusColumn = header.firstIndex(of: "status"), statusColumn >= 2 else {
-            throw AutoresearchError("not a results.tsv: the first line must be a header like 'commit<TAB>metric<TAB>status<TAB>description'",
-                                    hint: "columns are separated by tabs; Karpathy's layout 'commit val_bpb memory_gb status description' works too")
-        }
-        var report = ImportReport()
-        let start = Date()
-        for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {
-            let number = offset + 1
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count > statusColumn else {
-                report.skipped.append((number, "\(fields.count) columns, the header has \(header.count)"))
-                continue
-            }
-            guard let status = RunStatus(rawValue: fields[statusColumn]) else {
-                report.skipped.append((number, "unknown status '\(fields[statusColumn])'"))
-                continue
-            }
-            guard let commit = try repository.resolveCommit(fields[0]) else {
-                report.skipped.append((number, "commit \(fields[0]) is not in this repository"))
-                continue
-            }
-            let valueText = fields[1].trimmingCharacters(in: .whitespaces)
-            let value = DecimalNumber.finite(valueText)
-            if value == nil, valueText != "N/A", !valueText.isEmpty, status == .keep || status == .discard {
-                report.skipped.append((number, "metric '\(valueText)' is not a number"))
-                continue
-            }
-            let description = fields.count > statusColumn + 1 ? fields[(statusColumn + 1)...].joined(separator: " ") : ""
-            let existing = try ledger.records(on: commit, experiment: name)
-            if existing.contains(where: { $0.status == status && $0.value == value && $0.description == description }) {
-                report.skipped.append((number, "already recorded on \(commit.short)"))
-                continue
-            }
-            let when = start.addingTimeInterval(Double(number) / 1000)
-            let record = RunRecord(experiment: name, run: RunID.make(at: when), status: status, metric: experiment.metric,
-                                   value: value, bestBefore: nil, direction: experiment.direction, duration: 0, start: when,
-                                   exitCode: nil, reason: status == .keep || status == .discard ? nil : "imported from results.tsv",
-                                   description: description, host: "import")
-            try ledger.append(record, on: commit)
-            report.imported += 1
-        }
-        return report
     }
 }

@@ -127,7 +127,8 @@ final class ExperimentContext {
     func carriesBest(_ best: OID, at tip: OID, experiment: Experiment) throws -> Bool {
         guard let atBest = try? configuration(at: best),
               atBest.definesSameMeasurement(as: experiment) else { return false }
-        return try repository.changedPaths(from: repository.commit(best).tree, to: repository.commit(tip).tree) == [ExperimentFile.fileName]
+        let changed = try repository.changedPaths(from: repository.commit(best).tree, to: repository.commit(tip).tree)
+        return changed.count == 1 && ExperimentFile.names.contains(changed[0])
     }
 
     /// True when two commits hold the same files.

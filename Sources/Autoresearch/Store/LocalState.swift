@@ -89,7 +89,8 @@ public struct LocalState {
         try prepare()
         // A lock this process let go of can still be held for a moment by a child it is starting
         // (its copy of the descriptor lasts until the child's exec closes it): wait for that, briefly.
-        let ownHolder = FileLock.holder(of: lockPath) == getpid()
+        let holder = FileLock.holder(of: lockPath)
+        let ownHolder = holder == getpid() || holder == 0
         guard let lock = try FileLock.acquire(lockPath, waitingUpTo: ownHolder ? 2 : 0) else {
             let holder = FileLock.holder(of: lockPath) ?? 0
             throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",

@@ -30,8 +30,11 @@ public final class Workspace {
         ledger = Ledger(repository: repository)
     }
 
+    /// The experiment file's name in the work tree (see `ExperimentFile.name(inWorkTree:)`).
+    public var experimentFileName: String { ExperimentFile.name(inWorkTree: root) }
+
     /// The experiment file in the work tree.
-    public var experimentFilePath: String { root + "/" + ExperimentFile.fileName }
+    public var experimentFilePath: String { root + "/" + experimentFileName }
 
     /// The experiments of this repository, sorted: those with a branch (`autoresearch/NAME`) and
     /// those known from an attempts chain (`refs/autoresearch/NAME/attempts`) whose branch is gone.
@@ -63,11 +66,17 @@ public final class Workspace {
         throw AutoresearchError("several experiments exist; say which with --experiment", hint: Self.knownHint(names))
     }
 
-    /// The id of the `.autoresearch` blob committed in `commit` (nil when absent).
-    func configurationEntry(at commit: OID) throws -> OID? {
-        guard let entry = try repository.entry(inTree: try repository.commit(commit).tree, path: ExperimentFile.fileName),
-              entry.kind == .blob else { return nil }
-        return entry.id
+    /// The id of the experiment file committed in `commit` (nil when absent).
+    func configurationEntry(at commit: OID) throws -> OID? { try configurationFile(at: commit)?.id }
+
+    /// The experiment file committed in `commit`: `.autoresearch`, or `.autoresearch.config`
+    /// when `.autoresearch` is not a file there (nil when neither is).
+    func configurationFile(at commit: OID) throws -> (name: String, id: OID)? {
+        let tree = try repository.commit(commit).tree
+        for name in ExperimentFile.names {
+            if let entry = try repository.entry(inTree: tree, path: name), entry.kind == .blob { return (name, entry.id) }
+        }
+        return nil
     }
 
     /// The experiment as configured at the tip of its branch (when the branch is gone: at the
@@ -90,21 +99,22 @@ public final class Workspace {
                 throw AutoresearchError("cannot write \(cached)")
             }
         }
-        guard let experiment = try Self.readCachedConfiguration(cached, named: name, committedIn: commit) else {
-            throw AutoresearchError("\(ExperimentFile.fileName) in commit \(commit.short) has no experiment '\(name)'",
+        let fileName = try configurationFile(at: commit)?.name ?? ExperimentFile.fileName
+        guard let experiment = try Self.readCachedConfiguration(cached, fileName: fileName, named: name, committedIn: commit) else {
+            throw AutoresearchError("\(fileName) in commit \(commit.short) has no experiment '\(name)'",
                                     hint: "configure it with git autoresearch init --name \(name) ...")
         }
         return experiment
     }
 
-    /// Reads experiment `name` from `cached`, the copy of the `.autoresearch` of `commit`; a
-    /// syntax error names `.autoresearch` in that commit, with libgit2's line and column.
-    private static func readCachedConfiguration(_ cached: String, named name: String, committedIn commit: OID) throws -> Experiment? {
+    /// Reads experiment `name` from `cached`, the copy of the experiment file `fileName` of
+    /// `commit`; a syntax error names that file in that commit, with libgit2's line and column.
+    private static func readCachedConfiguration(_ cached: String, fileName: String, named name: String, committedIn commit: OID) throws -> Experiment? {
         do {
-            return try ExperimentFile(path: cached).experiment(named: name)
+            return try ExperimentFile(path: cached, name: fileName).experiment(named: name)
         } catch let error as GitError {
-            let message = error.message.replacingOccurrences(of: cached, with: ExperimentFile.fileName)
-            throw AutoresearchError("cannot read \(ExperimentFile.fileName) in commit \(commit.short): \(message)",
+            let message = error.message.replacingOccurrences(of: cached, with: fileName)
+            throw AutoresearchError("cannot read \(fileName) in commit \(commit.short): \(message)",
                                     hint: "correct it, commit it on the experiment branch, and run again")
         }
     }

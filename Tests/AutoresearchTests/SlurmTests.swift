@@ -1,0 +1,176 @@
+@testable import Autoresearch
+import Foundation
+import Testing
+import Fixtures
+
+/// `loop --launcher slurm` against a real one-node SLURM cluster the tests start (`SlurmCluster`).
+@Suite(.serialized, .enabled(if: SlurmCluster.unavailable == nil, "\(SlurmCluster.unavailable ?? "")"))
+struct SlurmTests {
+    /// The state file of worker `index` as JSON, if it can be read now.
+    static func workerState(_ repo: TempRepository, _ index: Int) -> [String: Any] {
+        let path = repo.path + "/.git/autoresearch/s/workers/\(index).json"
+        return (FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
+    }
+
+    @Test func twoSlurmWorkersShareTwentyRunsAndLeaveNoJob() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let result = try loopJSON(repo, ["--launcher", "slurm", "--jobs", "2", "--max-runs", "20", "--agent", agent,
+                                         "--launcher-arg=--time=10"], environment: cluster.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 20)
+        #expect(result.stderr.contains("2 workers submitted to slurm (jobs "), "\(result.stderr)")
+
+        let lines = try repo.ledgerLines()
+        #expect(runIDs(lines).count == 20)
+        #expect(Set(runIDs(lines)).count == 20)
+        #expect(Set(runIDs(lines)) == Set(result.runs.compactMap { $0["run"] as? String }))
+        let best = try #require(lines.compactMap(TempRepository.value(of:)).min())
+        #expect(Double(try repo.gitLine("show", "autoresearch/s:value.txt")) == best)
+        #expect(lines.contains { $0.contains(" status=keep ") && TempRepository.value(of: $0) == best })
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func aCancelledJobIsRecordedAndSubmittedAgain() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "8", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "2"]) { $1 })
+        #expect(waitUntil(seconds: 60) { (0..<2).allSatisfy { Self.workerState(repo, $0)["step"] as? String == "evaluation" } })
+        // `status` shows each worker's job and node.
+        let status = try JSONSerialization.jsonObject(with: Data(try Tool.run(["status", "--format", "json"], in: repo,
+                                                                              environment: cluster.environment).stdout.utf8)) as? [String: Any]
+        let live = status?["workers"] as? [[String: Any]] ?? []
+        #expect(live.compactMap { $0["worker"] as? Int }.sorted() == [0, 1], "\(live)")
+        #expect(live.allSatisfy { $0["launcher"] as? String == "slurm" && $0["job"] != nil && $0["node"] != nil }, "\(live)")
+
+        // Cancelled early in an evaluation of two seconds.
+        var victim: [String: Any] = [:]
+        #expect(waitUntil(seconds: 60) {
+            victim = Self.workerState(repo, 1)
+            return victim["step"] as? String == "evaluation" && Date().timeIntervalSince1970 - (victim["since"] as? Double ?? 0) / 1000 < 1 && victim["job"] != nil
+        })
+        let job = try #require(victim["job"] as? String)
+        let cancelledRun = try #require(victim["run"] as? String)
+        try cluster.run("scancel", [job])
+        let output = loop.output()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("worker 1: job \(job) was cancelled by the scheduler"), "\(output.stderr)")
+        #expect(output.stderr.contains("worker 1: submitted again (1 of 3) as slurm job "), "\(output.stderr)")
+
+        let lines = try repo.ledgerLines()
+        #expect(runIDs(lines).count == 8)
+        #expect(Set(runIDs(lines)).count == 8)
+        let cancelled = lines.filter { $0.contains("run=\(cancelledRun) ") }
+        #expect(cancelled.count == 1)
+        #expect(cancelled.first?.contains("status=interrupted") == true, "\(cancelled)")
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func ctrlCCancelsEveryJobAndLeavesNoWorkTree() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
+        var runs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            runs = (0..<2).map { Self.workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
+            return runs.count == 2
+        })
+        #expect(try cluster.activeJobs().count == 2)
+        kill(loop.pid, SIGINT)
+        let output = loop.output()
+        #expect(output.status == 130, "\(output.stderr)")
+        let lines = try repo.ledgerLines()
+        for run in runs {
+            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
+        }
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func theNextLoopCancelsTheJobsOfAKilledLoop() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
+        var runs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            runs = (0..<2).map { Self.workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
+            return runs.count == 2
+        })
+        kill(loop.pid, SIGKILL)
+        _ = loop.wait()
+        #expect(try cluster.activeJobs().count == 2)
+
+        let next = try Tool.run(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "2", "--agent", agent], in: repo,
+                                environment: cluster.environment)
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stderr.contains("worker 0: cancelling slurm job "), "\(next.stderr)")
+        #expect(next.stderr.contains("worker 1: cancelling slurm job "), "\(next.stderr)")
+        let lines = try repo.ledgerLines()
+        for run in runs {
+            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
+        }
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func badLauncherOptionsAreClearErrorsAndLeaveNothing() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        let refused = try Tool.run(["loop", "--launcher", "slurm", "--jobs", "2", "--max-runs", "2", "--agent", agent,
+                                    "--launcher-arg=--partition=nope"], in: repo, environment: cluster.environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("sbatch did not take worker 0: "), "\(refused.stderr)")
+        #expect(refused.stderr.contains("invalid partition"), "\(refused.stderr)")
+        let reserved = try Tool.run(["loop", "--launcher", "slurm", "--max-runs", "2", "--agent", agent, "--launcher-arg=--output=x"],
+                                    in: repo, environment: cluster.environment)
+        #expect(reserved.status == 1)
+        #expect(reserved.stderr.contains("the sbatch option --output is set by the loop itself"), "\(reserved.stderr)")
+        let local = try Tool.run(["loop", "--max-runs", "2", "--agent", agent, "--launcher-arg=--gres=gpu:1"], in: repo)
+        #expect(local.status == 64)
+        #expect(local.stderr.contains("--launcher-arg needs --launcher slurm"), "\(local.stderr)")
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+    }
+}
+
+/// What `SlurmLauncher` reads from SLURM and refuses from the user, without a cluster.
+@Suite(.ownThreads) struct SlurmLauncherTests {
+    @Test(arguments: [
+        ("JobId=7 JobName=autoresearch-w0 JobState=PENDING Reason=Resources NodeList=(null) ExitCode=0:0", WorkerJobState.queued(reason: "Resources")),
+        ("JobId=7 JobState=RUNNING Reason=None NodeList=gpu-12 ExitCode=0:0", .running(node: "gpu-12")),
+        ("JobId=7 JobState=COMPLETED Reason=None NodeList=gpu-12 ExitCode=0:0", .ended(.exited(0))),
+        ("JobId=7 JobState=FAILED Reason=NonZeroExitCode NodeList=gpu-12 ExitCode=1:0", .ended(.exited(1))),
+        ("JobId=7 JobState=FAILED Reason=JobLaunchFailure NodeList=gpu-12 ExitCode=0:9", .ended(.signaled(9))),
+        ("JobId=7 JobState=CANCELLED Reason=None NodeList=gpu-12 ExitCode=0:15", .ended(.lost("cancelled"))),
+        ("JobId=7 JobState=PREEMPTED Reason=None NodeList=gpu-12 ExitCode=0:15", .ended(.lost("preempted"))),
+        ("JobId=7 JobState=NODE_FAIL Reason=None NodeList=gpu-12 ExitCode=0:0", .ended(.lost("node fail"))),
+    ])
+    func aShowJobLineGivesTheWorkersState(line: String, state: WorkerJobState) {
+        #expect(SlurmLauncher.state(fromShowJob: line) == state)
+    }
+
+    @Test func optionsTheLoopSetsOrThatAreNoOptionsAreRefused() throws {
+        try SlurmLauncher.check(arguments: ["--gres=gpu:1", "--partition=gpu", "-t", "--time=10", "-N1"])
+        for (arguments, message) in [(["--output=x"], "--output is set by the loop"), (["-ox"], "-o is set by the loop"),
+                                     (["--chdir=/"], "--chdir is set by the loop"), (["gpu"], "'gpu' is not an sbatch option")] {
+            #expect(throws: AutoresearchError.self) { try SlurmLauncher.check(arguments: arguments) }
+            do { try SlurmLauncher.check(arguments: arguments) } catch { #expect("\(error)".contains(message), "\(error)") }
+        }
+    }
+}
