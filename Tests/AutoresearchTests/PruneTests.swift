@@ -68,6 +68,27 @@ import Fixtures
         try repo.fsck()
     }
 
+    /// `kill -9` at random moments of a prune: the ledger is as it was or fully pruned, never
+    /// in between; `git fsck` is clean; the other records are all there.
+    @Test func killingAPruneLeavesTheLedgerWholeOrPruned() throws {
+        let (repo, _, _) = try Self.prunableRepository()
+        let others = try Self.runIDs(in: repo).filter { run in try repo.recordLine(ofRun: run).contains("status=no-metric") == false }
+        for cycle in 0..<6 {
+            let failed = try repo.runCandidate("bad\(cycle)\n", file: "value.txt").outcome.record.run
+            let prune = try Tool.start(["prune", "--status", "no-metric"], in: repo)
+            usleep(UInt32.random(in: 0...40_000))
+            kill(prune.pid, SIGKILL)
+            _ = prune.wait()
+            try repo.fsck()
+            let runs = try Self.runIDs(in: repo)
+            #expect(others.allSatisfy(runs.contains), "cycle \(cycle): \(runs)")
+            let notes = try repo.git(["log", "--notes=autoresearch", "--format=%N", "refs/autoresearch/s/attempts"])
+            // The run's record or its tombstone, never neither nor both.
+            #expect(runs.contains(failed) != notes.contains("pruned=\(failed) "), "cycle \(cycle): \(notes)")
+        }
+        #expect(try Tool.run(["status"], in: repo).status == 0)
+    }
+
     /// A bare remote and two machines sharing it: the first pruned its two no-metric runs, the
     /// second, which still has them, recorded a run of its own and pushed (the notes diverged).
     static func divergedAfterPrune() throws -> (remote: TestRemote, first: TempRepository, second: TempRepository, failed: [String]) {
