@@ -54,11 +54,13 @@ test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 
-## Benchmarks: tool vs git CLI per iteration, record cost as the ledger grows, runs per minute of 1/2/4 workers, SLURM workers next to local ones.
+## Benchmarks: tool vs git CLI per iteration, record cost as the ledger grows, runs per minute of 1/2/4 workers,
+## a 50k-file tree, process start, SLURM workers next to local ones; BENCH="--only i,j" runs only the parts named
+## (h, i, j, k, m; or a alone).
 bench: deps
 	$(SWIFT) build $(RELEASE) --product autoresearch-bench
 	$(SWIFT) build $(RELEASE) --product git-autoresearch
-	.build/release/autoresearch-bench
+	.build/release/autoresearch-bench $(BENCH)
 
 ## Reliability: kill -9 of loop, loop --jobs 3 and push at random moments (CYCLES="--loop 1000 --jobs 300 --push 300").
 CYCLES ?=

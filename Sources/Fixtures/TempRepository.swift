@@ -179,6 +179,15 @@ public final class TempRepository {
         return try gitLine("rev-parse", "HEAD")
     }
 
+    /// Sets the modification time of a file (relative to the work tree) to `seconds` from the
+    /// index's (negative: before), a `touch` that leaves no doubt whatever the clock's granularity.
+    public func setModificationTime(of relativePath: String, secondsFromIndex seconds: Int) throws {
+        var index = stat()
+        guard stat(path + "/.git/index", &index) == 0 else { throw OracleError(description: "no index in \(path)") }
+        let output = try runProgram("/usr/bin/touch", ["-d", "@\(index.st_mtim.tv_sec + seconds)", relativePath], in: path)
+        guard output.status == 0 else { throw OracleError(description: "touch \(relativePath): \(output.stderr)") }
+    }
+
     /// `git fsck --strict`, throwing with its output when it reports anything.
     public func fsck() throws {
         let output = try runProgram("/usr/bin/git", ["fsck", "--strict", "--no-progress"], in: path)

@@ -8,12 +8,31 @@ public struct StatusEntry: Sendable, Equatable {
 
     /// True for a file git does not track yet (and does not ignore).
     public var isUntracked: Bool { flags & GIT_STATUS_WT_NEW.rawValue != 0 }
+
+    /// True when the work tree side is a new, modified or deleted file, or nothing (a change
+    /// staged already): what `stage(_:)` takes without looking at the work tree again.
+    public var isPlainChange: Bool {
+        let plain = GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_DELETED.rawValue
+            | GIT_STATUS_INDEX_NEW.rawValue | GIT_STATUS_INDEX_MODIFIED.rawValue | GIT_STATUS_INDEX_DELETED.rawValue
+        return flags & ~plain == 0
+    }
+}
+
+/// The changes of a work tree, and whether the stat data the index caches went stale.
+public struct WorkTreeStatus: Sendable {
+    public let entries: [StatusEntry]
+    /// True when files had to be read to find them unchanged (their timestamps moved, their
+    /// contents did not): `refreshIndex()` spares every later scan that work.
+    public let hasStaleStatData: Bool
 }
 
 extension Repository {
     /// The changes in the index and work tree, untracked files included, ignored files and
     /// submodules left out.
-    public func status() throws -> [StatusEntry] {
+    public func status() throws -> [StatusEntry] { try workTreeStatus().entries }
+
+    /// `status()`, with whether the index's stat data went stale (one scan of the work tree).
+    public func workTreeStatus() throws -> WorkTreeStatus {
         var options = git_status_options()
         try check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "prepare status")
         options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
@@ -30,7 +49,22 @@ extension Repository {
             let path = delta.flatMap { $0.pointee.new_file.path ?? $0.pointee.old_file.path }
             entries.append(StatusEntry(path: path.map { String(cString: $0) } ?? "", flags: entry.status.rawValue))
         }
-        return entries
+        var performance = git_diff_perfdata()
+        performance.version = UInt32(GIT_DIFF_PERFDATA_VERSION)
+        try check(git_status_list_get_perfdata(&performance, list), "read status counters")
+        // Every file read either turned out modified (listed) or unchanged: stale stat data.
+        let modified = entries.filter { $0.flags & (GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 }
+        return WorkTreeStatus(entries: entries, hasStaleStatData: performance.oid_calculations > modified.count)
+    }
+
+    /// Whether `path` differs between HEAD, index and work tree (untracked included), without
+    /// scanning the rest of the work tree.
+    public func isChanged(path: String) throws -> Bool {
+        var flags: UInt32 = 0
+        let code = git_status_file(&flags, pointer, path)
+        if code == GIT_ENOTFOUND.rawValue { return false }
+        try check(code, "read the status of \(path)")
+        return flags & ~GIT_STATUS_IGNORED.rawValue != 0
     }
 
     /// Stages every change in the work tree (new, modified and deleted files, not ignored ones)
@@ -56,6 +90,27 @@ extension Repository {
             try check(git_index_add_all(index, &paths, GIT_INDEX_ADD_DEFAULT.rawValue, callback, payload.toOpaque()),
                       "stage new and changed files")
             try check(git_index_update_all(index, &paths, callback, payload.toOpaque()), "stage deleted files")
+        }
+        try check(git_index_write(index), "write the index")
+        var tree = git_oid()
+        try check(git_index_write_tree(&tree, index), "write the index as a tree")
+        return OID(tree)
+    }
+
+    /// Stages the work tree side of `changes`, a `status()` taken just before whose entries are
+    /// all `isPlainChange`: new and modified files are added, deleted ones removed. Writes the
+    /// index and returns its tree, like `stageAll` without a second scan of the work tree.
+    public func stage(_ changes: [StatusEntry]) throws -> OID {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, pointer), "open the index")
+        defer { git_index_free(index) }
+        try check(git_index_read(index, 0), "read the index")
+        for change in changes {
+            if change.flags & GIT_STATUS_WT_DELETED.rawValue != 0 {
+                try check(git_index_remove_bypath(index, change.path), "unstage deleted \(change.path)")
+            } else if change.flags & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue) != 0 {
+                try check(git_index_add_bypath(index, change.path), "stage \(change.path)")
+            }
         }
         try check(git_index_write(index), "write the index")
         var tree = git_oid()

@@ -181,13 +181,15 @@ func processStart() throws {
     }
 }
 
-switch option("--only", "") {
-case "h": try ledgerReads(); exit(0)
-case "k": try processStart(); exit(0)
-default: break
-}
-if option("--only", "") == "j" {
-    try slurmWorkers()
+/// The parts `--only` runs by themselves (a comma-separated list of letters, e.g. `--only i,j`);
+/// `--only a` runs part (a) alone.
+let selectableParts: [String: () throws -> Void] = ["h": ledgerReads, "i": workTreeIteration, "j": hookOnLargeTree, "k": processStart,
+                                                     "m": slurmWorkers]
+if case let only = option("--only", ""), !only.isEmpty, only != "a" {
+    for part in only.split(separator: ",").map(String.init) {
+        guard let run = selectableParts[part] else { fatalError("--only takes a (alone) or a list of \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
+        try run()
+    }
     exit(0)
 }
 
@@ -369,7 +371,7 @@ do {
 
 // MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
 
-/// How long each loop of (g) and (j) runs.
+/// How long each loop of (g) and (m) runs.
 func parallelSeconds() -> Double { Double(option("--parallel-seconds", "30"))! }
 
 /// `loop --jobs N` plus `extra` on a fresh project for `parallelSeconds` (the baseline measured
@@ -391,19 +393,19 @@ func loopRunsPerMinute(jobs: Int, extra: [String] = [], environment: [String: St
     return (runs, elapsed, Double(runs) / elapsed * 60)
 }
 
-/// One line of (g) or (j): runs, time, rate, and the rate against `reference`.
+/// One line of (g) or (m): runs, time, rate, and the rate against `reference`.
 func rateLine(_ label: String, _ result: (runs: Int, elapsed: Double, perMinute: Double), reference: Double?, referenceLabel: String) -> String {
     let ratio = reference.map { String(format: "%.2fx", result.perMinute / $0) } ?? "-"
     return "  \(label): \(result.runs) runs in \(String(format: "%.1f", result.elapsed)) s = \(String(format: "%.1f", result.perMinute)) runs/min   \(ratio) of \(referenceLabel)"
 }
 
-// MARK: (j) SLURM workers next to local workers
+// MARK: (m) SLURM workers next to local workers
 
 /// `loop --jobs N --launcher slurm` on a one-node SLURM cluster started here, next to `loop --jobs N`:
 /// what the scheduler (sbatch, scontrol once a second, output through files) costs per run.
 func slurmWorkers() throws {
     let jobs = Int(option("--slurm-jobs", "2"))!
-    print("\n(j) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
+    print("\n(m) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
     if let why = SlurmCluster.unavailable {
         print("  skipped: \(why)")
         return
@@ -427,3 +429,5 @@ for workers in workerCounts {
 try slurmWorkers()
 try ledgerReads()
 try processStart()
+try workTreeIteration()
+try hookOnLargeTree()

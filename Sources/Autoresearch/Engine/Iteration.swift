@@ -282,7 +282,7 @@ extension ExperimentContext {
             }
             return tip
         }
-        let tree = try stageAll(excluding: pathsLeftAlone())
+        let tree = try stage(changes)
         guard tree != (try repository.commit(tip).tree) else { return tip }
         if description.isEmpty, namedByPaths { description = "edit \(Workspace.listPaths(changes.map(\.path)))" }
         let subject = description.isEmpty ? "autoresearch: \(name) run \(run)" : description

@@ -11,9 +11,12 @@ extension ExperimentContext {
     }
 
     /// The changes a candidate is made of: the work tree's status without the paths left alone.
+    /// Stat data the scan found stale is written back to the index, so it is read once.
     func workTreeChanges(userFiles: Set<String>? = nil) throws -> [StatusEntry] {
         let leftAlone = pathsLeftAlone(userFiles: userFiles)
-        return try repository.status().filter { !leftAlone.contains($0.path) }
+        let status = try repository.workTreeStatus()
+        if status.hasStaleStatData { try refreshIndex() }
+        return status.entries.filter { !leftAlone.contains($0.path) }
     }
 
     /// The loop's user files, as the marker carries them for a repair (nil when there are none).
@@ -30,7 +33,7 @@ extension ExperimentContext {
             events.notice("leaving alone \(userFiles.count) untracked file\(userFiles.count == 1 ? "" : "s") that were here before the loop (never part of a candidate, never removed): \(Workspace.listPaths(userFiles.sorted()))")
         }
         let outputs = workspace.toolOutputs()
-        let written = try repository.status().map(\.path).filter(outputs.contains)
+        let written = try outputs.filter { try repository.isChanged(path: $0) }.sorted()
         if !written.isEmpty {
             events.notice("leaving alone what git-autoresearch wrote (never part of a candidate): \(Workspace.listPaths(written))")
         }

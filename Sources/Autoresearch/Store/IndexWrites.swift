@@ -55,6 +55,19 @@ extension ExperimentContext {
         try writingIndex { try repository.stageAll(excluding: excluded) }
     }
 
+    /// Stages `changes` (a status of the work tree without the paths left alone) and returns the
+    /// index's tree; changes other than new, modified and deleted files take a full `stageAll`.
+    func stage(_ changes: [StatusEntry]) throws -> OID {
+        try writingIndex {
+            try changes.allSatisfy(\.isPlainChange) ? repository.stage(changes) : repository.stageAll(excluding: pathsLeftAlone())
+        }
+    }
+
+    /// Writes the stat data a scan found stale back into the index (`Repository.refreshIndex`).
+    func refreshIndex() throws {
+        try writingIndex { _ = try repository.refreshIndex() }
+    }
+
     /// Switches HEAD, index and work tree to `branch`.
     func switchToBranch(_ branch: ReferenceName) throws {
         try writingIndex { try repository.switchToBranch(branch) }

@@ -91,7 +91,7 @@ public struct LocalState {
         // (its copy of the descriptor lasts until the child's exec closes it): wait for that, briefly.
         let holder = FileLock.holder(of: lockPath)
         let ownHolder = holder == getpid() || holder == 0
-        guard let lock = try FileLock.acquire(lockPath, waitingUpTo: ownHolder ? 2 : 0) else {
+        guard let lock = try FileLock.acquire(lockPath, waitingUpTo: ownHolder ? 10 : 0) else {
             let holder = FileLock.holder(of: lockPath) ?? 0
             throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
                                     hint: "wait for it to finish, or stop it (kill \(holder)); the lock goes away with its process")

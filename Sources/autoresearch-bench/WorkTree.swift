@@ -1,0 +1,146 @@
+// (i) one iteration on a large tree and (j) the pre-commit hook on it, each next to the git CLI.
+import Autoresearch
+import Foundation
+import Fixtures
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A project of `files` files in directories of 100 (`src/dN/fM.py`), an evaluator printing
+/// `score: <value.txt>`, all committed with the git CLI.
+func makeLargeProject(files: Int) throws -> TempRepository {
+    let repo = try TempRepository()
+    for index in 0..<files {
+        let directory = repo.path + "/src/d\(index / 100)"
+        if index % 100 == 0 { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        guard FileManager.default.createFile(atPath: directory + "/f\(index % 100).py", contents: Data("x = \(index)\n".utf8)) else {
+            fatalError("cannot write \(directory)/f\(index % 100).py")
+        }
+    }
+    try repo.write("eval.sh", "echo \"score: $(cat value.txt)\"\n")
+    try repo.write("value.txt", "1000\n")
+    try repo.git(["add", "-A"])
+    try repo.git(["commit", "-qm", "\(files) files"])
+    return repo
+}
+
+/// Sets the modification time of every file under `src` to now, contents unchanged (`touch`).
+func touchSources(_ repo: TempRepository) {
+    guard let files = FileManager.default.enumerator(atPath: repo.path + "/src") else { return }
+    for case let path as String in files where path.hasSuffix(".py") {
+        utimensat(AT_FDCWD, repo.path + "/src/" + path, nil, 0)
+    }
+}
+
+/// The change of iteration `index` on a large project: value.txt better on even iterations (a
+/// keep), worse on odd ones (a discard), and one source file.
+func editLargeProject(_ repo: TempRepository, _ index: Int) throws {
+    try repo.write("value.txt", index % 2 == 0 ? "\(900 - index)\n" : "5000\n")
+    try repo.write("src/d\(index % 500)/f0.py", "x = -\(index)\n")
+}
+
+/// Iteration times of one way of iterating: untouched tree, then after a `touch` of every file
+/// the first iteration and the following ones.
+struct TreeTimings {
+    var untouched: [Double] = []
+    var firstAfterTouch = 0.0
+    var afterTouch: [Double] = []
+
+    /// Times `untouched` iterations, touches every file, then times `1 + afterTouch` more.
+    init(_ repo: TempRepository, untouched: Int, afterTouch: Int, iterate: (Int) throws -> Double) throws {
+        for index in 0..<untouched {
+            try editLargeProject(repo, index)
+            self.untouched.append(try iterate(index))
+        }
+        touchSources(repo)
+        for index in untouched...(untouched + afterTouch) {
+            try editLargeProject(repo, index)
+            let time = try iterate(index)
+            if index == untouched { firstAfterTouch = time } else { self.afterTouch.append(time) }
+        }
+    }
+
+    /// The row: untouched median, first after touch, following median, each with its ratio to `git`.
+    func row(_ label: String, against git: TreeTimings?) -> String {
+        func cell(_ time: Double, _ reference: Double?) -> String {
+            ms(time).leftPadded(12) + (reference.map { String(format: " %5.2fx", time / $0) } ?? "       ")
+        }
+        return "  " + label.padding(toLength: 52, withPad: " ", startingAt: 0)
+            + cell(median(untouched), git.map { median($0.untouched) }) + "   "
+            + cell(firstAfterTouch, git?.firstAfterTouch) + "   " + cell(median(afterTouch), git.map { median($0.afterTouch) })
+    }
+}
+
+func workTreeIteration() throws {
+    let files = Int(option("--tree-files", "50000"))!
+    let untouched = Int(option("--tree-iterations", "6"))!
+    let afterTouch = Int(option("--tree-after-touch", "4"))!
+    print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; \(untouched) iterations, then a touch of every file and \(afterTouch + 1) more; x: of the git CLI")
+    print("  " + "".padding(toLength: 52, withPad: " ", startingAt: 0) + "untouched (median)".leftPadded(19) + "   "
+          + "1st after touch".leftPadded(19) + "   " + "following (median)".leftPadded(19))
+
+    let gitRepo = try makeLargeProject(files: files)
+    var best = try gitRepo.gitLine("rev-parse", "HEAD")
+    let git = try TreeTimings(gitRepo, untouched: untouched, afterTouch: afterTouch) { index in
+        let started = now()
+        try gitRepo.git(["add", "-A"])
+        try gitRepo.git(["commit", "-qm", "change \(index)"])
+        if index % 2 == 0 { best = try gitRepo.gitLine("rev-parse", "HEAD") } else { try gitRepo.git(["reset", "-q", "--hard", best]) }
+        return now() - started
+    }
+    print(git.row("git CLI: add -A, commit, reset --hard on a discard", against: nil))
+
+    let libraryRepo = try makeLargeProject(files: files)
+    let workspace = try Workspace(discoveringFrom: libraryRepo.path)
+    try initExperiment(workspace)
+    _ = try workspace.runOnce(experiment: "bench")
+    let library = try TreeTimings(libraryRepo, untouched: untouched, afterTouch: afterTouch) { index in
+        try libraryIteration(workspace, message: "change \(index)")
+    }
+    print(library.row("library runOnce (in-process)", against: git))
+
+    let cliRepo = try makeLargeProject(files: files)
+    try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score", "--budget", "10s"], in: cliRepo.path)
+    try runProgram(toolPath, ["run", "-q"], in: cliRepo.path)
+    let cli = try TreeTimings(cliRepo, untouched: untouched, afterTouch: afterTouch) { index in
+        let started = now()
+        let output = try runProgram(toolPath, ["run", "--format", "json", "-m", "change \(index)"], in: cliRepo.path)
+        let wall = now() - started
+        let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+        return wall - (object?["duration"] as? Double ?? 0)
+    }
+    print(cli.row("git autoresearch run (one CLI process per iteration)", against: git))
+}
+
+/// Median wall time of `runs` runs of `executable` in `directory`; stops the benchmark on failure.
+func medianWallTime(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:],
+                    runs: Int = 10) throws -> Double {
+    median(try (0..<runs).map { _ in
+        let started = now()
+        let output = try runProgram(executable, arguments, in: directory, environment: environment)
+        guard output.status == 0 else { fatalError("\(executable) \(arguments) failed: \(output.stderr)") }
+        return now() - started
+    })
+}
+
+func hookOnLargeTree() throws {
+    let files = Int(option("--tree-files", "50000"))!
+    print("\n(j) The pre-commit hook on a \(grouped(files))-file tree, a staged change to one file: median of 10")
+    let repo = try makeLargeProject(files: files)
+    let workspace = try Workspace(discoveringFrom: repo.path)
+    try initExperiment(workspace)
+    _ = try workspace.runOnce(experiment: "bench")
+    _ = try workspace.installHooks()
+    try repo.write("src/d0/f0.py", "x = -1\n")
+    try repo.git(["add", "src/d0/f0.py"])
+    let path = URL(fileURLWithPath: toolPath).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    let status = try medianWallTime("/usr/bin/git", ["status", "--porcelain"], in: repo.path)
+    let rows: [(String, Double)] = [
+        ("the hook (sh .git/hooks/pre-commit)", try medianWallTime("/bin/sh", [".git/hooks/pre-commit"], in: repo.path, environment: ["PATH": path])),
+        ("git-autoresearch guard --staged alone", try medianWallTime(toolPath, ["guard", "--staged"], in: repo.path)),
+        ("git status --porcelain", status),
+    ]
+    for (label, time) in rows {
+        print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + ms(time).leftPadded(12) + String(format: "  %5.2fx of git status", time / status))
+    }
+}
