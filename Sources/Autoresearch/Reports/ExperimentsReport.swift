@@ -9,16 +9,17 @@ extension Workspace {
     /// depends only on what is in git, so the same ledger gives the same document anywhere.
     public func experimentsReport() throws -> String {
         let names = try experimentNames()
-        let index = try ledger.currentIndex()
-        let reader = ledger.reading(through: index)
-        let rows = try names.enumerated().map { number, name in
-            let context = context(name)
-            let tip = try context.tipOrRestorePoint().commit
-            let experiment = try context.configuration(at: tip)
-            return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
-                             summary: index.summaries[name] ?? RunSummary(), latestPass: index.latestPassingRun(experiment: name),
-                             ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
-                             best: try reader.best(experiment: name, from: tip))
+        let rows = try ledger.withIndex { index in
+            try names.enumerated().map { number, name in
+                let context = context(name)
+                let tip = try context.tipOrRestorePoint().commit
+                let experiment = try context.configuration(at: tip)
+                return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
+                                 summary: index.summaries[name] ?? RunSummary(), lastRun: try index.lastRun(experiment: name),
+                                 latestPass: try index.latestPassingRun(experiment: name),
+                                 ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
+                                 best: try ledger.best(experiment: name, from: tip))
+            }
         }
         var lines = ["# Experiments", "", "## Matrix",
                      "| ID | Name | Command | Metrics | Artifacts | Smoke | Full |", "|---|---|---|---|---|---|---|"]
@@ -39,6 +40,7 @@ private struct ReportRow {
     let experiment: Experiment
     /// The experiment's runs, counted.
     let summary: RunSummary
+    let lastRun: RunEntry?
     /// The latest run that passed the full stage.
     let latestPass: RunEntry?
     /// True when a run reached the smoke stage.
@@ -59,7 +61,7 @@ private struct ReportRow {
     var latestLine: String {
         let stages = experiment.smoke == nil ? "full" : "smoke/full"
         guard let pass = latestPass else {
-            let last = summary.last?.entry.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
+            let last = lastRun.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
             return "- \(id) \(stages): no passing run yet (\(summary.total) run\(summary.total == 1 ? "" : "s")\(last))"
         }
         let record = pass.record

@@ -12,11 +12,9 @@ extension Workspace {
     /// The runs of an experiment, oldest first; with `status`, only those; with `latest`, only
     /// the newest that many, and only those records are parsed.
     public func runs(experiment name: String, status: RunStatus? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        var selected: [IndexedRecord] = []
-        for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
-            if record.experiment == name, status == nil || record.status == status { selected.append(record) }
-        }
-        return selected.reversed().compactMap(\.entry)
+        try ledger.withIndex { index in
+            try index.newest(limit) { $0.experiment == name && (status == nil || $0.status == status) }
+        }.compactMap(\.entry)
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
@@ -24,14 +22,14 @@ extension Workspace {
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
         let context = context(name)
         let tip = try context.tip()
-        let ledger = context.ledger.reading(through: try ledger.currentIndex())
-        guard let found = try ledger.bestAndBaseline(experiment: name, from: tip) else { return nil }
+        let found = try ledger.withIndex { try context.ledger.reading(through: $0).bestAndBaseline(experiment: name, from: tip) }
+        guard let found else { return nil }
         return (found.best, found.baseline, try context.configuration(at: tip))
     }
 
     /// The run with this id (or a unique prefix of it), in any experiment.
     public func run(_ id: String) throws -> RunEntry {
-        let matches = try ledger.currentIndex().records.filter { $0.run.hasPrefix(id) }.compactMap(\.entry)
+        let matches = try ledger.withIndex { try $0.all() }.filter { $0.run.hasPrefix(id) }.compactMap(\.entry)
         guard let match = matches.first else {
             throw AutoresearchError("no run '\(id)'", hint: "list the runs with 'git autoresearch log'")
         }
