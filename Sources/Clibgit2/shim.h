@@ -1,6 +1,7 @@
 #ifndef CLIBGIT2_SHIM_H
 #define CLIBGIT2_SHIM_H
 #include <git2.h>
+#include <git2/sys/mempack.h>
 
 /// `git_libgit2_opts` is variadic, which Swift cannot call: one non-variadic entry per option used.
 static inline int clibgit2_set_owner_validation(int enabled) {

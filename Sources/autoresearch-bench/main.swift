@@ -94,30 +94,53 @@ extension String {
 // MARK: (h) reading the ledger: log, status, best, report against git plumbing
 
 /// A project with experiment `bench`: a branch of `keeps` kept commits (the first a baseline)
-/// and `size` discarded runs on other objects, written as one bulk ledger.
-func projectWithLedger(size: Int, keeps: Int) throws -> TempRepository {
-    let repo = try makeProject()
-    try initExperiment(try Workspace(discoveringFrom: repo.path))
-    let repository = try Repository(path: repo.path)
+/// and `size` discarded runs on other objects, written as one bulk ledger, every object in packs
+/// (a loose file per note would take minutes at 1M). Kept under /tmp between bench runs (the
+/// generation is the same every time); the ledger index is removed, so the first command builds it.
+func projectWithLedger(size: Int, keeps: Int) throws -> String {
+    let cached = FileManager.default.temporaryDirectory.path + "/autoresearch-bench-ledger-\(size)-\(keeps)-v2"
+    if !FileManager.default.fileExists(atPath: cached + "/.git/bench-complete") {
+        let repo = try makeProject()
+        try initExperiment(try Workspace(discoveringFrom: repo.path))
+        try writeLedger(in: repo.path, size: size, keeps: keeps)
+        try? FileManager.default.removeItem(atPath: cached)
+        try FileManager.default.copyItem(atPath: repo.path, toPath: cached)
+        _ = FileManager.default.createFile(atPath: cached + "/.git/bench-complete", contents: nil)
+    }
+    for file in ["ledger-index", "ledger-index-summary"] { try? FileManager.default.removeItem(atPath: cached + "/.git/autoresearch/" + file) }
+    return cached
+}
+
+/// Writes the kept commits and the notes of `projectWithLedger`: blobs in packs of 100,000, then the trees.
+func writeLedger(in path: String, size: Int, keeps: Int) throws {
     let branch: ReferenceName = "refs/heads/autoresearch/bench"
-    var tip = try repository.referenceTarget(branch)!
-    let tree = try repository.commit(tip).tree
-    func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) throws -> OID {
-        let record = RunRecord(experiment: "bench", run: String(format: "20261123-%06d-%06d", index / 1_000_000, index % 1_000_000),
-                               status: status, metric: "score", value: value, bestBefore: bestBefore, direction: .lower, duration: 1,
-                               start: Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000), exitCode: 0, reason: nil,
+    func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) -> [UInt8] {
+        let start = Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000)
+        let record = RunRecord(experiment: "bench", run: RunID.make(at: start), status: status, metric: "score", value: value,
+                               bestBefore: bestBefore, direction: .lower, duration: 1, start: start, exitCode: 0, reason: nil,
                                description: "run \(index)", host: "bench")
-        return try repository.createBlob(Array((record.line + "\n").utf8))
+        return Array((record.line + "\n").utf8)
     }
-    var notes: [(annotated: String, blob: OID)] = []
-    for index in 0..<keeps {
-        tip = try repository.createCommit(tree: tree, parents: [tip], message: "keep \(index)\n")
-        notes.append((tip.hex, try note(index, .keep, value: Double(1_000_000 - index), bestBefore: index == 0 ? nil : Double(1_000_001 - index))))
+    var notes = try Repository.writingOnePack(at: path) { repository in
+        var tip = try repository.referenceTarget(branch)!
+        let tree = try repository.commit(tip).tree
+        var notes: [(annotated: String, blob: OID)] = []
+        for index in 0..<keeps {
+            tip = try repository.createCommit(tree: tree, parents: [tip], message: "keep \(index)\n")
+            let value = Double(1_000_000 - index), before = index == 0 ? nil : Double(1_000_001 - index)
+            notes.append((tip.hex, try repository.createBlob(note(index, .keep, value: value, bestBefore: before))))
+        }
+        try repository.setReference(branch, to: tip, message: "bench: kept commits")
+        return notes
     }
-    try repository.setReference(branch, to: tip, message: "bench: kept commits")
-    for index in keeps..<(keeps + size) { notes.append((randomHex(), try note(index, .discard, value: 2_000_000, bestBefore: 1))) }
-    try writeBulkLedger(repository, notes: notes)
-    return repo
+    for chunk in stride(from: keeps, to: keeps + size, by: 100_000) {
+        notes += try Repository.writingOnePack(at: path) { repository in
+            try (chunk..<min(chunk + 100_000, keeps + size)).map { index in
+                (randomHex(), try repository.createBlob(note(index, .discard, value: 2_000_000, bestBefore: 1)))
+            }
+        }
+    }
+    try Repository.writingOnePack(at: path) { try writeBulkLedger($0, notes: notes) }
 }
 
 /// Wall time of one run of `executable` in `directory`, output discarded; stops the benchmark on failure.
@@ -129,27 +152,25 @@ func wallTime(_ executable: String, _ arguments: [String], in directory: String)
 }
 
 func ledgerReads() throws {
-    let sizes = option("--read-sizes", "1000,10000,100000").split(separator: ",").compactMap { Int($0) }
+    let sizes = option("--read-sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
     let keeps = Int(option("--keeps", "2000"))!
-    let before = option("--before-binary", "")
-    let beforeLimit = Int(option("--before-max", "10000"))!
+    let fullLogLimit = Int(option("--full-log-max", "100000"))!
     print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
-    let commands: [(String, [String])] = [("log", ["log"]), ("log --limit 20", ["log", "--limit", "20"]), ("status", ["status"]),
-                                          ("best", ["best"]), ("report", ["report"])]
+    let commands: [(String, [String])] = [("log --format tsv", ["log", "--format", "tsv"]), ("log -n 20", ["log", "-n", "20"]),
+                                          ("status", ["status"]), ("best", ["best"]), ("report", ["report"])]
     for size in sizes {
-        let repo = try projectWithLedger(size: size, keeps: keeps)
-        let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: repo.path),
-                   log: try wallTime("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: repo.path))
-        print("  \(grouped(size + keeps)) records: git cat-file --batch of every note \(ms(git.catFile)), git log --notes -n 20 \(ms(git.log))")
-        for (label, arguments) in commands {
-            let first = try wallTime(toolPath, arguments, in: repo.path)
-            let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: repo.path) })
-            let baseline = label == "log --limit 20" ? git.log : git.catFile
-            var cells = ["    " + label.padding(toLength: 16, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
-                         "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
-            if !before.isEmpty, size <= beforeLimit {
-                cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
-            }
+        let started = now()
+        let path = try projectWithLedger(size: size, keeps: keeps)
+        let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: path),
+                   log: try wallTime("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: path))
+        print("  \(grouped(size + keeps)) records (ready in \(String(format: "%.1f s", now() - started))): git cat-file --batch of every note \(ms(git.catFile)), git log --notes -n 20 \(ms(git.log))")
+        for (label, arguments) in commands where label != "log --format tsv" || size <= fullLogLimit {
+            let first = try wallTime(toolPath, arguments, in: path)
+            let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: path) })
+            let reference = label == "log -n 20" ? "git log -n 20" : label.hasPrefix("log") ? "cat-file" : nil
+            var cells = ["    " + label.padding(toLength: 17, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(12),
+                         "warm " + ms(warm).leftPadded(11)]
+            if let reference { cells.append(String(format: "%8.2fx of %@", warm / (reference == "cat-file" ? git.catFile : git.log), reference)) }
             print(cells.joined(separator: "   "))
         }
     }

@@ -6,14 +6,14 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports.")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit (-n), only the newest runs' records are read, from the index's end. --format tsv, csv, markdown or json for scripts and reports.")
 
         @OptionGroup var target: ExperimentOption
 
         @Option(help: "Only runs with this status.")
         var status: RunStatus?
 
-        @Option(help: "At most this many runs: the latest by time, the best by metric.")
+        @Option(name: [.customShort("n"), .long], help: "At most this many runs: the latest by time, the best by metric.")
         var limit: Int?
 
         @Option(help: "Order: time (oldest first) or metric (best first; runs without a value last).")
