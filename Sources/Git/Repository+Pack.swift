@@ -2,9 +2,10 @@ import Clibgit2
 
 extension Repository {
     /// Opens the repository at `path` with every object `write` creates kept in memory, then
-    /// stores them all as one pack: for writing many objects at once (a loose file per object
-    /// costs a file each). The objects can be read inside `write`, and references set there are
-    /// written as usual; the repository given to `write` must not be used after it.
+    /// stores them as one pack: for writing many objects at once (a loose file per object costs
+    /// a file each). Only the commits written inside, and what they reach, are stored (libgit2's
+    /// mempack packs its commits): make a commit of what must stay. The objects can be read inside
+    /// `write`, references set there are written as usual; its repository must not be used after it.
     public static func writingOnePack<T>(at path: String, _ write: (Repository) throws -> T) throws -> T {
         let repository = try Repository(path: path)
         var odb: OpaquePointer?

@@ -111,8 +111,14 @@ func projectWithLedger(size: Int, keeps: Int) throws -> String {
     return cached
 }
 
-/// Writes the kept commits and the notes of `projectWithLedger`: blobs in packs of 100,000, then the trees.
+/// Writes the kept commits and the notes of `projectWithLedger`: blobs in packs of 100,000 (each
+/// reachable from a commit of its own, so that it is packed), then the trees.
 func writeLedger(in path: String, size: Int, keeps: Int) throws {
+    func packed(_ notes: [(annotated: String, blob: OID)], in repository: Repository) throws -> [(annotated: String, blob: OID)] {
+        let tree = try repository.writeTree(entries: notes.map { ($0.annotated, $0.blob, FileMode.blob) })
+        _ = try repository.createCommit(tree: tree, parents: [], message: "bench: note blobs\n")
+        return notes
+    }
     let branch: ReferenceName = "refs/heads/autoresearch/bench"
     func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) -> [UInt8] {
         let start = Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000)
@@ -131,13 +137,13 @@ func writeLedger(in path: String, size: Int, keeps: Int) throws {
             notes.append((tip.hex, try repository.createBlob(note(index, .keep, value: value, bestBefore: before))))
         }
         try repository.setReference(branch, to: tip, message: "bench: kept commits")
-        return notes
+        return try packed(notes, in: repository)
     }
     for chunk in stride(from: keeps, to: keeps + size, by: 100_000) {
         notes += try Repository.writingOnePack(at: path) { repository in
-            try (chunk..<min(chunk + 100_000, keeps + size)).map { index in
+            try packed((chunk..<min(chunk + 100_000, keeps + size)).map { index in
                 (randomHex(), try repository.createBlob(note(index, .discard, value: 2_000_000, bestBefore: 1)))
-            }
+            }, in: repository)
         }
     }
     try Repository.writingOnePack(at: path) { try writeBulkLedger($0, notes: notes) }

@@ -27,7 +27,9 @@ extension GitAutoresearch {
         mutating func run() throws {
             let (workspace, name) = try target.resolve()
             // By time, only the newest `limit` records are read.
-            var runs = try workspace.runs(experiment: name, status: status, latest: sort == .time ? limit : nil)
+            let listed = try workspace.runsWithSuspects(experiment: name, status: status, latest: sort == .time ? limit : nil)
+            var runs = listed.runs
+            let suspects = listed.suspects
             let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
@@ -42,7 +44,6 @@ extension GitAutoresearch {
             }
             var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
             var olderEvaluator = false
-            let suspects = try workspace.suspectReasons(among: runs, experiment: name)
             for run in runs {
                 let record = run.record
                 let suspect = suspects[record.run]

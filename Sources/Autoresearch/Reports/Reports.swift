@@ -17,6 +17,25 @@ extension Workspace {
         }.compactMap(\.entry)
     }
 
+    /// The runs of an experiment as `runs` gives them, and why each suspect one is suspect, by
+    /// run id (`RecordTrust`). Every record is parsed once; when every run of the experiment is
+    /// listed (no status, no limit), the suspicions come from them, grouped by commit in note
+    /// order, instead of from one note read per commit.
+    public func runsWithSuspects(experiment name: String, status: RunStatus? = nil, latest limit: Int? = nil) throws
+        -> (runs: [RunEntry], suspects: [String: String]) {
+        let records = try ledger.withIndex { index in
+            try index.newest(limit) { $0.experiment == name && (status == nil || $0.status == status) }
+        }.compactMap { indexed in indexed.entry.map { (ordinal: indexed.ordinal, run: $0) } }
+        let runs = records.map(\.run)
+        guard status == nil, limit == nil else { return (runs, try suspectReasons(among: runs, experiment: name)) }
+        var suspects: [String: String] = [:]
+        for note in Dictionary(grouping: records, by: \.run.commit).values {
+            let inNoteOrder = note.sorted { $0.ordinal < $1.ordinal }.map(\.run.record)
+            for (record, reason) in zip(inNoteOrder, RecordTrust.suspicions(inNoteOrder)) { if let reason { suspects[record.run] = reason } }
+        }
+        return (runs, suspects)
+    }
+
     /// The best commit of an experiment with its record, and the baseline it is measured
     /// against, read along the branch only (not the whole ledger).
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
