@@ -122,7 +122,11 @@ func writeLedger(in path: String, size: Int, keeps: Int) throws {
     let branch: ReferenceName = "refs/heads/autoresearch/bench"
     func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) -> [UInt8] {
         let start = Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000)
-        let record = RunRecord(experiment: "bench", run: RunID.make(at: start), status: status, metric: "score", value: value,
+        // The run id `RunID.make` gives, without its date formatter: `20261123-125150-` and 6 hex digits.
+        let time = Array(RunRecord.timestamp(start).utf8)
+        let digits: [ArraySlice<UInt8>] = [time[0..<4], time[5..<7], time[8..<10], [UInt8(ascii: "-")], time[11..<13], time[14..<16], time[17..<19]]
+        let run = String(decoding: Array(digits.joined()), as: UTF8.self) + String(format: "-%06x", index % (1 << 24))
+        let record = RunRecord(experiment: "bench", run: run, status: status, metric: "score", value: value,
                                bestBefore: bestBefore, direction: .lower, duration: 1, start: start, exitCode: 0, reason: nil,
                                description: "run \(index)", host: "bench")
         return Array((record.line + "\n").utf8)

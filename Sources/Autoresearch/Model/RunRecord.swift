@@ -182,10 +182,7 @@ public struct RunRecord: Sendable, Equatable {
         breach = fields["breach"]
         artifacts = fields["artifacts"]
         artifactsSkipped = fields["artifacts_skipped"]
-        let known: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
-                          "duration", "start", "exit", "reason", "desc", "host", "worker", "evaluator", "samples", "noise",
-                          "stage", "smoke", "targets", "breach", "artifacts", "artifacts_skipped"]
-        for (key, value) in pairs where !known.contains(key) {
+        for (key, value) in pairs where !Self.knownKeys.contains(key) {
             if key.hasPrefix(Self.metricPrefix), let number = Double(value) {
                 metrics.append((String(key.dropFirst(Self.metricPrefix.count)), number))
             } else {
@@ -193,6 +190,11 @@ public struct RunRecord: Sendable, Equatable {
             }
         }
     }
+
+    /// The keys this version reads into fields.
+    private static let knownKeys: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
+                                         "duration", "start", "exit", "reason", "desc", "host", "worker", "evaluator", "samples", "noise",
+                                         "stage", "smoke", "targets", "breach", "artifacts", "artifacts_skipped"]
 
     /// The prefix of the keys of reported metrics: `m.peak_vram_mb=38000`.
     static let metricPrefix = "m."
