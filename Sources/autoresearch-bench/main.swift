@@ -153,34 +153,43 @@ func writeLedger(in path: String, size: Int, keeps: Int) throws {
     try Repository.writingOnePack(at: path) { try writeBulkLedger($0, notes: notes) }
 }
 
-/// Wall time of one run of `executable` in `directory`, output discarded; stops the benchmark on failure.
-func wallTime(_ executable: String, _ arguments: [String], in directory: String) throws -> Double {
-    let started = now()
+/// Wall and CPU time (user + system, from the children's resource usage) of one run of
+/// `executable` in `directory`, output discarded; stops the benchmark on failure. On a loaded
+/// machine the CPU time is the steadier figure.
+func measured(_ executable: String, _ arguments: [String], in directory: String) throws -> (wall: Double, cpu: Double) {
+    func childrenCPU() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return [usage.ru_utime, usage.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+    }
+    let (started, cpu) = (now(), childrenCPU())
     let output = try runProgram(executable, arguments, in: directory)
     guard output.status == 0 else { fatalError("\(executable) \(arguments) failed: \(output.stderr)") }
-    return now() - started
+    return (now() - started, childrenCPU() - cpu)
 }
 
 func ledgerReads() throws {
     let sizes = option("--read-sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
     let keeps = Int(option("--keeps", "2000"))!
     let fullLogLimit = Int(option("--full-log-max", "100000"))!
-    print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
+    print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3 (wall / CPU)")
     let commands: [(String, [String])] = [("log --format tsv", ["log", "--format", "tsv"]), ("log -n 20", ["log", "-n", "20"]),
-                                          ("status", ["status"]), ("best", ["best"]), ("report", ["report"])]
+                                          ("status", ["status"]), ("best", ["best"]), ("report", ["report"]), ("--version", ["--version"])]
+    func both(_ time: (wall: Double, cpu: Double)) -> String { ms(time.wall) + " / " + ms(time.cpu) }
     for size in sizes {
         let started = now()
         let path = try projectWithLedger(size: size, keeps: keeps)
-        let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: path),
-                   log: try wallTime("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: path))
-        print("  \(grouped(size + keeps)) records (ready in \(String(format: "%.1f s", now() - started))): git cat-file --batch of every note \(ms(git.catFile)), git log --notes -n 20 \(ms(git.log))")
+        let git = (catFile: try measured("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: path),
+                   log: try measured("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: path))
+        print("  \(grouped(size + keeps)) records (ready in \(String(format: "%.1f s", now() - started))): git cat-file --batch of every note \(both(git.catFile)), git log --notes -n 20 \(both(git.log))")
         for (label, arguments) in commands where label != "log --format tsv" || size <= fullLogLimit {
-            let first = try wallTime(toolPath, arguments, in: path)
-            let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: path) })
-            let reference = label == "log -n 20" ? "git log -n 20" : label.hasPrefix("log") ? "cat-file" : nil
-            var cells = ["    " + label.padding(toLength: 17, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(12),
-                         "warm " + ms(warm).leftPadded(11)]
-            if let reference { cells.append(String(format: "%8.2fx of %@", warm / (reference == "cat-file" ? git.catFile : git.log), reference)) }
+            let first = try measured(toolPath, arguments, in: path)
+            let runs = try (0..<3).map { _ in try measured(toolPath, arguments, in: path) }
+            let warm = (wall: median(runs.map(\.wall)), cpu: median(runs.map(\.cpu)))
+            var cells = ["    " + label.padding(toLength: 17, withPad: " ", startingAt: 0), "first " + both(first).leftPadded(24),
+                         "warm " + both(warm).leftPadded(24)]
+            let reference = label == "log -n 20" ? ("git log -n 20", git.log) : label.hasPrefix("log") ? ("cat-file", git.catFile) : nil
+            if let reference { cells.append(String(format: "%8.2fx of %@ (wall)", warm.wall / reference.1.wall, reference.0)) }
             print(cells.joined(separator: "   "))
         }
     }
