@@ -6,7 +6,7 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json).")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit (-n), only the newest runs' records are read, from the index's end. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json).")
 
         @OptionGroup var target: ExperimentOption
 
@@ -16,7 +16,7 @@ extension GitAutoresearch {
         @Flag(help: "With --format tsv or csv: the table's text (short hashes, 81ms, +0.0155) instead of exact values.")
         var human = false
 
-        @Option(help: "At most this many runs: the latest by time, the best by metric.")
+        @Option(name: [.customShort("n"), .long], help: "At most this many runs: the latest by time, the best by metric.")
         var limit: Int?
 
         @Option(help: "Order: time (oldest first) or metric (best first; runs without a value last).")
@@ -38,7 +38,9 @@ extension GitAutoresearch {
             let (workspace, name) = try target.resolve()
             // By time, only the newest `limit` records are read.
             let filter = status.isEmpty ? nil : try StatusFilter(parsing: status)
-            var runs = try workspace.runs(experiment: name, status: filter, latest: sort == .time ? limit : nil)
+            let listed = try workspace.runsWithSuspects(experiment: name, status: filter, latest: sort == .time ? limit : nil)
+            var runs = listed.runs
+            let suspects = listed.suspects
             let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
@@ -53,7 +55,6 @@ extension GitAutoresearch {
             }
             var table = Table(header: ["RUN", "COMMIT", "STATUS", runs.first?.record.metric.uppercased() ?? "METRIC", "DELTA", "DURATION", "DESCRIPTION"])
             var olderEvaluator = false
-            let suspects = try workspace.suspectReasons(among: runs, experiment: name)
             for run in runs {
                 let record = run.record
                 let suspect = suspects[record.run]

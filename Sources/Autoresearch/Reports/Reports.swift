@@ -15,13 +15,37 @@ extension Workspace {
     /// The runs of an experiment, oldest first; with `status`, only those it matches; with
     /// `latest`, only the newest that many, and only the records that may match are parsed.
     public func runs(experiment name: String, status filter: StatusFilter? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        var selected: [RunEntry] = []
-        for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
-            guard record.experiment == name, filter?.mayMatch(record.status) ?? true, let entry = record.entry,
-                  filter?.matches(entry.record) ?? true else { continue }
-            selected.append(entry)
+        try indexedRuns(experiment: name, status: filter, latest: limit).map(\.run)
+    }
+
+    /// The runs of an experiment as `runs` gives them, and why each suspect one is suspect, by
+    /// run id (`RecordTrust`). Every record is parsed once; when every run of the experiment is
+    /// listed (no status, no limit), the suspicions come from them, grouped by commit in note
+    /// order, instead of from one note read per commit.
+    public func runsWithSuspects(experiment name: String, status filter: StatusFilter? = nil, latest limit: Int? = nil) throws
+        -> (runs: [RunEntry], suspects: [String: String]) {
+        let records = try indexedRuns(experiment: name, status: filter, latest: limit)
+        let runs = records.map(\.run)
+        guard filter == nil, limit == nil else { return (runs, try suspectReasons(among: runs, experiment: name)) }
+        var suspects: [String: String] = [:]
+        for note in Dictionary(grouping: records, by: \.run.commit).values {
+            let inNoteOrder = note.sorted { $0.ordinal < $1.ordinal }.map(\.run.record)
+            for (record, reason) in zip(inNoteOrder, RecordTrust.suspicions(inNoteOrder)) { if let reason { suspects[record.run] = reason } }
         }
-        return selected.reversed()
+        return (runs, suspects)
+    }
+
+    /// The experiment's runs in ledger order with their place in the index: read from the
+    /// index's end when only the newest are wanted and the status alone decides; a filter that
+    /// looks further into the records parses each record its status lets through.
+    private func indexedRuns(experiment name: String, status filter: StatusFilter?, latest limit: Int?) throws
+        -> [(ordinal: Int, run: RunEntry)] {
+        try ledger.withIndex { index in
+            let candidates = try index.newest(filter == nil ? limit : nil) { $0.experiment == name && (filter?.mayMatch($0.status) ?? true) }
+            let runs = candidates.compactMap { indexed in indexed.entry.map { (ordinal: indexed.ordinal, run: $0) } }
+                .filter { filter?.matches($0.run.record) ?? true }
+            return limit.map { Array(runs.suffix($0)) } ?? runs
+        }
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
@@ -29,8 +53,8 @@ extension Workspace {
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
         let context = context(name)
         let tip = try context.tip()
-        let ledger = context.ledger.reading(through: try ledger.currentIndex())
-        guard let found = try ledger.bestAndBaseline(experiment: name, from: tip) else { return nil }
+        let found = try ledger.withIndex { try context.ledger.reading(through: $0).bestAndBaseline(experiment: name, from: tip) }
+        guard let found else { return nil }
         return (found.best, found.baseline, try context.configuration(at: tip))
     }
 
@@ -40,7 +64,7 @@ extension Workspace {
     /// Runs of `experiment` only, when given. Several runs matching is an error listing them.
     public func run(named name: String, experiment: String? = nil) throws -> RunEntry {
         if let keyword = RunKeyword(rawValue: name) { return try run(keyword, experiment: resolveExperimentName(experiment)) }
-        let records = try ledger.currentIndex().records.filter { experiment == nil || $0.experiment == experiment }
+        let records = try ledger.withIndex { try $0.all() }.filter { experiment == nil || $0.experiment == experiment }
         if let exact = records.first(where: { $0.run == name })?.entry { return exact }
         var matches = name.isEmpty ? [] : records.filter { $0.run.hasPrefix(name) || $0.run.hasSuffix(name) }
         if let commit = try repository.resolveCommit(name) { matches += records.filter { $0.commit == commit } }
@@ -70,7 +94,7 @@ extension Workspace {
             return best
         case .baseline:
             guard let run = try best(experiment: name)?.baseline?.run,
-                  let baseline = try ledger.currentIndex().records.first(where: { $0.run == run && $0.experiment == name })?.entry else { throw missing }
+                  let baseline = try ledger.withIndex({ try $0.all() }).first(where: { $0.run == run && $0.experiment == name })?.entry else { throw missing }
             return baseline
         }
     }
