@@ -29,17 +29,20 @@ extension Workspace {
     public func betterRemoteBests(experiment name: String) throws -> [RemoteBest] {
         let context = context(name)
         guard let tip = try repository.referenceTarget(context.refs.branch) else { return [] }
-        let reader = ledger.reading(through: try ledger.currentIndex())
         let direction = try context.configuration(at: tip).direction
-        let ours = try reader.best(experiment: name, from: tip)?.record.value
-        var found: [(best: RemoteBest, value: Double)] = []
-        for remote in try repository.remoteNames() {
-            guard let theirs = try repository.referenceTarget(context.refs.remoteBranch(remote)),
-                  try !repository.isAncestor(theirs, of: tip),
-                  let best = try reader.best(experiment: name, from: theirs), let value = best.record.value,
-                  ours.map({ direction.isBetter(value, than: $0) }) ?? true else { continue }
-            let incomparable = try context.measurementDifference(ours: tip, theirs: theirs)
-            found.append((RemoteBest(remote: remote, tip: theirs, best: best, incomparable: incomparable), value))
+        let found: [(best: RemoteBest, value: Double)] = try ledger.withIndex { index in
+            let reader = ledger.reading(through: index)
+            let ours = try reader.best(experiment: name, from: tip)?.record.value
+            var found: [(best: RemoteBest, value: Double)] = []
+            for remote in try repository.remoteNames() {
+                guard let theirs = try repository.referenceTarget(context.refs.remoteBranch(remote)),
+                      try !repository.isAncestor(theirs, of: tip),
+                      let best = try reader.best(experiment: name, from: theirs), let value = best.record.value,
+                      ours.map({ direction.isBetter(value, than: $0) }) ?? true else { continue }
+                let incomparable = try context.measurementDifference(ours: tip, theirs: theirs)
+                found.append((RemoteBest(remote: remote, tip: theirs, best: best, incomparable: incomparable), value))
+            }
+            return found
         }
         return found.sorted { direction.isBetter($0.value, than: $1.value) }.map(\.best)
     }
