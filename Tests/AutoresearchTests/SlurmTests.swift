@@ -128,6 +128,39 @@ struct SlurmTests {
         try repo.fsck()
     }
 
+    @Test func workersInClonesSyncThroughTheRemoteAndLeaveNoClone() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent(randomValueAgent)
+        // The jobs' node-local scratch, where each clones the remote.
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let result = try loopJSON(repo, ["--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
+                                         "--max-runs", "8", "--agent", agent, "--launcher-arg=--time=10"],
+                                  environment: cluster.environment.merging(["TMPDIR": scratch]) { $1 })
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 8, "\(result.summary)")
+        #expect(result.stderr.contains("2 workers submitted to slurm (jobs "), "\(result.stderr)")
+
+        // One record per run, on the remote (read with git there) and pulled back here.
+        let remoteLines = try ledgerLines(inRepositoryAt: remote.path)
+        #expect(runIDs(remoteLines).count == 8)
+        #expect(Set(runIDs(remoteLines)).count == 8)
+        #expect(Set(runIDs(try repo.ledgerLines())) == Set(runIDs(remoteLines)))
+        // The branch is at the best, here and on the remote.
+        let best = try #require(remoteLines.compactMap(TempRepository.value(of:)).min())
+        #expect(Double(try repo.gitLine("show", "autoresearch/s:value.txt")) == best)
+        #expect(try remote.gitLine("rev-parse", "autoresearch/s") == (try repo.gitLine("rev-parse", "autoresearch/s")))
+        #expect(remoteLines.contains { $0.contains(" status=keep ") && TempRepository.value(of: $0) == best })
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+        try remote.fsck()
+    }
+
     @Test func badLauncherOptionsAreClearErrorsAndLeaveNothing() throws {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()
