@@ -63,8 +63,8 @@ public final class SlurmLauncher: WorkerLauncher {
                                     hint: "check the sbatch options (--launcher-arg, the experiment's launcherArgs) and that SLURM answers ('sinfo')")
         }
         lastStates[id] = .queued(reason: "submitted")
-        let onNode = { (path: String) in path.replacingOccurrences(of: "%x", with: jobName).replacingOccurrences(of: "%j", with: id) }
-        return LaunchedWorker(id: id, pid: nil, output: .files(output: onNode(output), errors: onNode(errors)))
+        // Output left on a node is not the loop's to follow (a file of that name here may be another job's).
+        return LaunchedWorker(id: id, pid: nil, output: job.sharesFiles ? .files(output: output, errors: errors) : .files(output: "", errors: ""))
     }
 
     /// Where the job is, from `scontrol`. When SLURM does not answer, the last answer stands; a
