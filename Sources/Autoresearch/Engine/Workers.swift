@@ -341,9 +341,7 @@ extension ExperimentContext {
         let supervisionStarted = Date()
         for index in 0..<launch.jobs {
             var assigned = options
-            if launch.workerTree == .clone {
-                assigned.maxRuns = options.maxRuns.map { $0 / launch.jobs + (index < $0 % launch.jobs ? 1 : 0) }
-            }
+            if launch.workerTree == .clone { assigned.maxRuns = options.maxRuns.map { Self.share(of: index, runs: $0, jobs: launch.jobs) } }
             workers.append(try startWorker(index, options: assigned, launch: launch))
         }
         events.notice(Self.workersStarted(workers, launcher: launcher, directory: state.workersDirectory))
@@ -364,10 +362,14 @@ extension ExperimentContext {
                 try finish(worker, into: &tally, interrupted: forwarded > 0)
                 var again = options
                 again.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(supervisionStarted) }
+                guard resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) else { continue }
                 if launch.workerTree == .clone {
-                    again.maxRuns = cloneRunsLeft(for: worker, of: workers, maxRuns: options.maxRuns, since: supervisionStarted, remote: options.sync)
+                    again.maxRuns = options.maxRuns.map { cloneRunsLeft(worker, of: workers, maxRuns: $0, jobs: launch.jobs,
+                                                                        since: supervisionStarted, remote: options.sync) }
                 }
-                if (again.maxRuns ?? 1) > 0, resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) {
+                if again.maxRuns == 0 {
+                    events.notice("worker \(worker.index): not submitted again: the runs recorded and the other workers' shares use up --max-runs")
+                } else {
                     workers[position] = try startWorker(worker.index, options: again, launch: launch, submissions: worker.submissions + 1)
                     events.notice("worker \(worker.index): submitted again (\(worker.submissions) of \(launcher.resubmissions)) as \(launcher.name) job \(workers[position].launched.id)")
                 }
@@ -394,16 +396,20 @@ extension ExperimentContext {
         return counts
     }
 
-    /// The runs a worker in a clone submitted again may make: its share, less what the runs
-    /// recorded on the remote so far and the shares of the other workers still going leave of
-    /// `maxRuns` (those shares count their runs already recorded twice, so never more than `maxRuns`).
-    private func cloneRunsLeft(for worker: SupervisedWorker, of workers: [SupervisedWorker], maxRuns: Int?, since date: Date,
-                               remote: String?) -> Int? {
-        guard let maxRuns, let share = worker.maxRuns else { return nil }
+    /// Worker `index`'s share of `runs` split among `jobs` workers in clones.
+    private static func share(of index: Int, runs: Int, jobs: Int) -> Int {
+        runs / jobs + (index < runs % jobs ? 1 : 0)
+    }
+
+    /// The runs `worker` in a clone, submitted again, may make: at most its share, and no more than
+    /// the runs recorded on the remote so far and the shares of the other workers still going
+    /// leave of `maxRuns` (their runs already recorded count twice: never more than `maxRuns`).
+    private func cloneRunsLeft(_ worker: SupervisedWorker, of workers: [SupervisedWorker], maxRuns: Int, jobs: Int,
+                               since date: Date, remote: String?) -> Int {
         if let remote { _ = sync(from: remote) }
         let recorded = ((try? runsRecorded(since: date)) ?? [:]).values.reduce(0, +)
-        let others = workers.filter { $0 !== worker && !$0.isDone }.compactMap(\.maxRuns).reduce(0, +)
-        return max(0, min(share, maxRuns - recorded - others))
+        let others = workers.filter { $0 !== worker && !$0.isDone }.map { Self.share(of: $0.index, runs: maxRuns, jobs: jobs) }.reduce(0, +)
+        return max(0, min(Self.share(of: worker.index, runs: maxRuns, jobs: jobs), maxRuns - recorded - others))
     }
 
     /// What the loop says once its workers are started (or queued).
@@ -477,7 +483,7 @@ extension ExperimentContext {
             : WorkerJob(index: index, command: launch.command(index, state.workerOptionsPath(index)),
                         directory: path, environment: environment, filesPrefix: state.workerDirectory(index))
         let launched = try launcher.submit(job)
-        let worker = SupervisedWorker(index: index, launched: launched, submissions: submissions, inClone: inClone, maxRuns: options.maxRuns)
+        let worker = SupervisedWorker(index: index, launched: launched, submissions: submissions, inClone: inClone)
         var initial = WorkerState(worker: index, pid: launched.pid ?? 0, worktree: path, step: "starting", since: Date())
         if !launcher.workersAreChildren {
             (initial.step, initial.launcher, initial.job) = (inClone ? "running in its clone" : "queued", launcher.name, launched.id)
@@ -537,9 +543,8 @@ private final class SupervisedWorker {
     let launched: LaunchedWorker
     /// How many times this worker was submitted, this time included.
     let submissions: Int
-    /// Works in its own clone (`--worker-tree clone`), with `maxRuns` runs at most.
+    /// Works in its own clone (`--worker-tree clone`).
     let inClone: Bool
-    let maxRuns: Int?
     /// The outputs still open.
     var outputs: [Output]
     /// Where its job is, as the launcher last said.
@@ -550,12 +555,11 @@ private final class SupervisedWorker {
     /// Ended, output passed on, work tree settled and removed.
     var isDone = false
 
-    init(index: Int, launched: LaunchedWorker, submissions: Int, inClone: Bool, maxRuns: Int?) {
+    init(index: Int, launched: LaunchedWorker, submissions: Int, inClone: Bool) {
         self.index = index
         self.launched = launched
         self.submissions = submissions
         self.inClone = inClone
-        self.maxRuns = maxRuns
         switch launched.output {
         case .pipes(let output, let errors):
             outputs = [Output(fd: output, isError: false, isFile: false), Output(fd: errors, isError: true, isFile: false)]
