@@ -161,6 +161,37 @@ struct SlurmTests {
         try remote.fsck()
     }
 
+    @Test func ctrlCOfWorkersInClonesRecordsTheirRunsOnTheRemoteAndLeavesNoClone() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
+                                   "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["TMPDIR": scratch, "EVAL_SLEEP": "30"]) { $1 })
+        // Each clone's worker is in a run once its agent's log exists.
+        #expect(waitUntil(seconds: 60) {
+            let clones = (try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []
+            return clones.count == 2 && clones.allSatisfy { clone in
+                !((try? FileManager.default.contentsOfDirectory(atPath: scratch + "/" + clone + "/repo/.git/autoresearch/s/logs")) ?? []).isEmpty
+            }
+        })
+        kill(loop.pid, SIGINT)
+        let output = loop.output()
+        #expect(output.status == 130, "\(output.stderr)")
+        let interrupted = try ledgerLines(inRepositoryAt: remote.path).filter { $0.contains("status=interrupted") }
+        #expect(interrupted.count == 2, "\(interrupted)")
+        #expect(Set(runIDs(interrupted)).isSubset(of: Set(runIDs(try repo.ledgerLines()))))
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
     @Test func badLauncherOptionsAreClearErrorsAndLeaveNothing() throws {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()
@@ -196,6 +227,18 @@ struct SlurmTests {
     ])
     func aShowJobLineGivesTheWorkersState(line: String, state: WorkerJobState) {
         #expect(SlurmLauncher.state(fromShowJob: line) == state)
+    }
+
+    @Test func workersInClonesNeedSlurmAndARemote() throws {
+        let repo = try parallelRepository()
+        for (arguments, message) in [(["--launcher", "slurm"], "--worker-tree clone needs --sync REMOTE"),
+                                     (["--jobs", "2", "--sync", repo.path], "--worker-tree clone needs --launcher slurm")] {
+            let result = try Tool.run(["loop", "--worker-tree", "clone", "--max-runs", "1", "--agent", "true"] + arguments, in: repo)
+            #expect(result.status == 64)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+        let unknown = try Tool.run(["loop", "--launcher", "slurm", "--worker-tree", "nfs", "--agent", "true"], in: repo)
+        #expect(unknown.stderr.contains("--worker-tree takes shared or clone, got 'nfs'"), "\(unknown.stderr)")
     }
 
     @Test func optionsTheLoopSetsOrThatAreNoOptionsAreRefused() throws {
