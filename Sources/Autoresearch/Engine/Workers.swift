@@ -339,6 +339,8 @@ extension ExperimentContext {
             if let path = options.heartbeat { unlink(path) }
         }
         let supervisionStarted = Date()
+        // Runs of workers in clones are those not known now (by id: the nodes' clocks may differ).
+        let runsBefore = launch.workerTree == .clone ? Set(try ledger.allRuns().map(\.record.run)) : []
         for index in 0..<launch.jobs {
             var assigned = options
             if launch.workerTree == .clone { assigned.maxRuns = options.maxRuns.map { Self.share(of: index, runs: $0, jobs: launch.jobs) } }
@@ -365,7 +367,7 @@ extension ExperimentContext {
                 guard resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) else { continue }
                 if launch.workerTree == .clone {
                     again.maxRuns = options.maxRuns.map { cloneRunsLeft(worker, of: workers, maxRuns: $0, jobs: launch.jobs,
-                                                                        since: supervisionStarted, remote: options.sync) }
+                                                                        besides: runsBefore, remote: options.sync) }
                 }
                 if again.maxRuns == 0 {
                     events.notice("worker \(worker.index): not submitted again: the runs recorded and the other workers' shares use up --max-runs")
@@ -383,14 +385,14 @@ extension ExperimentContext {
         }
         if launch.workerTree == .clone, let remote = options.sync {
             _ = sync(from: remote)
-            for (status, count) in try runsRecorded(since: supervisionStarted) { tally.add(status, count: count) }
+            for (status, count) in try runsRecorded(besides: runsBefore) { tally.add(status, count: count) }
         }
     }
 
-    /// The runs of this experiment recorded since `date` (the runs of workers in clones, once pulled).
-    private func runsRecorded(since date: Date) throws -> [RunStatus: Int] {
+    /// The runs of this experiment recorded besides those in `known` (the runs of workers in clones, once pulled).
+    private func runsRecorded(besides known: Set<String>) throws -> [RunStatus: Int] {
         var counts: [RunStatus: Int] = [:]
-        for entry in try ledger.allRuns() where entry.record.experiment == name && entry.record.start >= date {
+        for entry in try ledger.allRuns() where entry.record.experiment == name && !known.contains(entry.record.run) {
             counts[entry.record.status, default: 0] += 1
         }
         return counts
@@ -405,9 +407,9 @@ extension ExperimentContext {
     /// the runs recorded on the remote so far and the shares of the other workers still going
     /// leave of `maxRuns` (their runs already recorded count twice: never more than `maxRuns`).
     private func cloneRunsLeft(_ worker: SupervisedWorker, of workers: [SupervisedWorker], maxRuns: Int, jobs: Int,
-                               since date: Date, remote: String?) -> Int {
+                               besides known: Set<String>, remote: String?) -> Int {
         if let remote { _ = sync(from: remote) }
-        let recorded = ((try? runsRecorded(since: date)) ?? [:]).values.reduce(0, +)
+        let recorded = ((try? runsRecorded(besides: known)) ?? [:]).values.reduce(0, +)
         let others = workers.filter { $0 !== worker && !$0.isDone }.map { Self.share(of: $0.index, runs: maxRuns, jobs: jobs) }.reduce(0, +)
         return max(0, min(Self.share(of: worker.index, runs: maxRuns, jobs: jobs), maxRuns - recorded - others))
     }
