@@ -192,6 +192,39 @@ struct SlurmTests {
         try repo.fsck()
     }
 
+    @Test func aCancelledJobInACloneIsRecordedAndSubmittedAgainWithinMaxRuns() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent("sleep 1\n" + randomValueAgent)
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let loop = try Tool.start(["loop", "--format", "json", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path,
+                                   "--jobs", "2", "--max-runs", "10", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["TMPDIR": scratch]) { $1 })
+        var jobs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            jobs = ((try? cluster.activeJobs()) ?? []).filter { $0.contains(" RUNNING ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+            return jobs.count == 2
+        })
+        let job = try #require(jobs.last)
+        try cluster.run("scancel", [job])
+        let output = loop.output()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("job \(job) was cancelled by the scheduler"), "\(output.stderr)")
+        #expect(output.stderr.contains("submitted again (1 of 3) as slurm job "), "\(output.stderr)")
+        let summary = parseLoopOutput(output).summary
+        let lines = try ledgerLines(inRepositoryAt: remote.path)
+        // The baseline run here, then the workers' runs: never more than --max-runs, one record each.
+        #expect(runIDs(lines).count == summary["runs"] as? Int, "\(summary)")
+        #expect(Set(runIDs(lines)).count == runIDs(lines).count)
+        #expect(runIDs(lines).count <= 10)
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try repo.expectNoWorkerLeft()
+    }
+
     @Test func badLauncherOptionsAreClearErrorsAndLeaveNothing() throws {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()

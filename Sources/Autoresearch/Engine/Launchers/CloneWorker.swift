@@ -22,13 +22,15 @@ enum CloneWorker {
     static func script(index: Int, remoteURL: String, branch: String, options: String, command: String) -> String {
         """
         scratch=$(mktemp -d "${SLURM_TMPDIR:-${TMPDIR:-/tmp}}/autoresearch-w\(index).XXXXXX") || exit 1
+        child=
+        # Stopped before the worker started (while cloning): nothing of it to keep.
+        trap 'if [ -n "$child" ]; then kill -TERM $child 2>/dev/null; else cd / && rm -rf "$scratch"; exit 143; fi' INT TERM
         git clone -q --branch \(ShellText.quoted(branch)) -- \(ShellText.quoted(remoteURL)) "$scratch/repo" && cd "$scratch/repo" || { rm -rf "$scratch"; exit 1; }
         cat > \(optionsFile) <<'AUTORESEARCH_OPTIONS'
         \(options)
         AUTORESEARCH_OPTIONS
         ( \(command) ) &
         child=$!
-        trap 'kill -TERM $child 2>/dev/null' INT TERM
         status=0
         wait $child || status=$?
         while kill -0 $child 2>/dev/null; do wait $child; status=$?; done
