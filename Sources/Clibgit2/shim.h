@@ -3,6 +3,7 @@
 #include <git2.h>
 #include <git2/sys/diff.h>
 #include <git2/sys/repository.h>
+#include <git2/sys/mempack.h>
 
 /// `git_libgit2_opts` is variadic, which Swift cannot call: one non-variadic entry per option used.
 static inline int clibgit2_set_owner_validation(int enabled) {

@@ -41,6 +41,32 @@ extension Repository {
         }
     }
 
+    /// Rewrites the notes on `objects` under `ref` as one new commit on `ref`: `edit` gets each
+    /// object and its note's text ("" when it has none) and returns the new text (nil: no note).
+    /// Compare-and-swap, retried (`edit` then sees the notes as they are by then), so a note
+    /// appended meanwhile is never lost; a killed process leaves `ref` as it was. Returns the new
+    /// notes commit, or the current one when nothing changed.
+    @discardableResult
+    public func editNotes(ref: ReferenceName, on objects: [OID], message: String,
+                          _ edit: (_ object: OID, _ text: String) throws -> String?) throws -> OID {
+        try updateReference(ref, message: message) { parent in
+            let rootTree = try parent.map { try commit($0).tree }
+            var tree = rootTree
+            for object in Set(objects).sorted(by: { $0.hex < $1.hex }) {
+                var text = ""
+                if let current = tree, let existing = try findNote(inTree: current, for: object) {
+                    text = String(decoding: try blob(existing.blob), as: UTF8.self)
+                    tree = try writeTree(base: current, path: existing.path, entry: nil)
+                }
+                if let edited = try edit(object, text) {
+                    tree = try writeTree(base: tree, path: Self.notePath(for: object), entry: (try createBlob(Array(edited.utf8)), .blob))
+                }
+            }
+            if let parent, tree == rootTree { return parent }
+            return try createCommit(tree: tree ?? emptyTree(), parents: parent.map { [$0] } ?? [], message: message + "\n")
+        }
+    }
+
     /// Merges the notes commit `theirs` (fetched from elsewhere) into `ref` by the union of
     /// lines: where both sides annotate the same object, the merged note has our lines, then
     /// their lines that ours lacks. Fast-forwards when one side contains the other; otherwise

@@ -139,6 +139,14 @@ extension Repository {
         return git_remote_url(handle).map { String(cString: $0) }
     }
 
+    /// The names of the configured remotes, sorted.
+    public func remoteNames() throws -> [String] {
+        var list = git_strarray()
+        try check(git_remote_list(&list, pointer), "list the remotes")
+        defer { git_strarray_dispose(&list) }
+        return (0..<list.count).compactMap { list.strings[$0].map { String(cString: $0) } }.sorted()
+    }
+
     private func remoteHandle(_ remote: String) throws -> OpaquePointer? {
         var handle: OpaquePointer?
         if git_remote_lookup(&handle, pointer, remote) == 0 { return handle }

@@ -95,68 +95,113 @@ extension String {
 // MARK: (h) reading the ledger: log, status, best, report against git plumbing
 
 /// A project with experiment `bench`: a branch of `keeps` kept commits (the first a baseline)
-/// and `size` discarded runs on other objects, written as one bulk ledger.
-func projectWithLedger(size: Int, keeps: Int) throws -> TempRepository {
-    let repo = try makeProject()
-    try initExperiment(try Workspace(discoveringFrom: repo.path))
-    let repository = try Repository(path: repo.path)
-    let branch: ReferenceName = "refs/heads/autoresearch/bench"
-    var tip = try repository.referenceTarget(branch)!
-    let tree = try repository.commit(tip).tree
-    func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) throws -> OID {
-        let record = RunRecord(experiment: "bench", run: String(format: "20261123-%06d-%06d", index / 1_000_000, index % 1_000_000),
-                               status: status, metric: "score", value: value, bestBefore: bestBefore, direction: .lower, duration: 1,
-                               start: Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000), exitCode: 0, reason: nil,
-                               description: "run \(index)", host: "bench")
-        return try repository.createBlob(Array((record.line + "\n").utf8))
+/// and `size` discarded runs on other objects, written as one bulk ledger, every object in packs
+/// (a loose file per note would take minutes at 1M). Kept under /tmp between bench runs (the
+/// generation is the same every time); the ledger index is removed, so the first command builds it.
+func projectWithLedger(size: Int, keeps: Int) throws -> String {
+    let cached = FileManager.default.temporaryDirectory.path + "/autoresearch-bench-ledger-\(size)-\(keeps)-v2"
+    if !FileManager.default.fileExists(atPath: cached + "/.git/bench-complete") {
+        let repo = try makeProject()
+        try initExperiment(try Workspace(discoveringFrom: repo.path))
+        try writeLedger(in: repo.path, size: size, keeps: keeps)
+        try? FileManager.default.removeItem(atPath: cached)
+        try FileManager.default.copyItem(atPath: repo.path, toPath: cached)
+        _ = FileManager.default.createFile(atPath: cached + "/.git/bench-complete", contents: nil)
     }
-    var notes: [(annotated: String, blob: OID)] = []
-    for index in 0..<keeps {
-        tip = try repository.createCommit(tree: tree, parents: [tip], message: "keep \(index)\n")
-        notes.append((tip.hex, try note(index, .keep, value: Double(1_000_000 - index), bestBefore: index == 0 ? nil : Double(1_000_001 - index))))
-    }
-    try repository.setReference(branch, to: tip, message: "bench: kept commits")
-    for index in keeps..<(keeps + size) { notes.append((randomHex(), try note(index, .discard, value: 2_000_000, bestBefore: 1))) }
-    try writeBulkLedger(repository, notes: notes)
-    return repo
+    for file in ["ledger-index", "ledger-index-summary"] { try? FileManager.default.removeItem(atPath: cached + "/.git/autoresearch/" + file) }
+    return cached
 }
 
-/// Wall time of one run of `executable` in `directory`, output discarded; stops the benchmark on failure.
-func wallTime(_ executable: String, _ arguments: [String], in directory: String) throws -> Double {
-    let started = now()
+/// Writes the kept commits and the notes of `projectWithLedger`: blobs in packs of 100,000 (each
+/// reachable from a commit of its own, so that it is packed), then the trees.
+func writeLedger(in path: String, size: Int, keeps: Int) throws {
+    func packed(_ notes: [(annotated: String, blob: OID)], in repository: Repository) throws -> [(annotated: String, blob: OID)] {
+        let tree = try repository.writeTree(entries: notes.map { ($0.annotated, $0.blob, FileMode.blob) })
+        _ = try repository.createCommit(tree: tree, parents: [], message: "bench: note blobs\n")
+        return notes
+    }
+    let branch: ReferenceName = "refs/heads/autoresearch/bench"
+    func note(_ index: Int, _ status: RunStatus, value: Double, bestBefore: Double?) -> [UInt8] {
+        let start = Date(timeIntervalSince1970: 1_795_438_310 + Double(index) / 1000)
+        // The run id `RunID.make` gives, without its date formatter: `20261123-125150-` and 6 hex digits.
+        let time = Array(RunRecord.timestamp(start).utf8)
+        let digits: [ArraySlice<UInt8>] = [time[0..<4], time[5..<7], time[8..<10], [UInt8(ascii: "-")], time[11..<13], time[14..<16], time[17..<19]]
+        let run = String(decoding: Array(digits.joined()), as: UTF8.self) + String(format: "-%06x", index % (1 << 24))
+        let record = RunRecord(experiment: "bench", run: run, status: status, metric: "score", value: value,
+                               bestBefore: bestBefore, direction: .lower, duration: 1, start: start, exitCode: 0, reason: nil,
+                               description: "run \(index)", host: "bench")
+        return Array((record.line + "\n").utf8)
+    }
+    var notes = try Repository.writingOnePack(at: path) { repository in
+        var tip = try repository.referenceTarget(branch)!
+        let tree = try repository.commit(tip).tree
+        var notes: [(annotated: String, blob: OID)] = []
+        for index in 0..<keeps {
+            tip = try repository.createCommit(tree: tree, parents: [tip], message: "keep \(index)\n")
+            let value = Double(1_000_000 - index), before = index == 0 ? nil : Double(1_000_001 - index)
+            notes.append((tip.hex, try repository.createBlob(note(index, .keep, value: value, bestBefore: before))))
+        }
+        try repository.setReference(branch, to: tip, message: "bench: kept commits")
+        return try packed(notes, in: repository)
+    }
+    for chunk in stride(from: keeps, to: keeps + size, by: 100_000) {
+        notes += try Repository.writingOnePack(at: path) { repository in
+            try packed((chunk..<min(chunk + 100_000, keeps + size)).map { index in
+                (randomHex(), try repository.createBlob(note(index, .discard, value: 2_000_000, bestBefore: 1)))
+            }, in: repository)
+        }
+    }
+    try Repository.writingOnePack(at: path) { try writeBulkLedger($0, notes: notes) }
+}
+
+/// Wall and CPU time (user + system, from the children's resource usage) of one run of
+/// `executable` in `directory`, output discarded; stops the benchmark on failure. On a loaded
+/// machine the CPU time is the steadier figure.
+func measured(_ executable: String, _ arguments: [String], in directory: String) throws -> (wall: Double, cpu: Double) {
+    func childrenCPU() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return [usage.ru_utime, usage.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+    }
+    let (started, cpu) = (now(), childrenCPU())
     let output = try runProgram(executable, arguments, in: directory)
     guard output.status == 0 else { fatalError("\(executable) \(arguments) failed: \(output.stderr)") }
-    return now() - started
+    return (now() - started, childrenCPU() - cpu)
 }
 
 func ledgerReads() throws {
-    let sizes = option("--read-sizes", "1000,10000,100000").split(separator: ",").compactMap { Int($0) }
+    let sizes = option("--read-sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
     let keeps = Int(option("--keeps", "2000"))!
+    let fullLogLimit = Int(option("--full-log-max", "100000"))!
     let before = option("--before-binary", "")
     let beforeLimit = Int(option("--before-max", "10000"))!
-    print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3")
-    let commands: [(String, [String])] = [("log", ["log"]), ("log --format json", ["log", "--format", "json"]),
-                                          ("log --status crash", ["log", "--status", "crash"]),
-                                          ("log --limit 20", ["log", "--limit", "20"]),
-                                          ("log --where value<", ["log", "--where", "value < 1500000"]),
-                                          ("log --grep", ["log", "--grep", "run 1[0-9]$"]),
-                                          ("log --since -n 20", ["log", "--since", "2026-11-23", "-n", "20"]), ("status", ["status"]),
-                                          ("best", ["best"]), ("report", ["report"]), ("report html", ["report", "--format", "html"]),
-                                          ("report svg", ["report", "--format", "svg"])]
+    print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3 (wall / CPU)")
+    let commands: [(String, [String])] = [("log --format tsv", ["log", "--format", "tsv"]), ("log --format json", ["log", "--format", "json"]),
+                                          ("log --status crash", ["log", "--status", "crash"]), ("log -n 20", ["log", "-n", "20"]),
+                                          ("log --where value<", ["log", "--where", "value < 1500000"]), ("log --grep", ["log", "--grep", "run 1[0-9]$"]),
+                                          ("log --since -n 20", ["log", "--since", "2026-11-23", "-n", "20"]),
+                                          ("status", ["status"]), ("best", ["best"]), ("report", ["report"]),
+                                          ("report html", ["report", "--format", "html"]), ("report svg", ["report", "--format", "svg"]),
+                                          ("--version", ["--version"])]
+    func both(_ time: (wall: Double, cpu: Double)) -> String { ms(time.wall) + " / " + ms(time.cpu) }
     for size in sizes {
-        let repo = try projectWithLedger(size: size, keeps: keeps)
-        let git = (catFile: try wallTime("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: repo.path),
-                   log: try wallTime("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: repo.path))
-        print("  \(grouped(size + keeps)) records: git cat-file --batch of every note \(ms(git.catFile)), git log --notes -n 20 \(ms(git.log))")
-        for (label, arguments) in commands {
-            let first = try wallTime(toolPath, arguments, in: repo.path)
-            let warm = median(try (0..<3).map { _ in try wallTime(toolPath, arguments, in: repo.path) })
-            let baseline = label == "log --limit 20" ? git.log : git.catFile
-            var cells = ["    " + label.padding(toLength: 24, withPad: " ", startingAt: 0), "first " + ms(first).leftPadded(11),
-                         "warm " + ms(warm).leftPadded(11), String(format: "%8.2fx of %@", warm / baseline, label == "log --limit 20" ? "git log -n 20" : "cat-file")]
-            // The binary before may not know the newer commands (report --format html/svg, log's filters).
-            if !before.isEmpty, size <= beforeLimit, !arguments.contains(where: ["--format", "--where", "--grep", "--since"].contains) {
-                cells.append("before: " + ms(try wallTime(before, arguments, in: repo.path)).leftPadded(11))
+        let started = now()
+        let path = try projectWithLedger(size: size, keeps: keeps)
+        let git = (catFile: try measured("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: path),
+                   log: try measured("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: path))
+        print("  \(grouped(size + keeps)) records (ready in \(String(format: "%.1f s", now() - started))): git cat-file --batch of every note \(both(git.catFile)), git log --notes -n 20 \(both(git.log))")
+        for (label, arguments) in commands where !label.hasPrefix("log --format") || size <= fullLogLimit {
+            let first = try measured(toolPath, arguments, in: path)
+            let runs = try (0..<3).map { _ in try measured(toolPath, arguments, in: path) }
+            let warm = (wall: median(runs.map(\.wall)), cpu: median(runs.map(\.cpu)))
+            var cells = ["    " + label.padding(toLength: 19, withPad: " ", startingAt: 0), "first " + both(first).leftPadded(24),
+                         "warm " + both(warm).leftPadded(24)]
+            let reference = label == "log -n 20" ? ("git log -n 20", git.log) : label.hasPrefix("log") ? ("cat-file", git.catFile) : nil
+            if let reference { cells.append(String(format: "%8.2fx of %@ (wall)", warm.wall / reference.1.wall, reference.0)) }
+            // The binary before may not know the newer options (report --format html/svg, log -n, log's filters).
+            if !before.isEmpty, size <= beforeLimit, !arguments.contains("--format"), !arguments.contains("-n"),
+               !arguments.contains(where: ["--where", "--grep", "--since"].contains) {
+                cells.append("before: " + both(try measured(before, arguments, in: path)).leftPadded(24))
             }
             print(cells.joined(separator: "   "))
         }
@@ -173,7 +218,7 @@ func processStart() throws {
     try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score"], in: repo.path)
     try runProgram(toolPath, ["run", "-q"], in: repo.path)
     func startTime(_ executable: String, _ arguments: [String]) throws -> String {
-        ms(median(try (0..<count).map { _ in try wallTime(executable, arguments, in: repo.path) }))
+        ms(median(try (0..<count).map { _ in try measured(executable, arguments, in: repo.path).wall }))
     }
     print("\n(k) Process start: wall time, median of \(count) runs each, 200-file project with one run")
     var rows: [(String, String, String)] = [("git-autoresearch", try startTime(toolPath, ["--version"]), try startTime(toolPath, ["status"])),

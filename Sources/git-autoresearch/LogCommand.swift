@@ -6,7 +6,7 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit, only the newest runs' records. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json). Filters (--since, --until, --grep, --host, --worker, --where) are ANDed and applied while the index is read; --where takes FIELD OP NUMBER (FIELD: value, duration or m.NAME; OP: < <= > >= == !=). --since/--until take git's dates: 2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z, @SECONDS, now, today, yesterday, 2.hours.ago, '3 days ago', yesterday.noon.")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit (-n), only the newest runs' records are read, from the index's end. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json). Filters (--since, --until, --grep, --host, --worker, --where) are ANDed and applied while the index is read; --where takes FIELD OP NUMBER (FIELD: value, duration or m.NAME; OP: < <= > >= == !=). --since/--until take git's dates: 2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z, @SECONDS, now, today, yesterday, 2.hours.ago, '3 days ago', yesterday.noon.")
 
         @OptionGroup var target: ExperimentOption
 
@@ -65,7 +65,9 @@ extension GitAutoresearch {
             let (workspace, name) = try target.resolve()
             // By time, only the newest `limit` records are read.
             let filter = status.isEmpty ? nil : try StatusFilter(parsing: status)
-            var runs = try workspace.runs(experiment: name, status: filter, query: try query(), latest: sort == .time ? limit : nil)
+            let listed = try workspace.runsWithSuspects(experiment: name, status: filter, query: try query(), latest: sort == .time ? limit : nil)
+            var runs = listed.runs
+            let suspects = listed.suspects
             let experiment = try workspace.experiment(named: name)
             if sort == .metric {
                 let direction = experiment.direction
@@ -82,7 +84,6 @@ extension GitAutoresearch {
             let shown = try LogColumn.resolve(columns, runs: runs, metric: runs.first?.record.metric ?? experiment.metric)
             var table = Table(header: shown.map(\.header))
             var olderEvaluator = false
-            let suspects = try workspace.suspectReasons(among: runs, experiment: name)
             for run in runs {
                 let record = run.record
                 let suspect = suspects[record.run]

@@ -30,7 +30,9 @@ extension GitAutoresearch {
             all workers. With --launcher slurm each worker is one sbatch job (--launcher-arg and the \
             experiment's launcherArgs add sbatch options) running in its work tree, which must be on a file \
             system the nodes share; a job the scheduler ends is recorded and submitted again (up to 3 times), \
-            and Ctrl-C cancels the jobs. With --sync REMOTE the loop pulls before each run (adopting a better best \
+            and Ctrl-C cancels the jobs; without a shared file system, --worker-tree clone --sync REMOTE has each job \
+            clone REMOTE into node-local scratch, push every run there and remove its clone at the end (each job gets \
+            its share of --max-runs). With --sync REMOTE the loop pulls before each run (adopting a better best \
             found elsewhere, measured with the same evaluator and configuration; the next run measures \
             it again here unless --trust-remote-best) and pushes after each keep and every \
             --push-every runs. See docs/scale-out.md and docs/security.md.
@@ -81,6 +83,9 @@ extension GitAutoresearch {
                 help: ArgumentHelp("With --launcher slurm: an sbatch option for each worker, with its value (repeatable), e.g. --launcher-arg=--gres=gpu:1; added to the experiment's launcherArgs.", valueName: "OPTION"))
         var launcherArguments: [String] = []
 
+        @Option(name: .customLong("worker-tree"), help: ArgumentHelp("With --launcher slurm: 'shared' (each worker in a work tree of this repository, on a file system the nodes share) or 'clone' (each worker clones the --sync remote into node-local scratch, syncs through it, and removes its clone at the end).", valueName: "KIND"))
+        var workerTree = "shared"
+
         /// Set in a parallel worker's process: where its loop wrote its options.
         @Option(name: .customLong("worker-options"), help: .hidden)
         var workerOptions: String?
@@ -99,6 +104,9 @@ extension GitAutoresearch {
                 throw ValidationError("--launcher takes \(Launchers.names.joined(separator: " or ")), got '\(launcher)'")
             }
             if launcher == "local", !launcherArguments.isEmpty { throw ValidationError("--launcher-arg needs --launcher slurm") }
+            guard let tree = WorkerTree(rawValue: workerTree) else { throw ValidationError("--worker-tree takes shared or clone, got '\(workerTree)'") }
+            if tree == .clone, launcher == "local" { throw ValidationError("--worker-tree clone needs --launcher slurm") }
+            if tree == .clone, sync == nil { throw ValidationError("--worker-tree clone needs --sync REMOTE: the workers share their runs through it") }
             for setting in workerEnvironment where !setting.contains("=") || setting.hasPrefix("=") {
                 throw ValidationError("--worker-env takes KEY=VALUE, got '\(setting)'")
             }
@@ -140,10 +148,11 @@ extension GitAutoresearch {
             let summary: LoopSummary
             if jobs > 1 || launcher != "local" {
                 let colour = Terminal.colorEnabled && format == .text ? ["AUTORESEARCH_COLOR=always"] : []
-                let launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour,
+                var launch = WorkerLaunch(jobs: jobs, environment: workerEnvironment + colour,
                                           launcher: try workerLauncher(workspace.experiment(named: name))) { [output] _, optionsFile in
                     Self.workerCommand(experiment: name, optionsFile: optionsFile, output: output)
                 }
+                launch.workerTree = WorkerTree(rawValue: workerTree) ?? .shared
                 summary = try workspace.loopInParallel(experiment: name, options: options, launch: launch, events: events, onRun: print)
             } else {
                 summary = try workspace.loop(experiment: name, options: options, events: events, onRun: print)

@@ -50,7 +50,7 @@ enum SharePrinter {
                 "remote": remote, "records": report.records, "attempts_merged": report.attemptsMerged,
                 "remote_branches": report.remoteBranches, "pushed": report.pushed,
                 "skipped": report.skipped.map { ["branch": $0.branch, "reason": $0.reason] }, "attempts": report.attempts,
-                "refused": report.refused,
+                "refused": report.refused, "pruned_again": report.prunedAgain, "resurrected": report.resurrected,
                 "suspect": report.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
             ]))
             return
@@ -68,5 +68,11 @@ enum SharePrinter {
             Terminal.notice("\(report.suspects.count) suspect record\(report.suspects.count == 1 ? "" : "s") from \(remote), ignored when finding the best: \(first)")
         }
         for skipped in report.skipped { Terminal.notice("not pushed: \(skipped.branch): \(skipped.reason)") }
+        if !report.prunedAgain.isEmpty {
+            Swift.print("pruned again: \(report.prunedAgain.count) record\(report.prunedAgain.count == 1 ? "" : "s") pruned here came back from \(remote) and were removed (pull --resurrect keeps them)")
+        }
+        if !report.resurrected.isEmpty {
+            Swift.print("resurrected: \(UntrustedText.visible(report.resurrected.joined(separator: ", "))) from \(remote)")
+        }
     }
 }

@@ -6,7 +6,7 @@ extension GitAutoresearch {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show an experiment: branch, best commit and value, runs so far by status, live workers.",
-            discussion: "Also repairs a run left unfinished by a killed process, and says so.")
+            discussion: "Also repairs a run left unfinished by a killed process, and says so. When a fetched remote branch of the experiment holds a better best, a 'remote' line says so and names the command that adopts it (git autoresearch adopt REMOTE).")
 
         @OptionGroup var target: ExperimentOption
 
@@ -21,10 +21,14 @@ extension GitAutoresearch {
             let status = try workspace.status(experiment: name)
             if let repaired = status.repaired { Terminal.notice(repaired) }
             if let lostRecord = status.lostRecord { Terminal.notice(lostRecord) }
+            let remoteBests = try workspace.betterRemoteBests(experiment: name)
+            let experimentArgument = target.experiment.map { " -e \($0)" } ?? ""
+            let adoptCommand = { (remote: String) in "git autoresearch adopt \(remote)" + experimentArgument }
             if format == .json {
-                print(Self.json(status, name: name))
+                print(Self.json(status, name: name, remoteBests: remoteBests, adoptCommand: adoptCommand))
             } else {
                 Self.printText(status, name: name)
+                for remoteBest in remoteBests { Self.printRemoteBest(remoteBest, adoptCommand: adoptCommand(remoteBest.remote)) }
                 if sparkline || Terminal.stdoutIsTTY { try Self.printSparkline(workspace, status: status, name: name) }
             }
         }
@@ -38,7 +42,8 @@ extension GitAutoresearch {
         }
 
         /// The status as one JSON object.
-        private static func json(_ status: ExperimentStatus, name: String) -> String {
+        private static func json(_ status: ExperimentStatus, name: String, remoteBests: [RemoteBest],
+                                 adoptCommand: (String) -> String) -> String {
             let experiment = status.experiment
             return Terminal.json([
                 "experiment": name, "branch": status.branch, "tip": status.tip.hex,
@@ -51,6 +56,14 @@ extension GitAutoresearch {
                 "suspect": status.suspects.map { ["run": $0.record.run, "commit": $0.commit.hex, "reason": $0.reason] },
                 "counts": Dictionary(uniqueKeysWithValues: status.counts.map { ($0.status.rawValue, $0.count) }),
                 "running_pid": status.lockHolder.map { Int($0) },
+                "better_remote_bests": remoteBests.map { remote -> [String: Any] in
+                    let fields: [String: Any?] = [
+                        "remote": remote.remote, "tip": remote.tip.hex, "best_commit": remote.best.commit.hex,
+                        "best_run": remote.best.record.run, "best_value": remote.best.record.value, "host": remote.best.record.host,
+                        "incomparable": remote.incomparable, "adopt": remote.incomparable == nil ? adoptCommand(remote.remote) : nil,
+                    ]
+                    return fields.compactMapValues { $0 }
+                },
                 "workers": status.workers.map { worker -> [String: Any] in
                     let fields: [String: Any?] = [
                         "worker": worker.worker, "pid": Int(worker.pid), "worktree": worker.worktree, "step": worker.step,
@@ -60,6 +73,15 @@ extension GitAutoresearch {
                     return fields.compactMapValues { $0 }
                 },
             ])
+        }
+
+        /// The line saying that a fetched remote best is better than ours, and how to adopt it.
+        private static func printRemoteBest(_ remote: RemoteBest, adoptCommand: String) {
+            let record = remote.best.record
+            let label = Terminal.paint("remote".padding(toLength: 12, withPad: " ", startingAt: 0), .bold)
+            let best = "\(remote.remote)'s best is better: \(Number.format(record.value ?? 0)) at \(remote.best.commit.short) (run \(record.run) on \(record.host))"
+            let advice = remote.incomparable.map { "; not adoptable: \($0)" } ?? "; adopt it with: \(adoptCommand)"
+            print(label + UntrustedText.visible(best + advice))
         }
 
         /// The status as labelled lines.

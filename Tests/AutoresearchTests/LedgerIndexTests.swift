@@ -68,10 +68,11 @@ import Fixtures
         try ledger.allRuns().map { $0.commit.hex + " " + $0.record.line }
     }
 
-    func cachedNotesCommit(_ repository: Repository) -> String? {
-        let text = try? String(contentsOfFile: LocalState.ledgerIndexPath(repository), encoding: .utf8)
-        return text?.split(separator: "\n").first?.split(separator: " ").last.map(String.init)
+    func cachedSummary(_ repository: Repository) -> LedgerSummary? {
+        LedgerSummary.read(LocalState.ledgerSummaryPath(repository))
     }
+
+    func cachedNotesCommit(_ repository: Repository) -> String? { cachedSummary(repository)?.notesCommit }
 
     @Test func readsWhatTheNotesHoldAfterNewRecordsAPullADeletedNoteAndAnyDamage() throws {
         let (repo, repository, ledger, commits) = try ledger(30)
@@ -107,7 +108,7 @@ import Fixtures
         bytes[bytes.count / 2] = bytes[bytes.count / 2] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(try recordsByIndex(ledger) == recordsByGit(repo))
-        #expect(LedgerIndexFile.read(path) != nil)
+        #expect(cachedSummary(repository) != nil)
     }
 
     @Test func aCacheOfAnotherNotesHistoryIsRebuilt() throws {
@@ -133,15 +134,5 @@ import Fixtures
                 == all.filter { $0.record.status == .keep }.suffix(2).map(\.record.run))
         #expect(try workspace.runs(experiment: "other", latest: 100).count == 4)
         #expect(try workspace.runs(experiment: "demo", latest: 0).isEmpty)
-    }
-
-    @Test func recordsOnACommitComeInTheNotesOrder() throws {
-        let (repo, repository, ledger, commits) = try ledger(3)
-        defer { withExtendedLifetime(repo) {} }
-        // An older record appended after a newer one: the note's order, not the time order.
-        try ledger.append(record(-5, experiment: "demo"), on: commits[1])
-        let index = try ledger.currentIndex()
-        #expect(try ledger.reading(through: index).records(on: commits[1], experiment: "demo").map(\.run)
-                == (try Ledger(repository: repository).records(on: commits[1], experiment: "demo").map(\.run)))
     }
 }

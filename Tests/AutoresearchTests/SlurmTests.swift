@@ -128,6 +128,103 @@ struct SlurmTests {
         try repo.fsck()
     }
 
+    @Test func workersInClonesSyncThroughTheRemoteAndLeaveNoClone() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent(randomValueAgent)
+        // The jobs' node-local scratch, where each clones the remote.
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let result = try loopJSON(repo, ["--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
+                                         "--max-runs", "8", "--agent", agent, "--launcher-arg=--time=10"],
+                                  environment: cluster.environment.merging(["TMPDIR": scratch]) { $1 })
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 8, "\(result.summary)")
+        #expect(result.stderr.contains("2 workers submitted to slurm (jobs "), "\(result.stderr)")
+
+        // One record per run, on the remote (read with git there) and pulled back here.
+        let remoteLines = try ledgerLines(inRepositoryAt: remote.path)
+        #expect(runIDs(remoteLines).count == 8)
+        #expect(Set(runIDs(remoteLines)).count == 8)
+        #expect(Set(runIDs(try repo.ledgerLines())) == Set(runIDs(remoteLines)))
+        // The branch is at the best, here and on the remote.
+        let best = try #require(remoteLines.compactMap(TempRepository.value(of:)).min())
+        #expect(Double(try repo.gitLine("show", "autoresearch/s:value.txt")) == best)
+        #expect(try remote.gitLine("rev-parse", "autoresearch/s") == (try repo.gitLine("rev-parse", "autoresearch/s")))
+        #expect(remoteLines.contains { $0.contains(" status=keep ") && TempRepository.value(of: $0) == best })
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+        try remote.fsck()
+    }
+
+    @Test func ctrlCOfWorkersInClonesRecordsTheirRunsOnTheRemoteAndLeavesNoClone() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
+                                   "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["TMPDIR": scratch, "EVAL_SLEEP": "30"]) { $1 })
+        // Each clone's worker is in a run once its agent's log exists.
+        #expect(waitUntil(seconds: 60) {
+            let clones = (try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []
+            return clones.count == 2 && clones.allSatisfy { clone in
+                !((try? FileManager.default.contentsOfDirectory(atPath: scratch + "/" + clone + "/repo/.git/autoresearch/s/logs")) ?? []).isEmpty
+            }
+        })
+        kill(loop.pid, SIGINT)
+        let output = loop.output()
+        #expect(output.status == 130, "\(output.stderr)")
+        let interrupted = try ledgerLines(inRepositoryAt: remote.path).filter { $0.contains("status=interrupted") }
+        #expect(interrupted.count == 2, "\(interrupted)")
+        #expect(Set(runIDs(interrupted)).isSubset(of: Set(runIDs(try repo.ledgerLines()))))
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
+    @Test func aCancelledJobInACloneIsRecordedAndSubmittedAgainWithinMaxRuns() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent("sleep 1\n" + randomValueAgent)
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let loop = try Tool.start(["loop", "--format", "json", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path,
+                                   "--jobs", "2", "--max-runs", "10", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["TMPDIR": scratch]) { $1 })
+        var jobs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            jobs = ((try? cluster.activeJobs()) ?? []).filter { $0.contains(" RUNNING ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+            return jobs.count == 2
+        })
+        let job = try #require(jobs.last)
+        try cluster.run("scancel", [job])
+        let output = loop.output()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("job \(job) was cancelled by the scheduler"), "\(output.stderr)")
+        #expect(output.stderr.contains("submitted again (1 of 3) as slurm job "), "\(output.stderr)")
+        let summary = parseLoopOutput(output).summary
+        let lines = try ledgerLines(inRepositoryAt: remote.path)
+        // The baseline run here, then the workers' runs: never more than --max-runs, one record each.
+        #expect(runIDs(lines).count == summary["runs"] as? Int, "\(summary)")
+        #expect(Set(runIDs(lines)).count == runIDs(lines).count)
+        #expect(runIDs(lines).count <= 10)
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try repo.expectNoWorkerLeft()
+    }
+
     @Test func badLauncherOptionsAreClearErrorsAndLeaveNothing() throws {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()
@@ -163,6 +260,18 @@ struct SlurmTests {
     ])
     func aShowJobLineGivesTheWorkersState(line: String, state: WorkerJobState) {
         #expect(SlurmLauncher.state(fromShowJob: line) == state)
+    }
+
+    @Test func workersInClonesNeedSlurmAndARemote() throws {
+        let repo = try parallelRepository()
+        for (arguments, message) in [(["--launcher", "slurm"], "--worker-tree clone needs --sync REMOTE"),
+                                     (["--jobs", "2", "--sync", repo.path], "--worker-tree clone needs --launcher slurm")] {
+            let result = try Tool.run(["loop", "--worker-tree", "clone", "--max-runs", "1", "--agent", "true"] + arguments, in: repo)
+            #expect(result.status == 64)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+        let unknown = try Tool.run(["loop", "--launcher", "slurm", "--worker-tree", "nfs", "--agent", "true"], in: repo)
+        #expect(unknown.stderr.contains("--worker-tree takes shared or clone, got 'nfs'"), "\(unknown.stderr)")
     }
 
     @Test func optionsTheLoopSetsOrThatAreNoOptionsAreRefused() throws {

@@ -5,7 +5,7 @@ import Fixtures
 /// The work tree at git's speed: the stat data a run finds stale is written back to the index,
 /// without losing an edit or a user's file. Checked with `git diff-files`, which lists the files
 /// whose stat data differs from what the index caches.
-@Suite struct WorkTreeSpeedTests {
+@Suite(.ownThreads) struct WorkTreeSpeedTests {
     /// The scenario repository with 30 more committed files, a baseline measured.
     func measuredRepository() throws -> TempRepository {
         let repo = try scenarioRepository()

@@ -25,6 +25,28 @@ import Fixtures
         try repo.fsck()
     }
 
+    @Test func editingNotesWritesOneCommitThatGitReads() throws {
+        let repo = try TempRepository()
+        let commits = try (0..<3).map { index in try #require(OID(hex: try repo.commitFiles(["f": "\(index)\n"]))) }
+        let repository = try Repository(path: repo.path)
+        for commit in commits { try repository.appendNote(ref: "refs/notes/test", on: commit, text: "keep\ndrop") }
+        // A note git wrote flat is found and moved to the fanout, like an appended one.
+        try repo.git(["notes", "--ref=test", "add", "-f", "-m", "keep", commits[2].hex])
+        let before = try repo.gitLine("rev-parse", "refs/notes/test")
+        try repository.editNotes(ref: "refs/notes/test", on: [commits[0], commits[1], commits[2]], message: "edit") { commit, text in
+            commit == commits[1] ? nil : text.replacingOccurrences(of: "drop\n", with: "") + "added\n"
+        }
+        #expect(try repo.gitLine("rev-list", "--count", "\(before)..refs/notes/test") == "1")
+        #expect(try repo.gitLine("notes", "--ref=test", "show", commits[0].hex) == "keep\nadded")
+        #expect(try repo.gitLine("notes", "--ref=test", "show", commits[2].hex) == "keep\nadded")
+        #expect(try repo.git(["notes", "--ref=test", "list"]).split(separator: "\n").count == 2)
+        // Nothing changed: no commit.
+        let unchanged = try repository.editNotes(ref: "refs/notes/test", on: [commits[0]], message: "same") { _, text in text }
+        #expect(unchanged.hex == (try repo.gitLine("rev-parse", "refs/notes/test")))
+        #expect(try repo.gitLine("rev-list", "--count", "\(before)..refs/notes/test") == "1")
+        try repo.fsck()
+    }
+
     @Test func appendingToANoteGitWroteFlatMovesItWithoutDuplicates() throws {
         let repo = try TempRepository()
         let commit = try #require(OID(hex: try repo.commitFiles(["a": "1\n"])))

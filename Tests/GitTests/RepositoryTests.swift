@@ -14,6 +14,23 @@ import Fixtures
         #expect(head == .branch("refs/heads/main", target: OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
     }
 
+    @Test func writesObjectsInOnePackWhatACommitReaches() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["a.txt": "a\n"])
+        let (commit, orphan) = try Repository.writingOnePack(at: repo.path) { repository in
+            let blobs = try (0..<50).map { try repository.createBlob(Array("note \($0)\n".utf8)) }
+            let tree = try repository.writeTree(entries: blobs.enumerated().map { ("n\($0.offset)", $0.element, FileMode.blob) })
+            let commit = try repository.createCommit(tree: tree, parents: [], message: "packed\n")
+            try repository.setReference("refs/heads/packed", to: commit, message: "test")
+            return (commit, try repository.createBlob(Array("reached by no commit\n".utf8)))
+        }
+        #expect(try repo.gitLine("rev-parse", "refs/heads/packed") == commit.hex)
+        #expect(try repo.git(["ls-tree", "packed"]).split(separator: "\n").count == 50)
+        #expect(try repo.git(["count-objects", "-v"]).contains("packs: 1"))
+        #expect(throws: (any Error).self) { try repo.git(["cat-file", "-e", orphan.hex]) }
+        try repo.fsck()
+    }
+
     @Test func knowsAShallowCloneFromAFullOne() throws {
         let origin = try TempRepository()
         try origin.commitFiles(["a.txt": "1\n"])

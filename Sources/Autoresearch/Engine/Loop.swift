@@ -32,6 +32,9 @@ public struct LoopOptions: Sendable, Codable {
     public var heartbeat: String?
     /// The run budget shared by parallel workers, instead of `maxRuns`.
     public var runTickets: RunTickets?
+    /// Set in a worker in its own clone (`--worker-tree clone`), which is removed when it stops:
+    /// it pushes to `sync` even when interrupted, so that its last records are not lost.
+    public var pushWhenInterrupted = false
 
     public static let defaultMaxCrashes = 5
 
@@ -160,7 +163,7 @@ extension ExperimentContext {
             var tally = LoopTally()
             let stop = try iterateUntilStopped(command: command, experiment: experiment, options: options, started: started,
                                                tally: &tally, report: report, onRun: onRun)
-            if let remote = options.sync, stop != .interrupted { push(to: remote) }
+            if let remote = options.sync, stop != .interrupted || options.pushWhenInterrupted { push(to: remote) }
             report?.update {
                 $0.step = "stopped"
                 $0.stop = stop.rawValue

@@ -117,6 +117,8 @@ public struct WorkerLaunch {
     public var command: (_ worker: Int, _ optionsFile: String) -> String
     /// Where the workers run: child processes here (`LocalLauncher`), SLURM jobs (`SlurmLauncher`).
     public var launcher: WorkerLauncher
+    /// Where each worker works: a linked work tree, or its own clone of the `--sync` remote.
+    public var workerTree = WorkerTree.shared
 
     public init(jobs: Int, environment: [String], launcher: WorkerLauncher = LocalLauncher(),
                 command: @escaping (_ worker: Int, _ optionsFile: String) -> String) {
@@ -279,11 +281,15 @@ extension ExperimentContext {
                                         hint: "fix the evaluator (git autoresearch log shows why), then start the loop again")
             }
             if tally.stops.isEmpty, (options.maxRuns ?? Int.max) > tally.runs {
+                if launch.workerTree == .clone, let remote = options.sync {
+                    // The workers clone the remote: it must hold the experiment and its best first.
+                    _ = try state.withSharedLock("sync") { try workspace.push(remote: remote, experiment: name, notice: events.notice) }
+                }
                 let tip = try tip()
                 try tip.hex.write(toFile: state.detachedHeadPath, atomically: true, encoding: .utf8)
                 try repository.detachHead(at: tip)
                 defer { reattachHead(detachedAt: tip) }
-                try superviseWorkers(options: try workerOptions(options, started: started, runsDone: tally.runs, launcher: launch.launcher),
+                try superviseWorkers(options: try workerOptions(options, started: started, runsDone: tally.runs, launch: launch),
                                      launch: launch, tally: &tally)
             }
             return try summary(stop: tally.stop, counts: tally.counts, runs: tally.runs, started: started,
@@ -293,15 +299,21 @@ extension ExperimentContext {
 
     /// The options every worker gets: this loop as supervisor (its pid for child processes, a
     /// heartbeat file for a scheduler's jobs), the time left, and the runs left as tickets they share.
-    private func workerOptions(_ options: LoopOptions, started: Date, runsDone: Int, launcher: WorkerLauncher) throws -> LoopOptions {
+    /// Workers in clones share no file with the loop: they get the runs left as `maxRuns`, which
+    /// `superviseWorkers` splits among them.
+    private func workerOptions(_ options: LoopOptions, started: Date, runsDone: Int, launch: WorkerLaunch) throws -> LoopOptions {
         var workerOptions = options
         try FileManager.default.createDirectory(atPath: state.workersDirectory, withIntermediateDirectories: true)
-        if launcher.workersAreChildren {
+        workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
+        if launch.workerTree == .clone {
+            workerOptions.maxRuns = options.maxRuns.map { $0 - runsDone }
+            return workerOptions
+        }
+        if launch.launcher.workersAreChildren {
             workerOptions.supervisor = getpid()
         } else {
             workerOptions.heartbeat = state.workersDirectory + "/heartbeat"
         }
-        workerOptions.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
         if let maxRuns = options.maxRuns {
             try RunTickets.create(at: state.runTicketsPath, count: maxRuns - runsDone)
             workerOptions.maxRuns = nil
@@ -327,8 +339,12 @@ extension ExperimentContext {
             if let path = options.heartbeat { unlink(path) }
         }
         let supervisionStarted = Date()
+        // Runs of workers in clones are those not known now (by id: the nodes' clocks may differ).
+        let runsBefore = launch.workerTree == .clone ? Set(try ledger.allRuns().map(\.record.run)) : []
         for index in 0..<launch.jobs {
-            workers.append(try startWorker(index, options: options, launch: launch))
+            var assigned = options
+            if launch.workerTree == .clone { assigned.maxRuns = options.maxRuns.map { Self.share(of: index, runs: $0, jobs: launch.jobs) } }
+            workers.append(try startWorker(index, options: assigned, launch: launch))
         }
         events.notice(Self.workersStarted(workers, launcher: launcher, directory: state.workersDirectory))
         var forwarded = 0
@@ -348,7 +364,14 @@ extension ExperimentContext {
                 try finish(worker, into: &tally, interrupted: forwarded > 0)
                 var again = options
                 again.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(supervisionStarted) }
-                if resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) {
+                guard resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) else { continue }
+                if launch.workerTree == .clone {
+                    again.maxRuns = options.maxRuns.map { cloneRunsLeft(worker, of: workers, maxRuns: $0, jobs: launch.jobs,
+                                                                        besides: runsBefore, remote: options.sync) }
+                }
+                if again.maxRuns == 0 {
+                    events.notice("worker \(worker.index): not submitted again: the runs recorded and the other workers' shares use up --max-runs")
+                } else {
                     workers[position] = try startWorker(worker.index, options: again, launch: launch, submissions: worker.submissions + 1)
                     events.notice("worker \(worker.index): submitted again (\(worker.submissions) of \(launcher.resubmissions)) as \(launcher.name) job \(workers[position].launched.id)")
                 }
@@ -360,6 +383,35 @@ extension ExperimentContext {
                 })
             }
         }
+        if launch.workerTree == .clone, let remote = options.sync {
+            _ = sync(from: remote)
+            for (status, count) in try runsRecorded(besides: runsBefore) { tally.add(status, count: count) }
+        }
+    }
+
+    /// The runs of this experiment recorded besides those in `known` (the runs of workers in clones, once pulled).
+    private func runsRecorded(besides known: Set<String>) throws -> [RunStatus: Int] {
+        var counts: [RunStatus: Int] = [:]
+        for entry in try ledger.allRuns() where entry.record.experiment == name && !known.contains(entry.record.run) {
+            counts[entry.record.status, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// Worker `index`'s share of `runs` split among `jobs` workers in clones.
+    private static func share(of index: Int, runs: Int, jobs: Int) -> Int {
+        runs / jobs + (index < runs % jobs ? 1 : 0)
+    }
+
+    /// The runs `worker` in a clone, submitted again, may make: at most its share, and no more than
+    /// the runs recorded on the remote so far and the shares of the other workers still going
+    /// leave of `maxRuns` (their runs already recorded count twice: never more than `maxRuns`).
+    private func cloneRunsLeft(_ worker: SupervisedWorker, of workers: [SupervisedWorker], maxRuns: Int, jobs: Int,
+                               besides known: Set<String>, remote: String?) -> Int {
+        if let remote { _ = sync(from: remote) }
+        let recorded = ((try? runsRecorded(besides: known)) ?? [:]).values.reduce(0, +)
+        let others = workers.filter { $0 !== worker && !$0.isDone }.map { Self.share(of: $0.index, runs: maxRuns, jobs: jobs) }.reduce(0, +)
+        return max(0, min(Self.share(of: worker.index, runs: maxRuns, jobs: jobs), maxRuns - recorded - others))
     }
 
     /// What the loop says once its workers are started (or queued).
@@ -399,6 +451,8 @@ extension ExperimentContext {
             events.notice("worker \(worker.index): job \(worker.launched.id) was \(why) by the scheduler")
         } else if let stop = reported?.stop.flatMap(StopReason.init(rawValue:)) {
             tally.stops.append(stop)
+        } else if worker.inClone, case .exited(let code) = worker.end, let stop = CloneWorker.stopsByExitCode[code] {
+            tally.stops.append(stop)
         } else if case .signaled(let signal) = worker.end {
             events.notice("worker \(worker.index) was killed (signal \(signal)); the others go on")
         } else if case .exited(let code) = worker.end, code != 0 {
@@ -414,10 +468,12 @@ extension ExperimentContext {
     /// Makes worker `index`'s work tree, writes its options, and has the launcher start it there,
     /// with its environment; `submissions` counts this one.
     private func startWorker(_ index: Int, options: LoopOptions, launch: WorkerLaunch, submissions: Int = 1) throws -> SupervisedWorker {
+        // In clone mode the work tree is only the loop's record of the worker, for cleaning up after a killed loop.
         let path = try addWorker(index)
+        let inClone = launch.workerTree == .clone
         var assigned = options
         assigned.worker = index
-        try StateFile.write(assigned, to: state.workerOptionsPath(index))
+        if !inClone { try StateFile.write(assigned, to: state.workerOptionsPath(index)) }
         // Untracked and ignored files (data sets, virtual environments) exist only in the main work tree.
         var environment = ["AUTORESEARCH_WORKER": String(index), "AUTORESEARCH_MAIN_WORKTREE": root]
         for setting in launch.environment {
@@ -425,13 +481,34 @@ extension ExperimentContext {
             environment[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "{worker}", with: String(index)) : ""
         }
         let launcher = launch.launcher
-        let launched = try launcher.submit(WorkerJob(index: index, command: launch.command(index, state.workerOptionsPath(index)),
-                                                     directory: path, environment: environment, filesPrefix: state.workerDirectory(index)))
-        let worker = SupervisedWorker(index: index, launched: launched, submissions: submissions)
+        let job = inClone ? try cloneJob(index, options: options, launch: launch, environment: environment)
+            : WorkerJob(index: index, command: launch.command(index, state.workerOptionsPath(index)),
+                        directory: path, environment: environment, filesPrefix: state.workerDirectory(index))
+        let launched = try launcher.submit(job)
+        let worker = SupervisedWorker(index: index, launched: launched, submissions: submissions, inClone: inClone)
         var initial = WorkerState(worker: index, pid: launched.pid ?? 0, worktree: path, step: "starting", since: Date())
-        if !launcher.workersAreChildren { (initial.step, initial.launcher, initial.job) = ("queued", launcher.name, launched.id) }
+        if !launcher.workersAreChildren {
+            (initial.step, initial.launcher, initial.job) = (inClone ? "running in its clone" : "queued", launcher.name, launched.id)
+        }
         _ = WorkerStateFile(initial, path: state.workerStatePath(index))
         return worker
+    }
+
+    /// The job of worker `index` in its own clone of the `--sync` remote (`CloneWorker`): it syncs
+    /// through the remote (pushing after every run), and shares no file with this loop.
+    private func cloneJob(_ index: Int, options: LoopOptions, launch: WorkerLaunch, environment: [String: String]) throws -> WorkerJob {
+        guard let remote = options.sync else {
+            throw AutoresearchError("workers in clones need a remote to sync through", hint: "add --sync REMOTE, or use --worker-tree shared")
+        }
+        var assigned = options
+        (assigned.sync, assigned.pushEvery, assigned.pushWhenInterrupted) = ("origin", 1, true)
+        let script = CloneWorker.script(index: index, remoteURL: try workspace.remoteURL(remote), branch: refs.branch.shortBranchName,
+                                        options: String(decoding: try JSONEncoder().encode(assigned), as: UTF8.self),
+                                        command: launch.command(index, CloneWorker.optionsFile))
+        var environment = environment
+        environment["AUTORESEARCH_MAIN_WORKTREE"] = nil
+        return WorkerJob(index: index, command: script, directory: "/tmp", environment: environment,
+                         filesPrefix: state.workerDirectory(index), sharesFiles: false)
     }
 
     /// Puts this work tree back on the experiment branch, at its new tip, when nobody changed
@@ -468,6 +545,8 @@ private final class SupervisedWorker {
     let launched: LaunchedWorker
     /// How many times this worker was submitted, this time included.
     let submissions: Int
+    /// Works in its own clone (`--worker-tree clone`).
+    let inClone: Bool
     /// The outputs still open.
     var outputs: [Output]
     /// Where its job is, as the launcher last said.
@@ -478,10 +557,11 @@ private final class SupervisedWorker {
     /// Ended, output passed on, work tree settled and removed.
     var isDone = false
 
-    init(index: Int, launched: LaunchedWorker, submissions: Int) {
+    init(index: Int, launched: LaunchedWorker, submissions: Int, inClone: Bool) {
         self.index = index
         self.launched = launched
         self.submissions = submissions
+        self.inClone = inClone
         switch launched.output {
         case .pipes(let output, let errors):
             outputs = [Output(fd: output, isError: false, isFile: false), Output(fd: errors, isError: true, isFile: false)]

@@ -2,8 +2,16 @@ import Foundation
 
 /// Numbers as users read them: up to 6 significant digits.
 public enum Number {
-    public static func format(_ value: Double) -> String { String(format: "%.6g", value) }
-    public static func signed(_ value: Double) -> String { String(format: "%+.6g", value) }
+    public static func format(_ value: Double) -> String { printf("%.6g", value) }
+    public static func signed(_ value: Double) -> String { printf("%+.6g", value) }
+
+    /// `value` formatted by C's `printf` with `format` (one conversion of a double): the same
+    /// text as `String(format:)`, without its cost (a log of 100,000 runs formats 300,000 numbers).
+    static func printf(_ format: String, _ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
+        return count < buffer.count ? String(cString: buffer) : String(format: format, value)
+    }
 
     /// The shortest `%g` text of `value × scale` that reads back, divided by `scale`, as `value`
     /// exactly: for what is written to be read again (settings, constraints).

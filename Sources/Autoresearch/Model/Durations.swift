@@ -30,9 +30,9 @@ public enum Durations {
     public static func format(_ seconds: Double) -> String {
         guard seconds.isFinite else { return Number.format(seconds) + "s" }
         if seconds < 0 { return "-" + format(-seconds) }
-        if seconds < 1 { return String(format: "%.0fms", seconds * 1000) }
+        if seconds < 1 { return Number.printf("%.0fms", seconds * 1000) }
         if seconds < 60 {
-            return seconds == seconds.rounded() ? String(format: "%.0fs", seconds) : String(format: "%.1fs", seconds)
+            return seconds == seconds.rounded() ? Number.printf("%.0fs", seconds) : Number.printf("%.1fs", seconds)
         }
         // Beyond 31 years: hours in short form, so the conversion below stays in range.
         if seconds >= 1e9 { return Number.format(seconds / 3600) + "h" }

@@ -184,10 +184,7 @@ public struct RunRecord: Sendable, Equatable {
         breach = fields["breach"]
         artifacts = fields["artifacts"]
         artifactsSkipped = fields["artifacts_skipped"]
-        let known: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
-                          "duration", "start", "exit", "reason", "desc", "host", "worker", "evaluator", "samples", "noise",
-                          "stage", "smoke", "targets", "breach", "artifacts", "artifacts_skipped"]
-        for (key, value) in pairs where !known.contains(key) {
+        for (key, value) in pairs where !Self.knownKeys.contains(key) {
             if key.hasPrefix(Self.metricPrefix), let number = Double(value) {
                 metrics.append((String(key.dropFirst(Self.metricPrefix.count)), number))
             } else {
@@ -195,6 +192,11 @@ public struct RunRecord: Sendable, Equatable {
             }
         }
     }
+
+    /// The keys this version reads into fields.
+    private static let knownKeys: Set = ["v", "experiment", "run", "status", "metric", "value", "best_before", "direction",
+                                         "duration", "start", "exit", "reason", "desc", "host", "worker", "evaluator", "samples", "noise",
+                                         "stage", "smoke", "targets", "breach", "artifacts", "artifacts_skipped"]
 
     /// The prefix of the keys of reported metrics: `m.peak_vram_mb=38000`.
     public static let metricPrefix = "m."
@@ -234,44 +236,53 @@ enum Logfmt {
         return "\"" + UntrustedText.backslashEscaped(value, quotes: true) + "\""
     }
 
+    /// The pairs of a line. Works on its UTF-8 bytes: every delimiter is ASCII, and no byte of
+    /// a multi-byte scalar is, so this is the same as working on scalars, without decoding them.
     static func parse(_ line: String) -> [(key: String, value: String)] {
-        let scalars = Array(line.unicodeScalars)
+        var line = line
+        return line.withUTF8 { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [(key: String, value: String)] {
+        let space = UInt8(ascii: " "), equals = UInt8(ascii: "="), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var pairs: [(String, String)] = []
         var index = 0
-        func skipSpaces() { while index < scalars.count, scalars[index] == " " { index += 1 } }
-        func text(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[range])) }
+        func skipSpaces() { while index < bytes.count, bytes[index] == space { index += 1 } }
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
         skipSpaces()
-        while index < scalars.count {
+        while index < bytes.count {
             let keyStart = index
-            while index < scalars.count, scalars[index] != "=", scalars[index] != " " { index += 1 }
+            while index < bytes.count, bytes[index] != equals, bytes[index] != space { index += 1 }
             let key = text(keyStart..<index)
-            var value = String.UnicodeScalarView()
-            if index < scalars.count, scalars[index] == "=" {
+            var value = ""
+            if index < bytes.count, bytes[index] == equals {
                 index += 1
-                if index < scalars.count, scalars[index] == "\"" {
+                if index < bytes.count, bytes[index] == quote {
                     index += 1
-                    while index < scalars.count, scalars[index] != "\"" {
-                        if scalars[index] == "\\", index + 1 < scalars.count {
+                    var unquoted: [UInt8] = []
+                    while index < bytes.count, bytes[index] != quote {
+                        if bytes[index] == backslash, index + 1 < bytes.count {
                             index += 1
-                            switch scalars[index] {
-                            case "n": value.append("\n")
-                            case "r": value.append("\r")
-                            case "t": value.append("\t")
-                            default: value.append(scalars[index])
+                            switch bytes[index] {
+                            case UInt8(ascii: "n"): unquoted.append(UInt8(ascii: "\n"))
+                            case UInt8(ascii: "r"): unquoted.append(UInt8(ascii: "\r"))
+                            case UInt8(ascii: "t"): unquoted.append(UInt8(ascii: "\t"))
+                            default: unquoted.append(bytes[index])
                             }
                         } else {
-                            value.append(scalars[index])
+                            unquoted.append(bytes[index])
                         }
                         index += 1
                     }
-                    if index < scalars.count { index += 1 }
+                    if index < bytes.count { index += 1 }
+                    value = String(decoding: unquoted, as: UTF8.self)
                 } else {
                     let valueStart = index
-                    while index < scalars.count, scalars[index] != " " { index += 1 }
-                    value = String.UnicodeScalarView(scalars[valueStart..<index])
+                    while index < bytes.count, bytes[index] != space { index += 1 }
+                    value = text(valueStart..<index)
                 }
             }
-            if !key.isEmpty { pairs.append((key, String(value))) }
+            if !key.isEmpty { pairs.append((key, value)) }
             skipSpaces()
         }
         return pairs

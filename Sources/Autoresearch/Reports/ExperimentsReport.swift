@@ -30,18 +30,21 @@ extension Workspace {
 
     /// Each experiment as the reports show it, in name order, numbered `Exp-001`...
     func reportRows() throws -> [ReportRow] {
-        let index = try ledger.currentIndex()
-        let reader = ledger.reading(through: index)
-        return try experimentNames().enumerated().map { number, name in
-            let context = context(name)
-            let tip = try context.tipOrRestorePoint().commit
-            let experiment = try context.configuration(at: tip)
-            let standing = try reader.bestAndBaseline(experiment: name, from: tip)
-            return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
-                             summary: index.summaries[name] ?? RunSummary(), latestPass: index.latestPassingRun(experiment: name),
-                             ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
-                             best: standing?.best, baseline: standing?.baseline,
-                             progress: Progress(runs: try runs(experiment: name), direction: experiment.direction))
+        let names = try experimentNames()
+        return try ledger.withIndex { index in
+            let reader = ledger.reading(through: index)
+            return try names.enumerated().map { number, name in
+                let context = context(name)
+                let tip = try context.tipOrRestorePoint().commit
+                let experiment = try context.configuration(at: tip)
+                let standing = try reader.bestAndBaseline(experiment: name, from: tip)
+                return ReportRow(id: String(format: "Exp-%03d", number + 1), experiment: experiment,
+                                 summary: index.summaries[name] ?? RunSummary(), lastRun: try index.lastRun(experiment: name),
+                                 latestPass: try index.latestPassingRun(experiment: name),
+                                 ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
+                                 best: standing?.best, baseline: standing?.baseline,
+                                 progress: Progress(runs: try runs(experiment: name), direction: experiment.direction))
+            }
         }
     }
 }
@@ -52,6 +55,7 @@ struct ReportRow {
     let experiment: Experiment
     /// The experiment's runs, counted.
     let summary: RunSummary
+    let lastRun: RunEntry?
     /// The latest run that passed the full stage.
     let latestPass: RunEntry?
     /// True when a run reached the smoke stage.
@@ -78,7 +82,7 @@ struct ReportRow {
     var latestLine: String {
         let stages = experiment.smoke == nil ? "full" : "smoke/full"
         guard let pass = latestPass else {
-            let last = summary.last?.entry.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
+            let last = lastRun.map { "; last run \($0.record.run): \($0.record.status.rawValue)\($0.record.reason.map { ", \($0)" } ?? "")" } ?? ""
             return "- \(id) \(stages): no passing run yet (\(summary.total) run\(summary.total == 1 ? "" : "s")\(last))"
         }
         let record = pass.record

@@ -13,17 +13,43 @@ public enum RunKeyword: String, CaseIterable, Sendable {
 
 extension Workspace {
     /// The runs of an experiment, oldest first; with `status`, only those it matches; with
-    /// `query`, only those it matches (filtered while the index is read, newest first, each
-    /// record parsed once); with `latest`, only the newest that many, and only the records that
-    /// may match are parsed.
-    public func runs(experiment name: String, status filter: StatusFilter? = nil, query: RunQuery? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        var selected: [RunEntry] = []
-        for record in try ledger.currentIndex().records.reversed() where selected.count < limit ?? .max {
-            guard record.experiment == name, filter?.mayMatch(record.status) ?? true, query?.mayMatch(start: record.start) ?? true,
-                  let entry = record.entry, filter?.matches(entry.record) ?? true, query?.matches(entry.record) ?? true else { continue }
-            selected.append(entry)
+    /// `latest`, only the newest that many, and only the records that may match are parsed.
+    public func runs(experiment name: String, status filter: StatusFilter? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
+        try indexedRuns(experiment: name, status: filter, query: nil, latest: limit).map(\.run)
+    }
+
+    /// The runs of an experiment as `runs` gives them, and why each suspect one is suspect, by
+    /// run id (`RecordTrust`). Every record is parsed once; when every run of the experiment is
+    /// listed (no status, no limit), the suspicions come from them, grouped by commit in note
+    /// order, instead of from one note read per commit.
+    /// With `query`, only the runs it matches: the start time checked on the index, the rest on each record parsed once.
+    public func runsWithSuspects(experiment name: String, status filter: StatusFilter? = nil, query: RunQuery? = nil, latest limit: Int? = nil) throws
+        -> (runs: [RunEntry], suspects: [String: String]) {
+        let records = try indexedRuns(experiment: name, status: filter, query: query, latest: limit)
+        let runs = records.map(\.run)
+        guard filter == nil, query == nil, limit == nil else { return (runs, try suspectReasons(among: runs, experiment: name)) }
+        var suspects: [String: String] = [:]
+        for note in Dictionary(grouping: records, by: \.run.commit).values {
+            let inNoteOrder = note.sorted { $0.ordinal < $1.ordinal }.map(\.run.record)
+            for (record, reason) in zip(inNoteOrder, RecordTrust.suspicions(inNoteOrder)) { if let reason { suspects[record.run] = reason } }
         }
-        return selected.reversed()
+        return (runs, suspects)
+    }
+
+    /// The experiment's runs in ledger order with their place in the index: read from the
+    /// index's end when only the newest are wanted and the status alone decides; a filter that
+    /// looks further into the records parses each record its status lets through.
+    private func indexedRuns(experiment name: String, status filter: StatusFilter?, query: RunQuery?, latest limit: Int?) throws
+        -> [(ordinal: Int, run: RunEntry)] {
+        try ledger.withIndex { index in
+            let statusDecides = filter == nil && (query?.onlyTime ?? true)
+            let candidates = try index.newest(statusDecides ? limit : nil) {
+                $0.experiment == name && (filter?.mayMatch($0.status) ?? true) && (query?.mayMatch(start: $0.start) ?? true)
+            }
+            let runs = candidates.compactMap { indexed in indexed.entry.map { (ordinal: indexed.ordinal, run: $0) } }
+                .filter { (filter?.matches($0.run.record) ?? true) && (query?.matches($0.run.record) ?? true) }
+            return limit.map { Array(runs.suffix($0)) } ?? runs
+        }
     }
 
     /// The best commit of an experiment with its record, and the baseline it is measured
@@ -31,8 +57,8 @@ extension Workspace {
     public func best(experiment name: String) throws -> (best: RunEntry, baseline: RunRecord?, experiment: Experiment)? {
         let context = context(name)
         let tip = try context.tip()
-        let ledger = context.ledger.reading(through: try ledger.currentIndex())
-        guard let found = try ledger.bestAndBaseline(experiment: name, from: tip) else { return nil }
+        let found = try ledger.withIndex { try context.ledger.reading(through: $0).bestAndBaseline(experiment: name, from: tip) }
+        guard let found else { return nil }
         return (found.best, found.baseline, try context.configuration(at: tip))
     }
 
@@ -42,7 +68,7 @@ extension Workspace {
     /// Runs of `experiment` only, when given. Several runs matching is an error listing them.
     public func run(named name: String, experiment: String? = nil) throws -> RunEntry {
         if let keyword = RunKeyword(rawValue: name) { return try run(keyword, experiment: resolveExperimentName(experiment)) }
-        let records = try ledger.currentIndex().records.filter { experiment == nil || $0.experiment == experiment }
+        let records = try ledger.withIndex { try $0.all() }.filter { experiment == nil || $0.experiment == experiment }
         if let exact = records.first(where: { $0.run == name })?.entry { return exact }
         var matches = name.isEmpty ? [] : records.filter { $0.run.hasPrefix(name) || $0.run.hasSuffix(name) }
         if let commit = try repository.resolveCommit(name) { matches += records.filter { $0.commit == commit } }
@@ -72,7 +98,7 @@ extension Workspace {
             return best
         case .baseline:
             guard let run = try best(experiment: name)?.baseline?.run,
-                  let baseline = try ledger.currentIndex().records.first(where: { $0.run == run && $0.experiment == name })?.entry else { throw missing }
+                  let baseline = try ledger.withIndex({ try $0.all() }).first(where: { $0.run == run && $0.experiment == name })?.entry else { throw missing }
             return baseline
         }
     }

@@ -26,6 +26,9 @@ public struct RunQuery {
             ?? (try? NSRegularExpression(pattern: NSRegularExpression.escapedPattern(for: pattern), options: options))
     }
 
+    /// True when only the time range filters: the index alone decides.
+    var onlyTime: Bool { grep == nil && hosts.isEmpty && workers.isEmpty && conditions.isEmpty }
+
     /// Whether a run started at `start` (seconds since the reference date, as the index keeps it) may match.
     func mayMatch(start: Double) -> Bool {
         (since.map { start >= $0.timeIntervalSinceReferenceDate } ?? true) && (until.map { start <= $0.timeIntervalSinceReferenceDate } ?? true)

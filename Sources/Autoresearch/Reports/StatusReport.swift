@@ -52,23 +52,24 @@ extension Workspace {
             defer { lock.release() }
             repaired[context.name] = try context.repairUnfinishedIteration()
         }
-        let index = try ledger.currentIndex()
-        let reader = ledger.reading(through: index)
-        return try contexts.map { context in
-            let name = context.name
-            let (tip, branchGone) = try context.tipOrRestorePoint()
-            let summary = index.summaries[name] ?? RunSummary()
-            let counts = RunStatus.allCases.compactMap { status in summary.counts[status].map { (status, $0) } }
-            let standing = try reader.bestAndBaseline(experiment: name, from: tip)
-            let lostRecord = context.state.lockHolder() == nil ? try context.keptCommitWithoutRecord(tip: tip, best: standing?.best.commit) : nil
-            return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
-                                    restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil,
-                                    best: standing?.best, baseline: standing?.baseline, counts: counts, runs: summary.total,
-                                    lastRun: summary.last?.entry?.record,
-                                    lockHolder: context.state.lockHolder(),
-                                    repaired: repaired[name], workers: context.liveWorkers(), lostRecord: lostRecord,
-                                    suspects: try context.suspectsAboveBest(tip: tip, best: standing?.best.commit))
-        }
+        return try ledger.withIndex { index in try contexts.map { try status(of: $0, index: index, repaired: repaired[$0.name]) } }
+    }
+
+    /// The status of one experiment, read through `index`.
+    private func status(of context: ExperimentContext, index: LedgerIndex, repaired: String?) throws -> ExperimentStatus {
+        let name = context.name
+        let (tip, branchGone) = try context.tipOrRestorePoint()
+        let summary = index.summaries[name] ?? RunSummary()
+        let counts = RunStatus.allCases.compactMap { status in summary.counts[status].map { (status, $0) } }
+        let standing = try ledger.reading(through: index).bestAndBaseline(experiment: name, from: tip)
+        let lostRecord = context.state.lockHolder() == nil ? try context.keptCommitWithoutRecord(tip: tip, best: standing?.best.commit) : nil
+        return ExperimentStatus(experiment: try context.configuration(at: tip), branch: context.refs.branch.fullName, tip: tip,
+                                restoreCommand: branchGone ? context.restoreCommand(at: tip) : nil,
+                                best: standing?.best, baseline: standing?.baseline, counts: counts, runs: summary.total,
+                                lastRun: try index.lastRun(experiment: name)?.record,
+                                lockHolder: context.state.lockHolder(),
+                                repaired: repaired, workers: context.liveWorkers(), lostRecord: lostRecord,
+                                suspects: try context.suspectsAboveBest(tip: tip, best: standing?.best.commit))
     }
 }
 

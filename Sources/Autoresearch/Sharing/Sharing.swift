@@ -19,6 +19,10 @@ public struct ShareReport: Sendable {
     public var suspects: [SuspectRecord] = []
     /// The remote's references that were not commits: skipped, with a warning each.
     public var refused: [String] = []
+    /// Runs pruned here whose records the remote still had: removed again (their tombstones hold).
+    public var prunedAgain: [String] = []
+    /// Runs pruned here whose records the remote still had, brought back (`pull --resurrect`).
+    public var resurrected: [String] = []
 }
 
 extension Workspace {
@@ -29,12 +33,15 @@ extension Workspace {
     /// attempts and records, then merges the records (union of lines per commit) and the
     /// attempts chains into ours. Local branches are not touched. Stale lock files on our
     /// references are removed first, each with a `notice`.
-    public func pull(remote: String, notice: (String) -> Void = { _ in }) throws -> ShareReport {
+    /// Records of runs pruned here (`prune`) that the remote still has are removed again, or,
+    /// with `resurrect`, kept and their tombstones dropped.
+    public func pull(remote: String, resurrect: Bool = false, notice: (String) -> Void = { _ in }) throws -> ShareReport {
         _ = try remoteURL(remote)
         try refuseShallowClone()
         StaleLocks(gitDirectory: repository.commonDirectory).clear(olderThan: StaleLocks.localBound, notice: notice)
         var report = ShareReport()
-        try fetchShared(remote: remote, into: &report, credentials: CredentialHelpers(self).credentials, notice: notice)
+        try fetchShared(remote: remote, into: &report, credentials: CredentialHelpers(self).credentials, resurrect: resurrect,
+                        notice: notice)
         return report
     }
 
@@ -220,15 +227,15 @@ extension Workspace {
     /// Fetches into the tracking refs under the ledger's lock (lock files a killed fetch or merge
     /// left on those references go first), drops those that are not commits (before too: a bad
     /// one left by an older version would make the fetch fail), then merges records and attempts.
-    private func fetchShared(remote: String, into report: inout ShareReport, credentials: Credentials,
+    private func fetchShared(remote: String, into report: inout ShareReport, credentials: Credentials, resurrect: Bool = false,
                              notice: (String) -> Void) throws {
         try StaleLocks.withReferenceLock(in: repository) {
             StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.lockedNamespaces, olderThan: nil, notice: notice)
-            try fetchAndMerge(remote: remote, into: &report, credentials: credentials, notice: notice)
+            try fetchAndMerge(remote: remote, into: &report, credentials: credentials, resurrect: resurrect, notice: notice)
         }
     }
 
-    private func fetchAndMerge(remote: String, into report: inout ShareReport, credentials: Credentials,
+    private func fetchAndMerge(remote: String, into report: inout ShareReport, credentials: Credentials, resurrect: Bool,
                                notice: (String) -> Void) throws {
         try dropMistypedTrackingRefs(remote: remote).forEach(notice)
         try explainingTransportFailures(remote) {
@@ -246,6 +253,10 @@ extension Workspace {
             if ref == Refs.notes, after != before {
                 if report.records != "merged" { report.records = after == theirs ? "fast-forward" : "merged" }
                 report.suspects = try suspectsArrived(before: before, after: after)
+                if let before {
+                    let runs = try ledger.applyTombstones(changedFrom: before, to: after, resurrect: resurrect)
+                    if resurrect { report.resurrected = runs } else { report.prunedAgain = runs }
+                }
             }
         }
         let prefix = Refs.remoteAttemptsPrefix(remote)

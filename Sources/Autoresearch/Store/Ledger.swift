@@ -29,7 +29,7 @@ public struct Ledger {
     let repository: Repository
     /// Where a stale lock file removed before a retry is reported.
     var notice: (String) -> Void = { _ in }
-    /// For readers: the ledger index records are read from instead of the notes (see `reading(through:)`).
+    /// For readers: the ledger index they read through (see `reading(through:)`).
     private(set) var index: LedgerIndex?
 
     public init(repository: Repository) { self.repository = repository }
@@ -39,7 +39,6 @@ public struct Ledger {
 
     /// The records of `experiment` on one commit, oldest first.
     public func records(on commit: OID, experiment: String) throws -> [RunRecord] {
-        if let index { return index.records(on: commit, experiment: experiment) }
         guard let note = try repository.note(ref: Refs.notes, on: commit) else { return [] }
         return RunRecord.parseAll(note).filter { $0.experiment == experiment }
     }
@@ -154,8 +153,38 @@ public struct Ledger {
     /// the baseline again. Reads along the branch only.
     public func bestAndBaseline(experiment: String, from tip: OID) throws -> (best: RunEntry, baseline: RunRecord?)? {
         guard let best = try best(experiment: experiment, from: tip) else { return nil }
-        guard let baseline = try nearest(experiment: experiment, from: best.commit, where: \.isBaseline) else { return (best, nil) }
+        guard let baseline = try nearestBaseline(experiment: experiment, from: best.commit) else { return (best, nil) }
         return (best, baseline.commit == best.commit ? best.record : try bestRecord(on: baseline.commit, experiment: experiment))
+    }
+
+    /// The nearest first-parent ancestor of `commit` (or `commit`) with a trusted baseline record
+    /// of `experiment`. Through the index, only the commits the summary names as baselines have
+    /// their notes read, and the walk stops where the memo of the last walk knows the answer;
+    /// a walk that passed no suspect baseline is remembered for the next reader.
+    private func nearestBaseline(experiment: String, from commit: OID) throws -> RunEntry? {
+        guard let index else { return try nearest(experiment: experiment, from: commit, where: \.isBaseline) }
+        let summary = index.summaries[experiment] ?? RunSummary()
+        let candidates = Set(summary.baselineCommits.compactMap(OID.init(hex:)))
+        var current: OID? = commit
+        var passedSuspect = false
+        while let visited = current {
+            if let memo = summary.baselineMemo, memo.commit == visited.hex {
+                guard let baseline = memo.baseline.flatMap(OID.init(hex:)) else { return nil }
+                if let record = try trustedRecords(on: baseline, experiment: experiment).last(where: \.isBaseline) {
+                    return RunEntry(commit: baseline, record: record)
+                }
+            }
+            if candidates.contains(visited) {
+                if let record = try trustedRecords(on: visited, experiment: experiment).last(where: \.isBaseline) {
+                    if !passedSuspect { index.remember(BaselineMemo(commit: commit.hex, baseline: visited.hex), experiment: experiment) }
+                    return RunEntry(commit: visited, record: record)
+                }
+                passedSuspect = true
+            }
+            current = try commitInHistory(visited).parents.first
+        }
+        if !passedSuspect { index.remember(BaselineMemo(commit: commit.hex, baseline: nil), experiment: experiment) }
+        return nil
     }
 
     /// The nearest first-parent ancestor of `tip` (or `tip`) with a trusted record of `experiment`
@@ -182,15 +211,22 @@ public struct Ledger {
     /// Every record in the ledger with the commit it is on, oldest first (by start time, then run
     /// id), read through the ledger index: for reports, not for the per-run path.
     public func allRuns() throws -> [RunEntry] {
-        try currentIndex().records.compactMap(\.entry)
+        try withIndex { try $0.all() }.compactMap(\.entry)
     }
 
-    /// The index of the ledger as it is now (or the one this ledger reads through).
-    func currentIndex() throws -> LedgerIndex {
-        try index ?? LedgerIndex.current(repository)
+    /// `body` on the index of the ledger as it is now (or the one this ledger reads through);
+    /// when an entry it reads is damaged, once more on an index rebuilt from the notes.
+    func withIndex<T>(_ body: (LedgerIndex) throws -> T) throws -> T {
+        if let index { return try body(index) }
+        do {
+            return try body(try LedgerIndex.current(repository))
+        } catch is LedgerEntries.Damaged {
+            LedgerIndex.discard(repository)
+            return try body(try LedgerIndex.current(repository))
+        }
     }
 
-    /// This ledger reading records from `index`, a snapshot of the notes as of its notes commit:
+    /// This ledger reading through `index` (the baselines it names, the memo of the last walk):
     /// for commands that only read, not for a run that appends records.
     func reading(through index: LedgerIndex) -> Ledger {
         var ledger = self

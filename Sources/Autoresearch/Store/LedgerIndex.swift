@@ -7,11 +7,23 @@ import Glibc
 /// One record as the ledger index keeps it: what sorting, counting and filtering need, and the
 /// record's line, parsed only when the record is asked for.
 struct IndexedRecord {
+    /// What the index knows of a record without parsing its line again.
+    struct Flags: OptionSet {
+        let rawValue: UInt8
+        /// `RunRecord.passed`.
+        static let passed = Flags(rawValue: 1)
+        /// The run has a smoke-stage value.
+        static let smoke = Flags(rawValue: 2)
+        /// `RunRecord.isBaseline`.
+        static let baseline = Flags(rawValue: 4)
+    }
+
     /// The commit the record's note is on.
     let commit: OID
     /// The record's start, seconds since the reference date.
     let start: Double
     let status: RunStatus
+    let flags: Flags
     let experiment: String
     let run: String
     /// Which record of its note it is, from 0.
@@ -21,14 +33,19 @@ struct IndexedRecord {
 
     init?(line: String, ordinal: Int, on commit: OID) {
         guard let record = RunRecord(line: line) else { return nil }
-        self.init(commit: commit, start: record.start.timeIntervalSinceReferenceDate, status: record.status,
+        var flags: Flags = []
+        if record.passed { flags.insert(.passed) }
+        if record.smokeValue != nil { flags.insert(.smoke) }
+        if record.isBaseline { flags.insert(.baseline) }
+        self.init(commit: commit, start: record.start.timeIntervalSinceReferenceDate, status: record.status, flags: flags,
                   experiment: record.experiment, run: record.run, ordinal: ordinal, line: line)
     }
 
-    init(commit: OID, start: Double, status: RunStatus, experiment: String, run: String, ordinal: Int, line: String) {
+    init(commit: OID, start: Double, status: RunStatus, flags: Flags, experiment: String, run: String, ordinal: Int, line: String) {
         self.commit = commit
         self.start = start
         self.status = status
+        self.flags = flags
         self.experiment = experiment
         self.run = run
         self.ordinal = ordinal
@@ -38,8 +55,7 @@ struct IndexedRecord {
     /// The record with its commit (nil only if the line no longer parses, which the index prevents).
     var entry: RunEntry? { RunRecord(line: line).map { RunEntry(commit: commit, record: $0) } }
 
-    /// The ledger's order: by start time, then run id, then commit (as `forEachNote` visits
-    /// them), then place in the note.
+    /// The ledger's order: by start time, then run id, then commit, then place in the note.
     static func inLedgerOrder(_ a: IndexedRecord, _ b: IndexedRecord) -> Bool {
         if a.start != b.start { return a.start < b.start }
         if a.run != b.run { return a.run < b.run }
@@ -48,112 +64,251 @@ struct IndexedRecord {
     }
 }
 
-/// The runs of one experiment, counted without parsing their records.
-struct RunSummary {
+/// The running aggregates of one experiment's runs, kept in the ledger index's summary and
+/// updated record by record as records are appended, so that `status` and `best` scan nothing.
+struct RunSummary: Codable {
     var counts: [RunStatus: Int] = [:]
     var total = 0
-    var last: IndexedRecord?
+    /// Where the entry of the latest run is in the entries file.
+    var last: Int?
+    /// Where the entry of the latest run that passed the full stage (`RunRecord.passed`) is.
+    var latestPass: Int?
+    /// True when a run has a smoke-stage value.
+    var ranSmoke = false
+    /// The commits with a baseline record of the experiment, trusted or not (hexadecimal).
+    var baselineCommits: [String] = []
+    /// The nearest trusted baseline at or below a commit, as last found by `Ledger`; forgotten
+    /// when a record is added on a baseline commit or a new baseline appears.
+    var baselineMemo: BaselineMemo?
+
+    /// Counts `record`, whose entry is at `offset`, as the experiment's latest run.
+    mutating func add(_ record: IndexedRecord, at offset: Int) {
+        counts[record.status, default: 0] += 1
+        total += 1
+        last = offset
+        if record.flags.contains(.passed) { latestPass = offset }
+        if record.flags.contains(.smoke) { ranSmoke = true }
+        let commit = record.commit.hex
+        if record.flags.contains(.baseline) || baselineCommits.contains(commit) { baselineMemo = nil }
+        if record.flags.contains(.baseline), !baselineCommits.contains(commit) { baselineCommits.append(commit) }
+    }
+}
+
+/// "The nearest trusted baseline record of the experiment at or below `commit`, along first
+/// parents, is on `baseline`" (nil: there is none).
+struct BaselineMemo: Codable, Equatable {
+    var commit: String
+    var baseline: String?
 }
 
 /// A cache of every record in `refs/notes/autoresearch`, derived from the notes and never the
-/// source of truth: `.git/autoresearch/ledger-index` (`LocalState.ledgerIndexPath`), keyed by
-/// the notes commit it was built from. When the notes moved (a run, a pull), only the notes that
-/// differ between the two notes trees are read again; a missing, damaged or unreadable cache is
-/// rebuilt from all notes. Readers then pay for what they print, not for the whole ledger.
+/// source of truth: the entries (`LedgerEntries`, in ledger order, read from either end) and a
+/// small summary (`LedgerSummary`: the notes commit they reflect, each experiment's aggregates).
+/// When the notes moved, the two notes trees are diffed: records only added after the newest
+/// (a run, a recheck) are appended, O(new records); anything else (a pull of older records, a
+/// note removed, another notes history) rewrites the entries from the cached ones and the
+/// changed notes; a missing, damaged or foreign cache is rebuilt from all notes.
 final class LedgerIndex {
     /// The notes commit the index reflects (nil: no notes yet).
     let notesCommit: OID?
-    /// Every record, in ledger order (oldest first).
-    let records: [IndexedRecord]
+    let summary: LedgerSummary
+    private let entries: LedgerEntries
+    private let files: Files
 
-    init(notesCommit: OID?, records: [IndexedRecord]) {
+    private init(notesCommit: OID?, summary: LedgerSummary, entries: LedgerEntries, files: Files) {
         self.notesCommit = notesCommit
-        self.records = records
+        self.summary = summary
+        self.entries = entries
+        self.files = files
     }
 
-    /// Positions in `records` by the commit the record is on.
-    private lazy var positionsByCommit: [OID: [Int]] = {
-        var positions: [OID: [Int]] = [:]
-        for (position, record) in records.enumerated() { positions[record.commit, default: []].append(position) }
-        return positions
-    }()
+    /// Where the index is kept; `persistent` false for one in a temporary directory.
+    struct Files {
+        let entries: String
+        let summary: String
+        let lock: String
+        let persistent: Bool
+    }
 
-    /// The runs of each experiment, counted by status, with the latest.
-    private(set) lazy var summaries: [String: RunSummary] = {
-        var summaries: [String: RunSummary] = [:]
-        for record in records {
-            summaries[record.experiment, default: RunSummary()].counts[record.status, default: 0] += 1
-            summaries[record.experiment]!.total += 1
-            summaries[record.experiment]!.last = record
+    /// Each experiment's aggregates.
+    var summaries: [String: RunSummary] { summary.experiments }
+
+    /// The newest `limit` records (all when nil) for which `wanted` is true, oldest first; read
+    /// from the end, so the cost follows what is returned and what is passed over.
+    func newest(_ limit: Int?, where wanted: (IndexedRecord) -> Bool) throws -> [IndexedRecord] {
+        guard let limit else { return try all().filter(wanted) }
+        var found: [IndexedRecord] = []
+        var end = summary.length
+        while end > LedgerEntries.headerSize, found.count < limit {
+            let (record, start) = try entries.record(endingAt: end)
+            if wanted(record) { found.append(record) }
+            end = start
         }
-        return summaries
-    }()
-
-    /// The records of `experiment` on `commit`, in the note's order (what `Ledger.records(on:)` reads).
-    func records(on commit: OID, experiment: String) -> [RunRecord] {
-        (positionsByCommit[commit] ?? []).map { records[$0] }.sorted { $0.ordinal < $1.ordinal }
-            .filter { $0.experiment == experiment }.compactMap(\.entry?.record)
+        return found.reversed()
     }
 
-    /// The latest run of `experiment` that passed the full stage (`RunRecord.passed`); only the
-    /// records whose status can pass are parsed, newest first.
-    func latestPassingRun(experiment: String) -> RunEntry? {
-        for record in records.reversed() where record.experiment == experiment && [.keep, .discard, .recheck].contains(record.status) {
-            if let entry = record.entry, entry.record.passed { return entry }
+    /// Every record, oldest first.
+    func all() throws -> [IndexedRecord] { try entries.all(upTo: summary.length).map(\.record) }
+
+    /// The latest run of `experiment`.
+    func lastRun(experiment: String) throws -> RunEntry? {
+        try summaries[experiment]?.last.flatMap { try entries.record(at: $0).record.entry }
+    }
+
+    /// The latest run of `experiment` that passed the full stage (`RunRecord.passed`).
+    func latestPassingRun(experiment: String) throws -> RunEntry? {
+        try summaries[experiment]?.latestPass.flatMap { try entries.record(at: $0).record.entry }
+    }
+
+    /// True when a run of `experiment` has a smoke-stage value.
+    func ranSmokeStage(experiment: String) -> Bool { summaries[experiment]?.ranSmoke ?? false }
+
+    /// Keeps `memo` in the summary for the next reader, when the index on disk is still this one.
+    func remember(_ memo: BaselineMemo, experiment: String) {
+        guard files.persistent, summaries[experiment]?.baselineMemo != memo else { return }
+        try? FileLock.withLock(files.lock) {
+            guard var current = LedgerSummary.read(files.summary), current.generation == summary.generation,
+                  current.length == summary.length, current.notesCommit == summary.notesCommit else { return }
+            current.experiments[experiment]?.baselineMemo = memo
+            try current.write(to: files.summary)
         }
-        return nil
-    }
-
-    /// True when a run of `experiment` has a smoke-stage value; only lines naming `smoke=` are parsed.
-    func ranSmokeStage(experiment: String) -> Bool {
-        records.contains { $0.experiment == experiment && $0.line.contains("smoke=") && $0.entry?.record.smokeValue != nil }
     }
 
     /// The index of the ledger as it is now: the cached one, brought up to date with the notes
-    /// (and saved when that changed anything), or one built from all notes.
+    /// under the index's lock, or rebuilt. A git directory that cannot be written to gets an
+    /// index of this process only, in a temporary directory.
     static func current(_ repository: Repository) throws -> LedgerIndex {
-        let path = LocalState.ledgerIndexPath(repository)
+        let files = Files(entries: LocalState.ledgerIndexPath(repository), summary: LocalState.ledgerSummaryPath(repository),
+                          lock: LocalState.ledgerIndexLockPath(repository), persistent: true)
+        if let cached = open(files), cached.notesCommit == (try repository.referenceTarget(Refs.notes)) { return cached }
+        do {
+            return try FileLock.withLock(files.lock) { try upToDate(files, in: repository) }
+        } catch let error as GitError {
+            throw error
+        } catch {
+            let directory = NSTemporaryDirectory() + "autoresearch-ledger-index-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            return try upToDate(Files(entries: directory + "entries", summary: directory + "summary", lock: directory + "lock", persistent: false),
+                                in: repository)
+        }
+    }
+
+    /// The index at `files` as it is now: unchanged, appended to, or rewritten.
+    private static func upToDate(_ files: Files, in repository: Repository) throws -> LedgerIndex {
         let target = try repository.referenceTarget(Refs.notes)
-        let cached = LedgerIndexFile.read(path)
+        let cached = open(files)
         if let cached, cached.notesCommit == target { return cached }
-        let index = try cached.flatMap { try? $0.updated(to: target, in: repository) } ?? built(from: target, in: repository)
-        try? LedgerIndexFile.write(index, to: path)  // a cache: a read-only git directory only costs the next reader time
-        return index
+        if let cached, let appended = try? cached.appending(upTo: target, in: repository) { return appended }
+        let records = (try? cached?.recordsMoved(to: target, in: repository)) ?? nil
+        return try written(records ?? allRecords(at: target, in: repository), for: target, to: files)
     }
 
-    /// The index of every note under the notes commit `target`.
-    private static func built(from target: OID?, in repository: Repository) throws -> LedgerIndex {
-        var records: [IndexedRecord] = []
-        if target != nil {
-            try repository.forEachNote(ref: Refs.notes) { commit, blob in
-                records += try recordsOfNote(blob, on: commit, in: repository)
-            }
-        }
-        return LedgerIndex(notesCommit: target, records: records.sorted(by: IndexedRecord.inLedgerOrder))
+    /// Forgets the cache (its summary), so that the next reader rebuilds it: after a damaged entry.
+    static func discard(_ repository: Repository) {
+        _ = try? FileLock.withLock(LocalState.ledgerIndexLockPath(repository)) { unlink(LocalState.ledgerSummaryPath(repository)) }
     }
 
-    /// This index moved to the notes commit `target`: the records of every note that differs
-    /// between the two notes trees replaced by that note's records now.
-    private func updated(to target: OID?, in repository: Repository) throws -> LedgerIndex? {
+    /// The index in `files`; nil when missing, damaged, or its two files do not belong together.
+    private static func open(_ files: Files) -> LedgerIndex? {
+        guard let summary = LedgerSummary.read(files.summary), let entries = LedgerEntries.open(files.entries),
+              entries.generation == summary.generation, entries.size >= summary.length else { return nil }
+        let notesCommit = summary.notesCommit.flatMap(OID.init(hex:))
+        guard notesCommit != nil || summary.notesCommit == nil else { return nil }
+        return LedgerIndex(notesCommit: notesCommit, summary: summary, entries: entries, files: files)
+    }
+
+    /// A new index of `records` at `files`: the entries, then the summary naming them.
+    private static func written(_ records: [IndexedRecord], for target: OID?, to files: Files) throws -> LedgerIndex {
+        let sorted = records.sorted(by: IndexedRecord.inLedgerOrder)
+        let (entries, offsets, length) = try LedgerEntries.create(files.entries, records: sorted)
+        var summary = LedgerSummary(notesCommit: target?.hex, generation: entries.generation, length: length)
+        summary.add(sorted, at: offsets)
+        try summary.write(to: files.summary)
+        return LedgerIndex(notesCommit: target, summary: summary, entries: entries, files: files)
+    }
+
+    /// This index moved to `target` by appending, when the notes only gained records that come
+    /// after every indexed one (new notes, lines appended to notes); nil otherwise.
+    private func appending(upTo target: OID?, in repository: Repository) throws -> LedgerIndex? {
         guard let notesCommit, let target else { return nil }
-        let newTree = try repository.commit(target).tree
-        let paths = try repository.changedPaths(from: try repository.commit(notesCommit).tree, to: newTree)
-        let changed = Set(paths.compactMap { OID(hex: $0.replacingOccurrences(of: "/", with: "")) })
-        var kept = records.filter { !changed.contains($0.commit) }
-        for path in paths {
-            guard let commit = OID(hex: path.replacingOccurrences(of: "/", with: "")),
-                  let entry = try repository.entry(inTree: newTree, path: path), entry.kind == .blob else { continue }
-            kept += try Self.recordsOfNote(entry.id, on: commit, in: repository)
+        var added: [IndexedRecord] = []
+        for change in try Self.noteChanges(from: notesCommit, to: target, in: repository) {
+            guard let newBlob = change.new else { return nil }
+            let newBytes = try repository.blob(newBlob)
+            var known = 0
+            if let oldBlob = change.old {
+                let oldBytes = try repository.blob(oldBlob)
+                let boundary = oldBytes.isEmpty || oldBytes.last == Self.newline || newBytes.count == oldBytes.count || newBytes[oldBytes.count] == Self.newline
+                guard newBytes.starts(with: oldBytes), boundary else { return nil }
+                known = Self.records(inNote: oldBytes, on: change.commit).count
+            }
+            added += Self.records(inNote: newBytes, on: change.commit).dropFirst(known)
         }
-        return LedgerIndex(notesCommit: target, records: kept.sorted(by: IndexedRecord.inLedgerOrder))
+        added.sort(by: IndexedRecord.inLedgerOrder)
+        if let first = added.first, summary.length > LedgerEntries.headerSize {
+            guard IndexedRecord.inLedgerOrder(try entries.record(endingAt: summary.length).record, first) else { return nil }
+        }
+        let (offsets, length) = try entries.append(added, at: summary.length)
+        var next = summary
+        next.notesCommit = target.hex
+        next.length = length
+        next.add(added, at: offsets)
+        try next.write(to: files.summary)
+        return LedgerIndex(notesCommit: target, summary: next, entries: entries, files: files)
     }
 
-    /// The records in the note blob `blob` on `commit`, in the note's order.
-    private static func recordsOfNote(_ blob: OID, on commit: OID, in repository: Repository) throws -> [IndexedRecord] {
-        var records: [IndexedRecord] = []
-        for line in String(decoding: try repository.blob(blob), as: UTF8.self).split(separator: "\n") {
-            if let record = IndexedRecord(line: String(line), ordinal: records.count, on: commit) { records.append(record) }
+    /// The records of the notes under `target`: the indexed ones of the notes that did not
+    /// change, and the records of those that did. Nil when the cached notes commit is unknown here.
+    private func recordsMoved(to target: OID?, in repository: Repository) throws -> [IndexedRecord]? {
+        guard let target else { return [] }
+        guard let notesCommit else { return nil }
+        let changes = try Self.noteChanges(from: notesCommit, to: target, in: repository)
+        let changed = Set(changes.map(\.commit))
+        var records = try all().filter { !changed.contains($0.commit) }
+        for change in changes {
+            if let blob = change.new { records += Self.records(inNote: try repository.blob(blob), on: change.commit) }
         }
         return records
+    }
+
+    /// The notes that differ between two notes commits: the annotated commit, its note blob before and after.
+    private static func noteChanges(from old: OID, to new: OID, in repository: Repository) throws -> [(commit: OID, old: OID?, new: OID?)] {
+        let oldTree = try repository.commit(old).tree, newTree = try repository.commit(new).tree
+        var changes: [OID: (old: OID?, new: OID?)] = [:]
+        for path in try repository.changedPaths(from: oldTree, to: newTree) {
+            guard let commit = OID(hex: path.replacingOccurrences(of: "/", with: "")) else { continue }
+            func blob(in tree: OID) throws -> OID? { try repository.entry(inTree: tree, path: path).flatMap { $0.kind == .blob ? $0.id : nil } }
+            let before = try blob(in: oldTree), after = try blob(in: newTree)
+            let known = changes[commit]
+            changes[commit] = (before ?? known?.old, after ?? known?.new)
+        }
+        return changes.map { ($0.key, $0.value.old, $0.value.new) }
+    }
+
+    /// Every record under the notes commit `target`.
+    private static func allRecords(at target: OID?, in repository: Repository) throws -> [IndexedRecord] {
+        var records: [IndexedRecord] = []
+        guard target != nil else { return records }
+        try repository.forEachNote(ref: Refs.notes) { commit, blob in records += Self.records(inNote: try repository.blob(blob), on: commit) }
+        return records
+    }
+
+    private static let newline = UInt8(ascii: "\n")
+
+    /// The records in a note's text on `commit`, in the note's order.
+    private static func records(inNote bytes: [UInt8], on commit: OID) -> [IndexedRecord] {
+        var records: [IndexedRecord] = []
+        for line in bytes.split(separator: newline) {
+            if let record = IndexedRecord(line: String(decoding: line, as: UTF8.self), ordinal: records.count, on: commit) { records.append(record) }
+        }
+        return records
+    }
+}
+
+extension LedgerSummary {
+    /// Counts `records` (in ledger order, after every record counted so far) at their `offsets`.
+    mutating func add(_ records: [IndexedRecord], at offsets: [Int]) {
+        for (record, offset) in zip(records, offsets) { experiments[record.experiment, default: RunSummary()].add(record, at: offset) }
+        count += records.count
     }
 }

@@ -4,123 +4,230 @@ import Git
 import Glibc
 #endif
 
-/// The ledger index on disk, one line per record:
+/// The ledger index's entries on disk, `.git/autoresearch/ledger-index`: an 16-byte header
+/// (`ARLIDX02` and the file's generation, a random number), then one entry per record in ledger
+/// order, each framed so that it can be read from either end without reading the others:
 ///
-///     autoresearch-ledger-index 1 NOTES-COMMIT|-
-///     COMMIT<TAB>START<TAB>STATUS<TAB>EXPERIMENT<TAB>RUN<TAB>ORDINAL<TAB>LINE
-///     ...
-///     end COUNT CHECKSUM
+///     LENGTH (u32) | PAYLOAD | CHECKSUM (u32 FNV-1a of PAYLOAD) | LENGTH (u32)
+///     PAYLOAD: commit (40 hex digits) | start (f64 bits, u64) | status | flags | ordinal (u32)
+///              | experiment (u32 length, bytes) | run (u32 length, bytes) | the record's line
 ///
-/// START is the bit pattern of the start time in hexadecimal (exact); text fields escape `\`,
-/// tab, newline and carriage return with a backslash; CHECKSUM is the 64-bit FNV-1a of the
-/// record lines, so a damaged or truncated file reads as none. Written whole, then renamed.
-enum LedgerIndexFile {
-    static let magic = "autoresearch-ledger-index 1"
+/// Integers are little-endian; the status is its place in `RunStatus.allCases`. Only the bytes
+/// up to the length the summary names (`LedgerSummary`) count: an append torn by `kill -9`
+/// leaves bytes past it, which the next append overwrites. A rebuilt file gets a new generation
+/// and is written to a temporary file, then renamed; a damaged entry reads as `Damaged`.
+final class LedgerEntries {
+    /// An entry whose framing or checksum is wrong: the cache is rebuilt.
+    struct Damaged: Error {}
 
-    /// The index in the file at `path`; nil when it is missing or damaged.
-    static func read(_ path: String) -> LedgerIndex? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return data.withUnsafeBytes { decode(Array($0.bindMemory(to: UInt8.self))) }
+    static let magic = Array("ARLIDX02".utf8)
+    static let headerSize = 16
+    let generation: UInt64
+    private let descriptor: Int32
+
+    private init(descriptor: Int32, generation: UInt64) {
+        self.descriptor = descriptor
+        self.generation = generation
     }
 
-    /// Writes `index` to `path` atomically (a temporary file of this process, then a rename).
-    static func write(_ index: LedgerIndex, to path: String) throws {
-        var body: [UInt8] = []
-        body.reserveCapacity(index.records.count * 256)
-        for record in index.records { append(record, to: &body) }
-        var bytes = Array("\(magic) \(index.notesCommit?.hex ?? "-")\n".utf8) + body
-        bytes += Array("end \(index.records.count) \(String(checksum(body[...]), radix: 16))\n".utf8)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let partial = path + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: partial, contents: Data(bytes)), rename(partial, path) == 0 else {
-            unlink(partial)
-            throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
+    deinit { close(descriptor) }
+
+    /// The file's size in bytes.
+    var size: Int {
+        var status = stat()
+        return fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+    }
+
+    /// The entries file at `path`, open; nil when it is missing or not one.
+    static func open(_ path: String) -> LedgerEntries? {
+        let descriptor = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var header = [UInt8](repeating: 0, count: headerSize)
+        guard pread(descriptor, &header, headerSize, 0) == headerSize, Array(header.prefix(8)) == magic else {
+            close(descriptor)
+            return nil
         }
+        return LedgerEntries(descriptor: descriptor, generation: Bytes.integer(header[8...], UInt64.self))
     }
 
-    private static func append(_ record: IndexedRecord, to bytes: inout [UInt8]) {
-        let fields = [record.commit.hex, String(record.start.bitPattern, radix: 16), record.status.rawValue,
-                      record.experiment, record.run, String(record.ordinal), record.line]
-        for (number, field) in fields.enumerated() {
-            if number > 0 { bytes.append(tab) }
-            escape(field, into: &bytes)
+    /// Writes `records` as a new entries file at `path` (a temporary file, then a rename) and
+    /// opens it; the offset of each record's entry, and the file's length.
+    static func create(_ path: String, records: [IndexedRecord]) throws -> (entries: LedgerEntries, offsets: [Int], length: Int) {
+        var bytes = magic
+        Bytes.append(UInt64.random(in: 1...UInt64.max), to: &bytes)
+        var offsets: [Int] = []
+        offsets.reserveCapacity(records.count)
+        for record in records {
+            offsets.append(bytes.count)
+            encode(record, into: &bytes)
         }
-        bytes.append(newline)
+        try StateFile.replace(path, with: bytes)
+        guard let entries = open(path) else { throw AutoresearchError("cannot read \(path) just written") }
+        return (entries, offsets, bytes.count)
     }
 
-    private static func decode(_ bytes: [UInt8]) -> LedgerIndex? {
-        let lines = bytes.split(separator: newline, omittingEmptySubsequences: false)
-        guard lines.count >= 3, lines.last?.isEmpty == true else { return nil }
-        let header = String(decoding: lines[0], as: UTF8.self)
-        guard header.hasPrefix(magic + " ") else { return nil }
-        let notes = header.dropFirst(magic.count + 1)
-        let notesCommit = OID(hex: String(notes))
-        guard notesCommit != nil || notes == "-" else { return nil }
-        let recordLines = lines[1..<(lines.count - 2)]
-        let bodyStart = lines[0].count + 1, bodyEnd = bodyStart + recordLines.reduce(0) { $0 + $1.count + 1 }
-        let trailer = "end \(recordLines.count) \(String(checksum(bytes[bodyStart..<bodyEnd]), radix: 16))"
-        guard String(decoding: lines[lines.count - 2], as: UTF8.self) == trailer else { return nil }
-        var records: [IndexedRecord] = []
-        records.reserveCapacity(recordLines.count)
-        for line in recordLines {
-            guard let record = record(from: line) else { return nil }
-            records.append(record)
-        }
-        return LedgerIndex(notesCommit: notesCommit, records: records)
-    }
-
-    private static func record(from line: ArraySlice<UInt8>) -> IndexedRecord? {
-        let fields = line.split(separator: tab, omittingEmptySubsequences: false)
-        guard fields.count == 7, let commit = OID(hex: String(decoding: fields[0], as: UTF8.self)),
-              let startBits = UInt64(String(decoding: fields[1], as: UTF8.self), radix: 16),
-              let status = RunStatus(rawValue: String(decoding: fields[2], as: UTF8.self)),
-              let ordinal = Int(String(decoding: fields[5], as: UTF8.self)),
-              let experiment = unescape(fields[3]), let run = unescape(fields[4]), let text = unescape(fields[6]) else { return nil }
-        return IndexedRecord(commit: commit, start: Double(bitPattern: startBits), status: status,
-                             experiment: experiment, run: run, ordinal: ordinal, line: text)
-    }
-
-    private static let tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n"), backslash = UInt8(ascii: "\\")
-    private static let carriageReturn = UInt8(ascii: "\r")
-
-    private static func escape(_ text: String, into bytes: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case backslash: bytes += [backslash, backslash]
-            case tab: bytes += [backslash, UInt8(ascii: "t")]
-            case newline: bytes += [backslash, UInt8(ascii: "n")]
-            case carriageReturn: bytes += [backslash, UInt8(ascii: "r")]
-            default: bytes.append(byte)
-            }
-        }
-    }
-
-    /// The text of an escaped field; nil for an escape `escape` does not write.
-    private static func unescape(_ field: ArraySlice<UInt8>) -> String? {
-        guard field.contains(backslash) else { return String(decoding: field, as: UTF8.self) }
+    /// Writes `records` after the first `length` bytes (what a torn append left there is
+    /// overwritten and cut); the offset of each record's entry and the new length.
+    func append(_ records: [IndexedRecord], at length: Int) throws -> (offsets: [Int], length: Int) {
         var bytes: [UInt8] = []
-        var escaped = false
-        for byte in field {
-            if escaped {
-                switch byte {
-                case backslash: bytes.append(backslash)
-                case UInt8(ascii: "t"): bytes.append(tab)
-                case UInt8(ascii: "n"): bytes.append(newline)
-                case UInt8(ascii: "r"): bytes.append(carriageReturn)
-                default: return nil
-                }
-                escaped = false
-            } else if byte == backslash {
-                escaped = true
-            } else {
-                bytes.append(byte)
-            }
+        var offsets: [Int] = []
+        for record in records {
+            offsets.append(length + bytes.count)
+            Self.encode(record, into: &bytes)
         }
-        return escaped ? nil : String(decoding: bytes, as: UTF8.self)
+        let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(length)) }
+        guard written == bytes.count, ftruncate(descriptor, off_t(length + bytes.count)) == 0 else {
+            throw AutoresearchError("cannot append to the ledger index: \(String(cString: strerror(errno)))")
+        }
+        return (offsets, length + bytes.count)
     }
 
-    /// 64-bit FNV-1a.
-    private static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+    /// The record whose entry starts at `offset`, and where the next entry starts.
+    func record(at offset: Int) throws -> (record: IndexedRecord, next: Int) {
+        let length = Int(Bytes.integer(try read(4, at: offset)[...], UInt32.self))
+        let frame = try read(length + 12, at: offset)
+        return (try Self.decode(frame[...]), offset + length + 12)
+    }
+
+    /// The record whose entry ends at `end`, and where its entry starts.
+    func record(endingAt end: Int) throws -> (record: IndexedRecord, start: Int) {
+        guard end - 4 >= Self.headerSize else { throw Damaged() }
+        let length = Int(Bytes.integer(try read(4, at: end - 4)[...], UInt32.self))
+        let start = end - length - 12
+        guard start >= Self.headerSize else { throw Damaged() }
+        return (try Self.decode(try read(length + 12, at: start)[...]), start)
+    }
+
+    /// Every record in the first `length` bytes, in file order, with its entry's offset: one read.
+    func all(upTo length: Int) throws -> [(record: IndexedRecord, offset: Int)] {
+        let bytes = try read(length - Self.headerSize, at: Self.headerSize)
+        var records: [(IndexedRecord, Int)] = []
+        var position = 0
+        while position < bytes.count {
+            guard position + 4 <= bytes.count else { throw Damaged() }
+            let size = Int(Bytes.integer(bytes[position...], UInt32.self)) + 12
+            guard position + size <= bytes.count else { throw Damaged() }
+            records.append((try Self.decode(bytes[position..<(position + size)]), position + Self.headerSize))
+            position += size
+        }
+        return records
+    }
+
+    private func read(_ count: Int, at offset: Int) throws -> [UInt8] {
+        guard count >= 0, count < 1 << 31 else { throw Damaged() }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            guard got > 0 else { throw Damaged() }
+            done += got
+        }
+        return bytes
+    }
+
+    private static func encode(_ record: IndexedRecord, into bytes: inout [UInt8]) {
+        var payload = Array(record.commit.hex.utf8)
+        Bytes.append(record.start.bitPattern, to: &payload)
+        payload.append(UInt8(RunStatus.allCases.firstIndex(of: record.status)!))
+        payload.append(record.flags.rawValue)
+        Bytes.append(UInt32(record.ordinal), to: &payload)
+        for text in [record.experiment, record.run] {
+            Bytes.append(UInt32(text.utf8.count), to: &payload)
+            payload += text.utf8
+        }
+        payload += record.line.utf8
+        Bytes.append(UInt32(payload.count), to: &bytes)
+        bytes += payload
+        Bytes.append(Bytes.checksum32(payload[...]), to: &bytes)
+        Bytes.append(UInt32(payload.count), to: &bytes)
+    }
+
+    /// The record in one framed entry.
+    private static func decode(_ frame: ArraySlice<UInt8>) throws -> IndexedRecord {
+        let start = frame.startIndex, length = Int(Bytes.integer(frame, UInt32.self))
+        guard frame.count == length + 12, Int(Bytes.integer(frame[(frame.endIndex - 4)...], UInt32.self)) == length else { throw Damaged() }
+        let payload = frame[(start + 4)..<(start + 4 + length)]
+        guard Bytes.integer(frame[(start + 4 + length)...], UInt32.self) == Bytes.checksum32(payload), length >= 54 else { throw Damaged() }
+        var position = payload.startIndex + 54
+        func text() throws -> String {
+            guard position + 4 <= payload.endIndex else { throw Damaged() }
+            let count = Int(Bytes.integer(payload[position...], UInt32.self))
+            guard position + 4 + count <= payload.endIndex else { throw Damaged() }
+            defer { position += 4 + count }
+            return String(decoding: payload[(position + 4)..<(position + 4 + count)], as: UTF8.self)
+        }
+        let base = payload.startIndex
+        let statusIndex = Int(payload[base + 48])
+        guard let commit = OID(hex: String(decoding: payload[base..<(base + 40)], as: UTF8.self)),
+              statusIndex < RunStatus.allCases.count else { throw Damaged() }
+        let experiment = try text(), run = try text()
+        return IndexedRecord(commit: commit, start: Double(bitPattern: Bytes.integer(payload[(base + 40)...], UInt64.self)),
+                             status: RunStatus.allCases[statusIndex], flags: IndexedRecord.Flags(rawValue: payload[base + 49]),
+                             experiment: experiment, run: run, ordinal: Int(Bytes.integer(payload[(base + 50)...], UInt32.self)),
+                             line: String(decoding: payload[position...], as: UTF8.self))
+    }
+}
+
+/// The ledger index's summary, `.git/autoresearch/ledger-index-summary`: what the entries file
+/// holds (its generation, valid length and count, the notes commit it reflects) and each
+/// experiment's running aggregates, so that `status` and `best` read no entry. JSON, then a line
+/// with its 64-bit FNV-1a; written to a temporary file and renamed after the entries it names.
+struct LedgerSummary: Codable {
+    static let version = 2
+    var version = LedgerSummary.version
+    /// The notes commit the index reflects (nil: no notes yet), in hexadecimal.
+    var notesCommit: String?
+    var generation: UInt64
+    /// The bytes of the entries file that count.
+    var length: Int
+    var count = 0
+    var experiments: [String: RunSummary] = [:]
+
+    /// The summary in the file at `path`; nil when it is missing, damaged or of another version.
+    static func read(_ path: String) -> LedgerSummary? {
+        guard let data = FileManager.default.contents(atPath: path), let split = data.lastIndex(of: UInt8(ascii: "\n"), before: data.endIndex - 1) else { return nil }
+        let body = data[..<split]
+        guard String(decoding: data[(split + 1)...], as: UTF8.self) == String(Bytes.checksum64(body), radix: 16) + "\n",
+              let summary = try? JSONDecoder().decode(LedgerSummary.self, from: body), summary.version == version else { return nil }
+        return summary
+    }
+
+    /// Writes the summary to `path` (a temporary file, then a rename).
+    func write(to path: String) throws {
+        let body = try JSONEncoder().encode(self)
+        try StateFile.replace(path, with: Array(body) + Array("\n\(String(Bytes.checksum64(body), radix: 16))\n".utf8))
+    }
+}
+
+extension RunStatus: Codable {}
+
+private extension Data {
+    func lastIndex(of byte: UInt8, before end: Int) -> Int? {
+        guard end > startIndex else { return nil }
+        return self[..<end].lastIndex(of: byte)
+    }
+}
+
+/// Little-endian integers and checksums of byte arrays.
+enum Bytes {
+    static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    }
+
+    /// The integer at the start of `bytes` (which must hold it).
+    static func integer<T: FixedWidthInteger>(_ bytes: ArraySlice<UInt8>, _ type: T.Type) -> T {
+        var value: T = 0
+        for (shift, byte) in bytes.prefix(MemoryLayout<T>.size).enumerated() { value |= T(byte) << (8 * shift) }
+        return value
+    }
+
+    static func checksum32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        return hash
+    }
+
+    static func checksum64<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash

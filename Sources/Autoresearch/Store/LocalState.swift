@@ -10,7 +10,7 @@ import Glibc
 /// `iteration` (the unfinished-iteration marker) and the agent's context files in `agent/`.
 /// Shared by all work trees (in the main git directory, so logs outlive a worker's work tree):
 /// `logs/RUN.log` (and `RUN.agent.log`), `base-branch`, `workers/` (work trees, `I.json` states, `runs-left`),
-/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`, `ledger-index`,
+/// the `best.lock` and `sync.lock`. For the whole repository: `config-cache/`, `ledger-index` (with its summary and lock),
 /// `guard-overrides.log`, credential helpers' temporary output, and per work tree `tool-outputs`. Every lock is a `FileLock`.
 public struct LocalState {
     public let directory: String
@@ -71,6 +71,10 @@ public struct LocalState {
     static func toolOutputsPath(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/tool-outputs" }
     /// The ledger index, a cache of every record in the notes (`LedgerIndex`).
     static func ledgerIndexPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger-index" }
+    /// The ledger index's summary: what the index holds, and each experiment's aggregates (`LedgerSummary`).
+    static func ledgerSummaryPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger-index-summary" }
+    /// The lock under which the ledger index is brought up to date.
+    static func ledgerIndexLockPath(_ repository: Repository) -> String { repository.commonDirectory + "autoresearch/ledger-index.lock" }
     /// Where guarded changes let through with the override variable are noted.
     static func guardOverridesLog(_ repository: Repository) -> String { repository.gitDirectory + "autoresearch/guard-overrides.log" }
     /// Where a credential helper's answer is read from, for this process.
@@ -156,6 +160,17 @@ enum StateFile {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         guard LocalFile.replace(path, with: Array(try encoder.encode(value))) else {
+            throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes `bytes` to a temporary file of this process next to `path`, then renames it over
+    /// `path`: a reader, or a `kill -9`, sees the old file or the new one, never part of one.
+    static func replace(_ path: String, with bytes: [UInt8]) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let partial = path + ".\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: partial, contents: Data(bytes)), rename(partial, path) == 0 else {
+            unlink(partial)
             throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }

@@ -43,16 +43,19 @@ public final class SlurmLauncher: WorkerLauncher {
     }
 
     public func submit(_ job: WorkerJob) throws -> LaunchedWorker {
-        let (script, output, errors) = (job.filesPrefix + Self.fileSuffixes[0], job.filesPrefix + Self.fileSuffixes[1],
-                                        job.filesPrefix + Self.fileSuffixes[2])
+        let jobName = "autoresearch-w\(job.index)"
+        let script = job.filesPrefix + Self.fileSuffixes[0]
+        // Without a shared file system the output stays on the node, in a file named after the job.
+        let (output, errors) = job.sharesFiles ? (job.filesPrefix + Self.fileSuffixes[1], job.filesPrefix + Self.fileSuffixes[2])
+                                               : ("/tmp/%x-%j.out", "/tmp/%x-%j.err")
         let exports = job.environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(ShellText.quoted($0.value))\n" }.joined()
         let text = "#!/bin/sh\n# A worker of git autoresearch loop --launcher slurm.\n\(exports)cd \(ShellText.quoted(job.directory)) || exit 1\n\(job.command)\n"
-        for (path, contents) in [(script, text), (output, ""), (errors, "")] {
+        for (path, contents) in [(script, text)] + (job.sharesFiles ? [(output, ""), (errors, "")] : []) {
             guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8)) else {
                 throw AutoresearchError("cannot write \(path)")
             }
         }
-        let options = ["--parsable", "--job-name=autoresearch-w\(job.index)", "--output=\(output)", "--error=\(errors)",
+        let options = ["--parsable", "--job-name=\(jobName)", "--output=\(output)", "--error=\(errors)",
                        "--open-mode=append", "--chdir=\(job.directory)"] + arguments
         let answer = try Self.run("sbatch", options + [script])
         guard answer.status == 0, let id = answer.lines.first.map({ String($0.prefix { $0.isNumber }) }), !id.isEmpty else {
@@ -60,7 +63,8 @@ public final class SlurmLauncher: WorkerLauncher {
                                     hint: "check the sbatch options (--launcher-arg, the experiment's launcherArgs) and that SLURM answers ('sinfo')")
         }
         lastStates[id] = .queued(reason: "submitted")
-        return LaunchedWorker(id: id, pid: nil, output: .files(output: output, errors: errors))
+        // Output left on a node is not the loop's to follow (a file of that name here may be another job's).
+        return LaunchedWorker(id: id, pid: nil, output: job.sharesFiles ? .files(output: output, errors: errors) : .files(output: "", errors: ""))
     }
 
     /// Where the job is, from `scontrol`. When SLURM does not answer, the last answer stands; a

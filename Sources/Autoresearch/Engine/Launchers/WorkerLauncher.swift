@@ -11,6 +11,9 @@ public struct WorkerJob: Sendable {
     /// Where a launcher keeps its files for this worker (a job script, output files): this path
     /// plus a suffix, on the file system the loop and the worker share.
     public let filesPrefix: String
+    /// False when the worker's node may not see the loop's files (`--worker-tree clone`): its
+    /// output then stays on the node, and `directory` is one every node has.
+    public var sharesFiles = true
 }
 
 /// Where a launched worker's output goes.
