@@ -181,7 +181,7 @@ import Fixtures
 }
 
 /// git's date forms as `log --since/--until` reads them.
-@Suite struct ApproxDateTests {
+@Suite(.ownThreads) struct ApproxDateTests {
     let utc = TimeZone(secondsFromGMT: 0)!
     let now = Date(timeIntervalSince1970: 1_795_995_200)  // 2026-11-29T23:33:20Z
 
