@@ -157,7 +157,7 @@ public final class TempRepository {
 
     /// Waits up to `seconds` for a file (relative to the work tree) to hold a pid, as a child
     /// writes it with `echo $$ > FILE`: the file exists a moment before its content does.
-    public func waitForPid(_ relativePath: String, seconds: Double = 10) -> Int32? {
+    public func waitForPid(_ relativePath: String, seconds: Double = 30) -> Int32? {
         var pid: Int32?
         _ = waitUntil(seconds: seconds) {
             pid = read(relativePath).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

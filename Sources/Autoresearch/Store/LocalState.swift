@@ -168,8 +168,9 @@ enum StateFile {
     /// `path`: a reader, or a `kill -9`, sees the old file or the new one, never part of one.
     static func replace(_ path: String, with bytes: [UInt8]) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // Not fsynced (a cache: a torn or lost file is rebuilt; see `LocalFile`).
         let partial = path + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: partial, contents: Data(bytes)), rename(partial, path) == 0 else {
+        guard LocalFile.write(bytes, to: partial), rename(partial, path) == 0 else {
             unlink(partial)
             throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
