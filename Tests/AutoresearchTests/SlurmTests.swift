@@ -221,7 +221,8 @@ struct SlurmTests {
         #expect(Set(runIDs(lines)).count == runIDs(lines).count)
         #expect(runIDs(lines).count <= 10)
         #expect(try cluster.activeJobs() == [])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        // The cancelled job cleans up after SLURM marked it cancelled (within its KillWait).
+        #expect(waitUntil(seconds: 20) { (try? FileManager.default.contentsOfDirectory(atPath: scratch)) == [] }, "clones left behind")
         try repo.expectNoWorkerLeft()
     }
 
