@@ -124,8 +124,13 @@ func medianWallTime(_ executable: String, _ arguments: [String], in directory: S
 }
 
 func hookOnLargeTree() throws {
-    let files = Int(option("--tree-files", "50000"))!
-    print("\n(j) The pre-commit hook on a \(grouped(files))-file tree, a staged change to one file: median of 10")
+    try hookOnTree(part: "j", files: Int(option("--tree-files", "50000"))!)
+}
+
+/// Part (e) or (j): the pre-commit hook on a `files`-file tree with a staged change to one file,
+/// next to `guard --staged` alone, process start and `git status --porcelain`.
+func hookOnTree(part: String, files: Int) throws {
+    print("\n(\(part)) The pre-commit hook on a \(grouped(files))-file tree, a staged change to one file: median of 10")
     let repo = try makeLargeProject(files: files)
     let workspace = try Workspace(discoveringFrom: repo.path)
     try initExperiment(workspace)
@@ -138,6 +143,7 @@ func hookOnLargeTree() throws {
     let rows: [(String, Double)] = [
         ("the hook (sh .git/hooks/pre-commit)", try medianWallTime("/bin/sh", [".git/hooks/pre-commit"], in: repo.path, environment: ["PATH": path])),
         ("git-autoresearch guard --staged alone", try medianWallTime(toolPath, ["guard", "--staged"], in: repo.path)),
+        ("git-autoresearch --version (process start)", try medianWallTime(toolPath, ["--version"], in: repo.path)),
         ("git status --porcelain", status),
     ]
     for (label, time) in rows {

@@ -381,41 +381,7 @@ for size in ledgerSizes {
 
 // MARK: (e) the pre-commit hook on a 10,000-file repository
 
-print("\n(e) The pre-commit hook (guard --staged) on a 10,000-file repository, staged change to one file")
-do {
-    let repo = try TempRepository()
-    for directory in 0..<100 {
-        for file in 0..<100 { try repo.write("src/d\(directory)/f\(file).py", "x = \(directory * 100 + file)\n") }
-    }
-    try repo.write("eval.sh", "echo \"score: $(cat value.txt)\"\n")
-    try repo.write("value.txt", "1000\n")
-    try repo.git(["add", "-A"])
-    try repo.git(["commit", "-qm", "10,000 files"])
-    let workspace = try Workspace(discoveringFrom: repo.path)
-    try initExperiment(workspace)
-    _ = try workspace.runOnce(experiment: "bench")
-    _ = try workspace.installHooks()
-    try repo.write("src/d0/f0.py", "x = -1\n")
-    try repo.git(["add", "src/d0/f0.py"])
-    let path = URL(fileURLWithPath: toolPath).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-    func timed(_ executable: String, _ arguments: [String]) throws -> Double {
-        var samples: [Double] = []
-        for _ in 0..<10 {
-            let started = now()
-            let output = try runProgram(executable, arguments, in: repo.path, environment: ["PATH": path])
-            guard output.status == 0 else { fatalError("\(executable) \(arguments) failed: \(output.stderr)") }
-            samples.append(now() - started)
-        }
-        return median(samples)
-    }
-    let rows: [(String, Double)] = [
-        ("the hook (sh .git/hooks/pre-commit)", try timed("/bin/sh", [".git/hooks/pre-commit"])),
-        ("git-autoresearch guard --staged alone", try timed(toolPath, ["guard", "--staged"])),
-        ("git-autoresearch --version (process start)", try timed(toolPath, ["--version"])),
-        ("git status (for comparison)", try timed("/usr/bin/git", ["status", "--porcelain"])),
-    ]
-    for (label, time) in rows { print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + ms(time) + " median of 10") }
-}
+try hookOnTree(part: "e", files: 10_000)
 
 // MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
 

@@ -6,8 +6,8 @@ import Fixtures
 /// `status` pointing out a fetched remote best better than ours, and `adopt` taking it.
 @Suite(.ownThreads) struct AdoptTests {
     /// Two clones of one bare remote: the first kept 100 (better than the baseline 500) and
-    /// pushed it; the second, which has only the baseline, pulled it.
-    static func remoteWithBetterBest() throws -> (remote: TestRemote, first: TempRepository, second: TempRepository) {
+    /// pushed it; the second has only the baseline (and has not pulled since).
+    static func remoteWithBetterBestNotYetPulled() throws -> (remote: TestRemote, first: TempRepository, second: TempRepository) {
         let remote = try TestRemote(.bareRepositoryPath)
         let first = try parallelRepository()
         try first.git(["remote", "add", "origin", remote.bare.path])
@@ -16,8 +16,14 @@ import Fixtures
         let second = try SharingTests.clone(remote.bare.path)
         #expect(try first.runCandidate("100\n", file: "value.txt").status == .keep)
         try first.push()
-        try second.pull()
         return (remote, first, second)
+    }
+
+    /// As `remoteWithBetterBestNotYetPulled`, the second having pulled the better best.
+    static func remoteWithBetterBest() throws -> (remote: TestRemote, first: TempRepository, second: TempRepository) {
+        let shared = try remoteWithBetterBestNotYetPulled()
+        try shared.second.pull()
+        return shared
     }
 
     @Test func statusSaysThatTheRemotesBestIsBetterAndHowToAdoptIt() throws {

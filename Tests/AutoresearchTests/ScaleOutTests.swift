@@ -216,15 +216,9 @@ extension TempRepository {
     /// A plain loop (no workers) with `--sync` takes a better best from the remote, files and all,
     /// and measures it again first.
     @Test func aSingleLoopWithSyncAdoptsTheRemotesBetterBest() throws {
-        let remote = try TestRemote(.bareRepositoryPath)
-        let first = try parallelRepository()
-        try first.git(["remote", "add", "origin", remote.bare.path])
-        try first.runIteration()
-        try first.push()
-        let second = try SharingTests.clone(remote.bare.path)
-        #expect(try first.runCandidate("100\n", file: "value.txt").status == .keep)
-        try first.push()
-
+        // `shared` keeps the remote for the whole test.
+        let shared = try AdoptTests.remoteWithBetterBestNotYetPulled()
+        let second = shared.second
         let result = try second.loop(agent: try second.agent("echo 900 > value.txt\n")) {
             $0.sync = "origin"
             $0.maxRuns = 2
