@@ -208,6 +208,8 @@ struct SlurmTests {
             jobs = ((try? cluster.activeJobs()) ?? []).filter { $0.contains(" RUNNING ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
             return jobs.count == 2
         })
+        // Cancelled once runs are on the remote: they must not count against the resubmission twice.
+        #expect(waitUntil(seconds: 30) { ((try? ledgerLines(inRepositoryAt: remote.path)) ?? []).count >= 6 })
         let job = try #require(jobs.last)
         try cluster.run("scancel", [job])
         let output = loop.output()
@@ -220,6 +222,8 @@ struct SlurmTests {
         #expect(runIDs(lines).count == summary["runs"] as? Int, "\(summary)")
         #expect(Set(runIDs(lines)).count == runIDs(lines).count)
         #expect(runIDs(lines).count <= 10)
+        // Each worker's records say which worker made them, as in linked work trees.
+        #expect(Set(lines.compactMap { $0.firstMatch(of: /worker=(\d+)/).map { String($0.1) } }) == ["0", "1"], "\(lines)")
         #expect(try cluster.activeJobs() == [])
         // The cancelled job cleans up after SLURM marked it cancelled (within its KillWait).
         #expect(waitUntil(seconds: 20) { (try? FileManager.default.contentsOfDirectory(atPath: scratch)) == [] }, "clones left behind")

@@ -173,7 +173,7 @@ extension ExperimentContext {
         }
         let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: candidate.commit.hex, best: start.base?.hex,
                                        branch: start.branch.fullName, start: Date(), description: candidate.description,
-                                       userFiles: markedUserFiles)
+                                       userFiles: markedUserFiles, workerInClone: workerInClone)
         try state.writeMarker(marker)
         let tip = try tip(of: start.branch)
         if candidate.commit != tip {

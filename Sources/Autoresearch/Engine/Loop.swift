@@ -35,6 +35,9 @@ public struct LoopOptions: Sendable, Codable {
     /// Set in a worker in its own clone (`--worker-tree clone`), which is removed when it stops:
     /// it pushes to `sync` even when interrupted, so that its last records are not lost.
     public var pushWhenInterrupted = false
+    /// Set in a worker in its own clone: its number, which its records carry (`log --worker`)
+    /// as those of a worker in a linked work tree do.
+    public var workerInClone: Int?
 
     public static let defaultMaxCrashes = 5
 
@@ -160,6 +163,7 @@ extension ExperimentContext {
             }
             try adoptUntrackedFilesAsUsers()
             try announceFilesLeftAlone()
+            workerInClone = options.workerInClone
             var tally = LoopTally()
             let stop = try iterateUntilStopped(command: command, experiment: experiment, options: options, started: started,
                                                tally: &tally, report: report, onRun: onRun)

@@ -32,7 +32,8 @@ extension ExperimentContext {
         let run = RunID.make()
         let marker = LocalState.Marker(phase: .evaluation, run: run, candidate: best.commit.hex, best: base.hex,
                                        branch: branch.fullName, start: Date(),
-                                       description: "recheck of the best (run \(best.record.run))", userFiles: markedUserFiles)
+                                       description: "recheck of the best (run \(best.record.run))", userFiles: markedUserFiles,
+                                       workerInClone: workerInClone)
         try ledger.recordAttempt(best.commit, experiment: name, run: run)
         try state.writeMarker(marker)
         let (record, evaluation) = try evaluateAndRecord(best.commit, experiment: experiment, best: best.record, marker: marker,

@@ -392,10 +392,12 @@ extension ExperimentContext {
     /// The runs of this experiment recorded besides those in `known` (the runs of workers in clones, once pulled).
     private func runsRecorded(besides known: Set<String>) throws -> [RunStatus: Int] {
         var counts: [RunStatus: Int] = [:]
-        for entry in try ledger.allRuns() where entry.record.experiment == name && !known.contains(entry.record.run) {
-            counts[entry.record.status, default: 0] += 1
-        }
+        for record in try records(besides: known) { counts[record.status, default: 0] += 1 }
         return counts
+    }
+
+    private func records(besides known: Set<String>) throws -> [RunRecord] {
+        try ledger.allRuns().map(\.record).filter { $0.experiment == name && !known.contains($0.run) }
     }
 
     /// Worker `index`'s share of `runs` split among `jobs` workers in clones.
@@ -403,15 +405,17 @@ extension ExperimentContext {
         runs / jobs + (index < runs % jobs ? 1 : 0)
     }
 
-    /// The runs `worker` in a clone, submitted again, may make: at most its share, and no more than
-    /// the runs recorded on the remote so far and the shares of the other workers still going
-    /// leave of `maxRuns` (their runs already recorded count twice: never more than `maxRuns`).
+    /// The runs `worker` in a clone, submitted again, may make: what is left of its share, and no
+    /// more than `maxRuns` leaves once the runs recorded on the remote so far and what is left of
+    /// the shares of the other workers still going are counted.
     private func cloneRunsLeft(_ worker: SupervisedWorker, of workers: [SupervisedWorker], maxRuns: Int, jobs: Int,
                                besides known: Set<String>, remote: String?) -> Int {
         if let remote { _ = sync(from: remote) }
-        let recorded = ((try? runsRecorded(besides: known)) ?? [:]).values.reduce(0, +)
-        let others = workers.filter { $0 !== worker && !$0.isDone }.map { Self.share(of: $0.index, runs: maxRuns, jobs: jobs) }.reduce(0, +)
-        return max(0, min(Self.share(of: worker.index, runs: maxRuns, jobs: jobs), maxRuns - recorded - others))
+        let recorded = (try? records(besides: known)) ?? []
+        let byWorker = Dictionary(grouping: recorded.compactMap(\.worker), by: { $0 }).mapValues(\.count)
+        func shareLeft(_ index: Int) -> Int { max(0, Self.share(of: index, runs: maxRuns, jobs: jobs) - byWorker[index, default: 0]) }
+        let others = workers.filter { $0 !== worker && !$0.isDone }.map { shareLeft($0.index) }.reduce(0, +)
+        return max(0, min(shareLeft(worker.index), maxRuns - recorded.count - others))
     }
 
     /// What the loop says once its workers are started (or queued).
@@ -501,7 +505,7 @@ extension ExperimentContext {
             throw AutoresearchError("workers in clones need a remote to sync through", hint: "add --sync REMOTE, or use --worker-tree shared")
         }
         var assigned = options
-        (assigned.sync, assigned.pushEvery, assigned.pushWhenInterrupted) = ("origin", 1, true)
+        (assigned.sync, assigned.pushEvery, assigned.pushWhenInterrupted, assigned.workerInClone) = ("origin", 1, true, index)
         let script = CloneWorker.script(index: index, remoteURL: try workspace.remoteURL(remote), branch: refs.branch.shortBranchName,
                                         options: String(decoding: try JSONEncoder().encode(assigned), as: UTF8.self),
                                         command: launch.command(index, CloneWorker.optionsFile))

@@ -16,6 +16,8 @@ final class ExperimentContext {
     /// The files that were untracked when the loop started: the user's, never part of a
     /// candidate and never removed (empty for `run`, where untracked files are the change).
     var userFiles: Set<String> = []
+    /// The number of the worker in its own clone this process is (`LoopOptions.workerInClone`).
+    var workerInClone: Int?
     /// Configurations already read, by the id of their `.autoresearch` blob.
     private var configurations: [OID: Experiment] = [:]
 

@@ -132,11 +132,15 @@ public struct LocalState {
         /// did not tell; without them the group is never signalled.
         var processStartTicks: UInt64?
         var bootID: String?
+        /// The number of the worker in its own clone that makes the run (on the experiment's branch).
+        var workerInClone: Int?
 
         /// The branch the run is on.
         var branchName: ReferenceName { ReferenceName(branch) }
-        /// The parallel worker whose branch the run is on.
-        var worker: Int? { branch.hasPrefix(Refs.workerBranchPrefix) ? branch.split(separator: "/").last.flatMap { Int($0) } : nil }
+        /// The parallel worker making the run: whose branch it is on, or the worker in its own clone.
+        var worker: Int? {
+            branch.hasPrefix(Refs.workerBranchPrefix) ? branch.split(separator: "/").last.flatMap { Int($0) } : workerInClone
+        }
     }
 
     func writeMarker(_ marker: Marker) throws { try StateFile.write(marker, to: markerPath) }
