@@ -12,7 +12,13 @@
 static volatile sig_atomic_t interrupt_count = 0;
 static volatile sig_atomic_t last_signal = 0;
 
-int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd, pid_t *pid) {
+/* With a gate, the shell first waits for a line on descriptor 3 and only then runs the command
+   (an exec, so its pid and process group stay): the tool opens the gate once the watchdog
+   guards the group. End of file instead (the tool died before) means the command never runs. */
+static const char *gate_script = "read -r go <&3 || exit 0; exec /bin/sh -c \"$1\" 3<&-";
+
+int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd,
+                    int gate_fd, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -35,11 +41,14 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, error_fd, 2);
     if (directory != NULL) posix_spawn_file_actions_addchdir_np(&actions, directory);
-    /* The command gets stdin, stdout and stderr only: no descriptor the tool inherited leaks into it. */
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    /* The command gets stdin, stdout and stderr only (and the gate, closed before the command
+       runs): no descriptor the tool inherited leaks into it. */
+    if (gate_fd >= 0) posix_spawn_file_actions_adddup2(&actions, gate_fd, 3);
+    posix_spawn_file_actions_addclosefrom_np(&actions, gate_fd >= 0 ? 4 : 3);
 
-    char *const argv[] = {"/bin/sh", "-c", (char *)command, NULL};
-    result = posix_spawn(pid, "/bin/sh", &actions, &attributes, argv, envp);
+    char *const plain[] = {"/bin/sh", "-c", (char *)command, NULL};
+    char *const gated[] = {"/bin/sh", "-c", (char *)gate_script, "sh", (char *)command, NULL};
+    result = posix_spawn(pid, "/bin/sh", &actions, &attributes, gate_fd >= 0 ? gated : plain, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     return result;

@@ -1,4 +1,4 @@
-import Autoresearch
+@testable import Autoresearch
 import Foundation
 import Testing
 import Fixtures
@@ -38,6 +38,30 @@ import Fixtures
         let child = try #require(Int32(try String(contentsOfFile: directory + "/child.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         usleep(100_000)
         #expect(!processExists(child), "the SIGTERM-ignoring child \(child) must be gone")
+    }
+
+    /// A tool killed between starting the command and its watchdog leaves nothing running: the
+    /// command waits at its gate, and a gate closed without a line means it never runs.
+    @Test func aGatedCommandRunsOnlyOnceItsGateOpens() throws {
+        for opens in [false, true] {
+            let output = try GroupProcess.makePipe(), gate = try GroupProcess.makePipe()
+            let pid = try GroupProcess.spawn("touch ran; if [ -e /proc/$$/fd/3 ]; then echo fd3 open; else echo fd3 closed; fi", in: directory,
+                                             environment: ["PATH": "/usr/bin:/bin"], output: output.write, errors: output.write,
+                                             gate: gate.read)
+            close(output.write)
+            close(gate.read)
+            usleep(200_000)
+            #expect(!FileManager.default.fileExists(atPath: directory + "/ran"), "ran before its gate opened")
+            if opens { _ = write(gate.write, "\n", 1) }
+            close(gate.write)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            let printed = FileHandle(fileDescriptor: output.read, closeOnDealloc: true).readDataToEndOfFile()
+            #expect(FileManager.default.fileExists(atPath: directory + "/ran") == opens)
+            // The command itself does not inherit the gate.
+            #expect(String(decoding: printed, as: UTF8.self) == (opens ? "fd3 closed\n" : ""))
+            try? FileManager.default.removeItem(atPath: directory + "/ran")
+        }
     }
 
     @Test func childrenLeftBehindAfterTheCommandExitsAreStopped() throws {

@@ -68,11 +68,14 @@ public enum GroupProcess {
         var output = try CommandOutput(logPath: logPath, logLimit: logLimit, append: appendToLog)
         defer { output.closeLog() }
         let started = Date()
-        let (pid, readEnd) = try spawnOnPipe(command, in: directory, environment: environment)
+        let (pid, readEnd, gate) = try spawnOnPipe(command, in: directory, environment: environment)
         defer { close(readEnd) }
         // If the tool dies (even by SIGKILL), the watchdog stops the group as `supervise` would.
+        // The command waits at its gate until then: a kill in between leaves nothing running.
         let watchdog = Watchdog(guarding: pid, grace: grace)
         defer { watchdog?.release() }
+        _ = write(gate, "\n", 1)
+        close(gate)
         do {
             try onStart(pid)
         } catch {
@@ -87,15 +90,21 @@ public enum GroupProcess {
                              outputBytes: output.total, logTruncated: output.isTruncated)
     }
 
-    /// Spawns `command` with its stdout and stderr on a new pipe; returns its pid and the pipe's read end.
+    /// Spawns `command` with its stdout and stderr on a new pipe, waiting at a gate; returns its
+    /// pid, the pipe's read end and the gate (a line written to it lets the command run).
     private static func spawnOnPipe(_ command: String, in directory: String,
-                                    environment: [String: String]) throws -> (pid: pid_t, output: Int32) {
+                                    environment: [String: String]) throws -> (pid: pid_t, output: Int32, gate: Int32) {
         let (readEnd, writeEnd) = try makePipe()
         defer { close(writeEnd) }
+        let gate: (read: Int32, write: Int32)
+        do { gate = try makePipe() } catch { close(readEnd); throw error }
+        defer { close(gate.read) }
         do {
-            return (try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd), readEnd)
+            let pid = try spawn(command, in: directory, environment: environment, output: writeEnd, errors: writeEnd, gate: gate.read)
+            return (pid, readEnd, gate.write)
         } catch {
             close(readEnd)
+            close(gate.write)
             throw error
         }
     }
@@ -138,13 +147,14 @@ public enum GroupProcess {
     }
 
     /// Starts `/bin/sh -c command` in `directory` as the leader of a new session, with exactly
-    /// `environment`, stdin from /dev/null, stdout to `output` and stderr to `errors`. Returns its pid.
+    /// `environment`, stdin from /dev/null, stdout to `output` and stderr to `errors`; with `gate`,
+    /// the command waits for a line from it (`cps_spawn_shell`). Returns its pid.
     static func spawn(_ command: String, in directory: String, environment: [String: String], output: Int32,
-                      errors: Int32) throws -> pid_t {
+                      errors: Int32, gate: Int32 = -1) throws -> pid_t {
         var pid: pid_t = 0
         let environ = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { environ.forEach { free($0) } }
-        let error = environ.withUnsafeBufferPointer { cps_spawn_shell(command, directory, $0.baseAddress, output, errors, &pid) }
+        let error = environ.withUnsafeBufferPointer { cps_spawn_shell(command, directory, $0.baseAddress, output, errors, gate, &pid) }
         guard error == 0 else { throw AutoresearchError("cannot start /bin/sh: \(String(cString: strerror(error)))") }
         return pid
     }

@@ -4,9 +4,11 @@
 
 /// Starts `/bin/sh -c command` in `directory` as the leader of a new session (so of a new process
 /// group whose id is its pid), stdin from /dev/null, stdout to `output_fd`, stderr to `error_fd`,
-/// default signal dispositions, an empty signal mask, and no other descriptors. Returns 0 and sets
-/// `*pid`, or an errno value.
-int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd, pid_t *pid);
+/// default signal dispositions, an empty signal mask, and no other descriptors. With `gate_fd`
+/// (else -1), the command runs only once a line can be read from it, and not at all if it ends
+/// first. Returns 0 and sets `*pid`, or an errno value.
+int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd,
+                    int gate_fd, pid_t *pid);
 
 /// Starts a watchdog (a small /bin/sh script) for process group `group`: if the calling process
 /// dies (even by SIGKILL) before releasing it, the watchdog sends the group SIGTERM, waits up to
