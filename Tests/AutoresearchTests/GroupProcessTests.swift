@@ -97,7 +97,7 @@ import Fixtures
         let started = Date()
         let result = try run("sleep 30", interrupted: { Date().timeIntervalSince(started) > 0.5 })
         #expect(result.termination == .interrupted)
-        #expect(result.duration < 3)
+        #expect(result.duration < 15, "sleep 30 must be stopped, not waited for")
     }
 
     @Test func aCommandKilledByASignalIsReportedAsSuch() throws {

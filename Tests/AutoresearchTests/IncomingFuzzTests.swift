@@ -41,7 +41,7 @@ import Testing
         var generator = SeededGenerator(state: FuzzTests.seed)
         let started = Date()
         var (notes, lines, records, suspect, roundTrips) = (0, 0, 0, 0, 0)
-        while notes < 20_000, Date().timeIntervalSince(started) < FuzzTests.timeLimit {
+        while notes < 20_000, notes < FuzzTests.minimumCases || Date().timeIntervalSince(started) < FuzzTests.timeLimit {
             let note = (0..<Int.random(in: 1...4, using: &generator)).map { _ in Self.mutatedRecordLine(&generator) }
             let parsed = RunRecord.parseAll(note.joined(separator: "\n"))
             let reasons = RecordTrust.suspicions(parsed)

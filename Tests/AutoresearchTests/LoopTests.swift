@@ -234,7 +234,7 @@ struct SignalledLoop {
         let loop = try repo.loop(agent: agent) { $0.maxTime = 1 }
         #expect(loop.summary.stop == .maxTime)
         #expect((1...5).contains(loop.runs.count))
-        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(Date().timeIntervalSince(started) < 60)
     }
 
     @Test func anAgentLimitStopsAHangingAgent() throws {

@@ -5,8 +5,9 @@ import Fixtures
 
 /// A repository with experiment `s`: `sh eval.sh` does what `candidate.txt` says
 /// (`value N` prints `score: N`, `crash`, `hang` with a child that ignores SIGTERM and writes its
-/// pid to `$PIDFILE`, by default `child.pid`, `silent`). `timeout` is the hard limit in seconds.
-func scenarioRepository(timeout: Double = 2) throws -> TempRepository {
+/// pid to `$PIDFILE`, by default `child.pid`, `silent`). `timeout` is the hard limit in seconds:
+/// by default far above a trivial evaluation even on a loaded machine (tests run side by side).
+func scenarioRepository(timeout: Double = 20) throws -> TempRepository {
     let repo = try TempRepository()
     try repo.commitFiles([
         "eval.sh": """
@@ -75,7 +76,7 @@ struct SignalledRun {
 
 @Suite(.ownThreads) struct ScenarioTests {
     @Test func initBaselineKeepDiscardCrashTimeoutNoMetric() throws {
-        let repo = try scenarioRepository()
+        let repo = try scenarioRepository(timeout: 2)
         #expect(try repo.gitLine("symbolic-ref", "HEAD") == "refs/heads/autoresearch/s")
         #expect(try repo.gitLine("config", "--get", "notes.displayRef") == "refs/notes/autoresearch")
         #expect(try repo.gitLine("config", "-f", ".autoresearch", "experiment.s.metric") == "score")

@@ -60,6 +60,28 @@ extension TempRepository {
         try repo.fsck()
     }
 
+    /// A loop killed while adding (or removing) a worker's work tree leaves administrative files
+    /// without HEAD, which `git fsck` reports: the next `status` removes them with the worker's
+    /// branch, as the next loop would.
+    @Test func statusRemovesWhatAKilledLoopLeftOfAWorkersWorkTree() throws {
+        let repo = try parallelRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        try repo.git(["branch", "autoresearch-workers/s/2", "autoresearch/s"])
+        let administrative = repo.path + "/.git/worktrees/autoresearch-s-2"
+        try FileManager.default.createDirectory(atPath: administrative, withIntermediateDirectories: true)
+        try "../..\n".write(toFile: administrative + "/commondir", atomically: true, encoding: .utf8)
+        try "\(repo.path)/.git/autoresearch/s/workers/2/.git\n".write(toFile: administrative + "/gitdir", atomically: true, encoding: .utf8)
+        #expect(throws: OracleError.self) { try repo.fsck() }
+
+        let status = try Tool.run(["status"], in: repo)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stderr.contains("removed \(administrative), which an interrupted 'git worktree add' left"), "\(status.stderr)")
+        #expect(!repo.exists(".git/worktrees/autoresearch-s-2"))
+        #expect(try repo.gitLine("branch", "--list", "autoresearch-workers/*") == "")
+        try repo.fsck()
+        #expect(try Tool.run(["status"], in: repo).stderr == "", "nothing left to remove")
+    }
+
     /// A repository with two runs pushed to `remote`.
     static func pushedRepository(to remote: TestRemote) throws -> TempRepository {
         let repo = try scenarioRepository()

@@ -194,16 +194,29 @@ extension ExperimentContext {
     /// attempts chain), then its work tree (with what an interrupted add left of it), branch and
     /// state file go. Live workers are left alone.
     func cleanUpWorkers() throws {
+        for index in try workerIndicesLeft().sorted() {
+            cancelJobLeftBehind(index)
+            if let repaired = try removeWorker(index) { events.notice("worker \(index): \(repaired)") }
+        }
+    }
+
+    /// Whether workers' work trees, branches or state files are left (of live workers, or of dead
+    /// ones that `cleanUpWorkers` removes).
+    var hasWorkerLeftovers: Bool {
+        (try? workerIndicesLeft().isEmpty == false) ?? false
+            || ((try? FileManager.default.contentsOfDirectory(atPath: state.workersDirectory)) ?? []).contains { $0.hasSuffix(".json") }
+    }
+
+    /// The numbers of the workers whose work tree (or what an interrupted add or removal left of
+    /// its administrative files) or branch exists.
+    private func workerIndicesLeft() throws -> Set<Int> {
         let prefix = refs.worktreePrefix
         let worktrees = repository.worktreeAdministrativeNames().filter { $0.hasPrefix(prefix) }
         var indices = Set(worktrees.compactMap { Int($0.dropFirst(prefix.count)) })
         for (ref, _) in try repository.references(matching: refs.workerBranches + "*") {
             if let index = Int(ref.fullName.dropFirst(refs.workerBranches.count)) { indices.insert(index) }
         }
-        for index in indices.sorted() {
-            cancelJobLeftBehind(index)
-            if let repaired = try removeWorker(index) { events.notice("worker \(index): \(repaired)") }
-        }
+        return indices
     }
 
     /// Cancels worker `index`'s scheduler job when it is still queued or running: its loop, which

@@ -42,15 +42,22 @@ extension Workspace {
     }
 
     /// The status of several experiments, reading the ledger once for all of them. Repairs
-    /// unfinished runs first where no process holds the lock.
+    /// unfinished runs, and removes what dead workers left, first where no process holds the lock.
     public func statuses(of names: [String]) throws -> [ExperimentStatus] {
         var repaired: [String: String] = [:]
         let contexts = names.map { context($0) }
         for context in contexts {
-            guard context.state.readMarker() != nil, context.state.lockHolder() == nil else { continue }
+            guard context.state.lockHolder() == nil, context.state.readMarker() != nil || context.hasWorkerLeftovers else { continue }
             let lock = try context.state.lock(experiment: context.name)
             defer { lock.release() }
-            repaired[context.name] = try context.repairUnfinishedIteration()
+            var notices: [String] = []
+            context.events.notice = { notices.append($0) }
+            if !context.isWorkerWorktree {
+                try context.cleanUpWorkers()
+                context.reattachHeadLeftDetached()
+            }
+            if let repair = try context.repairUnfinishedIteration() { notices.append(repair) }
+            repaired[context.name] = notices.isEmpty ? nil : notices.joined(separator: "\n")
         }
         return try ledger.withIndex { index in try contexts.map { try status(of: $0, index: index, repaired: repaired[$0.name]) } }
     }
