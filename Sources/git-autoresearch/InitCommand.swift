@@ -11,7 +11,10 @@ extension GitAutoresearch {
             'git config -f .autoresearch'), commits that file alone, creates branch autoresearch/NAME \
             and switches to it. Also adds refs/notes/autoresearch to notes.displayRef so plain \
             'git log' shows the run records. Refuses while other changes are uncommitted. \
-            To change an existing experiment, run init again on its branch with the flags to change.             Where .autoresearch is a directory (the autoresearch skill's folder), the file is             .autoresearch.config instead. --from-skill takes the evaluate command, metric, direction             and budget from the skill's config.cfg; flags given with it override its values.
+            To change an existing experiment, run init again on its branch with the flags to change. \
+            Where .autoresearch is a directory (the autoresearch skill's folder), the file is \
+            .autoresearch.config instead. --from-skill takes the evaluate command, metric, direction \
+            and budget from the skill's config.cfg; flags given with it override its values.
             """)
 
         @Option(name: .long, help: "Experiment name (letters, digits, '.', '_', '-'); with --from-skill, the skill's experiment folder name by default.")
