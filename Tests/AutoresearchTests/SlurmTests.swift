@@ -196,7 +196,8 @@ struct SlurmTests {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()
         let remote = try TempRepository(bare: true)
-        let agent = try repo.agent("sleep 1\n" + randomValueAgent)
+        // Worker 1, the one cancelled, is the slower: it has most of its share of the runs left.
+        let agent = try repo.agent("sleep $((1 + 2 * AUTORESEARCH_WORKER))\n" + randomValueAgent)
         let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -208,8 +209,11 @@ struct SlurmTests {
             jobs = ((try? cluster.activeJobs()) ?? []).filter { $0.contains(" RUNNING ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
             return jobs.count == 2
         })
-        // Cancelled once runs are on the remote: they must not count against the resubmission twice.
-        #expect(waitUntil(seconds: 30) { ((try? ledgerLines(inRepositoryAt: remote.path)) ?? []).count >= 6 })
+        // Cancelled once the other worker's runs are on the remote: they must not count twice
+        // against the cancelled worker's share (runs recorded, and the other worker's share).
+        #expect(waitUntil(seconds: 30) {
+            ((try? ledgerLines(inRepositoryAt: remote.path)) ?? []).filter { $0.contains(" worker=0") }.count >= 3
+        })
         let job = try #require(jobs.last)
         try cluster.run("scancel", [job])
         let output = loop.output()

@@ -101,7 +101,8 @@ extension ExperimentContext {
         let environment = ChildEnvironment(agent: agent, experiment: experiment, run: run, best: best, context: context,
                                            workTree: root)
         var marker = LocalState.Marker(phase: .agent, run: run, candidate: base.hex, best: base.hex,
-                                       branch: branch.fullName, start: Date(), description: "", userFiles: markedUserFiles)
+                                       branch: branch.fullName, start: Date(), description: "", userFiles: markedUserFiles,
+                                       workerInClone: workerInClone)
         try state.writeMarker(marker)
         events.agentStarted(run, experiment)
         let logPath = state.agentLogPath(run: run)

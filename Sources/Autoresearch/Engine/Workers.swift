@@ -375,18 +375,9 @@ extension ExperimentContext {
                 guard worker.end != nil, let ended = worker.ended,
                       worker.outputs.allSatisfy(\.isFile) || Date().timeIntervalSince(ended) > 2 else { continue }
                 try finish(worker, into: &tally, interrupted: forwarded > 0)
-                var again = options
-                again.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(supervisionStarted) }
-                guard resubmits(worker, launcher: launcher, interrupted: forwarded > 0, tally: &tally, timeLeft: again.maxTime) else { continue }
-                if launch.workerTree == .clone {
-                    again.maxRuns = options.maxRuns.map { cloneRunsLeft(worker, of: workers, maxRuns: $0, jobs: launch.jobs,
-                                                                        besides: runsBefore, remote: options.sync) }
-                }
-                if again.maxRuns == 0 {
-                    events.notice("worker \(worker.index): not submitted again: the runs recorded and the other workers' shares use up --max-runs")
-                } else {
-                    workers[position] = try startWorker(worker.index, options: again, launch: launch, submissions: worker.submissions + 1)
-                    events.notice("worker \(worker.index): submitted again (\(worker.submissions) of \(launcher.resubmissions)) as \(launcher.name) job \(workers[position].launched.id)")
+                if let again = try submitAgain(worker, among: workers, options: options, launch: launch, since: supervisionStarted,
+                                               besides: runsBefore, interrupted: forwarded > 0, tally: tally) {
+                    workers[position] = again
                 }
             }
             if Date().timeIntervalSince(lastProgress) >= 1 {
@@ -400,6 +391,28 @@ extension ExperimentContext {
             _ = sync(from: remote)
             for (status, count) in try runsRecorded(besides: runsBefore) { tally.add(status, count: count) }
         }
+    }
+
+    /// `worker`, which ended, submitted again when `resubmits` allows it and runs are left (in
+    /// clones: what `cloneRunsLeft` leaves); nil when not. `started`: when supervision started.
+    private func submitAgain(_ worker: SupervisedWorker, among workers: [SupervisedWorker], options: LoopOptions, launch: WorkerLaunch,
+                             since started: Date, besides runsBefore: Set<String>, interrupted: Bool,
+                             tally: WorkersTally) throws -> SupervisedWorker? {
+        let launcher = launch.launcher
+        var again = options
+        again.maxTime = options.maxTime.map { $0 - Date().timeIntervalSince(started) }
+        guard resubmits(worker, launcher: launcher, interrupted: interrupted, tally: tally, timeLeft: again.maxTime) else { return nil }
+        if launch.workerTree == .clone {
+            again.maxRuns = options.maxRuns.map { cloneRunsLeft(worker, of: workers, maxRuns: $0, jobs: launch.jobs,
+                                                                besides: runsBefore, remote: options.sync) }
+        }
+        guard again.maxRuns != 0 else {
+            events.notice("worker \(worker.index): not submitted again: the runs recorded and the other workers' shares use up --max-runs")
+            return nil
+        }
+        let next = try startWorker(worker.index, options: again, launch: launch, submissions: worker.submissions + 1)
+        events.notice("worker \(worker.index): submitted again (\(worker.submissions) of \(launcher.resubmissions)) as \(launcher.name) job \(next.launched.id)")
+        return next
     }
 
     /// The runs of this experiment recorded besides those in `known` (the runs of workers in clones, once pulled).
@@ -443,7 +456,7 @@ extension ExperimentContext {
     /// Whether a worker that ended is submitted again: only one its scheduler ended (cancelled,
     /// preempted, killed), while the loop goes on, no worker reached a stopping rule, time is left,
     /// and within the launcher's bound of resubmissions.
-    private func resubmits(_ worker: SupervisedWorker, launcher: WorkerLauncher, interrupted: Bool, tally: inout WorkersTally,
+    private func resubmits(_ worker: SupervisedWorker, launcher: WorkerLauncher, interrupted: Bool, tally: WorkersTally,
                            timeLeft: Double?) -> Bool {
         guard launcher.resubmissions > 0, worker.wasEndedByScheduler, !interrupted, tally.stops.isEmpty,
               (timeLeft ?? 1) > 0 else { return false }
