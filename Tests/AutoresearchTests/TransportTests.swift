@@ -222,4 +222,32 @@ import Fixtures
         #expect(asked.status == 0, "\(asked.stdout)\(asked.stderr)")
         #expect(Set(runIDs(try ledgerLines(inRepositoryAt: setup.remotePath))) == Set(setup.runs))
     }
+
+    /// Without a helper's answer, the program of `GIT_ASKPASS` (else `core.askPass`) is asked
+    /// git's questions, before any terminal.
+    @Test(.enabled(if: HTTPGitServer.isAvailable, "needs python3 and git http-backend"))
+    func anAskpassProgramAnswersGitsQuestions() throws {
+        let setup = try HTTPSetup()
+        try setup.repo.git(["config", "--unset-all", "credential.helper"])
+        let asked = setup.repo.path + "/.git/askpass-questions"
+        try setup.repo.write(".git/askpass.sh", """
+            #!/bin/sh
+            echo "$1" >> '\(asked)'
+            case "$1" in Username*) echo alice ;; Password*) echo secret ;; *) exit 1 ;; esac
+            """, executable: true)
+        let pushed = try Tool.run(["push"], in: setup.repo, environment: ["GIT_ASKPASS": setup.repo.path + "/.git/askpass.sh",
+                                                                          "GIT_TERMINAL_PROMPT": "0"])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let questions = (setup.repo.read(".git/askpass-questions") ?? "").split(separator: "\n")
+        #expect(questions.count == 2, "asked once for the command: \(questions)")
+        #expect(questions.first?.hasPrefix("Username for 'http://127.0.0.1:") == true, "\(questions)")
+        #expect(questions.last?.hasPrefix("Password for 'http://alice@127.0.0.1:") == true, "\(questions)")
+        #expect(Set(runIDs(try ledgerLines(inRepositoryAt: setup.remotePath))) == Set(setup.runs))
+
+        // core.askPass, and a program that fails: a clear authentication error.
+        try setup.repo.git(["config", "core.askPass", "/bin/false"])
+        let refused = try Tool.run(["pull"], in: setup.repo, environment: ["GIT_TERMINAL_PROMPT": "0"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("authentication failed for origin"), "\(refused.stderr)")
+    }
 }

@@ -3,7 +3,7 @@ import Git
 
 /// git's credential protocol for one command (a pull, a push, one sync of a loop): the helpers
 /// of `credential.helper` and `credential.URL.helper` are asked (`get`) once per server, then the
-/// terminal when they did not answer; the answer serves every connection of the command; the
+/// askpass program or the terminal when they did not answer; the answer serves every connection of the command; the
 /// helpers `store` it once a server accepted it and `erase` it when a server refused it.
 /// Helpers run as git runs them: `NAME` is `git credential-NAME`, `/path …` a program with its
 /// arguments, `!snippet` a shell snippet; the action is appended.
@@ -37,9 +37,9 @@ final class CredentialHelpers {
             for key in ["username", "password"] where answer[key] != nil { fields[key] = answer[key] }
             if fields["password"] != nil && fields["username"] != nil || answer["quit"].map(Self.isTrue) == true { break }
         }
-        if fields["username"] == nil { fields["username"] = TerminalPrompt.ask("Username for '\(server.address)': ", echo: true) }
+        if fields["username"] == nil { fields["username"] = ask("Username for '\(server.address)': ", echo: true) }
         if fields["password"] == nil, let user = fields["username"] {
-            fields["password"] = TerminalPrompt.ask("Password for '\(server.address(user: user))': ", echo: false)
+            fields["password"] = ask("Password for '\(server.address(user: user))': ", echo: false)
         }
         let credential = fields["username"].flatMap { user in fields["password"].map { UserPassword(username: user, password: $0) } }
         filled[server.key] = .some(credential)
@@ -90,21 +90,40 @@ final class CredentialHelpers {
         } else {
             command = "git credential-" + helper + " " + action
         }
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTORESEARCH_CREDENTIAL_INPUT"] = input
+        var fields: [String: String] = [:]
+        let succeeded = runQuietly(Self.script(command), adding: ["AUTORESEARCH_CREDENTIAL_INPUT": input]) { line in
+            guard let equals = line.firstIndex(of: "=") else { return }
+            fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return succeeded ? fields : [:]
+    }
+
+    /// The answer to `question`, asked as git asks it: the program of `GIT_ASKPASS`, else
+    /// `core.askPass`, else `SSH_ASKPASS` (its first line of output), else the terminal.
+    private func ask(_ question: String, echo: Bool) -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        let program = [environment["GIT_ASKPASS"], (try? workspace.repository.configValue("core.askPass")) ?? nil,
+                       environment["SSH_ASKPASS"]].compactMap { $0 }.first { !$0.isEmpty }
+        if let program {
+            var answer: String?
+            let script = "\"$AUTORESEARCH_ASKPASS\" \"$AUTORESEARCH_QUESTION\""
+            if runQuietly(script, adding: ["AUTORESEARCH_ASKPASS": program, "AUTORESEARCH_QUESTION": question],
+                          onLine: { line in if answer == nil { answer = String(line) } }), let answer { return answer }
+        }
+        return TerminalPrompt.ask(question, echo: echo)
+    }
+
+    /// Runs shell `script` with our environment and `extra`, its output (a secret, maybe) in a
+    /// log of our own that is removed at once, each line to `onLine`; true when it exited with 0.
+    private func runQuietly(_ script: String, adding extra: [String: String], onLine: (Substring) -> Void) -> Bool {
+        let environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         let log = LocalState.credentialOutput(workspace.repository)
         defer { unlink(log) }
-        var fields: [String: String] = [:]
         guard (try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent,
                                                          withIntermediateDirectories: true)) != nil,
-              let result = try? GroupProcess.run(Self.script(command),
-                                                 in: workspace.root, environment: environment, hardLimit: 60, grace: 1,
-                                                 logPath: log, logLimit: 1 << 16, onLine: { line in
-                                                     guard let equals = line.firstIndex(of: "=") else { return }
-                                                     fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
-                                                 }),
-              result.termination == .exited(0) else { return [:] }
-        return fields
+              let result = try? GroupProcess.run(script, in: workspace.root, environment: environment, hardLimit: 60, grace: 1,
+                                                 logPath: log, logLimit: 1 << 16, onLine: onLine) else { return false }
+        return result.termination == .exited(0)
     }
 
     /// The shell script that gives a helper its input on stdin. The input (with the password,
