@@ -32,10 +32,12 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -s -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/git-autoresearch
 	install -m 0644 docs/git-autoresearch.1 $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_conf.d
 	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/git-autoresearch
 	$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_git-autoresearch
 	$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/git-autoresearch.fish
+	$(BIN) completion fish --git-hook > $(DESTDIR)$(PREFIX)/share/fish/vendor_conf.d/git-autoresearch.fish
 	@echo "Installed $(DESTDIR)$(PREFIX)/bin/git-autoresearch"
 	@$(MAKE) --no-print-directory demo GIT_AUTORESEARCH=$(DESTDIR)$(PREFIX)/bin/git-autoresearch
 
@@ -73,7 +75,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/git-autoresearch $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/git-autoresearch \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_git-autoresearch \
-		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/git-autoresearch.fish
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/git-autoresearch.fish \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_conf.d/git-autoresearch.fish
 
 clean:
 	rm -rf .build

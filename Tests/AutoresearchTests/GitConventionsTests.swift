@@ -289,6 +289,31 @@ done
         ], "\(completed.stdout)\(completed.stderr)")
     }
 
+    /// In a real fish, the scripts installed where `make install` puts them (fish's own git
+    /// completion offers git-* commands by name; the vendor_conf.d hook completes their arguments).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/fish"), "fish is not installed (apt-get install fish)"))
+    func fishCompletesGitAutoresearchToo() throws {
+        let scratch = try TempRepository()
+        let completions = try Tool.run(["completion", "fish"], in: scratch)
+        let hook = try Tool.run(["completion", "fish", "--git-hook"], in: scratch)
+        #expect(completions.status == 0 && hook.status == 0, "\(completions.stderr)\(hook.stderr)")
+        try scratch.write("share/fish/vendor_completions.d/git-autoresearch.fish", completions.stdout)
+        try scratch.write("share/fish/vendor_conf.d/git-autoresearch.fish", hook.stdout)
+        let lines = ["git autoresearch lo", "git autoresearch loop --max-r", "git -C /tmp autoresearch sh", "git-autoresearch lo",
+                     "git autoresearch show --no-p"]
+        let script = lines.map { "echo '\($0) =>' (complete -C '\($0)' | string replace -r '\\t.*' '')" }.joined(separator: "\n")
+        let binDirectory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path
+        let completed = try runProgram("/usr/bin/fish", ["-c", script],
+                                       in: scratch.path,
+                                       environment: ["XDG_DATA_DIRS": scratch.path + "/share:/usr/share", "HOME": scratch.path,
+                                                     "XDG_CONFIG_HOME": scratch.path + "/config",
+                                                     "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        #expect(completed.stdout.split(separator: "\n").map(String.init) == [
+            "git autoresearch lo => log loop", "git autoresearch loop --max-r => --max-runs", "git -C /tmp autoresearch sh => show",
+            "git-autoresearch lo => log loop", "git autoresearch show --no-p => --no-patch",
+        ], "\(completed.stdout)\(completed.stderr)")
+    }
+
     @Test func everyShellHasAScript() throws {
         let scratch = try TempRepository()
         for shell in ["zsh", "fish"] {
