@@ -57,8 +57,8 @@ test: deps
 	$(SWIFT) test
 
 ## Benchmarks: tool vs git CLI per iteration, record cost as the ledger grows, runs per minute of 1/2/4 workers,
-## a 50k-file tree, process start, SLURM workers next to local ones; BENCH="--only i,j" runs only the parts named
-## (h, i, j, k, m; or a alone).
+## a 50k-file tree, process start, SLURM workers next to local ones, a worker's clone; BENCH="--only i,j" runs only the parts named
+## (h, i, j, k, m, n; or a alone).
 bench: deps
 	$(SWIFT) build $(RELEASE) --product autoresearch-bench
 	$(SWIFT) build $(RELEASE) --product git-autoresearch

@@ -116,6 +116,11 @@ public final class TempRepository {
         try self.init(["clone", "-q"] + (depth.map { ["--depth", String($0)] } ?? []) + [url, "."])
     }
 
+    /// Takes a path where the tool makes a repository (absent until then), removed when released.
+    public init(adopting path: String) {
+        self.path = path
+    }
+
     private init(_ creation: [String]) throws {
         var template = Array((FileManager.default.temporaryDirectory.path + "/autoresearch-test-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw OracleError(description: "mkdtemp failed") }

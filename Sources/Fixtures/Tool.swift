@@ -34,3 +34,18 @@ public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// A `PATH` with every program of this one but git's (none named `git…`): one directory of
+/// symbolic links, made under `parent`, for processes that must not need git (a cluster's nodes).
+public func pathWithoutGit(under parent: String) throws -> String {
+    let directory = parent + "/bin-without-git"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let searched = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+    for source in searched {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? [] where !name.hasPrefix("git") {
+            // The first directory of PATH holding a name wins, as for a search of PATH.
+            try? FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: source + "/" + name)
+        }
+    }
+    return directory
+}

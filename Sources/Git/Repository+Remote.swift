@@ -139,6 +139,13 @@ extension Repository {
         return git_remote_url(handle).map { String(cString: $0) }
     }
 
+    /// Adds remote `name` for `url`, fetching git's default refspec (`git remote add NAME URL`).
+    public func addRemote(_ name: String, url: String) throws {
+        var handle: OpaquePointer?
+        try check(git_remote_create(&handle, pointer, name, url), "add remote \(name)")
+        git_remote_free(handle)
+    }
+
     /// The names of the configured remotes, sorted.
     public func remoteNames() throws -> [String] {
         var list = git_strarray()

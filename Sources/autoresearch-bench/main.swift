@@ -232,7 +232,7 @@ func processStart() throws {
 /// The parts `--only` runs by themselves (a comma-separated list of letters, e.g. `--only i,j`);
 /// `--only a` runs part (a) alone.
 let selectableParts: [String: () throws -> Void] = ["h": ledgerReads, "i": workTreeIteration, "j": hookOnLargeTree, "k": processStart,
-                                                     "m": slurmWorkers]
+                                                     "m": slurmWorkers, "n": workerClone]
 if case let only = option("--only", ""), !only.isEmpty, only != "a" {
     for part in only.split(separator: ",").map(String.init) {
         guard let run = selectableParts[part] else { fatalError("--only takes a (alone) or a list of \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
@@ -431,6 +431,54 @@ func slurmWorkers() throws {
     print(rateLine("slurm, \(jobs) workers", slurm, reference: local.perMinute, referenceLabel: "local"))
 }
 
+// MARK: (n) a worker's clone: what the job ran with git, then with the tool
+
+/// (n) What a job of `loop --worker-tree clone` does around its worker, on a remote with
+/// `--clone-sizes` records reached by path and through `git daemon` on 127.0.0.1: with git as its
+/// script did (`git clone --branch`, after which the worker's first `pull` brought the records; at
+/// the end `git rev-parse`, `git fetch` of the records and `git merge-base --is-ancestor`), next to
+/// the tool now (`clone-for-worker`, which pulls the records itself; `records-pushed`), median wall
+/// time of `--clones` fresh clones each.
+func workerClone() throws {
+    let count = Int(option("--clones", "5"))!
+    let sizes = option("--clone-sizes", "1000,10000").split(separator: ",").compactMap { Int($0) }
+    print("\n(n) A worker's clone (loop --worker-tree clone): the job with git, then with the tool, median wall time of \(count) each")
+    for size in sizes {
+        let remote = try projectWithLedger(size: size, keeps: 2000)
+        let daemon = try GitDaemon(serving: remote)
+        for (transport, url) in [("path", remote), ("git daemon", daemon.url)] {
+            print("  \(grouped(size)) records, \(transport): " + (try workerCloneTimes(url: url, count: count)))
+        }
+    }
+}
+
+/// One line of (n): the job's steps with git and with the tool, cloning `url` `count` times.
+func workerCloneTimes(url: String, count: Int) throws -> String {
+    let scratch = NSTemporaryDirectory() + "autoresearch-bench-clone-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    var times: [String: [Double]] = [:]
+    func time(_ label: String, _ executable: String, _ arguments: [String], in directory: String) throws {
+        times[label, default: []].append(try measured(executable, arguments, in: directory).wall)
+    }
+    for trial in 0..<count {
+        let (withGit, withTool) = (scratch + "/git-\(trial)", scratch + "/tool-\(trial)")
+        try time("git clone", "/usr/bin/git", ["clone", "-q", "--branch", "autoresearch/bench", "--", url, withGit], in: scratch)
+        try time("pull", toolPath, ["pull"], in: withGit)
+        try time("clone-for-worker", toolPath, ["clone-for-worker", "--experiment", "bench", "--", url, withTool], in: scratch)
+        let check = ["rev-parse -q --verify refs/notes/autoresearch", "fetch -q origin refs/notes/autoresearch",
+                     "merge-base --is-ancestor refs/notes/autoresearch FETCH_HEAD"]
+        for command in check { try time("git check", "/usr/bin/git", command.split(separator: " ").map(String.init), in: withGit) }
+        try time("records-pushed", toolPath, ["records-pushed"], in: withTool)
+    }
+    // The three git commands of the check are one step: their sum per trial.
+    let gitCheck = stride(from: 0, to: times["git check"]!.count, by: 3).map { times["git check"]![$0..<$0 + 3].reduce(0, +) }
+    let (gitClone, pull, toolClone) = (median(times["git clone"]!), median(times["pull"]!), median(times["clone-for-worker"]!))
+    return "start: git clone \(ms(gitClone)) + the worker's first pull \(ms(pull)) = \(ms(gitClone + pull))"
+        + "; clone-for-worker \(ms(toolClone)) (\(String(format: "%.2fx", toolClone / (gitClone + pull))))"
+        + "   end: git rev-parse, fetch, merge-base \(ms(median(gitCheck))); records-pushed \(ms(median(times["records-pushed"]!)))"
+}
+
 let workerCounts = option("--workers", "1,2,4").split(separator: ",").compactMap { Int($0) }
 print("\n(g) Parallel workers (loop --jobs N): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
 var perMinute: [Int: Double] = [:]
@@ -441,6 +489,7 @@ for workers in workerCounts {
 }
 
 try slurmWorkers()
+try workerClone()
 try ledgerReads()
 try processStart()
 try workTreeIteration()

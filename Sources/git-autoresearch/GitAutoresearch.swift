@@ -18,7 +18,7 @@ struct GitAutoresearch: ParsableCommand {
         go through git's pager on a terminal (GIT_PAGER, pager.autoresearch, core.pager, PAGER, less).
         """,
         version: "0.1.0",
-        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Diff.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Adopt.self, Prune.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self, Completion.self]
+        subcommands: [Init.self, Run.self, Loop.self, Status.self, List.self, Log.self, Show.self, Diff.self, Artifacts.self, Report.self, Best.self, Promote.self, Export.self, Import.self, Push.self, Pull.self, Adopt.self, Prune.self, Guard.self, InstallHooks.self, Rebase.self, Demo.self, Completion.self, CloneForWorker.self, RecordsPushed.self]
     )
 
     /// Parses and runs a subcommand; errors the user can act on are printed git-style

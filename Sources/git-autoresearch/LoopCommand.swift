@@ -153,6 +153,7 @@ extension GitAutoresearch {
                     Self.workerCommand(experiment: name, optionsFile: optionsFile, output: output)
                 }
                 launch.workerTree = WorkerTree(rawValue: workerTree) ?? .shared
+                launch.program = Self.executablePath
                 summary = try workspace.loopInParallel(experiment: name, options: options, launch: launch, events: events, onRun: print)
             } else {
                 summary = try workspace.loop(experiment: name, options: options, events: events, onRun: print)

@@ -161,6 +161,29 @@ struct SlurmTests {
         try remote.fsck()
     }
 
+    @Test func workersInClonesNeedNoGitOnTheNodes() throws {
+        let cluster = try SlurmCluster()
+        let repo = try parallelRepository()
+        let remote = try TempRepository(bare: true)
+        let agent = try repo.agent(randomValueAgent)
+        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+        let programs = NSTemporaryDirectory() + "autoresearch-programs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { for directory in [scratch, programs] { try? FileManager.default.removeItem(atPath: directory) } }
+        // The loop, sbatch and the jobs (which get the environment sbatch had) find no git.
+        let path = try pathWithoutGit(under: programs)
+        #expect(!FileManager.default.fileExists(atPath: path + "/git") && FileManager.default.fileExists(atPath: path + "/sbatch"))
+        let result = try loopJSON(repo, ["--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
+                                         "--max-runs", "4", "--agent", agent, "--launcher-arg=--time=10"],
+                                  environment: cluster.environment.merging(["TMPDIR": scratch, "PATH": path]) { $1 })
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.summary["runs"] as? Int == 4, "\(result.summary)")
+        #expect(Set(runIDs(try ledgerLines(inRepositoryAt: remote.path))).count == 4)
+        #expect(try cluster.activeJobs() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        try remote.fsck()
+    }
+
     @Test func ctrlCOfWorkersInClonesRecordsTheirRunsOnTheRemoteAndLeavesNoClone() throws {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()

@@ -119,6 +119,9 @@ public struct WorkerLaunch {
     public var launcher: WorkerLauncher
     /// Where each worker works: a linked work tree, or its own clone of the `--sync` remote.
     public var workerTree = WorkerTree.shared
+    /// This program as a worker's job runs it to make its own clone and check that its records
+    /// are on the remote (`CloneWorker`); by default found on the job's `PATH`.
+    public var program = "git-autoresearch"
 
     public init(jobs: Int, environment: [String], launcher: WorkerLauncher = LocalLauncher(),
                 command: @escaping (_ worker: Int, _ optionsFile: String) -> String) {
@@ -531,8 +534,8 @@ extension ExperimentContext {
             throw AutoresearchError("workers in clones need a remote to sync through", hint: "add --sync REMOTE, or use --worker-tree shared")
         }
         var assigned = options
-        (assigned.sync, assigned.pushEvery, assigned.pushWhenInterrupted, assigned.workerInClone) = ("origin", 1, true, index)
-        let script = CloneWorker.script(index: index, remoteURL: try workspace.remoteURL(remote), branch: refs.branch.shortBranchName,
+        (assigned.sync, assigned.pushEvery, assigned.pushWhenInterrupted, assigned.workerInClone) = (Workspace.cloneRemote, 1, true, index)
+        let script = CloneWorker.script(index: index, program: launch.program, remoteURL: try workspace.remoteURL(remote), experiment: name,
                                         options: String(decoding: try JSONEncoder().encode(assigned), as: UTF8.self),
                                         command: launch.command(index, CloneWorker.optionsFile))
         var environment = environment

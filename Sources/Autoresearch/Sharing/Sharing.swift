@@ -271,7 +271,7 @@ extension Workspace {
 
     /// Runs a fetch or push, turning the failures of the connection (authentication, a remote
     /// out of reach, ssh's refusal) into errors that name the remote and the cause, with advice.
-    private func explainingTransportFailures<T>(_ remote: String, _ body: () throws -> T) throws -> T {
+    func explainingTransportFailures<T>(_ remote: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as GitError where error.isConnectionFailure {
@@ -280,6 +280,12 @@ extension Workspace {
             let url = try remoteURL(remote)
             throw AutoresearchError("cannot reach \(remote)\(url == remote ? "" : " (\(url))"): \(cause)",
                                     hint: "check that the remote is up and its URL is right (git remote -v)")
+        } catch let error as GitError where error.errorClass == .net && error.message == "unsupported URL protocol" {
+            // libgit2 says so of a path with no repository too.
+            let url = try remoteURL(remote)
+            let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url.contains("://") ? nil : url
+            throw AutoresearchError(path.map { "\(remote): no repository at \($0)" } ?? "\(remote): unsupported URL protocol in \(url)",
+                                    hint: "check the remote's path or URL (git remote -v): a path, file://, ssh://, host:path, git:// or https://")
         } catch let error as GitError where error.errorClass == .ssh && !error.isAuthenticationFailure {
             throw AutoresearchError("\(remote): \(error.message)",
                                     hint: "check that ssh reaches the host ('ssh HOST'; ~/.ssh/config, GIT_SSH_COMMAND, core.sshCommand) and that the repository's path is right")
