@@ -269,6 +269,32 @@ for line in "$@"; do
 done
 """#
 
+/// Types lines and a TAB in a real interactive zsh (through zsh's pseudo-terminal module).
+private let zshCompleteScript = #"""
+# Usage: zsh -f t2.zsh FPATH_DIR LINE EXPECTED [LINE EXPECTED ...]: types each LINE and a TAB in
+# an interactive zsh (with compinit and FPATH_DIR in fpath), prints "LINE => yes" once EXPECTED
+# appears on the screen within 10 s, else "LINE => no: SCREEN".
+zmodload zsh/zpty
+dir=$1; shift
+while (( $# >= 2 )); do
+  line=$1 expected=$2; shift 2
+  zpty z 'TERM=dumb zsh -f -i'
+  zpty -w z "PS1='READY> '; fpath=($dir \$fpath); autoload -U compinit; compinit -u -D; setopt nobeep"
+  screen=""
+  for i in {1..100}; do zpty -r -t z chunk && screen+=$chunk; [[ $screen == *"READY> "* ]] && break; sleep 0.1; done
+  zpty -w -n z "$line"$'\t'
+  screen=""
+  result=no
+  for i in {1..100}; do
+    zpty -r -t z chunk && screen+=$chunk
+    if [[ ${screen//$'\r'/} == *"$expected"* ]]; then result=yes; break; fi
+    sleep 0.1
+  done
+  [[ $result == yes ]] && print -r -- "$line => yes" || print -r -- "$line => no: ${screen//$'\r'/}"
+  zpty -d z
+done
+"""#
+
 @Suite(.ownThreads) struct CompletionTests {
     @Test(.enabled(if: FileManager.default.fileExists(atPath: bashCompletion), "bash-completion is not installed (apt-get install bash-completion)"))
     func bashCompletesGitAutoresearchThroughGitsOwnCompletion() throws {
@@ -312,6 +338,24 @@ done
             "git autoresearch lo => log loop", "git autoresearch loop --max-r => --max-runs", "git -C /tmp autoresearch sh => show",
             "git-autoresearch lo => log loop", "git autoresearch show --no-p => --no-patch",
         ], "\(completed.stdout)\(completed.stderr)")
+    }
+
+    /// zsh's own git completion uses `_git-autoresearch`, installed where `make install` puts it.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh"), "zsh is not installed (apt-get install zsh)"))
+    func zshCompletesGitAutoresearchToo() throws {
+        let scratch = try TempRepository()
+        let script = try Tool.run(["completion", "zsh"], in: scratch)
+        #expect(script.status == 0, "\(script.stderr)")
+        try scratch.write("functions/_git-autoresearch", script.stdout)
+        try scratch.write("complete.zsh", zshCompleteScript)
+        let cases = [("git autoresearch lo", "loop  -- Run"), ("git autoresearch loop --max-r", "--max-runs "),
+                     ("git -C /tmp autoresearch sh", "autoresearch show "), ("git-autoresearch lo", "log   -- List"),
+                     ("git autoresearch show --no-p", "--no-patch")]
+        let binDirectory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path
+        let completed = try runProgram("/usr/bin/zsh", ["-f", scratch.path + "/complete.zsh", scratch.path + "/functions"] + cases.flatMap { [$0.0, $0.1] },
+                                       in: scratch.path,
+                                       environment: ["PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        #expect(completed.stdout.split(separator: "\n").map(String.init) == cases.map { "\($0.0) => yes" }, "\(completed.stdout)\(completed.stderr)")
     }
 
     @Test func everyShellHasAScript() throws {
