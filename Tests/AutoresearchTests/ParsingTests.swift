@@ -222,3 +222,18 @@ import Testing
         #expect(Experiment(name: "ok", evaluate: "true", metric: "loss", budget: 60).timeout == 150)
     }
 }
+
+@Suite(.ownThreads) struct NumberDifferenceTests {
+    /// A delta is what the decimals the user sees give, not the binary subtraction's noise.
+    @Test(arguments: [(9.7, 10.0, -0.3), (0.3, 0.1, 0.2), (1.5e-05, 1e-05, 5e-06), (10.25, 10.0, 0.25), (7.0, 7.0, 0.0),
+                      (1e20, 1.0, 1e20 - 1.0), (123456.789, 0.001, 123456.788)])
+    func differenceOfDecimals(new: Double, old: Double, expected: Double) {
+        #expect(Number.difference(new, old) == expected)
+        #expect(Number.exact(Number.difference(new, old)) == Number.exact(expected))
+    }
+
+    @Test func nonFiniteValuesPassThrough() {
+        #expect(Number.difference(.infinity, 1).isInfinite)
+        #expect(Number.difference(.nan, 1).isNaN)
+    }
+}

@@ -295,6 +295,11 @@ struct SignalledRun {
         #expect(rows.map { $0["best_value"] as? Double } == [4, 3])
         let text = try Tool.run(["list"], in: repo).stdout
         #expect(text.contains("score ↓") && text.contains("score ↑"))
+        // For scripts: the JSON's fields, one per column, exact.
+        let tsv = try Tool.run(["list", "--long", "--format", "tsv"], in: repo).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        #expect(tsv.first?.prefix(4) == ["experiment", "metric", "direction", "runs"], "\(tsv)")
+        #expect(tsv.dropFirst().map { Array($0.prefix(8)) } == [["s", "score", "lower", "2", "2", "10", "4", "0.6"],
+                                                                  ["t", "score", "higher", "1", "1", "3", "3", "0"]], "\(tsv)")
     }
 
     @Test func aSecondRunWhileOneIsGoingIsRefusedNamingTheHolder() throws {

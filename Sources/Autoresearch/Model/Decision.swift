@@ -22,6 +22,29 @@ public enum Number {
         }
         return String(format: "%.17g", value * scale)
     }
+
+    /// `new - old` as the decimals they are written as give it: 9.7 - 10 is -0.3, where the
+    /// binary subtraction gives -0.30000000000000071 (which a TSV of deltas would show).
+    public static func difference(_ new: Double, _ old: Double) -> Double {
+        let raw = new - old
+        let digits = max(fractionDigits(new), fractionDigits(old))
+        let scale = pow(10, Double(digits))
+        // Beyond 2^52 the scaled difference has no fraction left to round away.
+        guard raw.isFinite, digits <= 15, abs(raw * scale) < 0x1p52 else { return raw }
+        return (raw * scale).rounded() / scale
+    }
+
+    /// The digits after the point in the shortest decimal that reads back as `value` (Swift's
+    /// description: "9.7" has 1, "1.5e-05" has 6, "10.0" and "1e+20" have none).
+    static func fractionDigits(_ value: Double) -> Int {
+        guard value.isFinite else { return 0 }
+        let text = "\(value)".lowercased()
+        let parts = text.split(separator: "e", maxSplits: 1)
+        let exponent = parts.count == 2 ? Int(parts[1]) ?? 0 : 0
+        let mantissa = parts[0].split(separator: ".", maxSplits: 1)
+        let fraction = mantissa.count == 2 && mantissa[1] != "0" ? mantissa[1].count : 0
+        return max(0, fraction - exponent)
+    }
 }
 
 /// A margin given absolutely (`0.01`) or relative to the value it is measured from (`1%`).

@@ -13,7 +13,7 @@ public enum Direction: String, Sendable, CaseIterable {
     /// The relative change from `base` to `value`, positive when better; nil when `base` is 0.
     public func improvement(from base: Double, to value: Double) -> Double? {
         guard base != 0 else { return nil }
-        let change = (value - base) / abs(base)
+        let change = Number.difference(value, base) / abs(base)
         return self == .lower ? -change : change
     }
 }

@@ -118,7 +118,7 @@ public struct RunRecord: Sendable, Equatable {
     /// The change against the best before, when both exist.
     public var delta: Double? {
         guard let value, let bestBefore else { return nil }
-        return value - bestBefore
+        return Number.difference(value, bestBefore)
     }
 
     public static func == (lhs: RunRecord, rhs: RunRecord) -> Bool { lhs.line == rhs.line }

@@ -16,7 +16,7 @@ public struct RunComparison: Sendable {
         public let constraints: [String]
 
         /// `new - old`, when both runs have the value.
-        public var delta: Double? { old.flatMap { old in new.map { $0 - old } } }
+        public var delta: Double? { old.flatMap { old in new.map { Number.difference($0, old) } } }
     }
 
     public let old: RunEntry
