@@ -72,7 +72,7 @@ extension GitAutoresearch {
             if sort == .metric {
                 let direction = experiment.direction
                 runs.sort { a, b in
-                    switch (a.record.value, b.record.value) {
+                    switch (a.value, b.value) {
                     case let (x?, y?): return direction.isBetter(x, than: y)
                     case (.some, nil): return true
                     default: return false
@@ -85,17 +85,16 @@ extension GitAutoresearch {
             var table = Table(header: shown.map(\.header))
             var olderEvaluator = false
             for run in runs {
-                let record = run.record
-                let suspect = suspects[record.run]
+                let suspect = suspects[run.run]
                 // Measured with another evaluator than the current one: not comparable.
-                let older = record.evaluator != nil && experiment.evaluatorID != nil && record.evaluator != experiment.evaluatorID
+                let older = run.evaluator != nil && experiment.evaluatorID != nil && run.evaluator != experiment.evaluatorID
                 olderEvaluator = olderEvaluator || older
                 let style = LogColumn.Style(marks: (older ? "*" : "") + (suspect != nil ? "!" : ""), exact: !human && (format == .tsv || format == .csv))
                 // Every field, built only when printed.
                 var json: [String: Any?] = [:]
                 if format == .json {
-                    json = record.jsonFields
-                    json.merge(["commit": run.commit.hex, "baseline": record.isBaseline, "delta": record.delta,
+                    json = run.record.jsonFields
+                    json.merge(["commit": run.commit.hex, "baseline": run.isBaseline, "delta": run.delta,
                                 "older_evaluator": older, "suspect": suspect]) { _, new in new }
                 }
                 table.append(shown.map { $0.cell(run, style) }, json: json)

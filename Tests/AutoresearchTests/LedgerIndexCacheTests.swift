@@ -77,7 +77,7 @@ import Fixtures
         #expect(try base.recordsByIndex(ledger) == base.recordsByGit(repo))
         var text = try String(contentsOfFile: summary, encoding: .utf8)
         var foreign = try #require(base.cachedSummary(repository))
-        foreign.version = 3
+        foreign.version = LedgerSummary.version + 1
         try foreign.write(to: summary)
         #expect(try base.recordsByIndex(ledger) == base.recordsByGit(repo))
         foreign = try #require(base.cachedSummary(repository))
