@@ -48,7 +48,7 @@ public enum RecordTrust {
     static func runIDTime(_ run: String) -> Date? {
         let bytes = Array(run.utf8)
         guard bytes.count == 22, bytes[8] == UInt8(ascii: "-"), bytes[15] == UInt8(ascii: "-"),
-              bytes[16...].allSatisfy({ Character(UnicodeScalar($0)).isHexDigit }) else { return nil }
+              bytes[16...].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             bytes[range].reduce(0) { total, byte in
                 guard let total, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }

@@ -21,16 +21,25 @@ extension Workspace {
     /// The runs of an experiment as `runs` gives them, as the index keeps them (a record is
     /// parsed only when asked for), and why each suspect one is suspect, by run id (`RecordTrust`).
     /// When every run of the experiment is listed (no status, no query, no limit), the suspicions
-    /// come from them, grouped by commit in note order, instead of from one note read per commit.
+    /// come from the index's fields instead of from one note read per commit: each run's time,
+    /// then the trusted keeps grouped by commit in note order.
     /// With `query`, only the runs it matches, checked on the index's fields.
     public func runsWithSuspects(experiment name: String, status filter: StatusFilter? = nil, query: RunQuery? = nil, latest limit: Int? = nil) throws
         -> (runs: [IndexedRecord], suspects: [String: String]) {
         let runs = try indexedRuns(experiment: name, status: filter, query: query, latest: limit)
         guard filter == nil, query == nil, limit == nil else { return (runs, try suspectReasons(on: Set(runs.map(\.commit)), experiment: name)) }
-        var suspects: [String: String] = [:]
-        for note in Dictionary(grouping: runs, by: \.commit).values {
+        var suspects: [String: String] = [:], keeps: [OID: [IndexedRecord]] = [:]
+        let now = Date()
+        for run in runs {
+            if let problem = RecordTrust.implausibleTime(run: run.run, start: run.start, now: now) {
+                suspects[run.run] = problem
+            } else if run.status == .keep {
+                keeps[run.commit, default: []].append(run)
+            }
+        }
+        for note in keeps.values where note.count > 1 {
             let inNoteOrder = note.sorted { $0.ordinal < $1.ordinal }
-            let reasons = RecordTrust.suspicions(inNoteOrder.map { ($0.run, $0.status, $0.start) })
+            let reasons = RecordTrust.suspicions(inNoteOrder.map { ($0.run, $0.status, $0.start) }, now: now)
             for (record, reason) in zip(inNoteOrder, reasons) { if let reason { suspects[record.run] = reason } }
         }
         return (runs, suspects)
