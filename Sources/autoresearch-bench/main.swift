@@ -181,6 +181,8 @@ func ledgerReads() throws {
                                           ("log --where value<", ["log", "--where", "value < 1500000"]), ("log --grep", ["log", "--grep", "run 1[0-9]$"]),
                                           ("log --since -n 20", ["log", "--since", "2026-11-23", "-n", "20"]),
                                           ("status", ["status"]), ("best", ["best"]), ("report", ["report"]),
+                                          // The last kept run by the end of its id: every entry's id is looked at.
+                                          ("show RUN", ["show", String(format: "%06x", keeps - 1)]),
                                           ("report html", ["report", "--format", "html"]), ("report svg", ["report", "--format", "svg"]),
                                           ("--version", ["--version"])]
     func both(_ time: (wall: Double, cpu: Double)) -> String { ms(time.wall) + " / " + ms(time.cpu) }
