@@ -43,7 +43,7 @@ extension Workspace {
                                  latestPass: try index.latestPassingRun(experiment: name),
                                  ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
                                  best: standing?.best, baseline: standing?.baseline,
-                                 runs: try index.newest(nil) { $0.experiment == name })
+                                 runs: try index.newest(nil, keys: { $0.experiment.elementsEqual(name.utf8) }))
             }
         }
     }

@@ -46,12 +46,14 @@ extension Workspace {
     }
 
     /// The experiment's runs in ledger order that `filter` and `query` let through, the newest
-    /// `limit` of them (all when nil), read from the index's end without parsing a record.
+    /// `limit` of them (all when nil), read from the index's end without parsing a record: the
+    /// experiment, status and time range checked on each entry before it is decoded.
     private func indexedRuns(experiment name: String, status filter: StatusFilter?, query: RunQuery?, latest limit: Int?) throws -> [IndexedRecord] {
         try ledger.withIndex { index in
-            try index.newest(limit) {
-                $0.experiment == name && (filter?.matches(status: $0.status, isBaseline: $0.isBaseline) ?? true) && (query?.matches($0) ?? true)
-            }
+            try index.newest(limit, keys: { key in
+                key.experiment.elementsEqual(name.utf8) && (filter?.matches(status: key.status, isBaseline: key.flags.contains(.baseline)) ?? true)
+                    && (query?.inTimeRange(key.startSeconds) ?? true)
+            }, where: { query?.matches($0) ?? true })
         }
     }
 
@@ -74,10 +76,10 @@ extension Workspace {
         let commit = try repository.resolveCommit(name)
         let named = Array(name.utf8), commitHex = commit.map { Array($0.hex.utf8) }
         let records = try ledger.withIndex { index in
-            try index.records { run, onCommit in
-                run.elementsEqual(named) || (!named.isEmpty && (run.starts(with: named) || run.reversed().starts(with: named.reversed())))
-                    || commitHex.map(onCommit.elementsEqual) == true
-            }
+            try index.newest(nil, keys: { key in
+                key.run.elementsEqual(named) || (!named.isEmpty && (key.run.starts(with: named) || key.run.reversed().starts(with: named.reversed())))
+                    || commitHex.map(key.commit.elementsEqual) == true
+            })
         }.filter { experiment == nil || $0.experiment == experiment }
         if let exact = records.first(where: { $0.run == name }) { return exact.entry }
         var matches = name.isEmpty ? [] : records.filter { $0.run.hasPrefix(name) || $0.run.hasSuffix(name) }
@@ -108,7 +110,7 @@ extension Workspace {
             return best
         case .baseline:
             guard let run = try best(experiment: name)?.baseline?.run,
-                  let baseline = try ledger.withIndex({ try $0.records { id, _ in id.elementsEqual(run.utf8) } })
+                  let baseline = try ledger.withIndex({ try $0.newest(nil, keys: { $0.run.elementsEqual(run.utf8) }) })
                     .first(where: { $0.run == run && $0.experiment == name }) else { throw missing }
             return baseline.entry
         }

@@ -27,7 +27,7 @@ public struct RunQuery {
     }
 
     /// Whether a run started at `start` (seconds since the reference date, as the index keeps it) is in the time range.
-    private func inTimeRange(_ start: Double) -> Bool {
+    func inTimeRange(_ start: Double) -> Bool {
         (since.map { start >= $0.timeIntervalSinceReferenceDate } ?? true) && (until.map { start <= $0.timeIntervalSinceReferenceDate } ?? true)
     }
 

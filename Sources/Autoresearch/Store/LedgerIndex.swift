@@ -78,15 +78,17 @@ final class LedgerIndex {
     /// Each experiment's aggregates.
     var summaries: [String: RunSummary] { summary.experiments }
 
-    /// The newest `limit` records (all when nil) for which `wanted` is true, oldest first; read
-    /// from the end, so the cost follows what is returned and what is passed over.
-    func newest(_ limit: Int?, where wanted: (IndexedRecord) -> Bool) throws -> [IndexedRecord] {
-        guard let limit else { return try all().filter(wanted) }
+    /// The newest `limit` records (all when nil) whose entry's key `mayMatch` accepts and for
+    /// which `wanted` is true, oldest first; read from the end, so the cost follows what is
+    /// returned and what is passed over, and only entries whose key is accepted are decoded.
+    func newest(_ limit: Int?, keys mayMatch: (LedgerEntries.Key) -> Bool = { _ in true },
+                where wanted: (IndexedRecord) -> Bool = { _ in true }) throws -> [IndexedRecord] {
+        guard let limit else { return try entries.records(upTo: summary.length, where: mayMatch).filter(wanted) }
         var found: [IndexedRecord] = []
         var end = summary.length
         while end > LedgerEntries.headerSize, found.count < limit {
-            let (record, start) = try entries.record(endingAt: end)
-            if wanted(record) { found.append(record) }
+            let (frame, start) = try entries.frame(endingAt: end)
+            if let record = try LedgerEntries.decode(frame, if: mayMatch), wanted(record) { found.append(record) }
             end = start
         }
         return found.reversed()
@@ -94,12 +96,6 @@ final class LedgerIndex {
 
     /// Every record, oldest first.
     func all() throws -> [IndexedRecord] { try entries.records(upTo: summary.length) }
-
-    /// The records, oldest first, whose run id and commit (UTF-8, 40 hexadecimal digits) `wanted`
-    /// accepts, found without decoding the other entries.
-    func records(where wanted: (_ run: ArraySlice<UInt8>, _ commit: ArraySlice<UInt8>) -> Bool) throws -> [IndexedRecord] {
-        try entries.records(upTo: summary.length, where: wanted)
-    }
 
     /// The latest run of `experiment`.
     func lastRun(experiment: String) throws -> RunEntry? {

@@ -94,18 +94,22 @@ final class LedgerEntries {
 
     /// The record whose entry ends at `end`, and where its entry starts.
     func record(endingAt end: Int) throws -> (record: IndexedRecord, start: Int) {
+        let (frame, start) = try self.frame(endingAt: end)
+        return (try Self.decode(frame), start)
+    }
+
+    /// The entry that ends at `end`, not decoded, and where it starts.
+    func frame(endingAt end: Int) throws -> (frame: ArraySlice<UInt8>, start: Int) {
         guard end - 4 >= Self.headerSize else { throw Damaged() }
         let length = Int(Bytes.integer(try read(4, at: end - 4)[...], UInt32.self))
         let start = end - length - 12
         guard start >= Self.headerSize else { throw Damaged() }
-        return (try Self.decode(try read(length + 12, at: start)[...]), start)
+        return (try read(length + 12, at: start)[...], start)
     }
 
-    /// The records in the first `length` bytes, in file order, whose run id and commit, as the
-    /// entry holds them (UTF-8, 40 hexadecimal digits), `wanted` accepts: the others are not
-    /// decoded. Read in chunks of a few megabytes.
-    func records(upTo length: Int, where wanted: (_ run: ArraySlice<UInt8>, _ commit: ArraySlice<UInt8>) -> Bool = { _, _ in true }) throws
-        -> [IndexedRecord] {
+    /// The records in the first `length` bytes, in file order, whose `Key` `wanted` accepts:
+    /// the others are not decoded. Read in chunks of a few megabytes.
+    func records(upTo length: Int, where wanted: (Key) -> Bool = { _ in true }) throws -> [IndexedRecord] {
         var records: [IndexedRecord] = []
         var pending = ArraySlice<UInt8>(), next = Self.headerSize
         while next < length || !pending.isEmpty {
@@ -118,8 +122,7 @@ final class LedgerEntries {
                 continue
             }
             let frame = pending.prefix(size)
-            let (run, commit) = try Self.keys(of: frame)
-            if wanted(run, commit) { records.append(try Self.decode(frame)) }
+            if let record = try Self.decode(frame, if: wanted) { records.append(record) }
             pending = pending.dropFirst(size)
         }
         return records
@@ -127,19 +130,37 @@ final class LedgerEntries {
 
     private static let chunkSize = 1 << 23
 
-    /// The run id and commit in an entry, not decoded (see `records(upTo:where:)`).
-    private static func keys(of frame: ArraySlice<UInt8>) throws -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
+    /// What an entry says of its record before it is decoded, read in place: for filters.
+    struct Key {
+        let status: RunStatus
+        let flags: IndexedRecord.Flags
+        /// The record's start, seconds since the reference date.
+        let startSeconds: Double
+        /// UTF-8.
+        let experiment: ArraySlice<UInt8>
+        let run: ArraySlice<UInt8>
+        /// 40 hexadecimal digits.
+        let commit: ArraySlice<UInt8>
+    }
+
+    /// The record in one framed entry when `wanted` accepts its key (its checksum is checked then).
+    static func decode(_ frame: ArraySlice<UInt8>, if wanted: (Key) -> Bool) throws -> IndexedRecord? {
         let base = frame.startIndex + 4
+        guard frame.count >= fixedSize + 12 else { throw Damaged() }
         var position = base + fixedSize
-        func skipText() throws -> Range<Int> {
+        func text() throws -> ArraySlice<UInt8> {
             guard position + 4 <= frame.endIndex - 8 else { throw Damaged() }
             let start = position + 4, end = start + Int(Bytes.integer(frame[position...], UInt32.self))
             guard end <= frame.endIndex - 8 else { throw Damaged() }
             position = end
-            return start..<end
+            return frame[start..<end]
         }
-        _ = try skipText()
-        return (frame[try skipText()], frame[base..<(base + 40)])
+        let statusIndex = Int(frame[base + 48])
+        guard statusIndex < RunStatus.allCases.count else { throw Damaged() }
+        let key = Key(status: RunStatus.allCases[statusIndex], flags: IndexedRecord.Flags(rawValue: frame[base + 49]),
+                      startSeconds: Double(bitPattern: Bytes.integer(frame[(base + 40)...], UInt64.self)),
+                      experiment: try text(), run: try text(), commit: frame[base..<(base + 40)])
+        return wanted(key) ? try decode(frame) : nil
     }
 
     private func read(_ count: Int, at offset: Int) throws -> [UInt8] {
