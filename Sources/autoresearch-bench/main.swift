@@ -189,8 +189,11 @@ func ledgerReads() throws {
         let path = try projectWithLedger(size: size, keeps: keeps)
         let git = (catFile: try measured("/bin/sh", ["-c", "git notes --ref=autoresearch list | git cat-file --batch >/dev/null"], in: path),
                    log: try measured("/usr/bin/git", ["log", "--notes=autoresearch", "-n", "20", "autoresearch/bench"], in: path))
+        // The last kept run by the end of its id (read with git, so the index is not built yet): every entry's id is looked at.
+        let lastKeep = RunRecord.parseAll(try runProgram("/usr/bin/git", ["notes", "--ref=autoresearch", "show", "autoresearch/bench"], in: path).stdout).last!
         print("  \(grouped(size + keeps)) records (ready in \(String(format: "%.1f s", now() - started))): git cat-file --batch of every note \(both(git.catFile)), git log --notes -n 20 \(both(git.log))")
-        for (label, arguments) in commands where !label.hasPrefix("log --format") || size <= fullLogLimit {
+        for (label, arguments) in commands + [("show RUN", ["show", String(lastKeep.run.suffix(6))])]
+            where !label.hasPrefix("log --format") || size <= fullLogLimit {
             let first = try measured(toolPath, arguments, in: path)
             let runs = try (0..<3).map { _ in try measured(toolPath, arguments, in: path) }
             let warm = (wall: median(runs.map(\.wall)), cpu: median(runs.map(\.cpu)))

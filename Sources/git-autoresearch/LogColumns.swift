@@ -2,11 +2,12 @@ import Autoresearch
 import Foundation
 
 /// A column of `log`'s table, TSV, CSV and Markdown: a field of the record, named as in the
-/// record (`host`, `worker`, `reason`, …) or `m.NAME` for a secondary metric.
+/// record (`host`, `worker`, `reason`, …) or `m.NAME` for a secondary metric. The fields the
+/// ledger index keeps are read from it; the others parse the record (`IndexedRecord.record`).
 struct LogColumn {
     let header: String
     /// The cell of a run in `style`.
-    let cell: (_ run: RunEntry, _ style: Style) -> String
+    let cell: (_ run: IndexedRecord, _ style: Style) -> String
 
     /// How cells are written: for people (short hashes, rounded numbers, `81ms`, `-` when none,
     /// `marks` after the status: `*` older evaluator, `!` suspect) or exact, for scripts (full
@@ -39,28 +40,28 @@ struct LogColumn {
         cell = field
     }
 
-    private static func field(_ name: String) -> ((RunEntry, Style) -> String)? {
+    private static func field(_ name: String) -> ((IndexedRecord, Style) -> String)? {
         switch name {
-        case "run": return { run, _ in run.record.run }
+        case "run": return { run, _ in run.run }
         case "commit": return { run, style in style.exact ? run.commit.hex : run.commit.short }
-        case "status": return { run, style in (run.record.isBaseline ? "baseline" : run.record.status.rawValue) + (style.exact ? "" : style.marks) }
-        case "value": return { run, style in style.number(run.record.value) }
-        case "delta": return { run, style in style.signed(run.record.delta) }
-        case "duration": return { run, style in style.exact ? String(format: "%.3f", run.record.duration) : Durations.format(run.record.duration) }
-        case "description": return { run, _ in run.record.description }
-        case "host": return { run, _ in run.record.host }
-        case "worker": return { run, style in run.record.worker.map(String.init) ?? (style.exact ? "" : "-") }
-        case "start": return { run, _ in RunRecord.timestamp(run.record.start) }
+        case "status": return { run, style in (run.isBaseline ? "baseline" : run.status.rawValue) + (style.exact ? "" : style.marks) }
+        case "value": return { run, style in style.number(run.value) }
+        case "delta": return { run, style in style.signed(run.delta) }
+        case "duration": return { run, style in style.exact ? Number.seconds(run.duration) : Durations.format(run.duration) }
+        case "description": return { run, _ in run.description }
+        case "host": return { run, _ in run.host }
+        case "worker": return { run, style in run.worker.map(String.init) ?? (style.exact ? "" : "-") }
+        case "start": return { run, _ in RunRecord.timestamp(run.start) }
         case "reason": return { run, _ in run.record.reason ?? "" }
-        case "evaluator": return { run, _ in run.record.evaluator ?? "" }
-        case "best_before": return { run, style in style.number(run.record.bestBefore) }
+        case "evaluator": return { run, _ in run.evaluator ?? "" }
+        case "best_before": return { run, style in style.number(run.bestBefore) }
         case "exit": return { run, style in run.record.exitCode.map(String.init) ?? (style.exact ? "" : "-") }
         case "noise": return { run, style in style.number(run.record.noise) }
         case "stage": return { run, _ in run.record.stage ?? "" }
         case "smoke": return { run, style in style.number(run.record.smokeValue) }
         case "breach": return { run, _ in run.record.breach ?? "" }
         case "artifacts": return { run, _ in run.record.artifacts ?? "" }
-        case "experiment": return { run, _ in run.record.experiment }
+        case "experiment": return { run, _ in run.experiment }
         case "metric": return { run, _ in run.record.metric }
         default: return nil
         }
@@ -68,11 +69,11 @@ struct LogColumn {
 
     /// The columns `--columns` names (comma-separated, repeatable), or the defaults with `host`
     /// when `runs` come from more than one host.
-    static func resolve(_ requested: [String], runs: [RunEntry], metric: String) throws -> [LogColumn] {
+    static func resolve(_ requested: [String], runs: [IndexedRecord], metric: String) throws -> [LogColumn] {
         var names = requested.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
         if names.isEmpty {
             names = defaults
-            if Set(runs.map(\.record.host)).count > 1 { names.insert("host", at: names.count - 1) }
+            if Set(runs.map(\.host)).count > 1 { names.insert("host", at: names.count - 1) }
         }
         return try names.map { try LogColumn($0, metric: metric) }
     }

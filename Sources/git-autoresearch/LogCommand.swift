@@ -6,7 +6,7 @@ extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
-            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit (-n), only the newest runs' records are read, from the index's end. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json). Filters (--since, --until, --grep, --host, --worker, --where) are ANDed and applied while the index is read; --where takes FIELD OP NUMBER (FIELD: value, duration or m.NAME; OP: < <= > >= == !=). --since/--until take git's dates: 2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z, @SECONDS, now, today, yesterday, 2.hours.ago, '3 days ago', yesterday.noon.")
+            discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit (-n), only the newest runs' entries are read, from the index's end. Filters and the columns the index keeps (run, commit, status, value, delta, duration, description, host, worker, start, evaluator, best_before, experiment) are read from its entries; the other columns, --where on m.NAME and --format json parse the records. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json). Filters (--since, --until, --grep, --host, --worker, --where) are ANDed and applied while the index is read; --where takes FIELD OP NUMBER (FIELD: value, duration or m.NAME; OP: < <= > >= == !=). --since/--until take git's dates: 2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z, @SECONDS, now, today, yesterday, 2.hours.ago, '3 days ago', yesterday.noon.")
 
         @OptionGroup var target: ExperimentOption
 
@@ -72,7 +72,7 @@ extension GitAutoresearch {
             if sort == .metric {
                 let direction = experiment.direction
                 runs.sort { a, b in
-                    switch (a.record.value, b.record.value) {
+                    switch (a.value, b.value) {
                     case let (x?, y?): return direction.isBetter(x, than: y)
                     case (.some, nil): return true
                     default: return false
@@ -85,17 +85,16 @@ extension GitAutoresearch {
             var table = Table(header: shown.map(\.header))
             var olderEvaluator = false
             for run in runs {
-                let record = run.record
-                let suspect = suspects[record.run]
+                let suspect = suspects[run.run]
                 // Measured with another evaluator than the current one: not comparable.
-                let older = record.evaluator != nil && experiment.evaluatorID != nil && record.evaluator != experiment.evaluatorID
+                let older = run.evaluator != nil && experiment.evaluatorID != nil && run.evaluator != experiment.evaluatorID
                 olderEvaluator = olderEvaluator || older
                 let style = LogColumn.Style(marks: (older ? "*" : "") + (suspect != nil ? "!" : ""), exact: !human && (format == .tsv || format == .csv))
                 // Every field, built only when printed.
                 var json: [String: Any?] = [:]
                 if format == .json {
-                    json = record.jsonFields
-                    json.merge(["commit": run.commit.hex, "baseline": record.isBaseline, "delta": record.delta,
+                    json = run.record.jsonFields
+                    json.merge(["commit": run.commit.hex, "baseline": run.isBaseline, "delta": run.delta,
                                 "older_evaluator": older, "suspect": suspect]) { _, new in new }
                 }
                 table.append(shown.map { $0.cell(run, style) }, json: json)

@@ -77,7 +77,7 @@ import Fixtures
         #expect(try base.recordsByIndex(ledger) == base.recordsByGit(repo))
         var text = try String(contentsOfFile: summary, encoding: .utf8)
         var foreign = try #require(base.cachedSummary(repository))
-        foreign.version = 3
+        foreign.version = LedgerSummary.version + 1
         try foreign.write(to: summary)
         #expect(try base.recordsByIndex(ledger) == base.recordsByGit(repo))
         foreign = try #require(base.cachedSummary(repository))
@@ -88,6 +88,8 @@ import Fixtures
         try text.replacingOccurrences(of: "\"total\":", with: "\"total\":1").write(toFile: summary, atomically: true, encoding: .utf8)
         #expect(try base.recordsByIndex(ledger) == base.recordsByGit(repo))
         #expect(try LedgerIndex.current(repository).summaries["demo"]?.total == 10 + 1)
+        // The fields each entry keeps and the seconds by status too.
+        try LedgerIndexFieldsTests().expectFieldsMatch(repo, repository)
     }
 
     @Test func theSummaryCountsWhatTheNotesHold() throws {
@@ -171,6 +173,7 @@ import Fixtures
             process.waitUntilExit()
         }
         #expect(try base.recordsByIndex(ledger) == base.recordsByGit(repo))
+        try LedgerIndexFieldsTests().expectFieldsMatch(repo, repository)
         let logged = try Tool.run(["log", "--experiment", "demo", "--format", "tsv"], in: repo)
         let demoRecords = try base.recordsByGit(repo).filter { $0.contains("experiment=demo ") }
         #expect(logged.stdout.split(separator: "\n").count - 1 == demoRecords.count, "\(logged.stderr)")

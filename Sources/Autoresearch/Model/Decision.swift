@@ -4,6 +4,15 @@ import Foundation
 public enum Number {
     public static func format(_ value: Double) -> String { printf("%.6g", value) }
     public static func signed(_ value: Double) -> String { printf("%+.6g", value) }
+    /// Seconds to the millisecond, as records keep durations: `81.250`, C's `%.3f`. A value within
+    /// a millionth of a whole number of milliseconds (every duration read from a record) is
+    /// printed without `printf`: `printf`'s rounding cannot differ there.
+    public static func seconds(_ value: Double) -> String {
+        let millis = (value.magnitude * 1000).rounded()
+        guard millis < 1e9, (value.magnitude * 1000 - millis).magnitude < 1e-6 else { return printf("%.3f", value) }
+        let whole = Int(millis), fraction = String(whole % 1000)
+        return (value.sign == .minus ? "-" : "") + String(whole / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
 
     /// `value` formatted by C's `printf` with `format` (one conversion of a double): the same
     /// text as `String(format:)`, without its cost (a log of 100,000 runs formats 300,000 numbers).
@@ -16,11 +25,12 @@ public enum Number {
     /// The shortest `%g` text of `value × scale` that reads back, divided by `scale`, as `value`
     /// exactly: for what is written to be read again (settings, constraints).
     public static func exact(_ value: Double, scale: Double = 1) -> String {
+        if scale == 1, value.isNormal || value == 0, let shortest = ShortestDigits(value), let text = shortest.g(6) ?? shortest.g(15) { return text }
         for digits in [6, 15] {
-            let text = String(format: "%.\(digits)g", value * scale)
+            let text = printf(digits == 6 ? "%.6g" : "%.15g", value * scale)
             if let back = Double(text), back / scale == value { return text }
         }
-        return String(format: "%.17g", value * scale)
+        return printf("%.17g", value * scale)
     }
 
     /// `new - old` as the decimals they are written as give it: 9.7 - 10 is -0.3, where the

@@ -15,9 +15,14 @@ public enum RecordTrust {
     /// Why each record of one note (records of one experiment, in note order) is suspect; nil
     /// for a trusted one. The first trusted keep on a commit counts; a later keep of another run is suspect.
     public static func suspicions(_ records: [RunRecord], now: Date = Date()) -> [String?] {
+        suspicions(records.map { ($0.run, $0.status, $0.start) }, now: now)
+    }
+
+    /// `suspicions` of records given by what it looks at: run id, status and start.
+    static func suspicions(_ records: [(run: String, status: RunStatus, start: Date)], now: Date = Date()) -> [String?] {
         var keptBy: String?
         return records.map { record in
-            if let problem = implausibleTime(record, now: now) { return problem }
+            if let problem = implausibleTime(run: record.run, start: record.start, now: now) { return problem }
             guard record.status == .keep else { return nil }
             if let first = keptBy, first != record.run { return "a second keep of this commit (run \(first) kept it first)" }
             keptBy = record.run
@@ -25,15 +30,15 @@ public enum RecordTrust {
         }
     }
 
-    /// Why the time of `record` cannot be right, or nil.
-    static func implausibleTime(_ record: RunRecord, now: Date) -> String? {
-        if record.start > now.addingTimeInterval(clockSkew) {
-            return "it starts in the future (\(RunRecord.timestamp(record.start)))"
+    /// Why the start of run `run` cannot be right, or nil.
+    static func implausibleTime(run: String, start: Date, now: Date) -> String? {
+        if start > now.addingTimeInterval(clockSkew) {
+            return "it starts in the future (\(RunRecord.timestamp(start)))"
         }
-        guard let made = runIDTime(record.run) else { return "its run id is not a time and a random number" }
-        let sinceMade = record.start.timeIntervalSince(made)
+        guard let made = runIDTime(run) else { return "its run id is not a time and a random number" }
+        let sinceMade = start.timeIntervalSince(made)
         guard sinceMade > -1, sinceMade <= longestAgentStep else {
-            return "its run id does not match its start (\(RunRecord.timestamp(record.start)))"
+            return "its run id does not match its start (\(RunRecord.timestamp(start)))"
         }
         return nil
     }
@@ -43,7 +48,7 @@ public enum RecordTrust {
     static func runIDTime(_ run: String) -> Date? {
         let bytes = Array(run.utf8)
         guard bytes.count == 22, bytes[8] == UInt8(ascii: "-"), bytes[15] == UInt8(ascii: "-"),
-              bytes[16...].allSatisfy({ Character(UnicodeScalar($0)).isHexDigit }) else { return nil }
+              bytes[16...].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             bytes[range].reduce(0) { total, byte in
                 guard let total, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }

@@ -136,7 +136,7 @@ public struct RunRecord: Sendable, Equatable {
         if let noise { fields.append(("noise", Self.format(noise))) }
         if let bestBefore { fields.append(("best_before", Self.format(bestBefore))) }
         fields.append(("direction", direction.rawValue))
-        fields.append(("duration", String(format: "%.3f", duration)))
+        fields.append(("duration", Number.seconds(duration)))
         fields.append(("start", Self.timestamp(start)))
         if let exitCode { fields.append(("exit", String(exitCode))) }
         fields.append(("host", host))

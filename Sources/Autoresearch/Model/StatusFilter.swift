@@ -29,9 +29,6 @@ public struct StatusFilter: Sendable, Equatable {
         self.init(statuses, baselines: baselines)
     }
 
-    /// False when no record with `status` can match (checked before a record is parsed).
-    func mayMatch(_ status: RunStatus) -> Bool { statuses.contains(status) || (baselines && status == .keep) }
-
-    /// True when `record` is one of the runs wanted.
-    public func matches(_ record: RunRecord) -> Bool { statuses.contains(record.status) || (baselines && record.isBaseline) }
+    /// True when a run with `status`, a baseline or not, is one of the runs wanted.
+    public func matches(status: RunStatus, isBaseline: Bool) -> Bool { statuses.contains(status) || (baselines && isBaseline) }
 }

@@ -39,6 +39,8 @@ public enum UntrustedText {
     /// `text` with backslash escapes for `\\`, tab, newline and carriage return (and `"` when
     /// `quotes`): one field of a line format (logfmt values, TSV cells) that holds no break.
     public static func backslashEscaped(_ text: String, quotes: Bool = false) -> String {
+        // Most texts need no escape: they are returned as they are (a log of 100,000 runs escapes 700,000 cells).
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || (quotes && $0 == 0x22) }) else { return text }
         var escaped = ""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -43,7 +43,7 @@ extension Workspace {
                                  latestPass: try index.latestPassingRun(experiment: name),
                                  ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
                                  best: standing?.best, baseline: standing?.baseline,
-                                 progress: Progress(runs: try runs(experiment: name), direction: experiment.direction))
+                                 runs: try index.newest(nil, keys: { $0.experiment.elementsEqual(name.utf8) }))
             }
         }
     }
@@ -63,8 +63,11 @@ struct ReportRow {
     let best: RunEntry?
     /// The baseline the best is measured against.
     let baseline: RunRecord?
-    /// Every run of the experiment, and the running best.
-    let progress: Progress
+    /// Every run of the experiment as the index keeps it, in ledger order.
+    let runs: [IndexedRecord]
+
+    /// Every run of the experiment, and the running best: parses every record (for the charts).
+    var progress: Progress { Progress(runs: runs.map(\.entry), direction: experiment.direction) }
 
     var name: String { experiment.title ?? experiment.name }
 

@@ -15,20 +15,17 @@ extension ReportRow {
         RunStatus.allCases.compactMap { status in summary.counts[status].map { (status, $0) } }
     }
 
-    /// Seconds of evaluation by status, the statuses with runs only.
+    /// Seconds of evaluation by status, the statuses with runs only (kept in the index's summary).
     var timeByStatus: [(status: RunStatus, seconds: Double)] {
-        RunStatus.allCases.compactMap { status in
-            let runs = progress.runs.filter { $0.record.status == status }
-            return runs.isEmpty ? nil : (status, runs.reduce(0) { $0 + $1.record.duration })
-        }
+        RunStatus.allCases.compactMap { status in summary.seconds[status].map { (status, $0) } }
     }
 
     /// The `count` best runs that passed (rechecks left out: they measure a kept commit again),
-    /// best first; equal values in ledger order.
-    func topRuns(_ count: Int) -> [RunEntry] {
-        let passed = progress.runs.filter { $0.record.passed && $0.record.status != .recheck }
+    /// best first; equal values in ledger order. Read from the index's fields: no record is parsed.
+    func topRuns(_ count: Int) -> [IndexedRecord] {
+        let passed = runs.filter { $0.passed && $0.status != .recheck }
         let ranked = passed.enumerated().sorted { a, b in
-            let (x, y) = (a.element.record.value!, b.element.record.value!)
+            let (x, y) = (a.element.value!, b.element.value!)
             return x == y ? a.offset < b.offset : experiment.direction.isBetter(x, than: y)
         }
         return ranked.prefix(max(count, 0)).map(\.element)
@@ -47,7 +44,7 @@ extension ReportRow {
     var summaryCells: [String] {
         let counts = countsByStatus.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")
         let time = timeByStatus.map { "\(Durations.format($0.seconds)) \($0.status.rawValue)" }.joined(separator: ", ")
-        let total = progress.runs.reduce(0) { $0 + $1.record.duration }
+        let total = summary.totalSeconds
         return [id, Self.valueText(baseline?.value), Self.valueText(best?.record.value), improvementText,
                 "\(summary.total)" + (counts.isEmpty ? "" : " (\(counts))"),
                 Durations.format(total) + (time.isEmpty ? "" : " (\(time))")]
@@ -60,9 +57,8 @@ extension ReportRow {
         let top = topRuns(count)
         guard !top.isEmpty else { return [] }
         return ["- Top runs:"] + top.enumerated().map { rank, run in
-            let record = run.record
-            return "  \(rank + 1). `\(experiment.metric)=\(Number.format(record.value!))` run `\(record.run)` on `\(run.commit.short)` (\(record.status.rawValue))"
-                + (record.description.isEmpty ? "" : ": \(record.description)")
+            "  \(rank + 1). `\(experiment.metric)=\(Number.format(run.value!))` run `\(run.run)` on `\(run.commit.short)` (\(run.status.rawValue))"
+                + (run.description.isEmpty ? "" : ": \(run.description)")
         }
     }
 }

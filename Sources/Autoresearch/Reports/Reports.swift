@@ -13,42 +13,47 @@ public enum RunKeyword: String, CaseIterable, Sendable {
 
 extension Workspace {
     /// The runs of an experiment, oldest first; with `status`, only those it matches; with
-    /// `latest`, only the newest that many, and only the records that may match are parsed.
+    /// `latest`, only the newest that many, read from the index's end.
     public func runs(experiment name: String, status filter: StatusFilter? = nil, latest limit: Int? = nil) throws -> [RunEntry] {
-        try indexedRuns(experiment: name, status: filter, query: nil, latest: limit).map(\.run)
+        try indexedRuns(experiment: name, status: filter, query: nil, latest: limit).map(\.entry)
     }
 
-    /// The runs of an experiment as `runs` gives them, and why each suspect one is suspect, by
-    /// run id (`RecordTrust`). Every record is parsed once; when every run of the experiment is
-    /// listed (no status, no limit), the suspicions come from them, grouped by commit in note
-    /// order, instead of from one note read per commit.
-    /// With `query`, only the runs it matches: the start time checked on the index, the rest on each record parsed once.
+    /// The runs of an experiment as `runs` gives them, as the index keeps them (a record is
+    /// parsed only when asked for), and why each suspect one is suspect, by run id (`RecordTrust`).
+    /// When every run of the experiment is listed (no status, no query, no limit), the suspicions
+    /// come from the index's fields instead of from one note read per commit: each run's time,
+    /// then the trusted keeps grouped by commit in note order.
+    /// With `query`, only the runs it matches, checked on the index's fields.
     public func runsWithSuspects(experiment name: String, status filter: StatusFilter? = nil, query: RunQuery? = nil, latest limit: Int? = nil) throws
-        -> (runs: [RunEntry], suspects: [String: String]) {
-        let records = try indexedRuns(experiment: name, status: filter, query: query, latest: limit)
-        let runs = records.map(\.run)
-        guard filter == nil, query == nil, limit == nil else { return (runs, try suspectReasons(among: runs, experiment: name)) }
-        var suspects: [String: String] = [:]
-        for note in Dictionary(grouping: records, by: \.run.commit).values {
-            let inNoteOrder = note.sorted { $0.ordinal < $1.ordinal }.map(\.run.record)
-            for (record, reason) in zip(inNoteOrder, RecordTrust.suspicions(inNoteOrder)) { if let reason { suspects[record.run] = reason } }
+        -> (runs: [IndexedRecord], suspects: [String: String]) {
+        let runs = try indexedRuns(experiment: name, status: filter, query: query, latest: limit)
+        guard filter == nil, query == nil, limit == nil else { return (runs, try suspectReasons(on: Set(runs.map(\.commit)), experiment: name)) }
+        var suspects: [String: String] = [:], keeps: [OID: [IndexedRecord]] = [:]
+        let now = Date()
+        for run in runs {
+            if let problem = RecordTrust.implausibleTime(run: run.run, start: run.start, now: now) {
+                suspects[run.run] = problem
+            } else if run.status == .keep {
+                keeps[run.commit, default: []].append(run)
+            }
+        }
+        for note in keeps.values where note.count > 1 {
+            let inNoteOrder = note.sorted { $0.ordinal < $1.ordinal }
+            let reasons = RecordTrust.suspicions(inNoteOrder.map { ($0.run, $0.status, $0.start) }, now: now)
+            for (record, reason) in zip(inNoteOrder, reasons) { if let reason { suspects[record.run] = reason } }
         }
         return (runs, suspects)
     }
 
-    /// The experiment's runs in ledger order with their place in the index: read from the
-    /// index's end when only the newest are wanted and the status alone decides; a filter that
-    /// looks further into the records parses each record its status lets through.
-    private func indexedRuns(experiment name: String, status filter: StatusFilter?, query: RunQuery?, latest limit: Int?) throws
-        -> [(ordinal: Int, run: RunEntry)] {
+    /// The experiment's runs in ledger order that `filter` and `query` let through, the newest
+    /// `limit` of them (all when nil), read from the index's end without parsing a record: the
+    /// experiment, status and time range checked on each entry before it is decoded.
+    private func indexedRuns(experiment name: String, status filter: StatusFilter?, query: RunQuery?, latest limit: Int?) throws -> [IndexedRecord] {
         try ledger.withIndex { index in
-            let statusDecides = filter == nil && (query?.onlyTime ?? true)
-            let candidates = try index.newest(statusDecides ? limit : nil) {
-                $0.experiment == name && (filter?.mayMatch($0.status) ?? true) && (query?.mayMatch(start: $0.start) ?? true)
-            }
-            let runs = candidates.compactMap { indexed in indexed.entry.map { (ordinal: indexed.ordinal, run: $0) } }
-                .filter { (filter?.matches($0.run.record) ?? true) && (query?.matches($0.run.record) ?? true) }
-            return limit.map { Array(runs.suffix($0)) } ?? runs
+            try index.newest(limit, keys: { key in
+                key.experiment.elementsEqual(name.utf8) && (filter?.matches(status: key.status, isBaseline: key.flags.contains(.baseline)) ?? true)
+                    && (query?.inTimeRange(key.startSeconds) ?? true)
+            }, where: { query?.matches($0) ?? true })
         }
     }
 
@@ -68,22 +73,29 @@ extension Workspace {
     /// Runs of `experiment` only, when given. Several runs matching is an error listing them.
     public func run(named name: String, experiment: String? = nil) throws -> RunEntry {
         if let keyword = RunKeyword(rawValue: name) { return try run(keyword, experiment: resolveExperimentName(experiment)) }
-        let records = try ledger.withIndex { try $0.all() }.filter { experiment == nil || $0.experiment == experiment }
-        if let exact = records.first(where: { $0.run == name })?.entry { return exact }
+        let commit = try repository.resolveCommit(name)
+        let named = Array(name.utf8), commitHex = commit.map { Array($0.hex.utf8) }
+        let records = try ledger.withIndex { index in
+            try index.newest(nil, keys: { key in
+                key.run.elementsEqual(named) || (!named.isEmpty && (key.run.starts(with: named) || key.run.reversed().starts(with: named.reversed())))
+                    || commitHex.map(key.commit.elementsEqual) == true
+            })
+        }.filter { experiment == nil || $0.experiment == experiment }
+        if let exact = records.first(where: { $0.run == name }) { return exact.entry }
         var matches = name.isEmpty ? [] : records.filter { $0.run.hasPrefix(name) || $0.run.hasSuffix(name) }
-        if let commit = try repository.resolveCommit(name) { matches += records.filter { $0.commit == commit } }
+        if let commit { matches += records.filter { $0.commit == commit } }
         var seen = Set<String>()
-        let candidates = matches.filter { seen.insert($0.run).inserted }.compactMap(\.entry)
+        let candidates = matches.filter { seen.insert($0.run).inserted }
         guard let match = candidates.first else {
             throw AutoresearchError("no run '\(name)'\(experiment.map { " in experiment '\($0)'" } ?? "")",
                                     hint: "name a run by its id (or a unique part of it from either end), its commit, or best, baseline, last; list them with 'git autoresearch log'")
         }
         guard candidates.count == 1 else {
-            let listed = candidates.prefix(10).map { "\($0.record.run) \($0.record.status.rawValue) on \($0.commit.short) (\($0.record.experiment))" }
+            let listed = candidates.prefix(10).map { "\($0.run) \($0.status.rawValue) on \($0.commit.short) (\($0.experiment))" }
             throw AutoresearchError("'\(name)' names \(candidates.count) runs: \(listed.joined(separator: "; "))\(candidates.count > 10 ? "; …" : "")",
                                     hint: "give more of the run id, or one of the ids above")
         }
-        return match
+        return match.entry
     }
 
     /// The run a keyword names in experiment `name`.
@@ -98,8 +110,9 @@ extension Workspace {
             return best
         case .baseline:
             guard let run = try best(experiment: name)?.baseline?.run,
-                  let baseline = try ledger.withIndex({ try $0.all() }).first(where: { $0.run == run && $0.experiment == name })?.entry else { throw missing }
-            return baseline
+                  let baseline = try ledger.withIndex({ try $0.newest(nil, keys: { $0.run.elementsEqual(run.utf8) }) })
+                    .first(where: { $0.run == run && $0.experiment == name }) else { throw missing }
+            return baseline.entry
         }
     }
 

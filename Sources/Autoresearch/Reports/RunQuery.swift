@@ -1,8 +1,8 @@
 import Foundation
 
 /// Which runs `log` lists beyond the experiment and status: a time range, a pattern in the
-/// description, hosts, workers and conditions on values, all of them ANDed. The time range is
-/// checked on the ledger index before a record is parsed; the rest on the parsed record.
+/// description, hosts, workers and conditions on values, all of them ANDed. Checked on the
+/// ledger index's fields (`IndexedRecord`): only a condition on a secondary metric parses the record.
 public struct RunQuery {
     /// Only runs started at or after this date.
     public var since: Date?
@@ -26,17 +26,14 @@ public struct RunQuery {
             ?? (try? NSRegularExpression(pattern: NSRegularExpression.escapedPattern(for: pattern), options: options))
     }
 
-    /// True when only the time range filters: the index alone decides.
-    var onlyTime: Bool { grep == nil && hosts.isEmpty && workers.isEmpty && conditions.isEmpty }
-
-    /// Whether a run started at `start` (seconds since the reference date, as the index keeps it) may match.
-    func mayMatch(start: Double) -> Bool {
+    /// Whether a run started at `start` (seconds since the reference date, as the index keeps it) is in the time range.
+    func inTimeRange(_ start: Double) -> Bool {
         (since.map { start >= $0.timeIntervalSinceReferenceDate } ?? true) && (until.map { start <= $0.timeIntervalSinceReferenceDate } ?? true)
     }
 
     /// Whether `record` matches every part of the query.
-    public func matches(_ record: RunRecord) -> Bool {
-        guard mayMatch(start: record.start.timeIntervalSinceReferenceDate),
+    public func matches(_ record: IndexedRecord) -> Bool {
+        guard inTimeRange(record.startSeconds),
               hosts.isEmpty || hosts.contains(record.host),
               workers.isEmpty || record.worker.map(workers.contains) == true else { return false }
         if let grep {
@@ -68,12 +65,12 @@ public struct RunCondition: Sendable {
         bound = parsed.bound
     }
 
-    func holds(for record: RunRecord) -> Bool {
+    func holds(for record: IndexedRecord) -> Bool {
         let value: Double?
         switch field {
         case "value": value = record.value
         case "duration": value = record.duration
-        default: value = record.metricValues[String(field.dropFirst(RunRecord.metricPrefix.count))]
+        default: value = record.record.metricValues[String(field.dropFirst(RunRecord.metricPrefix.count))]
         }
         return value.map { comparison.holds($0, bound) } ?? false
     }

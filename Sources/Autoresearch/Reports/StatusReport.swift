@@ -81,11 +81,11 @@ extension Workspace {
 }
 
 extension Workspace {
-    /// Why each suspect record among `runs` (of `experiment`) is suspect, by run id; each
+    /// Why each suspect record of `experiment` on `commits` is suspect, by run id; each
     /// commit's note is read once.
-    public func suspectReasons(among runs: [RunEntry], experiment: String) throws -> [String: String] {
+    public func suspectReasons(on commits: Set<OID>, experiment: String) throws -> [String: String] {
         var reasons: [String: String] = [:]
-        for commit in Set(runs.map(\.commit)) {
+        for commit in commits {
             for suspect in try ledger.suspects(on: commit, experiment: experiment) { reasons[suspect.record.run] = suspect.reason }
         }
         return reasons

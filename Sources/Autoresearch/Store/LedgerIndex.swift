@@ -4,71 +4,14 @@ import Git
 import Glibc
 #endif
 
-/// One record as the ledger index keeps it: what sorting, counting and filtering need, and the
-/// record's line, parsed only when the record is asked for.
-struct IndexedRecord {
-    /// What the index knows of a record without parsing its line again.
-    struct Flags: OptionSet {
-        let rawValue: UInt8
-        /// `RunRecord.passed`.
-        static let passed = Flags(rawValue: 1)
-        /// The run has a smoke-stage value.
-        static let smoke = Flags(rawValue: 2)
-        /// `RunRecord.isBaseline`.
-        static let baseline = Flags(rawValue: 4)
-    }
-
-    /// The commit the record's note is on.
-    let commit: OID
-    /// The record's start, seconds since the reference date.
-    let start: Double
-    let status: RunStatus
-    let flags: Flags
-    let experiment: String
-    let run: String
-    /// Which record of its note it is, from 0.
-    let ordinal: Int
-    /// The record's line as it is in the note.
-    let line: String
-
-    init?(line: String, ordinal: Int, on commit: OID) {
-        guard let record = RunRecord(line: line) else { return nil }
-        var flags: Flags = []
-        if record.passed { flags.insert(.passed) }
-        if record.smokeValue != nil { flags.insert(.smoke) }
-        if record.isBaseline { flags.insert(.baseline) }
-        self.init(commit: commit, start: record.start.timeIntervalSinceReferenceDate, status: record.status, flags: flags,
-                  experiment: record.experiment, run: record.run, ordinal: ordinal, line: line)
-    }
-
-    init(commit: OID, start: Double, status: RunStatus, flags: Flags, experiment: String, run: String, ordinal: Int, line: String) {
-        self.commit = commit
-        self.start = start
-        self.status = status
-        self.flags = flags
-        self.experiment = experiment
-        self.run = run
-        self.ordinal = ordinal
-        self.line = line
-    }
-
-    /// The record with its commit (nil only if the line no longer parses, which the index prevents).
-    var entry: RunEntry? { RunRecord(line: line).map { RunEntry(commit: commit, record: $0) } }
-
-    /// The ledger's order: by start time, then run id, then commit, then place in the note.
-    static func inLedgerOrder(_ a: IndexedRecord, _ b: IndexedRecord) -> Bool {
-        if a.start != b.start { return a.start < b.start }
-        if a.run != b.run { return a.run < b.run }
-        if a.commit != b.commit { return a.commit.hex < b.commit.hex }
-        return a.ordinal < b.ordinal
-    }
-}
-
 /// The running aggregates of one experiment's runs, kept in the ledger index's summary and
 /// updated record by record as records are appended, so that `status` and `best` scan nothing.
 struct RunSummary: Codable {
     var counts: [RunStatus: Int] = [:]
     var total = 0
+    /// Seconds of evaluation by status, and in all (each summed in ledger order).
+    var seconds: [RunStatus: Double] = [:]
+    var totalSeconds = 0.0
     /// Where the entry of the latest run is in the entries file.
     var last: Int?
     /// Where the entry of the latest run that passed the full stage (`RunRecord.passed`) is.
@@ -85,6 +28,8 @@ struct RunSummary: Codable {
     mutating func add(_ record: IndexedRecord, at offset: Int) {
         counts[record.status, default: 0] += 1
         total += 1
+        seconds[record.status, default: 0] += record.duration
+        totalSeconds += record.duration
         last = offset
         if record.flags.contains(.passed) { latestPass = offset }
         if record.flags.contains(.smoke) { ranSmoke = true }
@@ -133,31 +78,33 @@ final class LedgerIndex {
     /// Each experiment's aggregates.
     var summaries: [String: RunSummary] { summary.experiments }
 
-    /// The newest `limit` records (all when nil) for which `wanted` is true, oldest first; read
-    /// from the end, so the cost follows what is returned and what is passed over.
-    func newest(_ limit: Int?, where wanted: (IndexedRecord) -> Bool) throws -> [IndexedRecord] {
-        guard let limit else { return try all().filter(wanted) }
+    /// The newest `limit` records (all when nil) whose entry's key `mayMatch` accepts and for
+    /// which `wanted` is true, oldest first; read from the end, so the cost follows what is
+    /// returned and what is passed over, and only entries whose key is accepted are decoded.
+    func newest(_ limit: Int?, keys mayMatch: (LedgerEntries.Key) -> Bool = { _ in true },
+                where wanted: (IndexedRecord) -> Bool = { _ in true }) throws -> [IndexedRecord] {
+        guard let limit else { return try entries.records(upTo: summary.length, where: mayMatch).filter(wanted) }
         var found: [IndexedRecord] = []
         var end = summary.length
         while end > LedgerEntries.headerSize, found.count < limit {
-            let (record, start) = try entries.record(endingAt: end)
-            if wanted(record) { found.append(record) }
+            let (frame, start) = try entries.frame(endingAt: end)
+            if let record = try LedgerEntries.decode(frame, if: mayMatch), wanted(record) { found.append(record) }
             end = start
         }
         return found.reversed()
     }
 
     /// Every record, oldest first.
-    func all() throws -> [IndexedRecord] { try entries.all(upTo: summary.length).map(\.record) }
+    func all() throws -> [IndexedRecord] { try entries.records(upTo: summary.length) }
 
     /// The latest run of `experiment`.
     func lastRun(experiment: String) throws -> RunEntry? {
-        try summaries[experiment]?.last.flatMap { try entries.record(at: $0).record.entry }
+        try summaries[experiment]?.last.map { try entries.record(at: $0).record.entry }
     }
 
     /// The latest run of `experiment` that passed the full stage (`RunRecord.passed`).
     func latestPassingRun(experiment: String) throws -> RunEntry? {
-        try summaries[experiment]?.latestPass.flatMap { try entries.record(at: $0).record.entry }
+        try summaries[experiment]?.latestPass.map { try entries.record(at: $0).record.entry }
     }
 
     /// True when a run of `experiment` has a smoke-stage value.
@@ -299,7 +246,9 @@ final class LedgerIndex {
     private static func records(inNote bytes: [UInt8], on commit: OID) -> [IndexedRecord] {
         var records: [IndexedRecord] = []
         for line in bytes.split(separator: newline) {
-            if let record = IndexedRecord(line: String(decoding: line, as: UTF8.self), ordinal: records.count, on: commit) { records.append(record) }
+            if let record = RunRecord(line: String(decoding: line, as: UTF8.self)) {
+                records.append(IndexedRecord(record, line: line, ordinal: records.count, on: commit))
+            }
         }
         return records
     }

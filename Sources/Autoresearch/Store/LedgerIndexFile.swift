@@ -5,14 +5,17 @@ import Glibc
 #endif
 
 /// The ledger index's entries on disk, `.git/autoresearch/ledger-index`: an 16-byte header
-/// (`ARLIDX02` and the file's generation, a random number), then one entry per record in ledger
+/// (`ARLIDX03` and the file's generation, a random number), then one entry per record in ledger
 /// order, each framed so that it can be read from either end without reading the others:
 ///
 ///     LENGTH (u32) | PAYLOAD | CHECKSUM (u32 FNV-1a of PAYLOAD) | LENGTH (u32)
-///     PAYLOAD: commit (40 hex digits) | start (f64 bits, u64) | status | flags | ordinal (u32)
-///              | experiment (u32 length, bytes) | run (u32 length, bytes) | the record's line
+///     PAYLOAD: commit (40 hex digits) | start (f64) | status | flags | ordinal (u32) | value (f64)
+///              | best before (f64) | duration (f64) | worker (i64) | experiment | run | host
+///              | description | evaluator | the record's line
 ///
-/// Integers are little-endian; the status is its place in `RunStatus.allCases`. Only the bytes
+/// Integers are little-endian, f64 its bits as a u64, texts a u32 length and UTF-8 bytes; the
+/// status is its place in `RunStatus.allCases`; the flags (`IndexedRecord.Flags`) say which of
+/// value, best before, worker and evaluator are present. Only the bytes
 /// up to the length the summary names (`LedgerSummary`) count: an append torn by `kill -9`
 /// leaves bytes past it, which the next append overwrites. A rebuilt file gets a new generation
 /// and is written to a temporary file, then renamed; a damaged entry reads as `Damaged`.
@@ -20,7 +23,7 @@ final class LedgerEntries {
     /// An entry whose framing or checksum is wrong: the cache is rebuilt.
     struct Damaged: Error {}
 
-    static let magic = Array("ARLIDX02".utf8)
+    static let magic = Array("ARLIDX03".utf8)
     static let headerSize = 16
     let generation: UInt64
     private let descriptor: Int32
@@ -91,26 +94,73 @@ final class LedgerEntries {
 
     /// The record whose entry ends at `end`, and where its entry starts.
     func record(endingAt end: Int) throws -> (record: IndexedRecord, start: Int) {
+        let (frame, start) = try self.frame(endingAt: end)
+        return (try Self.decode(frame), start)
+    }
+
+    /// The entry that ends at `end`, not decoded, and where it starts.
+    func frame(endingAt end: Int) throws -> (frame: ArraySlice<UInt8>, start: Int) {
         guard end - 4 >= Self.headerSize else { throw Damaged() }
         let length = Int(Bytes.integer(try read(4, at: end - 4)[...], UInt32.self))
         let start = end - length - 12
         guard start >= Self.headerSize else { throw Damaged() }
-        return (try Self.decode(try read(length + 12, at: start)[...]), start)
+        return (try read(length + 12, at: start)[...], start)
     }
 
-    /// Every record in the first `length` bytes, in file order, with its entry's offset: one read.
-    func all(upTo length: Int) throws -> [(record: IndexedRecord, offset: Int)] {
-        let bytes = try read(length - Self.headerSize, at: Self.headerSize)
-        var records: [(IndexedRecord, Int)] = []
-        var position = 0
-        while position < bytes.count {
-            guard position + 4 <= bytes.count else { throw Damaged() }
-            let size = Int(Bytes.integer(bytes[position...], UInt32.self)) + 12
-            guard position + size <= bytes.count else { throw Damaged() }
-            records.append((try Self.decode(bytes[position..<(position + size)]), position + Self.headerSize))
-            position += size
+    /// The records in the first `length` bytes, in file order, whose `Key` `wanted` accepts:
+    /// the others are not decoded. Read in chunks of a few megabytes.
+    func records(upTo length: Int, where wanted: (Key) -> Bool = { _ in true }) throws -> [IndexedRecord] {
+        var records: [IndexedRecord] = []
+        var pending = ArraySlice<UInt8>(), next = Self.headerSize
+        while next < length || !pending.isEmpty {
+            let size = pending.count >= 4 ? Int(Bytes.integer(pending, UInt32.self)) + 12 : 4
+            guard pending.count >= size else {
+                guard next < length else { throw Damaged() }
+                let count = min(max(Self.chunkSize, size - pending.count), length - next)
+                pending += try read(count, at: next)
+                next += count
+                continue
+            }
+            let frame = pending.prefix(size)
+            if let record = try Self.decode(frame, if: wanted) { records.append(record) }
+            pending = pending.dropFirst(size)
         }
         return records
+    }
+
+    private static let chunkSize = 1 << 23
+
+    /// What an entry says of its record before it is decoded, read in place: for filters.
+    struct Key {
+        let status: RunStatus
+        let flags: IndexedRecord.Flags
+        /// The record's start, seconds since the reference date.
+        let startSeconds: Double
+        /// UTF-8.
+        let experiment: ArraySlice<UInt8>
+        let run: ArraySlice<UInt8>
+        /// 40 hexadecimal digits.
+        let commit: ArraySlice<UInt8>
+    }
+
+    /// The record in one framed entry when `wanted` accepts its key (its checksum is checked then).
+    static func decode(_ frame: ArraySlice<UInt8>, if wanted: (Key) -> Bool) throws -> IndexedRecord? {
+        let base = frame.startIndex + 4
+        guard frame.count >= fixedSize + 12 else { throw Damaged() }
+        var position = base + fixedSize
+        func text() throws -> ArraySlice<UInt8> {
+            guard position + 4 <= frame.endIndex - 8 else { throw Damaged() }
+            let start = position + 4, end = start + Int(Bytes.integer(frame[position...], UInt32.self))
+            guard end <= frame.endIndex - 8 else { throw Damaged() }
+            position = end
+            return frame[start..<end]
+        }
+        let statusIndex = Int(frame[base + 48])
+        guard statusIndex < RunStatus.allCases.count else { throw Damaged() }
+        let key = Key(status: RunStatus.allCases[statusIndex], flags: IndexedRecord.Flags(rawValue: frame[base + 49]),
+                      startSeconds: Double(bitPattern: Bytes.integer(frame[(base + 40)...], UInt64.self)),
+                      experiment: try text(), run: try text(), commit: frame[base..<(base + 40)])
+        return wanted(key) ? try decode(frame) : nil
     }
 
     private func read(_ count: Int, at offset: Int) throws -> [UInt8] {
@@ -125,17 +175,22 @@ final class LedgerEntries {
         return bytes
     }
 
+    /// The bytes of the payload before its texts.
+    private static let fixedSize = 86
+
     private static func encode(_ record: IndexedRecord, into bytes: inout [UInt8]) {
         var payload = Array(record.commit.hex.utf8)
-        Bytes.append(record.start.bitPattern, to: &payload)
+        Bytes.append(record.startSeconds.bitPattern, to: &payload)
         payload.append(UInt8(RunStatus.allCases.firstIndex(of: record.status)!))
         payload.append(record.flags.rawValue)
         Bytes.append(UInt32(record.ordinal), to: &payload)
-        for text in [record.experiment, record.run] {
+        for number in [record.value ?? 0, record.bestBefore ?? 0, record.duration] { Bytes.append(number.bitPattern, to: &payload) }
+        Bytes.append(Int64(record.worker ?? 0), to: &payload)
+        for text in [record.experiment, record.run, record.host, record.description, record.evaluator ?? ""] {
             Bytes.append(UInt32(text.utf8.count), to: &payload)
             payload += text.utf8
         }
-        payload += record.line.utf8
+        payload += record.lineBytes
         Bytes.append(UInt32(payload.count), to: &bytes)
         bytes += payload
         Bytes.append(Bytes.checksum32(payload[...]), to: &bytes)
@@ -147,8 +202,9 @@ final class LedgerEntries {
         let start = frame.startIndex, length = Int(Bytes.integer(frame, UInt32.self))
         guard frame.count == length + 12, Int(Bytes.integer(frame[(frame.endIndex - 4)...], UInt32.self)) == length else { throw Damaged() }
         let payload = frame[(start + 4)..<(start + 4 + length)]
-        guard Bytes.integer(frame[(start + 4 + length)...], UInt32.self) == Bytes.checksum32(payload), length >= 54 else { throw Damaged() }
-        var position = payload.startIndex + 54
+        guard Bytes.integer(frame[(start + 4 + length)...], UInt32.self) == Bytes.checksum32(payload), length >= fixedSize else { throw Damaged() }
+        let base = payload.startIndex
+        var position = base + fixedSize
         func text() throws -> String {
             guard position + 4 <= payload.endIndex else { throw Damaged() }
             let count = Int(Bytes.integer(payload[position...], UInt32.self))
@@ -156,15 +212,17 @@ final class LedgerEntries {
             defer { position += 4 + count }
             return String(decoding: payload[(position + 4)..<(position + 4 + count)], as: UTF8.self)
         }
-        let base = payload.startIndex
-        let statusIndex = Int(payload[base + 48])
+        func number(at offset: Int) -> Double { Double(bitPattern: Bytes.integer(payload[(base + offset)...], UInt64.self)) }
+        let statusIndex = Int(payload[base + 48]), flags = IndexedRecord.Flags(rawValue: payload[base + 49])
         guard let commit = OID(hex: String(decoding: payload[base..<(base + 40)], as: UTF8.self)),
               statusIndex < RunStatus.allCases.count else { throw Damaged() }
-        let experiment = try text(), run = try text()
-        return IndexedRecord(commit: commit, start: Double(bitPattern: Bytes.integer(payload[(base + 40)...], UInt64.self)),
-                             status: RunStatus.allCases[statusIndex], flags: IndexedRecord.Flags(rawValue: payload[base + 49]),
-                             experiment: experiment, run: run, ordinal: Int(Bytes.integer(payload[(base + 50)...], UInt32.self)),
-                             line: String(decoding: payload[position...], as: UTF8.self))
+        let (experiment, run, host, description, evaluator) = (try text(), try text(), try text(), try text(), try text())
+        return IndexedRecord(commit: commit, startSeconds: number(at: 40), status: RunStatus.allCases[statusIndex], flags: flags,
+                             experiment: experiment, run: run, value: flags.contains(.hasValue) ? number(at: 54) : nil,
+                             bestBefore: flags.contains(.hasBestBefore) ? number(at: 62) : nil, duration: number(at: 70), host: host,
+                             worker: flags.contains(.hasWorker) ? Int(Bytes.integer(payload[(base + 78)...], Int64.self)) : nil,
+                             evaluator: flags.contains(.hasEvaluator) ? evaluator : nil, description: description,
+                             ordinal: Int(Bytes.integer(payload[(base + 50)...], UInt32.self)), lineBytes: payload[position...])
     }
 }
 
@@ -173,7 +231,7 @@ final class LedgerEntries {
 /// experiment's running aggregates, so that `status` and `best` read no entry. JSON, then a line
 /// with its 64-bit FNV-1a; written to a temporary file and renamed after the entries it names.
 struct LedgerSummary: Codable {
-    static let version = 2
+    static let version = 3
     var version = LedgerSummary.version
     /// The notes commit the index reflects (nil: no notes yet), in hexadecimal.
     var notesCommit: String?
