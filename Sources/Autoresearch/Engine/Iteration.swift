@@ -421,7 +421,11 @@ extension RunRecord {
 /// time, and unique across clones without coordination.
 public enum RunID {
     public static func make(at date: Date = Date()) -> String {
-        DateFormatter.utc("yyyyMMdd-HHmmss").string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
+        // From the records' timestamp (no date formatter per run): 2026-11-23T09:01:02.000Z → 20261123-090102.
+        let stamp = Timestamp.format(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+        let time = String(stamp.prefix(19).compactMap { $0 == "T" ? "-" : $0.isNumber ? $0 : nil })
+        let random = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
+        return time + "-" + String(repeating: "0", count: 6 - random.count) + random
     }
 }
 
