@@ -25,15 +25,12 @@ deps:
 
 build: deps
 	$(SWIFT) build $(RELEASE) --product git-autoresearch
-	$(SWIFT) build $(RELEASE) --product autoresearch-watchdog
 
 ## Build, install into $(PREFIX)/bin (git finds it as 'git autoresearch', stripped) with the man page and the
 ## bash, zsh and fish completions (bash: also for 'git autoresearch', through git's completion), and run the demo.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -s -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/git-autoresearch
-	install -d $(DESTDIR)$(PREFIX)/libexec/git-autoresearch
-	install -s -m 0755 .build/release/autoresearch-watchdog $(DESTDIR)$(PREFIX)/libexec/git-autoresearch/autoresearch-watchdog
 	install -m 0644 docs/git-autoresearch.1 $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/git-autoresearch
@@ -63,7 +60,6 @@ test: deps
 bench: deps
 	$(SWIFT) build $(RELEASE) --product autoresearch-bench
 	$(SWIFT) build $(RELEASE) --product git-autoresearch
-	$(SWIFT) build $(RELEASE) --product autoresearch-watchdog
 	.build/release/autoresearch-bench $(BENCH)
 
 ## Reliability: kill -9 of loop, loop --jobs 3 and push at random moments (CYCLES="--loop 1000 --jobs 300 --push 300").
@@ -71,12 +67,10 @@ CYCLES ?=
 chaos: deps
 	$(SWIFT) build $(RELEASE) --product autoresearch-chaos
 	$(SWIFT) build $(RELEASE) --product git-autoresearch
-	$(SWIFT) build $(RELEASE) --product autoresearch-watchdog
 	GIT_AUTORESEARCH_BIN=$(CURDIR)/.build/release/git-autoresearch .build/release/autoresearch-chaos $(CYCLES)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/git-autoresearch $(DESTDIR)$(PREFIX)/share/man/man1/git-autoresearch.1 \
-		$(DESTDIR)$(PREFIX)/libexec/git-autoresearch/autoresearch-watchdog \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/git-autoresearch \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_git-autoresearch \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/git-autoresearch.fish

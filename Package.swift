@@ -7,7 +7,6 @@ let package = Package(
     name: "git-autoresearch",
     products: [
         .executable(name: "git-autoresearch", targets: ["git-autoresearch"]),
-        .executable(name: "autoresearch-watchdog", targets: ["autoresearch-watchdog"]),
         .library(name: "Autoresearch", targets: ["Autoresearch"]),
     ],
     dependencies: [
@@ -43,9 +42,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The watchdog that stops an evaluation's process group when the tool dies (a C program,
-        // found next to the tool or in ../libexec/git-autoresearch; else a shell script stands in).
-        .executableTarget(name: "autoresearch-watchdog"),
         // Scratch repositories, the git CLI as an oracle, child processes and the built binary:
         // for the tests and the benchmarks, never for the shipped tool.
         .target(name: "Fixtures"),

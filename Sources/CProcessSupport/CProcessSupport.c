@@ -45,9 +45,8 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     return result;
 }
 
-/* The watchdog is `program` (the C program `autoresearch-watchdog`) or, when that is NULL, a shell
-   running the script below; either is started with posix_spawn (whose cost does not grow with the
-   tool's memory, unlike fork). It waits for a line on stdin: the release. End of file without it
+/* The watchdog is a shell, started with posix_spawn (whose cost does not grow with the tool's
+   memory, unlike fork). It waits for a line on stdin: the release. End of file without it
    means the tool died: it stops group $1 as the tool would have, with $2 steps of 50 ms grace. */
 static const char *watchdog_script =
     "trap '' INT TERM HUP\n"
@@ -62,7 +61,7 @@ int cps_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
 }
 
-int cps_start_watchdog(const char *program, pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {
+int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;
     posix_spawn_file_actions_t actions;
@@ -85,11 +84,9 @@ int cps_start_watchdog(const char *program, pid_t group, int grace_ms, pid_t *wa
     char group_text[24], steps_text[24];
     snprintf(group_text, sizeof group_text, "%d", (int)group);
     snprintf(steps_text, sizeof steps_text, "%d", grace_ms / 50 + 1);
-    char *const script_argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "autoresearch-watchdog", group_text, steps_text, NULL};
-    char *const program_argv[] = {"autoresearch-watchdog", group_text, steps_text, NULL};
+    char *const argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "autoresearch-watchdog", group_text, steps_text, NULL};
     extern char **environ;
-    result = program != NULL ? posix_spawn(watchdog, program, &actions, &attributes, program_argv, environ)
-                             : posix_spawn(watchdog, "/bin/sh", &actions, &attributes, script_argv, environ);
+    result = posix_spawn(watchdog, "/bin/sh", &actions, &attributes, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     close(fds[0]);

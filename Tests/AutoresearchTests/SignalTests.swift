@@ -138,10 +138,10 @@ private func interruptThroughGit(mode: String, trials: Int, gitOptions: [String]
 
 /// Starts a run of `scenarioRepository`'s experiment whose evaluator hangs, after the baseline;
 /// returns once the marker names the evaluation's process group and when it started.
-private func startHangingRun(in repo: TempRepository, tool path: String = Tool.path) throws -> (tool: ChildProcess, child: pid_t) {
+private func startHangingRun(in repo: TempRepository) throws -> (tool: ChildProcess, child: pid_t) {
     #expect(try Tool.run(["run"], in: repo).status == 0)
     try repo.write("candidate.txt", "hang\n")
-    let tool = try ChildProcess(path, ["run"], in: repo.path, environment: ["PIDFILE": repo.path + "/child.pid"])
+    let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
     let child = try #require(repo.waitForPid("child.pid"))
     #expect(waitUntil(seconds: 5) { repo.readMarker()?["processStartTicks"] != nil && repo.readMarker()?["bootID"] != nil })
     return (tool, child)
@@ -201,30 +201,6 @@ private func unrelatedProcessGroup() throws -> pid_t {
         #expect(processExists(group))
         #expect(try repo.recordedStatuses().contains("interrupted"))
         #expect(!FileManager.default.fileExists(atPath: repo.markerPath))
-    }
-
-    /// The watchdog is the `autoresearch-watchdog` program built next to the tool, or a shell
-    /// script for a tool without it (here a hard link of the tool in a directory of its own);
-    /// either stops the evaluation of a tool killed with signal 9.
-    @Test(arguments: [true, false]) func theWatchdogStopsTheEvaluationOfAToolKilledWithSignal9(programNextToTool: Bool) throws {
-        let repo = try scenarioRepository(timeout: 60)
-        var toolPath = Tool.path
-        if !programNextToTool {
-            let directory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path + "/watchdog-fallback-\(UUID())"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            toolPath = directory + "/git-autoresearch"
-            #expect(link(Tool.path, toolPath) == 0, "\(String(cString: strerror(errno)))")
-        }
-        defer { if !programNextToTool { try? FileManager.default.removeItem(atPath: (toolPath as NSString).deletingLastPathComponent) } }
-        let (tool, child) = try startHangingRun(in: repo, tool: toolPath)
-        let found = try runProgram("/usr/bin/pgrep", ["-P", String(tool.pid), "-f", "autoresearch-watchdog"], in: "/").stdout
-        let watchdog = try #require(pid_t(found.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let program = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(watchdog)/exe")
-        #expect(program.hasSuffix("/autoresearch-watchdog") == programNextToTool, "\(program)")
-        kill(tool.pid, SIGKILL)
-        tool.wait()
-        #expect(waitUntil(seconds: 10) { !processExists(child) }, "the watchdog stops the evaluation")
-        #expect(waitUntil(seconds: 10) { !processExists(watchdog) }, "and ends")
     }
 
     @Test func repairKillsTheEvaluatorAToolKilledWithSignal9LeftBehind() throws {

@@ -326,20 +326,10 @@ private struct Watchdog {
         var pid: pid_t = 0, release: Int32 = -1
         // Durations go up to 30 days; milliseconds beyond Int32 wait the longest the watchdog can.
         let graceMilliseconds = Int32(min(grace * 1000, Double(Int32.max)))
-        guard cps_start_watchdog(Self.program, group, graceMilliseconds, &pid, &release) == 0, pid > 0 else { return nil }
+        guard cps_start_watchdog(group, graceMilliseconds, &pid, &release) == 0, pid > 0 else { return nil }
         self.pid = pid
         releaseFD = release
     }
-
-    /// The `autoresearch-watchdog` program: next to this executable (the build tree, where the tests
-    /// run too), else in `../libexec/git-autoresearch` (`make install`); nil, and a shell script
-    /// stands in, when there is none.
-    static let program: String? = {
-        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let directory = (executable as NSString).deletingLastPathComponent
-        return [directory + "/autoresearch-watchdog", directory + "/../libexec/git-autoresearch/autoresearch-watchdog"]
-            .first { access($0, X_OK) == 0 }
-    }()
 
     /// Tells it the group needs no more watching, and reaps it.
     func release() {

@@ -8,13 +8,12 @@
 /// `*pid`, or an errno value.
 int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd, pid_t *pid);
 
-/// Starts a watchdog for process group `group`, the executable `program` (`autoresearch-watchdog`)
-/// or, when it is NULL, a small /bin/sh script doing the same: if the calling process
+/// Starts a watchdog (a small /bin/sh script) for process group `group`: if the calling process
 /// dies (even by SIGKILL) before releasing it, the watchdog sends the group SIGTERM, waits up to
 /// `grace_ms`, then SIGKILL. Release it by writing a line to `*release_fd` and closing it, then
 /// reap `*watchdog`.
 /// Returns 0, or an errno value.
-int cps_start_watchdog(const char *program, pid_t group, int grace_ms, pid_t *watchdog, int *release_fd);
+int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd);
 
 /// pipe2(fds, O_CLOEXEC): a pipe no child inherits, even one spawned by another thread at the
 /// same moment. Returns 0, or an errno value.
