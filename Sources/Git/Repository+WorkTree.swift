@@ -33,14 +33,25 @@ extension Repository {
 
     /// `status()`, with whether the index's stat data went stale (one scan of the work tree).
     public func workTreeStatus() throws -> WorkTreeStatus {
+        try readStatus(show: GIT_STATUS_SHOW_INDEX_AND_WORKDIR, flags: 0, paths: [])
+    }
+
+    /// A status of `show`, untracked files listed one by one, ignored files and submodules left
+    /// out, with `flags` added; limited to `paths` (exact paths, a directory standing for what
+    /// is under it) unless empty.
+    func readStatus(show: git_status_show_t, flags: UInt32, paths: [String]) throws -> WorkTreeStatus {
         var options = git_status_options()
         try check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "prepare status")
-        options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        options.show = show
         options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
             | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
             | GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+            | flags
         var list: OpaquePointer?
-        try check(git_status_list_new(&list, pointer, &options), "read status")
+        try withStrArray(paths) { pathspec in
+            options.pathspec = pathspec
+            try check(git_status_list_new(&list, pointer, &options), "read status")
+        }
         defer { git_status_list_free(list) }
         var entries: [StatusEntry] = []
         for index in 0..<git_status_list_entrycount(list) {

@@ -40,34 +40,45 @@ func editLargeProject(_ repo: TempRepository, _ index: Int) throws {
 }
 
 /// Iteration times of one way of iterating: untouched tree, then after a `touch` of every file
-/// the first iteration and the following ones.
+/// the first iteration and the following ones; wall time, and CPU time (user + system, children
+/// included: for the tool, its evaluator's few milliseconds too).
 struct TreeTimings {
-    var untouched: [Double] = []
-    var firstAfterTouch = 0.0
-    var afterTouch: [Double] = []
+    var untouched: [(wall: Double, cpu: Double)] = []
+    var firstAfterTouch = (wall: 0.0, cpu: 0.0)
+    var afterTouch: [(wall: Double, cpu: Double)] = []
 
     /// Times `untouched` iterations, touches every file, then times `1 + afterTouch` more.
     init(_ repo: TempRepository, untouched: Int, afterTouch: Int, iterate: (Int) throws -> Double) throws {
+        func timed(_ index: Int) throws -> (wall: Double, cpu: Double) {
+            let cpuStarted = cpuTime()
+            let wall = try iterate(index)
+            return (wall, cpuTime() - cpuStarted)
+        }
         for index in 0..<untouched {
             try editLargeProject(repo, index)
-            self.untouched.append(try iterate(index))
+            self.untouched.append(try timed(index))
         }
         touchSources(repo)
         for index in untouched...(untouched + afterTouch) {
             try editLargeProject(repo, index)
-            let time = try iterate(index)
+            let time = try timed(index)
             if index == untouched { firstAfterTouch = time } else { self.afterTouch.append(time) }
         }
     }
 
-    /// The row: untouched median, first after touch, following median, each with its ratio to `git`.
+    /// The row: untouched median, first after touch, following median, each in wall and CPU time
+    /// with its ratio to `git`.
     func row(_ label: String, against git: TreeTimings?) -> String {
         func cell(_ time: Double, _ reference: Double?) -> String {
             ms(time).leftPadded(12) + (reference.map { String(format: " %5.2fx", time / $0) } ?? "       ")
         }
+        func cells(_ times: [(wall: Double, cpu: Double)], _ reference: [(wall: Double, cpu: Double)]?) -> String {
+            cell(median(times.map(\.wall)), reference.map { median($0.map(\.wall)) }) + " CPU"
+                + cell(median(times.map(\.cpu)), reference.map { median($0.map(\.cpu)) })
+        }
         return "  " + label.padding(toLength: 52, withPad: " ", startingAt: 0)
-            + cell(median(untouched), git.map { median($0.untouched) }) + "   "
-            + cell(firstAfterTouch, git?.firstAfterTouch) + "   " + cell(median(afterTouch), git.map { median($0.afterTouch) })
+            + cells(untouched, git?.untouched) + "   " + cells([firstAfterTouch], git.map { [$0.firstAfterTouch] }) + "   "
+            + cells(afterTouch, git?.afterTouch)
     }
 }
 
@@ -76,8 +87,8 @@ func workTreeIteration() throws {
     let untouched = Int(option("--tree-iterations", "6"))!
     let afterTouch = Int(option("--tree-after-touch", "4"))!
     print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; \(untouched) iterations, then a touch of every file and \(afterTouch + 1) more; x: of the git CLI")
-    print("  " + "".padding(toLength: 52, withPad: " ", startingAt: 0) + "untouched (median)".leftPadded(19) + "   "
-          + "1st after touch".leftPadded(19) + "   " + "following (median)".leftPadded(19))
+    print("  " + "".padding(toLength: 52, withPad: " ", startingAt: 0) + "untouched (median): wall, CPU".leftPadded(42) + "   "
+          + "1st after touch".leftPadded(42) + "   " + "following (median)".leftPadded(42))
 
     let gitRepo = try makeLargeProject(files: files)
     var best = try gitRepo.gitLine("rev-parse", "HEAD")

@@ -16,6 +16,14 @@ let appendsPerSize = Int(option("--appends", "50"))!
 let toolPath = option("--tool", URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path)
 
 func now() -> Double { Date().timeIntervalSinceReferenceDate }
+/// The CPU time (user + system) the children this process waited for spent so far, and with
+/// `includingOwn` this process's too, in seconds.
+func cpuTime(includingOwn: Bool = true) -> Double {
+    var own = rusage(), children = rusage()
+    if includingOwn { getrusage(RUSAGE_SELF.rawValue, &own) }
+    getrusage(RUSAGE_CHILDREN.rawValue, &children)
+    return [own.ru_utime, own.ru_stime, children.ru_utime, children.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+}
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
 func grouped(_ number: Int) -> String {
@@ -253,12 +261,13 @@ print("\n(a) One iteration, evaluation excluded: \(iterations) iterations, half 
 let cliRepo = try makeProject()
 try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score", "--budget", "10s"], in: cliRepo.path)
 try runProgram(toolPath, ["run", "-q"], in: cliRepo.path)
-var cliOverheads: [Double] = []
+var cliOverheads: [Double] = [], cliCPU: [Double] = []
 for index in 0..<iterations {
     try edit(cliRepo, index)
-    let started = now()
+    let started = now(), cpuStarted = cpuTime()
     let output = try runProgram(toolPath, ["run", "--format", "json", "-m", "change \(index)"], in: cliRepo.path)
     let wall = now() - started
+    cliCPU.append(cpuTime() - cpuStarted)
     let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
     cliOverheads.append(wall - (object?["duration"] as? Double ?? 0))
 }
@@ -268,10 +277,12 @@ let libraryRepo = try makeProject()
 let libraryWorkspace = try Workspace(discoveringFrom: libraryRepo.path)
 try initExperiment(libraryWorkspace)
 _ = try libraryWorkspace.runOnce(experiment: "bench")
-var libraryOverheads: [Double] = []
+var libraryOverheads: [Double] = [], libraryCPU: [Double] = []
 for index in 0..<iterations {
     try edit(libraryRepo, index)
+    let cpuStarted = cpuTime()
     libraryOverheads.append(try libraryIteration(libraryWorkspace, message: "change \(index)"))
+    libraryCPU.append(cpuTime() - cpuStarted)
 }
 
 // The same steps with the git CLI: add, commit, (evaluate, not timed), notes append, keep the
@@ -279,36 +290,45 @@ for index in 0..<iterations {
 let gitRepo = try makeProject()
 var best = try gitRepo.gitLine("rev-parse", "HEAD")
 var bestScore = 1000
-var gitOverheads: [Double] = []
+var gitOverheads: [Double] = [], gitCPU: [Double] = [], evaluatorCPU: [Double] = []
 for index in 0..<iterations {
     try edit(gitRepo, index)
-    var spent = 0.0
+    var spent = 0.0, spentCPU = 0.0
     func timed(_ arguments: [String]) throws -> String {
-        let started = now()
+        let started = now(), cpuStarted = cpuTime()
         let output = try gitRepo.git(arguments)
         spent += now() - started
+        spentCPU += cpuTime() - cpuStarted
         return output
     }
     _ = try timed(["add", "-A"])
     _ = try timed(["commit", "-q", "-m", "change \(index)"])
     let candidate = try timed(["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
-    let score = Int(try runProgram("/bin/sh", ["eval.sh"], in: gitRepo.path).stdout.split(separator: " ")[1]
+    // The evaluator as the tool runs it (`/bin/sh -c "sh eval.sh"`), the harness's own work left out.
+    let evaluatorStarted = cpuTime(includingOwn: false)
+    let score = Int(try runProgram("/bin/sh", ["-c", "sh eval.sh"], in: gitRepo.path).stdout.split(separator: " ")[1]
         .trimmingCharacters(in: .whitespacesAndNewlines))!
+    evaluatorCPU.append(cpuTime(includingOwn: false) - evaluatorStarted)
     let keep = score < bestScore
     _ = try timed(["notes", "--ref=autoresearch", "append", "-m", "v=1 experiment=bench run=\(index) status=\(keep ? "keep" : "discard") metric=score value=\(score)", candidate])
     _ = try timed(["update-ref", "refs/autoresearch/bench/runs/\(index)", candidate])
     if keep { best = candidate; bestScore = score } else { _ = try timed(["reset", "-q", "--hard", best]) }
     gitOverheads.append(spent)
+    gitCPU.append(spentCPU)
 }
 
-for (label, values) in [("git autoresearch run (one CLI process per iteration)", cliOverheads),
-                        ("library runOnce (in-process, as a loop runs it)", libraryOverheads),
-                        ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads)] {
+// CPU time (user + system, children included) less the evaluator's own (`sh eval.sh` alone, median).
+let evaluatorMedian = median(evaluatorCPU)
+for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
+                             ("library runOnce (in-process, as a loop runs it)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
+                             ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] {
     print("  " + label.padding(toLength: 66, withPad: " ", startingAt: 0)
-          + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean")
+          + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean, CPU \(ms(median(cpu))) median")
 }
-print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process)",
-             median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads)))
+print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process); in CPU time %.1fx, %.1fx (the evaluator's %.2f ms subtracted)",
+             median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads),
+             median(gitCPU) / median(cliCPU.map { $0 - evaluatorMedian }), median(gitCPU) / median(libraryCPU.map { $0 - evaluatorMedian }),
+             evaluatorMedian * 1000))
 if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows

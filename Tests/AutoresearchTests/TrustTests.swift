@@ -63,6 +63,7 @@ import Testing
         for date in [start, Date(timeIntervalSince1970: 951_782_400), Date(timeIntervalSince1970: 4_107_542_399)] {
             #expect(RecordTrust.runIDTime(RunID.make(at: date)) == Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
         }
+        #expect(RunID.make(at: Date(timeIntervalSince1970: 951_782_400.9996)).prefix(16) == "20000229-000000-", "seconds cut, not rounded")
         for run in ["20260230-000000-aaaaaa", "20261301-000000-aaaaaa", "2026010-1000000-aaaaaa", "20260101-000000-aaaaag", "r1"] {
             #expect(RecordTrust.runIDTime(run) == nil, "\(run)")
         }

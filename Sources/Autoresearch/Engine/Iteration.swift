@@ -179,6 +179,8 @@ extension ExperimentContext {
         if candidate.commit != tip {
             try movingBranches { try repository.setReference(start.branch, to: candidate.commit, expecting: .value(tip), message: "autoresearch: candidate \(run)") }
         }
+        // Without an agent, new files the evaluation leaves are pointed out afterwards (see `warnOfNewFiles`).
+        let directoriesBefore = agent == nil ? try repository.directoryTimes(alsoWatching: pathsLeftAlone()) : nil
         let (record, evaluation) = try evaluateAndRecord(candidate.commit, experiment: start.experiment, best: start.best?.record,
                                                          marker: marker, sharedBest: worker != nil) { evaluation in
             var decision = judge(evaluation, against: start.best, experiment: start.experiment)
@@ -192,11 +194,21 @@ extension ExperimentContext {
             if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
         }
         state.removeMarker()
-        if agent == nil, case let leftovers = try workTreeChanges().filter(\.isUntracked).map(\.path), !leftovers.isEmpty {
-            events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(leftovers))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
-        }
+        if let directoriesBefore { try warnOfNewFiles(since: directoriesBefore) }
         return .ran(RunOutcome(record: record, commit: candidate.commit, bestBefore: start.best?.commit,
                                logPath: state.logPath(run: run), tail: evaluation.tail))
+    }
+
+    /// Warns of untracked files that appeared in the work tree while the run evaluated (they would
+    /// be part of the next candidate), looking only into the directories whose time moved. A
+    /// tracked file the evaluation rewrote is no new file: a discard's reset puts it back, and
+    /// after a keep the next run's status takes it into its candidate.
+    func warnOfNewFiles(since before: DirectoryTimes) throws {
+        let leftAlone = pathsLeftAlone()
+        let leftovers = try repository.untrackedFiles(appearedSince: before).filter { !leftAlone.contains($0) }
+        if !leftovers.isEmpty {
+            events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(leftovers.sorted()))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
+        }
     }
 
     /// Puts HEAD on `branch` and reads where the iteration starts from. A configuration that
@@ -409,7 +421,11 @@ extension RunRecord {
 /// time, and unique across clones without coordination.
 public enum RunID {
     public static func make(at date: Date = Date()) -> String {
-        DateFormatter.utc("yyyyMMdd-HHmmss").string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0..<(1 << 24)))
+        // From the records' timestamp (no date formatter per run): 2026-11-23T09:01:02.000Z → 20261123-090102.
+        let stamp = Timestamp.format(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+        let time = String(stamp.prefix(19).compactMap { $0 == "T" ? "-" : $0.isNumber ? $0 : nil })
+        let random = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
+        return time + "-" + String(repeating: "0", count: 6 - random.count) + random
     }
 }
 

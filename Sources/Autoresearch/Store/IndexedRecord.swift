@@ -89,7 +89,7 @@ public final class IndexedRecord {
     /// True when the full evaluation passed (`RunRecord.passed`).
     public var passed: Bool { flags.contains(.passed) }
     /// The change against the best before, when both exist (`RunRecord.delta`).
-    public var delta: Double? { value.flatMap { value in bestBefore.map { value - $0 } } }
+    public var delta: Double? { value.flatMap { value in bestBefore.map { Number.difference(value, $0) } } }
     /// The record's line as it is in the note.
     var line: String { String(decoding: lineBytes, as: UTF8.self) }
 

@@ -1,0 +1,113 @@
+import Clibgit2
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The modification times of the work tree's directories that hold tracked files (and of the
+/// directories above them), taken before something runs in the work tree, so that
+/// `Repository.untrackedFiles(appearedSince:)` looks only into the directories whose time moved
+/// (a few hundred `stat` on a 50,000-file tree instead of a full scan). A file created, removed or
+/// renamed moves its directory's time; a file rewritten in place does not: this finds new files only.
+public struct DirectoryTimes: Sendable {
+    /// Each watched directory, relative to the top of the work tree ("" for the top), with its
+    /// modification time in nanoseconds (nil when it could not be read).
+    fileprivate let times: [String: Int64?]
+    /// When the times were taken (nanoseconds since the epoch, the real-time clock).
+    fileprivate let taken: Int64
+
+    /// A directory whose time is this close to `taken` is looked into even when its time did not
+    /// move: file systems store times more coarsely than the clock reads (ext4 at the kernel's
+    /// tick, FAT at 2 s), so a change just after the times were taken can leave one as it was.
+    fileprivate static let racyWindow: Int64 = 3_000_000_000
+}
+
+extension Repository {
+    /// The modification times of the directories holding the index's entries or `others` (paths
+    /// of files relative to the top of the work tree, such as untracked files to watch too), and
+    /// of every directory above them.
+    public func directoryTimes(alsoWatching others: some Sequence<String>) throws -> DirectoryTimes {
+        var directories = try indexDirectories()
+        for path in others { Self.insertDirectory(of: Array(path.utf8)[...], into: &directories) }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let root = workdir ?? ""
+        var times: [String: Int64?] = [:]
+        for directory in directories { times[directory] = Self.modificationTime(root + directory) }
+        return DirectoryTimes(times: times, taken: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+    }
+
+    /// The untracked files (ignored ones left out) that appeared in the directories of `before`
+    /// since it was taken, or that sit there in new untracked directories; files found in
+    /// directories whose time moved, without scanning the others.
+    public func untrackedFiles(appearedSince before: DirectoryTimes) throws -> [String] {
+        let root = workdir ?? ""
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, pointer), "open the index")
+        defer { git_index_free(index) }
+        try check(git_index_read(index, 0), "read the index")
+        var candidates: [String] = []
+        for (directory, time) in before.times {
+            let now = Self.modificationTime(root + directory)
+            guard now != time || (now ?? 0) >= before.taken - DirectoryTimes.racyWindow else { continue }
+            candidates += Self.untrackedEntries(of: directory, root: root, index: index, watched: before.times)
+        }
+        guard !candidates.isEmpty else { return [] }
+        let status = try readStatus(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue,
+                                    paths: candidates)
+        return status.entries.filter(\.isUntracked).map(\.path)
+    }
+
+    /// The names in `directory` that are neither in the index nor watched directories, as paths
+    /// from the top of the work tree (`.git` left out).
+    private static func untrackedEntries(of directory: String, root: String, index: OpaquePointer?,
+                                         watched: [String: Int64?]) -> [String] {
+        guard let stream = opendir(root + directory) else { return [] }
+        defer { closedir(stream) }
+        var found: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." || (directory.isEmpty && name == ".git") { continue }
+            let path = directory.isEmpty ? name : directory + "/" + name
+            var position = 0
+            if watched[path] != nil || git_index_find(&position, index, path) == 0 { continue }
+            found.append(path)
+        }
+        return found
+    }
+
+    /// Every directory holding an index entry, and every directory above one ("" for the top).
+    private func indexDirectories() throws -> Set<String> {
+        var index: OpaquePointer?
+        try check(git_repository_index(&index, pointer), "open the index")
+        defer { git_index_free(index) }
+        try check(git_index_read(index, 0), "read the index")
+        var directories: Set<String> = [""]
+        var previous: (path: UnsafePointer<CChar>, length: Int)?
+        for position in 0..<git_index_entrycount(index) {
+            guard let path = git_index_get_byindex(index, position)?.pointee.path, let slash = strrchr(path, 0x2F) else { continue }
+            let length = path.distance(to: UnsafePointer(slash))
+            // Entries are sorted: most share the directory of the entry before.
+            if let previous, previous.length == length, memcmp(previous.path, path, length) == 0 { continue }
+            previous = (path, length)
+            let bytes = UnsafeRawBufferPointer(start: path, count: length)
+            Self.insertDirectory(of: Array(bytes)[...] + [0x2F], into: &directories)
+        }
+        return directories
+    }
+
+    /// Inserts the directory holding `path` (UTF-8, relative to the top) and those above it.
+    private static func insertDirectory(of path: ArraySlice<UInt8>, into directories: inout Set<String>) {
+        var rest = path
+        while let slash = rest.lastIndex(of: 0x2F) {
+            rest = rest[..<slash]
+            guard directories.insert(String(decoding: rest, as: UTF8.self)).inserted else { return }
+        }
+    }
+
+    /// The modification time of `path` in nanoseconds, nil when it cannot be read.
+    private static func modificationTime(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+}
