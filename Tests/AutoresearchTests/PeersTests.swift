@@ -289,10 +289,14 @@ func fullRecord(artifacts tree: String) -> RunRecord {
         #expect(outputs.last?.1.contains("nothing-to-evaluate") == true)
         try repo.write("candidate.txt", "crash\n")
         try output("run", ["run", "-m", "broken"], status: 11)
-        let loop = try Tool.run(["loop", "--format", "json", "--agent", "\(try repo.agent(SharingTests.agent)) 3", "--max-runs", "2"], in: repo)
-        let parsed = parseLoopOutput(loop)
-        #expect(parsed.status == 0 && parsed.runs.count == 2 && parsed.summary["stop"] as? String == "max-runs", "\(loop.stdout)\(loop.stderr)")
-        outputs += loop.stdout.split(separator: "\n").map { ("loop", String($0)) }
+        let agent = try repo.agent(SharingTests.agent)
+        for jobs in ["1", "2"] {  // run lines of parallel workers hold 'worker'
+            let loop = try Tool.run(["loop", "--format", "json", "--agent", "\(agent) 3", "--max-runs", "2", "--jobs", jobs], in: repo)
+            let parsed = parseLoopOutput(loop)
+            #expect(parsed.status == 0 && parsed.runs.count == 2 && parsed.summary["stop"] as? String == "max-runs", "\(loop.stdout)\(loop.stderr)")
+            #expect(parsed.runs.allSatisfy { ($0["worker"] != nil) == (jobs == "2") }, "\(loop.stdout)")
+            outputs += loop.stdout.split(separator: "\n").map { ("loop", String($0)) }
+        }
         try output("list", ["list"])
         try output("list", ["list", "--long"])
         try output("best", ["best"])
