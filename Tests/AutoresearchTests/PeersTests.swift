@@ -289,9 +289,10 @@ func fullRecord(artifacts tree: String) -> RunRecord {
         #expect(outputs.last?.1.contains("nothing-to-evaluate") == true)
         try repo.write("candidate.txt", "crash\n")
         try output("run", ["run", "-m", "broken"], status: 11)
-        let agent = try repo.agent(SharingTests.agent)
+        // A value of its own per worker and iteration: no run is a noop (a noop has no 'worker').
+        let agent = try repo.agent("echo \"value $((100 + ${AUTORESEARCH_WORKER:-0} * 10 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
         for jobs in ["1", "2"] {  // run lines of parallel workers hold 'worker'
-            let loop = try Tool.run(["loop", "--format", "json", "--agent", "\(agent) 3", "--max-runs", "2", "--jobs", jobs], in: repo)
+            let loop = try Tool.run(["loop", "--format", "json", "--agent", agent, "--max-runs", "2", "--jobs", jobs], in: repo)
             let parsed = parseLoopOutput(loop)
             #expect(parsed.status == 0 && parsed.runs.count == 2 && parsed.summary["stop"] as? String == "max-runs", "\(loop.stdout)\(loop.stderr)")
             #expect(parsed.runs.allSatisfy { ($0["worker"] != nil) == (jobs == "2") }, "\(loop.stdout)")
