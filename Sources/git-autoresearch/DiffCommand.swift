@@ -81,9 +81,11 @@ extension GitAutoresearch {
                     "baseline": record.isBaseline, "description": record.description, "record": record.line]
         }
 
-        static func json(_ row: RunComparison.Row) -> [String: Any?] {
-            ["name": row.name, "kind": row.kind.rawValue, "old": row.old, "new": row.new, "delta": row.delta,
-             "constraints": row.constraints.isEmpty ? nil : row.constraints]
+        /// One metric's row; absent values are left out (nested in the output, `Terminal.json` would print them as null).
+        static func json(_ row: RunComparison.Row) -> [String: Any] {
+            let fields: [String: Any?] = ["name": row.name, "kind": row.kind.rawValue, "old": row.old, "new": row.new, "delta": row.delta,
+                                          "constraints": row.constraints.isEmpty ? nil : row.constraints]
+            return fields.compactMapValues { $0 }
         }
     }
 }

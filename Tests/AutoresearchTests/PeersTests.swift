@@ -269,12 +269,72 @@ func fullRecord(artifacts tree: String) -> RunRecord {
         for run in runs.compactMap({ $0["run"] as? String }) {
             outputs.append(("show", try Tool.run(["show", run, "--format", "json"], in: repo).stdout))
         }
-        let python = try #require(pythonWithJSONSchema)
+        try Self.validate(outputs, in: repo)
+    }
+
+    @Test(.enabled(if: pythonWithJSONSchema != nil, "python3 with jsonschema is needed: apt-get install python3-jsonschema (.ci/run does)"))
+    func runLoopListBestDiffPromoteAndPruneOutputsMatchTheSchema() throws {
+        let repo = try scenarioRepository()
+        try repo.git(["branch", "target"])
+        var outputs: [(String, String)] = []
+        func output(_ definition: String, _ arguments: [String], status: Int32 = 0) throws {
+            let result = try Tool.run(arguments + ["--format", "json"], in: repo)
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            outputs.append((definition, result.stdout))
+        }
+        try output("run", ["run"])
+        try repo.write("candidate.txt", "value 5\n")
+        try output("run", ["run", "-m", "five"])
+        try output("run", ["run"], status: 14)
+        #expect(outputs.last?.1.contains("nothing-to-evaluate") == true)
+        try repo.write("candidate.txt", "crash\n")
+        try output("run", ["run", "-m", "broken"], status: 11)
+        // A value of its own per worker and iteration: no run is a noop (a noop has no 'worker').
+        let agent = try repo.agent("echo \"value $((100 + ${AUTORESEARCH_WORKER:-0} * 10 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
+        for jobs in ["1", "2"] {  // run lines of parallel workers hold 'worker'
+            let loop = try Tool.run(["loop", "--format", "json", "--agent", agent, "--max-runs", "2", "--jobs", jobs], in: repo)
+            let parsed = parseLoopOutput(loop)
+            #expect(parsed.status == 0 && parsed.runs.count == 2 && parsed.summary["stop"] as? String == "max-runs", "\(loop.stdout)\(loop.stderr)")
+            #expect(parsed.runs.allSatisfy { ($0["worker"] != nil) == (jobs == "2") }, "\(loop.stdout)")
+            outputs += loop.stdout.split(separator: "\n").map { ("loop", String($0)) }
+        }
+        try output("list", ["list"])
+        try output("list", ["list", "--long"])
+        try output("best", ["best"])
+        try output("diff", ["diff", "baseline", "best"])
+        try output("diff", ["diff", "baseline", "last", "--no-patch"])
+        try output("promote", ["promote", "--into", "target"])
+        try output("prune", ["prune", "--status", "keep", "--status", "crash", "--dry-run"])
+        #expect(outputs.last?.1.contains(#""role":"baseline""#) == true && outputs.last?.1.contains(#""status":"crash""#) == true)
+        try Self.validate(outputs, in: repo)
+    }
+
+    @Test(.enabled(if: pythonWithJSONSchema != nil, "python3 with jsonschema is needed: apt-get install python3-jsonschema (.ci/run does)"))
+    func pullAdoptAndPushOutputsMatchTheSchema() throws {
+        let (remote, _, second) = try AdoptTests.remoteWithBetterBestNotYetPulled()
+        var outputs: [(String, String)] = []
+        for (definition, arguments) in [("share", ["pull"]), ("adopt", ["adopt", "origin"]), ("adopt", ["adopt", "origin"]), ("share", ["push"])] {
+            let result = try Tool.run(arguments + ["--format", "json"], in: second)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            outputs.append((definition, result.stdout))
+        }
+        #expect(outputs[1].1.contains(#""recheck_run""#) && outputs[2].1.contains(#""adopted":false"#), "\(outputs)")
+        #expect(outputs[3].1.contains(#""pushed":["#), "\(outputs[3].1)")
+        try Self.validate(outputs, in: second)
+        try remote.bare.fsck()
+    }
+
+    /// Validates each output against its definition, and checks that the definition refuses the
+    /// output with one more field (in each object of an array): a field added to an output
+    /// without the schema fails.
+    static func validate(_ outputs: [(String, String)], in repo: TempRepository) throws {
+        var arguments = [try #require(pythonWithJSONSchema), "-c", validator, schemaPath]
         for (index, (definition, output)) in outputs.enumerated() {
             try repo.write(".git/output-\(index).json", output)
-            let check = try runProgram("/usr/bin/env", [python, "-c", Self.validator, Self.schemaPath, definition, repo.path + "/.git/output-\(index).json"], in: repo.path)
-            #expect(check.status == 0, "\(definition): \(check.stdout)\(check.stderr)\n\(output)")
+            arguments += [definition, repo.path + "/.git/output-\(index).json"]
         }
+        let check = try runProgram("/usr/bin/env", arguments, in: repo.path)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 
     /// The keys of a logfmt line: the words before `=` outside quoted values.
@@ -298,14 +358,25 @@ func fullRecord(artifacts tree: String) -> RunRecord {
         return keys
     }
 
-    /// Validates a JSON file against one definition of the schema; prints every error.
+    /// Validates JSON files against definitions of the schema (arguments: the schema, then
+    /// DEFINITION FILE pairs); prints every error, and every definition that accepts its output
+    /// with an unknown field added.
     static let validator = """
     import json, sys, jsonschema
     schema = json.load(open(sys.argv[1]))
     jsonschema.Draft202012Validator.check_schema(schema)
-    wanted = dict(schema, **{"$ref": "#/$defs/" + sys.argv[2]})
-    errors = list(jsonschema.Draft202012Validator(wanted).iter_errors(json.load(open(sys.argv[3]))))
-    for error in errors: print(list(error.absolute_path), error.message)
-    sys.exit(1 if errors else 0)
+    def with_unknown_field(value):
+        return [with_unknown_field(item) for item in value] if isinstance(value, list) else dict(value, unknown_field=1)
+    failed = False
+    for definition, path in zip(sys.argv[2::2], sys.argv[3::2]):
+        validator = jsonschema.Draft202012Validator(dict(schema, **{"$ref": "#/$defs/" + definition}))
+        output = json.load(open(path))
+        for error in validator.iter_errors(output):
+            failed = True
+            print(definition, path, list(error.absolute_path), error.message, json.dumps(output))
+        if validator.is_valid(with_unknown_field(output)) and output != []:
+            failed = True
+            print(definition, path, "accepts an unknown field")
+    sys.exit(1 if failed else 0)
     """
 }
