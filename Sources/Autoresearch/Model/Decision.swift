@@ -19,7 +19,8 @@ public enum Number {
     static func printf(_ format: String, _ value: Double) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         let count = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
-        return count < buffer.count ? String(cString: buffer) : String(format: format, value)
+        return count < buffer.count ? String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : String(format: format, value)
     }
 
     /// The shortest `%g` text of `value × scale` that reads back, divided by `scale`, as `value`
