@@ -45,7 +45,7 @@ extension Ledger {
     func prune(_ runs: [RunEntry], host: String, at date: Date) throws {
         let byCommit = Dictionary(grouping: runs, by: \.commit)
         let message = "autoresearch: pruned \(runs.count) record\(runs.count == 1 ? "" : "s")"
-        try StaleLocks.retrying(Refs.notes, in: repository, notice: notice) {
+        _ = try StaleLocks.retrying(Refs.notes, in: repository, notice: notice) {
             try repository.editNotes(ref: Refs.notes, on: Array(byCommit.keys), message: message) { commit, text in
                 let pruned = byCommit[commit] ?? []
                 var note = TombstoneLine.note(text, without: Set(pruned.map(\.record.run)))
