@@ -126,6 +126,20 @@ extension TempRepository {
         try repo.fsck()
     }
 
+    /// Every run a worker makes says so, those it did not evaluate (an agent that changed
+    /// nothing) included: `log --worker` finds them all.
+    @Test func everyRunOfAWorkerCarriesItsNumber() throws {
+        let repo = try parallelRepository()
+        let agent = try repo.agent("[ $((AUTORESEARCH_ITERATION % 2)) = 0 ] && exit 0\n" + randomValueAgent)
+        let result = try loopJSON(repo, ["--jobs", "2", "--max-runs", "6", "--agent", agent])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try repo.ledgerLines()
+        #expect(lines.count == 6 && lines.contains { $0.contains("status=noop") }, "\(lines)")
+        // The baseline, measured by the loop itself before the workers start, is the only one without.
+        let withoutWorker = lines.filter { !$0.contains(" worker=0") && !$0.contains(" worker=1") }
+        #expect(withoutWorker.count == 1 && withoutWorker.first?.contains("status=keep") == true, "\(withoutWorker)")
+    }
+
     @Test func ctrlCStopsEveryWorkerAndLeavesNothingBehind() throws {
         let repo = try parallelRepository()
         let agent = try repo.agent(randomValueAgent)

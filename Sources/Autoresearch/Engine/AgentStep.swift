@@ -153,8 +153,8 @@ extension ExperimentContext {
     /// Records a run whose agent changed nothing, on the best commit (linked from the attempts
     /// chain so the history shows it), and ends the iteration.
     func recordNoop(experiment: Experiment, run: String, best: RunEntry, description: String) throws -> RunOutcome {
-        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, run: run, bestBefore: best.record.value, start: state.readMarker()?.start ?? Date(),
-                                       description: description)
+        let record = unevaluatedRecord(.noop, reason: "the agent changed nothing", experiment: experiment, run: run,
+                                       bestBefore: best.record.value, marker: state.readMarker(), description: description)
         try ledger.recordAttempt(best.commit, experiment: experiment.name, run: run)
         try ledger.append(record, on: best.commit)
         state.removeMarker()

@@ -54,8 +54,7 @@ extension ExperimentContext {
     func rejectOversized(_ excess: String, run: String, description: String, start: IterationStart, byAgent: Bool) throws -> RunOutcome {
         let commit = byAgent ? start.base ?? start.tip : start.tip
         let record = unevaluatedRecord(.rejected, reason: "too big: \(excess)", experiment: start.experiment, run: run,
-                                       bestBefore: start.best?.record.value, start: state.readMarker()?.start ?? Date(),
-                                       description: description)
+                                       bestBefore: start.best?.record.value, marker: state.readMarker(), description: description)
         try ledger.recordAttempt(commit, experiment: name, run: run)
         try ledger.append(record, on: commit)
         if byAgent { try discardWorkTree(to: commit) }

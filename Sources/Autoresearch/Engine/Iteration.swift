@@ -359,7 +359,7 @@ extension ExperimentContext {
     func reject(_ candidate: Candidate, best: RunEntry, base: OID, guarded: [String]) throws -> RunOutcome {
         let record = unevaluatedRecord(.rejected, reason: "changed guarded paths: \(Workspace.listPaths(guarded))",
                                        experiment: candidate.start.experiment, run: candidate.run, bestBefore: best.record.value,
-                                       start: state.readMarker()?.start ?? Date(), description: candidate.description)
+                                       marker: state.readMarker(), description: candidate.description)
         try ledger.append(record, on: candidate.commit)
         try resetHard(to: base)
         state.removeMarker()
@@ -370,14 +370,17 @@ extension ExperimentContext {
     }
 
     /// The record of a run that was not evaluated (no-op, rejected, agent error, interrupted),
-    /// timed from `start` to now. `experiment` is nil when its configuration cannot be read.
+    /// timed from the start of the iteration's `marker` (else now) to now, by the worker the
+    /// marker names. `experiment` is nil when its configuration cannot be read.
     func unevaluatedRecord(_ status: RunStatus, reason: String, experiment: Experiment?, run: String,
-                           bestBefore: Double?, start: Date, exitCode: Int32? = nil, description: String) -> RunRecord {
+                           bestBefore: Double?, marker: LocalState.Marker?, exitCode: Int32? = nil, description: String) -> RunRecord {
+        let start = marker?.start ?? Date()
         var record = RunRecord(experiment: name, run: run, status: status, metric: experiment?.metric ?? "", value: nil,
                                bestBefore: bestBefore, direction: experiment?.direction ?? .lower,
                                duration: Date().timeIntervalSince(start), start: start, exitCode: exitCode,
                                reason: reason, description: description, host: Workspace.hostName)
         record.evaluator = experiment?.evaluatorID
+        record.worker = marker?.worker
         return record
     }
 

@@ -60,10 +60,9 @@ extension ExperimentContext {
         }
         var record = finished
         if record == nil {
-            var written = unevaluatedRecord(status, reason: reason, experiment: try? configuration(at: candidate), run: marker.run,
+            let written = unevaluatedRecord(status, reason: reason, experiment: try? configuration(at: candidate), run: marker.run,
                                             bestBefore: try best.flatMap { try ledger.best(experiment: name, from: $0)?.record.value },
-                                            start: marker.start, exitCode: exitCode, description: marker.description)
-            written.worker = marker.worker
+                                            marker: marker, exitCode: exitCode, description: marker.description)
             try ledger.append(written, logTail: logTail, on: candidate)
             actions.insert("recorded as \(status.rawValue)", at: 0)
             record = written
