@@ -12,6 +12,34 @@ struct SlurmTests {
         return (FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
     }
 
+    /// A loop of two SLURM workers on `parallelRepository()` (baseline measured) whose evaluations
+    /// take 30 s, once both workers evaluate: the repository, the agent, the loop and their runs.
+    static func loopWithBothWorkersEvaluating(on cluster: SlurmCluster) throws
+        -> (repo: TempRepository, agent: String, loop: ChildProcess, runs: [String]) {
+        let repo = try parallelRepository()
+        let agent = try repo.agent(randomValueAgent)
+        try repo.runIteration()
+        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
+                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
+        var runs: [String] = []
+        #expect(waitUntil(seconds: 60) {
+            runs = (0..<2).map { workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
+            return runs.count == 2
+        })
+        return (repo, agent, loop, runs)
+    }
+
+    /// Each of `runs` has one record, `interrupted`; no job, no work tree is left; fsck is clean.
+    static func expectInterruptedOnce(_ runs: [String], in repo: TempRepository, leavingNoJobOn cluster: SlurmCluster) throws {
+        let lines = try repo.ledgerLines()
+        for run in runs {
+            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
+        }
+        #expect(try cluster.activeJobs() == [])
+        try repo.expectNoWorkerLeft()
+        try repo.fsck()
+    }
+
     @Test func twoSlurmWorkersShareTwentyRunsAndLeaveNoJob() throws {
         let cluster = try SlurmCluster()
         let repo = try parallelRepository()
@@ -75,41 +103,17 @@ struct SlurmTests {
 
     @Test func ctrlCCancelsEveryJobAndLeavesNoWorkTree() throws {
         let cluster = try SlurmCluster()
-        let repo = try parallelRepository()
-        let agent = try repo.agent(randomValueAgent)
-        try repo.runIteration()
-        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
-                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
-        var runs: [String] = []
-        #expect(waitUntil(seconds: 60) {
-            runs = (0..<2).map { Self.workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
-            return runs.count == 2
-        })
+        let (repo, _, loop, runs) = try Self.loopWithBothWorkersEvaluating(on: cluster)
         #expect(try cluster.activeJobs().count == 2)
         kill(loop.pid, SIGINT)
         let output = loop.output()
         #expect(output.status == 130, "\(output.stderr)")
-        let lines = try repo.ledgerLines()
-        for run in runs {
-            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
-        }
-        #expect(try cluster.activeJobs() == [])
-        try repo.expectNoWorkerLeft()
-        try repo.fsck()
+        try Self.expectInterruptedOnce(runs, in: repo, leavingNoJobOn: cluster)
     }
 
     @Test func theNextLoopCancelsTheJobsOfAKilledLoop() throws {
         let cluster = try SlurmCluster()
-        let repo = try parallelRepository()
-        let agent = try repo.agent(randomValueAgent)
-        try repo.runIteration()
-        let loop = try Tool.start(["loop", "--launcher", "slurm", "--jobs", "2", "--agent", agent], in: repo,
-                                  environment: cluster.environment.merging(["EVAL_SLEEP": "30"]) { $1 })
-        var runs: [String] = []
-        #expect(waitUntil(seconds: 60) {
-            runs = (0..<2).map { Self.workerState(repo, $0) }.filter { $0["step"] as? String == "evaluation" }.compactMap { $0["run"] as? String }
-            return runs.count == 2
-        })
+        let (repo, agent, loop, runs) = try Self.loopWithBothWorkersEvaluating(on: cluster)
         kill(loop.pid, SIGKILL)
         _ = loop.wait()
         #expect(try cluster.activeJobs().count == 2)
@@ -119,13 +123,7 @@ struct SlurmTests {
         #expect(next.status == 0, "\(next.stderr)")
         #expect(next.stderr.contains("worker 0: cancelling slurm job "), "\(next.stderr)")
         #expect(next.stderr.contains("worker 1: cancelling slurm job "), "\(next.stderr)")
-        let lines = try repo.ledgerLines()
-        for run in runs {
-            #expect(lines.filter { $0.contains("run=\(run) ") && $0.contains("status=interrupted") }.count == 1, "run \(run)")
-        }
-        #expect(try cluster.activeJobs() == [])
-        try repo.expectNoWorkerLeft()
-        try repo.fsck()
+        try Self.expectInterruptedOnce(runs, in: repo, leavingNoJobOn: cluster)
     }
 
     @Test func workersInClonesSyncThroughTheRemoteAndLeaveNoClone() throws {
@@ -134,12 +132,10 @@ struct SlurmTests {
         let remote = try TempRepository(bare: true)
         let agent = try repo.agent(randomValueAgent)
         // The jobs' node-local scratch, where each clones the remote.
-        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try ScratchDirectory()
         let result = try loopJSON(repo, ["--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
                                          "--max-runs", "8", "--agent", agent, "--launcher-arg=--time=10"],
-                                  environment: cluster.environment.merging(["TMPDIR": scratch]) { $1 })
+                                  environment: cluster.environment.merging(["TMPDIR": scratch.path]) { $1 })
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.summary["runs"] as? Int == 8, "\(result.summary)")
         #expect(result.stderr.contains("2 workers submitted to slurm (jobs "), "\(result.stderr)")
@@ -155,7 +151,7 @@ struct SlurmTests {
         #expect(try remote.gitLine("rev-parse", "autoresearch/s") == (try repo.gitLine("rev-parse", "autoresearch/s")))
         #expect(remoteLines.contains { $0.contains(" status=keep ") && TempRepository.value(of: $0) == best })
         #expect(try cluster.activeJobs() == [])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == [], "clones left behind")
         try repo.expectNoWorkerLeft()
         try repo.fsck()
         try remote.fsck()
@@ -166,22 +162,22 @@ struct SlurmTests {
         let repo = try parallelRepository()
         let remote = try TempRepository(bare: true)
         let agent = try repo.agent(randomValueAgent)
-        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
-        let programs = NSTemporaryDirectory() + "autoresearch-programs-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { for directory in [scratch, programs] { try? FileManager.default.removeItem(atPath: directory) } }
+        let scratch = try ScratchDirectory()
+        let programs = try ScratchDirectory()
         // The loop, sbatch and the jobs (which get the environment sbatch had) find no git.
-        let path = try pathWithoutGit(under: programs)
+        let path = try pathWithoutGit(under: programs.path)
         #expect(!FileManager.default.fileExists(atPath: path + "/git") && FileManager.default.fileExists(atPath: path + "/sbatch"))
         let result = try loopJSON(repo, ["--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
                                          "--max-runs", "4", "--agent", agent, "--launcher-arg=--time=10"],
-                                  environment: cluster.environment.merging(["TMPDIR": scratch, "PATH": path]) { $1 })
+                                  environment: cluster.environment.merging(["TMPDIR": scratch.path, "PATH": path]) { $1 })
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.summary["runs"] as? Int == 4, "\(result.summary)")
         #expect(Set(runIDs(try ledgerLines(inRepositoryAt: remote.path))).count == 4)
         #expect(try cluster.activeJobs() == [])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == [], "clones left behind")
         try remote.fsck()
+        // The programs the jobs ran stay until here.
+        withExtendedLifetime(programs) {}
     }
 
     @Test func ctrlCOfWorkersInClonesRecordsTheirRunsOnTheRemoteAndLeavesNoClone() throws {
@@ -190,17 +186,15 @@ struct SlurmTests {
         let remote = try TempRepository(bare: true)
         let agent = try repo.agent(randomValueAgent)
         try repo.runIteration()
-        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try ScratchDirectory()
         let loop = try Tool.start(["loop", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
                                    "--agent", agent], in: repo,
-                                  environment: cluster.environment.merging(["TMPDIR": scratch, "EVAL_SLEEP": "30"]) { $1 })
+                                  environment: cluster.environment.merging(["TMPDIR": scratch.path, "EVAL_SLEEP": "30"]) { $1 })
         // Each clone's worker is in a run once its agent's log exists.
         #expect(waitUntil(seconds: 60) {
-            let clones = (try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []
+            let clones = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? []
             return clones.count == 2 && clones.allSatisfy { clone in
-                !((try? FileManager.default.contentsOfDirectory(atPath: scratch + "/" + clone + "/repo/.git/autoresearch/s/logs")) ?? []).isEmpty
+                !((try? FileManager.default.contentsOfDirectory(atPath: scratch.path + "/" + clone + "/repo/.git/autoresearch/s/logs")) ?? []).isEmpty
             }
         })
         kill(loop.pid, SIGINT)
@@ -210,7 +204,7 @@ struct SlurmTests {
         #expect(interrupted.count == 2, "\(interrupted)")
         #expect(Set(runIDs(interrupted)).isSubset(of: Set(runIDs(try repo.ledgerLines()))))
         #expect(try cluster.activeJobs() == [])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == [], "clones left behind")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == [], "clones left behind")
         try repo.expectNoWorkerLeft()
         try repo.fsck()
     }
@@ -221,12 +215,10 @@ struct SlurmTests {
         let remote = try TempRepository(bare: true)
         // Worker 1, the one cancelled, is the slower: it has most of its share of the runs left.
         let agent = try repo.agent("sleep $((1 + 2 * AUTORESEARCH_WORKER))\n" + randomValueAgent)
-        let scratch = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try ScratchDirectory()
         let loop = try Tool.start(["loop", "--format", "json", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path,
                                    "--jobs", "2", "--max-runs", "10", "--agent", agent], in: repo,
-                                  environment: cluster.environment.merging(["TMPDIR": scratch]) { $1 })
+                                  environment: cluster.environment.merging(["TMPDIR": scratch.path]) { $1 })
         var jobs: [String] = []
         #expect(waitUntil(seconds: 60) {
             jobs = ((try? cluster.activeJobs()) ?? []).filter { $0.contains(" RUNNING ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
@@ -253,7 +245,7 @@ struct SlurmTests {
         #expect(Set(lines.compactMap { $0.firstMatch(of: /worker=(\d+)/).map { String($0.1) } }) == ["0", "1"], "\(lines)")
         #expect(try cluster.activeJobs() == [])
         // The cancelled job cleans up after SLURM marked it cancelled (within its KillWait).
-        #expect(waitUntil(seconds: 20) { (try? FileManager.default.contentsOfDirectory(atPath: scratch)) == [] }, "clones left behind")
+        #expect(waitUntil(seconds: 20) { (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) == [] }, "clones left behind")
         try repo.expectNoWorkerLeft()
     }
 
@@ -314,4 +306,14 @@ struct SlurmTests {
             do { try SlurmLauncher.check(arguments: arguments) } catch { #expect("\(error)".contains(message), "\(error)") }
         }
     }
+}
+
+/// A directory of its own under the temporary directory (a job's node-local scratch), removed
+/// with everything in it when released.
+final class ScratchDirectory {
+    let path = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
+
+    init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
