@@ -296,19 +296,29 @@ done
 """#
 
 @Suite(.ownThreads) struct CompletionTests {
+    /// What each shell test types before its TAB.
+    static let typed = ["git autoresearch lo", "git autoresearch loop --max-r", "git -C /tmp autoresearch sh", "git-autoresearch lo",
+                        "git autoresearch show --no-p"]
+
+    /// `PATH` with the tool's binary first, as after `make install`.
+    static var pathWithTheTool: String {
+        URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    }
+
+    /// Writes what `completion ARGUMENTS` prints to `relativePath` in `scratch`, where `make install` would put it.
+    static func install(_ arguments: [String], at relativePath: String, in scratch: TempRepository) throws {
+        let script = try Tool.run(["completion"] + arguments, in: scratch)
+        #expect(script.status == 0, "\(script.stderr)")
+        try scratch.write(relativePath, script.stdout)
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: bashCompletion), "bash-completion is not installed (apt-get install bash-completion)"))
     func bashCompletesGitAutoresearchThroughGitsOwnCompletion() throws {
         let scratch = try TempRepository()
-        let script = try Tool.run(["completion", "bash"], in: scratch)
-        #expect(script.status == 0, "\(script.stderr)")
-        try scratch.write("share/bash-completion/completions/git-autoresearch", script.stdout)
+        try Self.install(["bash"], at: "share/bash-completion/completions/git-autoresearch", in: scratch)
         try scratch.write("complete.sh", completeLinesScript)
-        let lines = ["git autoresearch lo", "git autoresearch loop --max-r", "git -C /tmp autoresearch sh", "git-autoresearch lo",
-                     "git autoresearch show --no-p"]
-        let binDirectory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path
-        let completed = try runProgram("/bin/bash", [scratch.path + "/complete.sh"] + lines, in: scratch.path,
-                                       environment: ["XDG_DATA_DIRS": scratch.path + "/share",
-                                                     "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        let completed = try runProgram("/bin/bash", [scratch.path + "/complete.sh"] + Self.typed, in: scratch.path,
+                                       environment: ["XDG_DATA_DIRS": scratch.path + "/share", "PATH": Self.pathWithTheTool])
         #expect(completed.stdout.split(separator: "\n").map(String.init) == [
             "git autoresearch lo => loop log", "git autoresearch loop --max-r => --max-runs", "git -C /tmp autoresearch sh => show",
             "git-autoresearch lo => loop log", "git autoresearch show --no-p => --no-patch",
@@ -320,20 +330,12 @@ done
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/fish"), "fish is not installed (apt-get install fish)"))
     func fishCompletesGitAutoresearchToo() throws {
         let scratch = try TempRepository()
-        let completions = try Tool.run(["completion", "fish"], in: scratch)
-        let hook = try Tool.run(["completion", "fish", "--git-hook"], in: scratch)
-        #expect(completions.status == 0 && hook.status == 0, "\(completions.stderr)\(hook.stderr)")
-        try scratch.write("share/fish/vendor_completions.d/git-autoresearch.fish", completions.stdout)
-        try scratch.write("share/fish/vendor_conf.d/git-autoresearch.fish", hook.stdout)
-        let lines = ["git autoresearch lo", "git autoresearch loop --max-r", "git -C /tmp autoresearch sh", "git-autoresearch lo",
-                     "git autoresearch show --no-p"]
-        let script = lines.map { "echo '\($0) =>' (complete -C '\($0)' | string replace -r '\\t.*' '')" }.joined(separator: "\n")
-        let binDirectory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path
-        let completed = try runProgram("/usr/bin/fish", ["-c", script],
-                                       in: scratch.path,
+        try Self.install(["fish"], at: "share/fish/vendor_completions.d/git-autoresearch.fish", in: scratch)
+        try Self.install(["fish", "--git-hook"], at: "share/fish/vendor_conf.d/git-autoresearch.fish", in: scratch)
+        let script = Self.typed.map { "echo '\($0) =>' (complete -C '\($0)' | string replace -r '\\t.*' '')" }.joined(separator: "\n")
+        let completed = try runProgram("/usr/bin/fish", ["-c", script], in: scratch.path,
                                        environment: ["XDG_DATA_DIRS": scratch.path + "/share:/usr/share", "HOME": scratch.path,
-                                                     "XDG_CONFIG_HOME": scratch.path + "/config",
-                                                     "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+                                                     "XDG_CONFIG_HOME": scratch.path + "/config", "PATH": Self.pathWithTheTool])
         #expect(completed.stdout.split(separator: "\n").map(String.init) == [
             "git autoresearch lo => log loop", "git autoresearch loop --max-r => --max-runs", "git -C /tmp autoresearch sh => show",
             "git-autoresearch lo => log loop", "git autoresearch show --no-p => --no-patch",
@@ -344,18 +346,13 @@ done
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh"), "zsh is not installed (apt-get install zsh)"))
     func zshCompletesGitAutoresearchToo() throws {
         let scratch = try TempRepository()
-        let script = try Tool.run(["completion", "zsh"], in: scratch)
-        #expect(script.status == 0, "\(script.stderr)")
-        try scratch.write("functions/_git-autoresearch", script.stdout)
+        try Self.install(["zsh"], at: "functions/_git-autoresearch", in: scratch)
         try scratch.write("complete.zsh", zshCompleteScript)
-        let cases = [("git autoresearch lo", "loop  -- Run"), ("git autoresearch loop --max-r", "--max-runs "),
-                     ("git -C /tmp autoresearch sh", "autoresearch show "), ("git-autoresearch lo", "log   -- List"),
-                     ("git autoresearch show --no-p", "--no-patch")]
-        let binDirectory = URL(fileURLWithPath: Tool.path).deletingLastPathComponent().path
+        // What shows on the screen once TAB was pressed after each typed line.
+        let cases = zip(Self.typed, ["loop  -- Run", "--max-runs ", "autoresearch show ", "log   -- List", "--no-patch"])
         let completed = try runProgram("/usr/bin/zsh", ["-f", scratch.path + "/complete.zsh", scratch.path + "/functions"] + cases.flatMap { [$0.0, $0.1] },
-                                       in: scratch.path,
-                                       environment: ["PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
-        #expect(completed.stdout.split(separator: "\n").map(String.init) == cases.map { "\($0.0) => yes" }, "\(completed.stdout)\(completed.stderr)")
+                                       in: scratch.path, environment: ["PATH": Self.pathWithTheTool])
+        #expect(completed.stdout.split(separator: "\n").map(String.init) == Self.typed.map { "\($0) => yes" }, "\(completed.stdout)\(completed.stderr)")
     }
 
     @Test func everyShellHasAScript() throws {
