@@ -52,11 +52,7 @@ extension Workspace {
             defer { lock.release() }
             var notices: [String] = []
             context.events.notice = { notices.append($0) }
-            if !context.isWorkerWorktree {
-                try context.cleanUpWorkers()
-                context.reattachHeadLeftDetached()
-            }
-            if let repair = try context.repairUnfinishedIteration() { notices.append(repair) }
+            if let repair = try context.repairWhatKilledProcessesLeft() { notices.append(repair) }
             repaired[context.name] = notices.isEmpty ? nil : notices.joined(separator: "\n")
         }
         return try ledger.withIndex { index in try contexts.map { try status(of: $0, index: index, repaired: repaired[$0.name]) } }

@@ -102,12 +102,19 @@ final class ExperimentContext {
             StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.lockedNamespaces, olderThan: nil, notice: events.notice)
         }
         try checkAttemptsChain()
+        if let repaired = try repairWhatKilledProcessesLeft() { events.notice(repaired) }
+        return try body()
+    }
+
+    /// Under the lock: removes what dead workers left and puts a HEAD a killed `loop --jobs` left
+    /// detached back (in the main work tree), then settles an iteration a killed process left
+    /// unfinished; returns what the settling did. Dead workers' notices go to `events`.
+    func repairWhatKilledProcessesLeft() throws -> String? {
         if !isWorkerWorktree {
             try cleanUpWorkers()
             reattachHeadLeftDetached()
         }
-        if let repaired = try repairUnfinishedIteration() { events.notice(repaired) }
-        return try body()
+        return try repairUnfinishedIteration()
     }
 
     /// Throws, naming the reference and the repair, when the attempts chain's reference does not
