@@ -6,6 +6,7 @@ import Foundation
 extension GitAutoresearch {
     struct Adopt: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "adopt",
             abstract: "Take a remote's better best: pull, move the experiment branch to it, and measure it here.",
             discussion: """
             Pulls from REMOTE, then moves autoresearch/NAME to the better of your best and the remote's, \

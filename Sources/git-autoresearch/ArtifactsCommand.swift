@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Artifacts: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "artifacts",
             abstract: "List the artifacts stored with a run, or restore them into a directory.",
             discussion: """
             Artifacts are the files matching the experiment's 'artifact' globs that the evaluation wrote. \

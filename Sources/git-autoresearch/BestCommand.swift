@@ -4,7 +4,7 @@ import Foundation
 
 extension GitAutoresearch {
     struct Best: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the best commit of an experiment and its value.")
+        static let configuration = CommandConfiguration(commandName: "best", abstract: "Print the best commit of an experiment and its value.")
 
         @OptionGroup var target: ExperimentOption
 

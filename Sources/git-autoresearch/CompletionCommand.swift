@@ -3,6 +3,7 @@ import ArgumentParser
 extension GitAutoresearch {
     struct Completion: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "completion",
             abstract: "Print the shell completion script, for both 'git autoresearch' and 'git-autoresearch'.",
             discussion: """
             'make install' installs them (bash: share/bash-completion/completions/git-autoresearch, \

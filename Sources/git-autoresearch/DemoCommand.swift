@@ -6,6 +6,7 @@ import Foundation
 extension GitAutoresearch {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "demo",
             abstract: "Run the built-in demo: an example experiment and a loop with a scripted agent (no LLM).",
             discussion: """
             Creates a throwaway repository, configures experiment 'demo' (evaluate.sh prints a loss that \

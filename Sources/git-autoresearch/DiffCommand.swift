@@ -6,6 +6,7 @@ import Git
 extension GitAutoresearch {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Compare two runs: every metric side by side with deltas, their records, and the code between their commits.",
             discussion: "RUN2 defaults to the best run of RUN1's experiment. Metrics: the primary one, every secondary one either run reported (m.NAME, with the experiment's constraints on it), the duration; DELTA is RUN2 - RUN1. The code diff is 'git diff COMMIT1 COMMIT2': the patch, or --stat, or --name-only.")
 

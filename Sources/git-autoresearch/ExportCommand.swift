@@ -4,6 +4,7 @@ import Autoresearch
 extension GitAutoresearch {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write an experiment's runs as results.tsv (commit, metric, status, description).",
             discussion: "The columns and number format of the autoresearch skill's runner (--layout skill: short commit, metric with six decimals or N/A, status with 'baseline' for the baseline, description) or of Karpathy's setup (--layout karpathy: the metric's name as its column, 0.000000 for no value). Every reported metric (m.NAME) is a column between the metric and the status (Karpathy's memory_gb with one decimal). 'import' reads either back into the same records.")
 

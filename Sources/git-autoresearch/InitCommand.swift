@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create or update an experiment, commit its configuration, and switch to its branch.",
             discussion: """
             Writes the [experiment "NAME"] section of .autoresearch (git-config syntax; edit it with \

@@ -4,7 +4,7 @@ import Foundation
 
 extension GitAutoresearch {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the experiments of this repository.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the experiments of this repository.")
 
         @Flag(name: [.short, .long], help: "Add kept runs, change from baseline and last activity (counted from the ledger index).")
         var long = false

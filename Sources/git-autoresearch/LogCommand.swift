@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "log",
             abstract: "List an experiment's runs: run, commit, status, metric, delta, duration, description.",
             discussion: "Reads the ledger index (.git/autoresearch/ledger-index), brought up to date with the notes; with --limit (-n), only the newest runs' entries are read, from the index's end. Filters and the columns the index keeps (run, commit, status, value, delta, duration, description, host, worker, start, evaluator, best_before, experiment) are read from its entries; the other columns, --where on m.NAME and --format json parse the records. --format tsv, csv, markdown or json for scripts and reports: tsv and csv hold full commit hashes, exact numbers and durations in seconds (--human: the table's text); json holds every field of each record (docs/record.schema.json). Filters (--since, --until, --grep, --host, --worker, --where) are ANDed and applied while the index is read; --where takes FIELD OP NUMBER (FIELD: value, duration or m.NAME; OP: < <= > >= == !=). --since/--until take git's dates: 2026-11-30, '2026-11-30 14:00', 2026-11-30T14:00:00Z, @SECONDS, now, today, yesterday, 2.hours.ago, '3 days ago', yesterday.noon.")
 

@@ -6,6 +6,7 @@ import Foundation
 extension GitAutoresearch {
     struct Loop: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "loop",
             abstract: "Run the agent-driven loop: the agent changes the code, each change is evaluated, kept or reset, and recorded.",
             discussion: """
             'run' evaluates the change you made; 'loop' lets an agent make the changes, over and over, \

@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Bring the experiment's best result into one of your branches: fast-forward, or a merge commit carrying its record.",
             discussion: """
             The branch (default: the one HEAD is on, unless that is an experiment branch) must exist. \

@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Remove records from the ledger: by run, status, experiment or date; a tombstone keeps them from coming back.",
             discussion: """
             Removes the records matching every criterion given (runs named as 'show' names them, \

@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Pull: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pull",
             abstract: "Fetch a remote's experiments and merge its records and attempts into yours.",
             discussion: """
             Fetches the remote's experiment branches into refs/remotes/REMOTE/autoresearch/NAME (your \

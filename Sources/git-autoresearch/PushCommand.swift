@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Push: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "push",
             abstract: "Share experiments: push the records, the attempts and the experiment branches to a remote.",
             discussion: """
             Fetches the remote's records and attempts first and merges them into yours (union of \

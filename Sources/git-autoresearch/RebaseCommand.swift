@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Rebase: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rebase",
             abstract: "Take a new evaluator into the experiment: the guarded paths of a revision, as one commit; the next run is a new baseline.",
             discussion: """
             The way to change the evaluator on purpose: edit and commit it on your main branch, switch \

@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Write the Experiments report: Markdown, a self-contained HTML page with charts, or the progress chart as SVG.",
             discussion: """
             Built from the experiments' configurations and the ledger only, so the same records give \

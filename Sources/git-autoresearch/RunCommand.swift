@@ -6,6 +6,7 @@ import Foundation
 extension GitAutoresearch {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run one iteration: snapshot the work tree, evaluate, keep or reset, record.",
             discussion: """
             The changes in the work tree (tracked and new files, not ignored ones) become one candidate \

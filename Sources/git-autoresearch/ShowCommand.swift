@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show one run: its record, its artifacts, the last lines of its log, and the change it evaluated.",
             discussion: "The log lines are the ones kept in git (after the record in its note, refs/notes/autoresearch), so they are there for runs fetched from other machines too. The change is the diff of the run's commit against its parent, for discarded runs as well.")
 

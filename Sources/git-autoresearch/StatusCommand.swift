@@ -5,6 +5,7 @@ import Foundation
 extension GitAutoresearch {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show an experiment: branch, best commit and value, runs so far by status, live workers.",
             discussion: "Also repairs a run left unfinished by a killed process, and says so. When a fetched remote branch of the experiment holds a better best, a 'remote' line says so and names the command that adopts it (git autoresearch adopt REMOTE).")
 
