@@ -220,3 +220,26 @@ extension Repository {
         return candidates.contains(listed)
     }
 }
+
+/// libgit2's check that the objects a new tree or commit names exist with the right type
+/// (`GIT_OPT_ENABLE_STRICT_OBJECT_CREATION`, a process-wide setting), suspended while any
+/// caller of `suspended` runs and on otherwise.
+enum ObjectValidation {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var suspensions = 0
+
+    /// Runs `body` with the check off.
+    static func suspended<T>(_ body: () throws -> T) rethrows -> T {
+        lock.withLock {
+            suspensions += 1
+            if suspensions == 1 { clibgit2_set_strict_object_creation(0) }
+        }
+        defer {
+            lock.withLock {
+                suspensions -= 1
+                if suspensions == 0 { clibgit2_set_strict_object_creation(1) }
+            }
+        }
+        return try body()
+    }
+}

@@ -8,6 +8,9 @@ public final class Workspace {
     public let root: String
     /// The run records of the repository.
     public let ledger: Ledger
+    /// Experiments read from configuration blobs, by blob, file name and experiment: a loop
+    /// reads the same blob every iteration.
+    private var experimentsRead: [String: Experiment] = [:]
 
     /// Opens the repository containing `path`; without `path`, the one git would give a
     /// subcommand started here (`GIT_DIR` and `GIT_WORK_TREE` honoured, else the current directory's).
@@ -88,6 +91,9 @@ public final class Workspace {
 
     /// The experiment `name` as configured in the `.autoresearch` blob `blob` of `commit`.
     func experiment(named name: String, configuration blob: OID, in commit: OID) throws -> Experiment {
+        let fileName = try configurationFile(at: commit)?.name ?? ExperimentFile.fileName
+        let key = "\(blob.hex) \(fileName) \(name)"
+        if let experiment = experimentsRead[key] { return experiment }
         // libgit2 parses config files only from disk: keep one copy per configuration blob.
         let cacheDirectory = LocalState.configCacheDirectory(repository)
         let cached = cacheDirectory + "/" + blob.hex
@@ -99,11 +105,11 @@ public final class Workspace {
                 throw AutoresearchError("cannot write \(cached)")
             }
         }
-        let fileName = try configurationFile(at: commit)?.name ?? ExperimentFile.fileName
         guard let experiment = try Self.readCachedConfiguration(cached, fileName: fileName, named: name, committedIn: commit) else {
             throw AutoresearchError("\(fileName) in commit \(commit.short) has no experiment '\(name)'",
                                     hint: "configure it with git autoresearch init --name \(name) ...")
         }
+        experimentsRead[key] = experiment
         return experiment
     }
 
