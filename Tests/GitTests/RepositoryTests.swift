@@ -14,6 +14,21 @@ import Fixtures
         #expect(head == .branch("refs/heads/main", target: OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
     }
 
+    /// The snapshot writes the index as a tree with libgit2's object check suspended: the tree
+    /// must be git's, and the check must be back on for everything else.
+    @Test func stagingWritesGitsTreeAndLeavesTheObjectCheckOn() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(Dictionary(uniqueKeysWithValues: (0..<30).map { ("src/d\($0 % 3)/f\($0).txt", "\($0)\n") }))
+        try repo.write("src/d1/f1.txt", "changed\n")
+        try repo.write("new.txt", "new\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/src/d2/f2.txt")
+        let repository = try Repository(path: repo.path)
+        let tree = try repository.stage(try repository.workTreeStatus().entries)
+        #expect(tree.hex == (try repo.gitLine("write-tree")))
+        let missing = OID(hex: String(repeating: "ab", count: 20))!
+        #expect(throws: GitError.self) { try repository.writeTree(entries: [("ghost", missing, FileMode.blob)]) }
+    }
+
     @Test func writesObjectsInOnePackWhatACommitReaches() throws {
         let repo = try TempRepository()
         try repo.commitFiles(["a.txt": "a\n"])
