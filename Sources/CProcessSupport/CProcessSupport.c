@@ -7,15 +7,17 @@
 #include <string.h>
 #include <time.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupt_count = 0;
 static volatile sig_atomic_t last_signal = 0;
 
 /* With a gate, the shell first waits for a line on descriptor 3 and only then runs the command
-   (an exec, so its pid and process group stay): the tool opens the gate once the watchdog
-   guards the group. End of file instead (the tool died before) means the command never runs. */
-static const char *gate_script = "read -r go <&3 || exit 0; exec /bin/sh -c \"$1\" 3<&-";
+   (in the same shell, so its pid and process group stay, with no positional parameters as with
+   `sh -c`): the tool opens the gate once the watchdog guards the group. End of file instead (the
+   tool died before) means the command never runs. */
+static const char *gate_script = "read -r go <&3 || exit 0; unset go; exec 3<&-; eval \"set --;\" \"$1\"";
 
 int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd,
                     int gate_fd, pid_t *pid) {
@@ -47,7 +49,7 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     posix_spawn_file_actions_addclosefrom_np(&actions, gate_fd >= 0 ? 4 : 3);
 
     char *const plain[] = {"/bin/sh", "-c", (char *)command, NULL};
-    char *const gated[] = {"/bin/sh", "-c", (char *)gate_script, "sh", (char *)command, NULL};
+    char *const gated[] = {"/bin/sh", "-c", (char *)gate_script, "/bin/sh", (char *)command, NULL};
     result = posix_spawn(pid, "/bin/sh", &actions, &attributes, gate_fd >= 0 ? gated : plain, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
@@ -68,6 +70,15 @@ static const char *watchdog_script =
 
 int cps_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
+}
+
+int cps_exit_descriptor(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
 }
 
 int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {

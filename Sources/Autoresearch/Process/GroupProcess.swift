@@ -83,7 +83,9 @@ public enum GroupProcess {
             waitpid(pid, nil, 0)
             throw error
         }
-        var group = RunningGroup(leader: pid, started: started, hardLimit: hardLimit, grace: grace)
+        let exitDescriptor = cps_exit_descriptor(pid)
+        defer { if exitDescriptor >= 0 { close(exitDescriptor) } }
+        var group = RunningGroup(leader: pid, started: started, hardLimit: hardLimit, grace: grace, exitDescriptor: exitDescriptor)
         supervise(&group, output: &output, from: readEnd, onLine: onLine, onProgress: onProgress, isInterrupted: isInterrupted)
         output.finish(onLine)
         return CommandResult(termination: group.termination, duration: Date().timeIntervalSince(started), tail: output.tail,
@@ -122,7 +124,11 @@ public enum GroupProcess {
                 output.drain(readEnd, onLine)
                 return
             }
-            output.read(readEnd, waitingAtMost: 100, onLine)
+            if output.isClosed {
+                group.waitForLeader(atMost: 100)
+            } else {
+                output.read(readEnd, waitingAtMost: 100, onLine)
+            }
             if now.timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = now
                 onProgress(CommandProgress(elapsed: now.timeIntervalSince(group.started), lastLine: output.tail.last))
@@ -204,6 +210,8 @@ private struct RunningGroup {
     let started: Date
     let hardLimit: Double
     let grace: Double
+    /// Readable once the leader exited (`cps_exit_descriptor`), or -1.
+    let exitDescriptor: Int32
     /// The leader's wait status, once it was reaped.
     private var exitStatus: Int32?
     /// Why we stop the group, when we do.
@@ -211,11 +219,24 @@ private struct RunningGroup {
     private var termSentAt: Date?
     private var killSent = false
 
-    init(leader: pid_t, started: Date, hardLimit: Double, grace: Double) {
+    init(leader: pid_t, started: Date, hardLimit: Double, grace: Double, exitDescriptor: Int32) {
         self.leader = leader
         self.started = started
         self.hardLimit = hardLimit
         self.grace = grace
+        self.exitDescriptor = exitDescriptor
+    }
+
+    /// Waits up to `milliseconds` for the leader to exit, once its output ended: its pipe closes
+    /// a moment before it can be reaped. Wakes at the exit where the kernel tells it; after the
+    /// leader was reaped (members it left are stopped) or without a descriptor, pauses 5 ms.
+    func waitForLeader(atMost milliseconds: Int32) {
+        guard exitStatus == nil, exitDescriptor >= 0 else {
+            usleep(5_000)
+            return
+        }
+        var poller = pollfd(fd: exitDescriptor, events: Int16(POLLIN), revents: 0)
+        _ = poll(&poller, 1, milliseconds)
     }
 
     /// Reaps the leader if it exited, decides to stop the group at the limit or on interruption,
@@ -263,7 +284,7 @@ private struct CommandOutput {
     private(set) var total = 0
     private var lines = LineSplitter(maxLineBytes: GroupProcess.maxLineBytes, tailLines: GroupProcess.tailLines)
     /// True once the pipe reported its end (a member may still run).
-    private var isClosed = false
+    private(set) var isClosed = false
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
 
     /// Opens the log, truncated unless `append`.
@@ -276,13 +297,9 @@ private struct CommandOutput {
     var tail: [String] { lines.tail }
     var isTruncated: Bool { logged < total }
 
-    /// Waits up to `milliseconds` for output on `fd` and takes what came; after the end of the
-    /// pipe, only pauses a moment.
+    /// Waits up to `milliseconds` for output on `fd` and takes what came (not after the end of
+    /// the pipe: see `isClosed`).
     mutating func read(_ fd: Int32, waitingAtMost milliseconds: Int32, _ onLine: (Substring) -> Void) {
-        guard !isClosed else {
-            usleep(5_000)
-            return
-        }
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, milliseconds) > 0 else { return }
         let count = Glibc.read(fd, &buffer, buffer.count)

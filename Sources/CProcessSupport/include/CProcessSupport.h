@@ -21,6 +21,10 @@ int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_
 /// same moment. Returns 0, or an errno value.
 int cps_pipe_cloexec(int fds[2]);
 
+/// A descriptor (close-on-exec) that becomes readable when child `pid` exits: pidfd_open(2),
+/// Linux 5.3 and later. -1 where the kernel does not have it.
+int cps_exit_descriptor(pid_t pid);
+
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that count interruptions, and ignores SIGPIPE.
 /// Signals within a second of the first are the same interruption (git forwards the terminal's
 /// Ctrl-C to its child, which so gets two at once); a later one ends the process at once with the
