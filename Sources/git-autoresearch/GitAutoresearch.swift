@@ -28,7 +28,7 @@ struct GitAutoresearch: ParsableCommand {
             let (flags, arguments) = try GlobalFlags.extract(from: Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(arguments)
             let paged = command is PagedOutput && !flags.noPager && Pager.start(for: type(of: command)._commandName)
-            Terminal.colorEnabled = decideColor(flag: flags.color, paged: paged)
+            Terminal.colorDecision = { decideColor(flag: flags.color, paged: paged) }
             try command.run()
         } catch let error as AutoresearchError {
             Terminal.error(error.message, hint: error.hint)
@@ -36,6 +36,9 @@ struct GitAutoresearch: ParsableCommand {
         } catch let error as GitError {
             Terminal.error(error.description, hint: nil)
             Foundation.exit(1)
+        } catch let code as ExitCode {
+            // A command's own exit status (a discard, a timeout): nothing to print.
+            Foundation.exit(code.rawValue)
         } catch let error as AutoresearchUsage {
             Terminal.error(error.description, hint: "see git autoresearch --help")
             Foundation.exit(64)

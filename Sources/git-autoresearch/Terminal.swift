@@ -10,8 +10,12 @@ import Glibc
 enum Terminal {
     static let stdoutIsTTY = isatty(STDOUT_FILENO) == 1
     static let stderrIsTTY = isatty(STDERR_FILENO) == 1
-    /// Decided once by `main` before the command runs (`decideColor`).
-    nonisolated(unsafe) static var colorEnabled = false
+    /// How to decide whether text output is coloured (`decideColor`), set by `main` before the
+    /// command runs.
+    nonisolated(unsafe) static var colorDecision: () -> Bool = { false }
+    /// Whether text output is coloured: decided on first use, so that a command printing no
+    /// coloured text (`--format json`, `--quiet`, errors only) reads no colour settings.
+    static let colorEnabled = colorDecision()
 
     enum Color: String {
         case red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36", dim = "2", bold = "1"
