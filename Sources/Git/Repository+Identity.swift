@@ -17,12 +17,14 @@ extension Repository {
     /// identity.
     func signature(_ role: SignatureRole, environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> UnsafeMutablePointer<git_signature> {
-        func setting(_ name: String) throws -> String? {
-            if let value = environment["GIT_\(role.rawValue)_\(name.uppercased())"] { return value }
-            return try configValue("\(role.section).\(name)") ?? configValue("user.\(name)")
+        // One snapshot for the four settings (each `configValue` takes its own).
+        let (name, email) = try withConfigSnapshot { config in
+            func setting(_ name: String) throws -> String? {
+                if let value = environment["GIT_\(role.rawValue)_\(name.uppercased())"] { return value }
+                return try Self.string("\(role.section).\(name)", in: config) ?? Self.string("user.\(name)", in: config)
+            }
+            return (try setting("name") ?? "git-autoresearch", try setting("email") ?? environment["EMAIL"] ?? "git-autoresearch@localhost")
         }
-        let name = try setting("name") ?? "git-autoresearch"
-        let email = try setting("email") ?? environment["EMAIL"] ?? "git-autoresearch@localhost"
         var signature: UnsafeMutablePointer<git_signature>?
         if let dateText = environment["GIT_\(role.rawValue)_DATE"] {
             guard let date = GitDate.parse(dateText) else {

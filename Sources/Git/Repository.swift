@@ -107,10 +107,16 @@ extension Repository {
 
     /// The value of `key` in the repository's configuration (all levels, as git reads them), or nil.
     public func configValue(_ key: String) throws -> String? {
+        try withConfigSnapshot { try Self.string(key, in: $0) }
+    }
+
+    /// Runs `body` with a snapshot of the repository's configuration (all levels): one read of
+    /// the files for several settings.
+    func withConfigSnapshot<T>(_ body: (OpaquePointer?) throws -> T) throws -> T {
         var config: OpaquePointer?
         try check(git_repository_config_snapshot(&config, pointer), "read the repository configuration")
         defer { git_config_free(config) }
-        return try Self.string(key, in: config)
+        return try body(config)
     }
 
     /// The value of `key` in the user's and the system's configuration and `git -c`: for
@@ -126,7 +132,8 @@ extension Repository {
         return try string(key, in: config)
     }
 
-    private static func string(_ key: String, in config: OpaquePointer?) throws -> String? {
+    /// The value of `key` in `config`, nil when it is not set.
+    static func string(_ key: String, in config: OpaquePointer?) throws -> String? {
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
         let code = git_config_get_string_buf(&buffer, config, key)
