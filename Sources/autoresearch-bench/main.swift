@@ -257,12 +257,26 @@ if case let only = option("--only", ""), !only.isEmpty, only != "a" {
 print("git-autoresearch benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
 print("\n(a) One iteration, evaluation excluded: \(iterations) iterations, half kept, half discarded, 200-file project")
 
-// The tool as users run it: one `git autoresearch run` process per iteration.
+// The three ways side by side, interleaved iteration by iteration (so that the machine's load
+// and the file system's state weigh on each alike): the tool as users run it (one `git
+// autoresearch run` process per iteration), the library in-process (what a long-running loop
+// pays), and the same steps with the git CLI: add, commit, (evaluate, not timed), notes append,
+// keep the attempt reachable with update-ref, and reset --hard to the best commit on a discard.
 let cliRepo = try makeProject()
 try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score", "--budget", "10s"], in: cliRepo.path)
 try runProgram(toolPath, ["run", "-q"], in: cliRepo.path)
+let libraryRepo = try makeProject()
+let libraryWorkspace = try Workspace(discoveringFrom: libraryRepo.path)
+try initExperiment(libraryWorkspace)
+_ = try libraryWorkspace.runOnce(experiment: "bench")
+let gitRepo = try makeProject()
+var best = try gitRepo.gitLine("rev-parse", "HEAD")
+var bestScore = 1000
 var cliOverheads: [Double] = [], cliCPU: [Double] = []
-for index in 0..<iterations {
+var libraryOverheads: [Double] = [], libraryCPU: [Double] = []
+var gitOverheads: [Double] = [], gitCPU: [Double] = [], evaluatorCPU: [Double] = []
+
+@MainActor func cliIteration(_ index: Int) throws {
     try edit(cliRepo, index)
     let started = now(), cpuStarted = cpuTime()
     let output = try runProgram(toolPath, ["run", "--format", "json", "-m", "change \(index)"], in: cliRepo.path)
@@ -272,26 +286,14 @@ for index in 0..<iterations {
     cliOverheads.append(wall - (object?["duration"] as? Double ?? 0))
 }
 
-// The library in-process (what a long-running loop pays).
-let libraryRepo = try makeProject()
-let libraryWorkspace = try Workspace(discoveringFrom: libraryRepo.path)
-try initExperiment(libraryWorkspace)
-_ = try libraryWorkspace.runOnce(experiment: "bench")
-var libraryOverheads: [Double] = [], libraryCPU: [Double] = []
-for index in 0..<iterations {
+@MainActor func libraryIterationTimed(_ index: Int) throws {
     try edit(libraryRepo, index)
     let cpuStarted = cpuTime()
     libraryOverheads.append(try libraryIteration(libraryWorkspace, message: "change \(index)"))
     libraryCPU.append(cpuTime() - cpuStarted)
 }
 
-// The same steps with the git CLI: add, commit, (evaluate, not timed), notes append, keep the
-// attempt reachable with update-ref, and reset --hard to the best commit on a discard.
-let gitRepo = try makeProject()
-var best = try gitRepo.gitLine("rev-parse", "HEAD")
-var bestScore = 1000
-var gitOverheads: [Double] = [], gitCPU: [Double] = [], evaluatorCPU: [Double] = []
-for index in 0..<iterations {
+@MainActor func gitIteration(_ index: Int) throws {
     try edit(gitRepo, index)
     var spent = 0.0, spentCPU = 0.0
     func timed(_ arguments: [String]) throws -> String {
@@ -315,6 +317,12 @@ for index in 0..<iterations {
     if keep { best = candidate; bestScore = score } else { _ = try timed(["reset", "-q", "--hard", best]) }
     gitOverheads.append(spent)
     gitCPU.append(spentCPU)
+}
+
+let ways = [cliIteration, libraryIterationTimed, gitIteration]
+for index in 0..<iterations {
+    // Each iteration starts with another of the three, so none always follows the same one.
+    for offset in 0..<ways.count { try ways[(index + offset) % ways.count](index) }
 }
 
 // CPU time (user + system, children included) less the evaluator's own (`sh eval.sh` alone, median).
