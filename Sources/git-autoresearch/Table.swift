@@ -24,7 +24,8 @@ struct Table {
     func render(_ format: TableFormat) -> String {
         switch format {
         case .json:
-            return "[" + jsonRows.map(Terminal.json).joined(separator: ",") + "]"
+            var writer = JSONWriter()
+            return "[" + jsonRows.map { Terminal.json($0, writer: &writer) }.joined(separator: ",") + "]"
         case .tsv:
             return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.tsvCell).joined(separator: "\t") }.joined(separator: "\n")
         case .csv:

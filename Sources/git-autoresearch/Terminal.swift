@@ -66,9 +66,15 @@ enum Terminal {
         }
     }
 
+    /// `object` as one line of JSON, its nil values left out, keys sorted (`JSONWriter`: the bytes
+    /// `JSONSerialization` writes with `.sortedKeys` and `.withoutEscapingSlashes`); `{}` when a
+    /// value has no JSON form. Pass one `writer` for many objects with the same keys.
+    static func json(_ object: [String: Any?], writer: inout JSONWriter) -> String {
+        (try? writer.text(object.compactMapValues { $0 })) ?? "{}"
+    }
+
     static func json(_ object: [String: Any?]) -> String {
-        let cleaned = object.compactMapValues { $0 }
-        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var writer = JSONWriter()
+        return json(object, writer: &writer)
     }
 }
