@@ -66,8 +66,8 @@ struct ReportRow {
     /// Every run of the experiment as the index keeps it, in ledger order.
     let runs: [IndexedRecord]
 
-    /// Every run of the experiment, and the running best: parses every record (for the charts).
-    var progress: Progress { Progress(runs: runs.map(\.entry), direction: experiment.direction) }
+    /// Every run of the experiment, and the running best (for the charts): no record parsed.
+    var progress: Progress { Progress(runs: runs, direction: experiment.direction) }
 
     var name: String { experiment.title ?? experiment.name }
 

@@ -6,6 +6,8 @@ enum HTML {
     /// `text` with `&`, `<`, `>`, `"` and `'` as character references: safe in element content
     /// and in quoted attribute values. Controls are made visible first.
     static func escape(_ text: String, multiline: Bool = false) -> String {
+        // Printable ASCII without a character to escape (most run ids and descriptions) is returned as it is.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 > 0x7E || Self.escaped.contains($0) }) else { return text }
         var escaped = ""
         for character in UntrustedText.visible(text, multiline: multiline) {
             switch character {
@@ -19,6 +21,8 @@ enum HTML {
         }
         return escaped
     }
+
+    private static let escaped = Set("&<>\"'".utf8)
 
     /// Markdown-like text of the reports (code in backticks) as HTML: escaped, each backtick
     /// pair a `<code>` element.

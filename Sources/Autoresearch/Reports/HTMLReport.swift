@@ -44,7 +44,7 @@ extension Workspace {
         var parts = ["<section class=\"experiment\" id=\"\(anchor)\"><h2>\(HTML.escape(row.id)): \(HTML.escape(row.name))</h2>"]
         let direction = "\(row.experiment.direction.rawValue) is better"
         parts.append("<p class=\"facts\">Metric <code>\(HTML.escape(row.experiment.metric))</code>, \(direction); baseline <b>\(HTML.escape(ReportRow.valueText(row.baseline?.value)))</b>, best <b>\(HTML.escape(ReportRow.valueText(row.best?.record.value)))</b>, improvement <b>\(HTML.escape(row.improvementText))</b>. Runs: \(HTML.escape(row.summaryCells[4])); time: \(HTML.escape(row.summaryCells[5])).</p>")
-        guard !row.progress.runs.isEmpty else { return (parts + ["<p>No runs yet.</p></section>"]).joined(separator: "\n") }
+        guard !row.runs.isEmpty else { return (parts + ["<p>No runs yet.</p></section>"]).joined(separator: "\n") }
         let detailed = Self.detailedRuns(row, top: top)
         let linked = Set(detailed.map(\.record.run))
         parts.append("<div class=\"charts\">")
@@ -59,7 +59,7 @@ extension Workspace {
         parts.append(topTable(row, top: top))
         parts += runsTable(row, anchor: anchor, detailed: linked)
         parts.append("<h3>Run details</h3>")
-        if detailed.count < row.progress.runs.count {
+        if detailed.count < row.runs.count {
             parts.append("<p class=\"hint\">The newest \(Self.reportDetailedRuns) runs, the top ones and the best: git autoresearch show RUN for the others.</p>")
         }
         for run in detailed.reversed() { parts.append(try runDetails(run, row: row)) }
@@ -70,7 +70,7 @@ extension Workspace {
     /// Small charts of the required metrics, the constrained ones, and any other metric reported.
     func secondaryCharts(_ row: ReportRow, anchor: String, options: ChartOptions, linked: Set<String>) -> [String] {
         let experiment = row.experiment
-        let reported = Set(row.progress.runs.flatMap { $0.record.metrics.map(\.name) })
+        let reported = Set(row.runs.flatMap { $0.metrics.map(\.name) })
         let named = experiment.requiredKeys + experiment.constraints.map(\.metric)
         var names = named + reported.subtracting(named).sorted()
         names = names.enumerated().filter { names.firstIndex(of: $0.element) == $0.offset && $0.element != experiment.metric }.map(\.element)

@@ -93,6 +93,18 @@ public final class IndexedRecord {
     /// The record's line as it is in the note.
     var line: String { String(decoding: lineBytes, as: UTF8.self) }
 
+    /// The metrics the record reports (`RunRecord.metrics`): the record is parsed only when its
+    /// line holds `m.`, as the key of each does (`RunRecord.metricPrefix`).
+    var metrics: [(name: String, value: Double)] { mayReportMetrics ? record.metrics : [] }
+
+    /// The metrics the record reports, by name (`RunRecord.metricValues`).
+    var metricValues: [String: Double] { mayReportMetrics ? record.metricValues : [:] }
+
+    private var mayReportMetrics: Bool {
+        let prefix = Array(RunRecord.metricPrefix.utf8)
+        return zip(lineBytes, lineBytes.dropFirst()).contains { $0 == prefix[0] && $1 == prefix[1] }
+    }
+
     /// The full record, parsed from its line once. The index keeps only lines that parsed, with
     /// the fields of that parse; should this version not read the line, the fields are the record.
     public var record: RunRecord {
