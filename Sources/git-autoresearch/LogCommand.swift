@@ -98,7 +98,7 @@ extension GitAutoresearch {
                     json.merge(["commit": run.commit.hex, "baseline": run.isBaseline, "delta": run.delta,
                                 "older_evaluator": older, "suspect": suspect]) { _, new in new }
                 }
-                table.append(shown.map { $0.cell(run, style) }, json: json)
+                table.append(format == .json ? [] : shown.map { $0.cell(run, style) }, json: json)
             }
             print(table.render(format))
             if olderEvaluator, format == .table {

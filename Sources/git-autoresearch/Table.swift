@@ -8,24 +8,29 @@ enum TableFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Rows of cells with a header, printed as an aligned table, TSV, CSV, a Markdown table or JSON
-/// (an array of objects with the JSON keys and values given per row). Cells may hold any text:
+/// (an array of objects with the JSON keys and values given per row, each written when appended,
+/// so that 100,000 rows do not keep their dictionaries). Cells may hold any text:
 /// the table and Markdown show controls visibly on one line; TSV, CSV and JSON escape them so
 /// that a reader gets the exact text back.
 struct Table {
     var header: [String]
     var rows: [[String]] = []
-    var jsonRows: [[String: Any?]] = []
+    /// Each row's JSON object.
+    private var jsonRows: [String] = []
+    /// One writer for the rows, which have the same keys.
+    private var writer = JSONWriter()
+
+    init(header: [String]) { self.header = header }
 
     mutating func append(_ cells: [String], json: [String: Any?]) {
         rows.append(cells)
-        jsonRows.append(json)
+        jsonRows.append(json.isEmpty ? "{}" : Terminal.json(json, writer: &writer))
     }
 
     func render(_ format: TableFormat) -> String {
         switch format {
         case .json:
-            var writer = JSONWriter()
-            return "[" + jsonRows.map { Terminal.json($0, writer: &writer) }.joined(separator: ",") + "]"
+            return "[" + jsonRows.joined(separator: ",") + "]"
         case .tsv:
             return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.tsvCell).joined(separator: "\t") }.joined(separator: "\n")
         case .csv:

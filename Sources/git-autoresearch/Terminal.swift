@@ -70,7 +70,7 @@ enum Terminal {
     /// `JSONSerialization` writes with `.sortedKeys` and `.withoutEscapingSlashes`); `{}` when a
     /// value has no JSON form. Pass one `writer` for many objects with the same keys.
     static func json(_ object: [String: Any?], writer: inout JSONWriter) -> String {
-        (try? writer.text(object.compactMapValues { $0 })) ?? "{}"
+        (try? writer.object(object)) ?? "{}"
     }
 
     static func json(_ object: [String: Any?]) -> String {

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `JSONWriter` writes what Foundation's `JSONSerialization` writes (`.sortedKeys`,
-/// `.withoutEscapingSlashes`), byte for byte: Foundation is the oracle, on hostile strings as
+/// `.withoutEscapingSlashes`) for an object without its nil values, byte for byte: Foundation is the oracle, on hostile strings as
 /// values and as keys, edge numbers, nesting, and records as `log --format json` gives them.
 @Suite(.ownThreads) struct JSONWriterTests {
     /// Foundation's text of `object`, or nil when it refuses it.
@@ -12,8 +12,8 @@ import Testing
     }
 
     static func expectSame(_ object: [String: Any?], writer: inout JSONWriter, sourceLocation: SourceLocation = #_sourceLocation) {
-        let expected = foundation(object as Any)
-        let written = try? writer.text(object)
+        let expected = foundation(object.compactMapValues { $0 } as Any)
+        let written = try? writer.object(object)
         #expect(written == expected, sourceLocation: sourceLocation)
     }
 
@@ -34,7 +34,7 @@ import Testing
             var fresh = JSONWriter()
             Self.expectSame([string: string], writer: &fresh)
         }
-        #expect(try writer.text(["k": "a\"b\\c\n\u{1}\u{1F}/é"]) == #"{"k":"a\"b\\c\n\u0001\u001f/é"}"#)
+        #expect(try writer.object(["k": "a\"b\\c\n\u{1}\u{1F}/é"]) == #"{"k":"a\"b\\c\n\u0001\u001f/é"}"#)
     }
 
     @Test func numbersBoolsNullsAndNestingAreWrittenAsFoundationWritesThem() {
@@ -48,14 +48,15 @@ import Testing
         for integer in [0, 1, -1, Int.max, Int.min, 42] { Self.expectSame(["i": integer, "i32": Int32(truncatingIfNeeded: integer)], writer: &writer) }
         Self.expectSame(["t": true, "f": false, "nested": ["a": [1, 2.5, "x"], "b": [String: Any]()] as [String: Any], "empty": [Any](),
                          "objects": [["path": "a/b", "size": 3], ["path": "c", "size": 0]]], writer: &writer)
-        Self.expectSame(["null in a list": [1, nil, "x"] as [Any?], "null in an object": ["a": nil, "b": 1] as [String: Any?]], writer: &writer)
+        Self.expectSame(["null in a list": [1, nil, "x"] as [Any?], "null in an object": ["a": nil, "b": 1] as [String: Any?], "left out": nil],
+                        writer: &writer)
     }
 
     @Test func whatFoundationRefusesIsRefused() {
         var writer = JSONWriter()
         for refused: [String: Any?] in [["n": Double.nan], ["n": Double.infinity], ["list": [1, -Double.infinity]], ["date": Date()]] {
             #expect(Self.foundation(refused as Any) == nil)
-            #expect((try? writer.text(refused)) == nil)
+            #expect((try? writer.object(refused)) == nil)
         }
     }
 
@@ -91,8 +92,7 @@ import Testing
             var fields = record.jsonFields
             fields.merge(["commit": String(repeating: "f", count: 40), "baseline": index % 2 == 0, "delta": record.delta,
                           "older_evaluator": false, "suspect": index % 3 == 0 ? text : nil]) { _, new in new }
-            let cleaned = fields.compactMapValues { $0 }
-            Self.expectSame(cleaned, writer: &writer)
+            Self.expectSame(fields, writer: &writer)
         }
     }
 }

@@ -24,29 +24,31 @@ public struct JSONWriter {
 
     public init() {}
 
-    /// `value` (a dictionary with string keys, an array, a string, a number, a Bool, or nil for
-    /// null) as JSON text.
-    public mutating func text(_ value: Any?) throws -> String {
+    /// The JSON object of `fields` whose values are not nil, as Foundation writes
+    /// `fields.compactMapValues { $0 }`. Values: dictionaries with string keys, arrays, strings,
+    /// numbers, Bools, nil (null) inside them.
+    public mutating func object(_ fields: [String: Any?]) throws -> String {
         var bytes: [UInt8] = []
-        try write(value, into: &bytes)
+        try writeObject(fields, omittingNils: true, into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `value` as JSON to `bytes`; the types are tried in Foundation's order.
-    public mutating func write(_ value: Any?, into bytes: inout [UInt8]) throws {
+    /// Appends `value` as JSON to `bytes`. Foundation tries the types in another order (Double
+    /// after the collections): no value is of two of them, so the text is the same.
+    private mutating func write(_ value: Any?, into bytes: inout [UInt8]) throws {
         guard let value else { return bytes += Self.null }
         switch value {
         case let string as String: Self.write(string, into: &bytes)
         case let bool as Bool: bytes += bool ? Self.true : Self.false
         case let number as Int: bytes += number.description.utf8
+        case let number as Double: try Self.write(number, into: &bytes)
         case let number as Int32: bytes += number.description.utf8
         case let number as Int64: bytes += number.description.utf8
         case let number as UInt64: bytes += number.description.utf8
         case let strings as [String]: try Self.writeArray(strings, into: &bytes) { Self.write($0, into: &$1) }
         case let numbers as [Double]: try Self.writeArray(numbers, into: &bytes) { try Self.write($0, into: &$1) }
         case let array as [Any?]: try Self.writeArray(array, into: &bytes) { try write($0, into: &$1) }
-        case let object as [String: Any?]: try writeObject(object, into: &bytes)
-        case let number as Double: try Self.write(number, into: &bytes)
+        case let object as [String: Any?]: try writeObject(object, omittingNils: false, into: &bytes)
         case let number as Float: try Self.write(Double(number), description: number.description, into: &bytes)
         case is NSNull: bytes += Self.null
         default: throw Unwritable()
@@ -63,24 +65,27 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    private mutating func writeObject(_ object: [String: Any?], into bytes: inout [UInt8]) throws {
+    private mutating func writeObject(_ object: [String: Any?], omittingNils: Bool, into bytes: inout [UInt8]) throws {
         bytes.append(UInt8(ascii: "{"))
-        for (index, key) in ordered(Array(object.keys)).enumerated() {
+        let fields = omittingNils ? object.filter { $0.value != nil } : object
+        for (index, (key, value)) in ordered(Array(fields)).enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             Self.write(key, into: &bytes)
             bytes.append(UInt8(ascii: ":"))
-            try write(object[key]!, into: &bytes)
+            try write(value, into: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
     }
 
-    /// `keys` in Foundation's order: by their places among the keys met so far, after placing
+    /// `fields` in the order of their keys in Foundation: by their places among the keys met so far, after placing
     /// the new ones (each by a binary search with Foundation's comparison). Only ASCII keys are
     /// remembered: Swift takes canonically equivalent strings (`á`, `a` and U+0301) for one
     /// key, which Foundation may order apart.
-    mutating func ordered(_ keys: [String]) -> [String] {
-        for key in keys where places[key] == nil {
-            guard orderedKeys.count < Self.rememberedKeys, key.utf8.allSatisfy({ $0 < 0x80 }) else { return keys.sorted(by: Self.foundationOrder) }
+    mutating func ordered<Value>(_ fields: [(key: String, value: Value)]) -> [(key: String, value: Value)] {
+        for (key, _) in fields where places[key] == nil {
+            guard orderedKeys.count < Self.rememberedKeys, key.utf8.allSatisfy({ $0 < 0x80 }) else {
+                return fields.sorted { Self.foundationOrder($0.key, $1.key) }
+            }
             var low = 0, high = orderedKeys.count
             while low < high {
                 let middle = (low + high) / 2
@@ -89,7 +94,7 @@ public struct JSONWriter {
             orderedKeys.insert(key, at: low)
             for place in low..<orderedKeys.count { places[orderedKeys[place]] = place }
         }
-        return keys.map { (place: places[$0]!, key: $0) }.sorted { $0.place < $1.place }.map(\.key)
+        return fields.map { (place: places[$0.key]!, field: $0) }.sorted { $0.place < $1.place }.map(\.field)
     }
 
     /// True when Foundation's `JSONSerialization` writes key `a` before key `b` (`.sortedKeys`).
