@@ -17,14 +17,20 @@ struct Table {
     var rows: [[String]] = []
     /// Each row's JSON object.
     private var jsonRows: [String] = []
-    /// One writer for the rows, which have the same keys.
+    /// One writer for the rows given as fields.
     private var writer = JSONWriter()
 
     init(header: [String]) { self.header = header }
 
     mutating func append(_ cells: [String], json: [String: Any?]) {
         rows.append(cells)
-        jsonRows.append(json.isEmpty ? "{}" : Terminal.json(json, writer: &writer))
+        jsonRows.append(json.isEmpty ? "{}" : Terminal.json(json))
+    }
+
+    /// A row whose JSON object has `fields` (rows built the same way share one writer).
+    mutating func append(_ cells: [String], fields: [(key: String, value: JSONValue)]) {
+        rows.append(cells)
+        jsonRows.append(Terminal.json(fields, writer: &writer))
     }
 
     func render(_ format: TableFormat) -> String {

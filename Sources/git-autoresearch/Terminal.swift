@@ -68,13 +68,15 @@ enum Terminal {
 
     /// `object` as one line of JSON, its nil values left out, keys sorted (`JSONWriter`: the bytes
     /// `JSONSerialization` writes with `.sortedKeys` and `.withoutEscapingSlashes`); `{}` when a
-    /// value has no JSON form. Pass one `writer` for many objects with the same keys.
-    static func json(_ object: [String: Any?], writer: inout JSONWriter) -> String {
-        (try? writer.object(object)) ?? "{}"
-    }
-
+    /// value has no JSON form.
     static func json(_ object: [String: Any?]) -> String {
         var writer = JSONWriter()
-        return json(object, writer: &writer)
+        return (try? writer.object(object)) ?? "{}"
+    }
+
+    /// `fields` as one line of JSON, as `json(_:)` writes the dictionary of them. Pass one
+    /// `writer` for many objects built the same way.
+    static func json(_ fields: [(key: String, value: JSONValue)], writer: inout JSONWriter) -> String {
+        (try? writer.object(fields)) ?? "{}"
     }
 }

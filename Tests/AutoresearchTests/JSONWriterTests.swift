@@ -77,7 +77,23 @@ import Testing
         for key in ["a\u{301}", "á", "a\u{301}b", "áb"] { Self.expectSame([key: 1, "a": 2, "ab": 3, "b": 4, "ä": 5], writer: &shared) }
     }
 
-    /// Every field of records with hostile texts, keys and numbers, as `log` and `show` give them.
+    /// A record's fields as `log --format json` wrote them through Foundation before `JSONWriter`:
+    /// the dictionary `RunRecord.jsonFields` was, with the fields `log` adds.
+    static func foundationFields(_ record: RunRecord, commit: String, suspect: String?, baseline: Bool) -> [String: Any?] {
+        [
+            "version": record.version, "experiment": record.experiment, "run": record.run, "status": record.status.rawValue, "metric": record.metric,
+            "value": record.value, "samples": record.samples.isEmpty ? nil : record.samples, "noise": record.noise, "best_before": record.bestBefore,
+            "direction": record.direction.rawValue, "duration": record.duration, "start": RunRecord.timestamp(record.start),
+            "exit": record.exitCode.map { Int($0) }, "host": record.host, "worker": record.worker, "evaluator": record.evaluator, "stage": record.stage,
+            "smoke": record.smokeValue, "targets": record.targets.isEmpty ? nil : record.targets,
+            "metrics": record.metrics.isEmpty ? nil : record.metricValues, "breach": record.breach, "artifacts": record.artifacts,
+            "artifacts_skipped": record.artifactsSkipped, "reason": record.reason, "description": record.description,
+            "extra": record.extra.isEmpty ? nil : Dictionary(record.extra.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }),
+            "commit": commit, "baseline": baseline, "delta": record.delta, "older_evaluator": false, "suspect": suspect,
+        ]
+    }
+
+    /// Every field of records with hostile texts, keys and numbers, as `log` gives them.
     @Test func recordsAreWrittenAsFoundationWritesThem() {
         var writer = JSONWriter()
         for (index, text) in Self.hostileStrings.enumerated() {
@@ -88,11 +104,24 @@ import Testing
             record.value = [0.1 + 0.2, 1e-7, 123456789, -0.0, 1e16][index % 5]
             record.samples = [0.1, 1e21, 3]
             record.metrics = [("m\(index)", 1e-5), (text.isEmpty ? "empty" : String(text.prefix(40)), 2), ("A/score", 3)]
-            record.extra = [("future_\(index)", text), ("Future", "x")]
-            var fields = record.jsonFields
-            fields.merge(["commit": String(repeating: "f", count: 40), "baseline": index % 2 == 0, "delta": record.delta,
-                          "older_evaluator": false, "suspect": index % 3 == 0 ? text : nil]) { _, new in new }
-            Self.expectSame(fields, writer: &writer)
+            record.extra = [("future_\(index)", text), ("Future", "x"), ("future_\(index)", "last")]
+            if index % 4 == 0 { (record.value, record.samples, record.metrics, record.worker) = (nil, [], [], nil) }
+            let commit = String(repeating: "f", count: 40), suspect = index % 3 == 0 ? text : nil
+            let added: [(String, JSONValue?)] = [("commit", .string(commit)), ("baseline", .bool(index % 2 == 0)), ("delta", record.delta.map(JSONValue.number)),
+                                                 ("older_evaluator", .bool(false)), ("suspect", suspect.map(JSONValue.string))]
+            let expected = Self.foundation(Self.foundationFields(record, commit: commit, suspect: suspect, baseline: index % 2 == 0).compactMapValues { $0 })
+            #expect((try? writer.object(record.jsonFields + JSONValue.present(added))) == expected)
+        }
+    }
+
+    /// Objects built field by field: the same keys in other sequences, and sequences one key apart.
+    @Test func fieldsInAnySequenceAreWrittenInFoundationsOrder() throws {
+        var writer = JSONWriter()
+        let keys = ["b", "a10", "a9", "B", "value", "version", "m.1", "_x", "é", "run"]
+        for _ in 0..<100 {
+            let chosen = keys.shuffled().prefix(Int.random(in: 1...keys.count))
+            let fields = chosen.map { (key: $0, value: JSONValue.string($0)) }
+            #expect(try writer.object(fields) == Self.foundation(Dictionary(uniqueKeysWithValues: chosen.map { ($0, $0) })))
         }
     }
 }

@@ -17,10 +17,14 @@ public struct JSONWriter {
     /// Every key met so far, in Foundation's order, and each one's place in it.
     private var orderedKeys: [String] = []
     private var places: [String: Int] = [:]
+    /// The order of the last key sequences met (objects built field by field in the same order
+    /// have the same sequence): positions in the sequence, in Foundation's order of their keys.
+    private var orders: [(keys: [String], order: [Int])] = []
 
     /// Keys remembered at most: past this, an object with a key not yet met is ordered by
     /// Foundation's comparison alone (ledgers with a key of their own per record stay linear).
     private static let rememberedKeys = 4096
+    private static let rememberedOrders = 16
 
     public init() {}
 
@@ -28,63 +32,63 @@ public struct JSONWriter {
     /// `fields.compactMapValues { $0 }`. Values: dictionaries with string keys, arrays, strings,
     /// numbers, Bools, nil (null) inside them.
     public mutating func object(_ fields: [String: Any?]) throws -> String {
+        try object(fields.compactMap { key, value in try value.map { (key, try JSONValue(value: $0)) } })
+    }
+
+    /// The JSON object of `fields`, in any order, with distinct keys: as `object(_:)` writes the
+    /// dictionary of them. A writer kept for objects built the same way orders their keys once.
+    public mutating func object(_ fields: [(key: String, value: JSONValue)]) throws -> String {
         var bytes: [UInt8] = []
-        try writeObject(fields, omittingNils: true, into: &bytes)
+        bytes.reserveCapacity(512)
+        try write(.object(fields), into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `value` as JSON to `bytes`. Foundation tries the types in another order (Double
-    /// after the collections): no value is of two of them, so the text is the same.
-    private mutating func write(_ value: Any?, into bytes: inout [UInt8]) throws {
-        guard let value else { return bytes += Self.null }
+    private mutating func write(_ value: JSONValue, into bytes: inout [UInt8]) throws {
         switch value {
-        case let string as String: Self.write(string, into: &bytes)
-        case let bool as Bool: bytes += bool ? Self.true : Self.false
-        case let number as Int: bytes += number.description.utf8
-        case let number as Double: try Self.write(number, into: &bytes)
-        case let number as Int32: bytes += number.description.utf8
-        case let number as Int64: bytes += number.description.utf8
-        case let number as UInt64: bytes += number.description.utf8
-        case let strings as [String]: try Self.writeArray(strings, into: &bytes) { Self.write($0, into: &$1) }
-        case let numbers as [Double]: try Self.writeArray(numbers, into: &bytes) { try Self.write($0, into: &$1) }
-        case let array as [Any?]: try Self.writeArray(array, into: &bytes) { try write($0, into: &$1) }
-        case let object as [String: Any?]: try writeObject(object, omittingNils: false, into: &bytes)
-        case let number as Float: try Self.write(Double(number), description: number.description, into: &bytes)
-        case is NSNull: bytes += Self.null
-        default: throw Unwritable()
+        case .null: bytes += Self.null
+        case .bool(let bool): bytes += bool ? Self.true : Self.false
+        case .integer(let number): bytes += number.description.utf8
+        case .number(let number): try Self.write(number, into: &bytes)
+        case .float(let number): try Self.write(Double(number), description: number.description, into: &bytes)
+        case .string(let string): Self.write(string, into: &bytes)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                try write(element, into: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let fields):
+            bytes.append(UInt8(ascii: "{"))
+            for (index, position) in order(fields.map(\.key)).enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                Self.write(fields[position].key, into: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                try write(fields[position].value, into: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeArray<Element>(_ array: [Element], into bytes: inout [UInt8],
-                                            element write: (Element, inout [UInt8]) throws -> Void) rethrows {
-        bytes.append(UInt8(ascii: "["))
-        for (index, element) in array.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            try write(element, &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
+    /// The positions of `keys` in Foundation's order of them: remembered for the last sequences
+    /// met, else by their places among the keys met so far.
+    mutating func order(_ keys: [String]) -> [Int] {
+        if let known = orders.first(where: { $0.keys == keys }) { return known.order }
+        let order = placed(keys)
+        if orders.count == Self.rememberedOrders { orders.removeFirst() }
+        orders.append((keys, order))
+        return order
     }
 
-    private mutating func writeObject(_ object: [String: Any?], omittingNils: Bool, into bytes: inout [UInt8]) throws {
-        bytes.append(UInt8(ascii: "{"))
-        let fields = omittingNils ? object.filter { $0.value != nil } : object
-        for (index, (key, value)) in ordered(Array(fields)).enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            Self.write(key, into: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            try write(value, into: &bytes)
-        }
-        bytes.append(UInt8(ascii: "}"))
-    }
-
-    /// `fields` in the order of their keys in Foundation: by their places among the keys met so far, after placing
-    /// the new ones (each by a binary search with Foundation's comparison). Only ASCII keys are
-    /// remembered: Swift takes canonically equivalent strings (`á`, `a` and U+0301) for one
-    /// key, which Foundation may order apart.
-    mutating func ordered<Value>(_ fields: [(key: String, value: Value)]) -> [(key: String, value: Value)] {
-        for (key, _) in fields where places[key] == nil {
+    /// The positions of `keys` in Foundation's order: by their places among the keys met so far,
+    /// after placing the new ones (each by a binary search with Foundation's comparison). Only
+    /// ASCII keys are remembered: Swift takes canonically equivalent strings (`á`, `a` and U+0301)
+    /// for one key, which Foundation may order apart.
+    private mutating func placed(_ keys: [String]) -> [Int] {
+        for key in keys where places[key] == nil {
             guard orderedKeys.count < Self.rememberedKeys, key.utf8.allSatisfy({ $0 < 0x80 }) else {
-                return fields.sorted { Self.foundationOrder($0.key, $1.key) }
+                return keys.indices.sorted { Self.foundationOrder(keys[$0], keys[$1]) }
             }
             var low = 0, high = orderedKeys.count
             while low < high {
@@ -94,7 +98,8 @@ public struct JSONWriter {
             orderedKeys.insert(key, at: low)
             for place in low..<orderedKeys.count { places[orderedKeys[place]] = place }
         }
-        return fields.map { (place: places[$0.key]!, field: $0) }.sorted { $0.place < $1.place }.map(\.field)
+        let ranks = keys.map { places[$0]! }
+        return keys.indices.sorted { ranks[$0] < ranks[$1] }
     }
 
     /// True when Foundation's `JSONSerialization` writes key `a` before key `b` (`.sortedKeys`).
@@ -143,4 +148,45 @@ public struct JSONWriter {
     }
 
     private static let null = Array("null".utf8), `true` = Array("true".utf8), `false` = Array("false".utf8)
+}
+
+/// A JSON value as `JSONWriter` writes it.
+public enum JSONValue {
+    case null
+    case bool(Bool)
+    case integer(Int)
+    case number(Double)
+    case float(Float)
+    case string(String)
+    case array([JSONValue])
+    /// Fields in any order (written in Foundation's order of their keys), keys distinct.
+    case object([(key: String, value: JSONValue)])
+
+    /// `value` as Foundation's `JSONSerialization` reads a value to write: a string, a Bool, an
+    /// integer, a double or float, an array, a dictionary with string keys, nil or `NSNull` for
+    /// null. Foundation tries the types in another order (Double after the collections): no value
+    /// is of two of them, so the text is the same.
+    public init(value: Any?) throws {
+        guard let value else { self = .null; return }
+        switch value {
+        case let string as String: self = .string(string)
+        case let bool as Bool: self = .bool(bool)
+        case let number as Int: self = .integer(number)
+        case let number as Double: self = .number(number)
+        case let number as Int32: self = .integer(Int(number))
+        case let number as Int64: self = .integer(Int(number))
+        case let strings as [String]: self = .array(strings.map(JSONValue.string))
+        case let numbers as [Double]: self = .array(numbers.map(JSONValue.number))
+        case let array as [Any?]: self = .array(try array.map(JSONValue.init(value:)))
+        case let object as [String: Any?]: self = .object(try object.map { ($0.key, try JSONValue(value: $0.value)) })
+        case let number as Float: self = .float(number)
+        case is NSNull: self = .null
+        default: throw JSONWriter.Unwritable()
+        }
+    }
+
+    /// The fields whose value is not nil (an object's absent fields left out).
+    public static func present(_ fields: [(String, JSONValue?)]) -> [(key: String, value: JSONValue)] {
+        fields.compactMap { key, value in value.map { (key, $0) } }
+    }
 }
