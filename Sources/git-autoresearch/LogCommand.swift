@@ -99,7 +99,7 @@ extension GitAutoresearch {
                 let added: [(String, JSONValue?)] = [("commit", .string(run.commit.hex)), ("baseline", .bool(run.isBaseline)),
                                                      ("delta", run.delta.map(JSONValue.number)), ("older_evaluator", .bool(older)),
                                                      ("suspect", suspect.map(JSONValue.string))]
-                table.append([], fields: run.record.jsonFields + JSONValue.present(added))
+                table.append([], fields: run.recordOnce.jsonFields + JSONValue.present(added))
             }
             print(table.render(format))
             if olderEvaluator, format == .table {

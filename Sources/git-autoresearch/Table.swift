@@ -8,15 +8,15 @@ enum TableFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Rows of cells with a header, printed as an aligned table, TSV, CSV, a Markdown table or JSON
-/// (an array of objects with the JSON keys and values given per row, each written when appended,
-/// so that 100,000 rows do not keep their dictionaries). Cells may hold any text:
+/// (an array of objects with the JSON keys and values given per row, each written when appended
+/// into one buffer, so that 100,000 rows keep neither their fields nor a string each). Cells may hold any text:
 /// the table and Markdown show controls visibly on one line; TSV, CSV and JSON escape them so
 /// that a reader gets the exact text back.
 struct Table {
     var header: [String]
     var rows: [[String]] = []
-    /// Each row's JSON object.
-    private var jsonRows: [String] = []
+    /// The rows' JSON objects, each after a comma: the JSON array without its brackets.
+    private var jsonRows: [UInt8] = []
     /// One writer for the rows given as fields.
     private var writer = JSONWriter()
 
@@ -24,19 +24,25 @@ struct Table {
 
     mutating func append(_ cells: [String], json: [String: Any?]) {
         rows.append(cells)
-        jsonRows.append(json.isEmpty ? "{}" : Terminal.json(json))
+        jsonRows += ("," + (json.isEmpty ? "{}" : Terminal.json(json))).utf8
     }
 
-    /// A row whose JSON object has `fields` (rows built the same way share one writer).
+    /// A row whose JSON object has `fields` (rows built the same way share one writer); `{}` when
+    /// a value has no JSON form, as `Terminal.json`.
     mutating func append(_ cells: [String], fields: [(key: String, value: JSONValue)]) {
         rows.append(cells)
-        jsonRows.append(Terminal.json(fields, writer: &writer))
+        let start = jsonRows.count
+        jsonRows.append(UInt8(ascii: ","))
+        do { try writer.write(fields, into: &jsonRows) } catch {
+            jsonRows.removeSubrange((start + 1)...)
+            jsonRows += "{}".utf8
+        }
     }
 
     func render(_ format: TableFormat) -> String {
         switch format {
         case .json:
-            return "[" + jsonRows.joined(separator: ",") + "]"
+            return "[" + String(decoding: jsonRows.dropFirst(), as: UTF8.self) + "]"
         case .tsv:
             return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.tsvCell).joined(separator: "\t") }.joined(separator: "\n")
         case .csv:

@@ -53,7 +53,8 @@ public enum Number {
     /// The digits after the point in the shortest decimal that reads back as `value` (Swift's
     /// description: "9.7" has 1, "1.5e-05" has 6, "10.0" and "1e+20" have none).
     static func fractionDigits(_ value: Double) -> Int {
-        guard value.isFinite else { return 0 }
+        // A whole number's shortest decimal has no digit past the point (`10.0`, `1e+20`).
+        guard value.isFinite, value != value.rounded() else { return 0 }
         let text = "\(value)".lowercased()
         let parts = text.split(separator: "e", maxSplits: 1)
         let exponent = parts.count == 2 ? Int(parts[1]) ?? 0 : 0

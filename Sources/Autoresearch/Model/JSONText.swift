@@ -39,9 +39,13 @@ public struct JSONWriter {
     /// dictionary of them. A writer kept for objects built the same way orders their keys once.
     public mutating func object(_ fields: [(key: String, value: JSONValue)]) throws -> String {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(512)
-        try write(.object(fields), into: &bytes)
+        try write(fields, into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the JSON object of `fields` to `bytes`, as `object(_:)` writes it.
+    public mutating func write(_ fields: [(key: String, value: JSONValue)], into bytes: inout [UInt8]) throws {
+        try write(.object(fields), into: &bytes)
     }
 
     private mutating func write(_ value: JSONValue, into bytes: inout [UInt8]) throws {

@@ -109,10 +109,14 @@ public final class IndexedRecord {
     /// the fields of that parse; should this version not read the line, the fields are the record.
     public var record: RunRecord {
         if let parsed { return parsed }
-        let record = RunRecord(line: line) ?? fieldsOnly
+        let record = recordOnce
         parsed = record
         return record
     }
+
+    /// The full record for a reader that looks at it once (`log --format json`): not kept, so
+    /// that 100,000 parsed records are not all held at once.
+    public var recordOnce: RunRecord { parsed ?? RunRecord(line: line) ?? fieldsOnly }
 
     /// The record as far as the index's fields tell it.
     private var fieldsOnly: RunRecord {
