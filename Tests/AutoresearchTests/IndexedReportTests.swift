@@ -47,16 +47,41 @@ import Fixtures
         return runs.filter { $0.experiment == "s" }.sorted(by: IndexedRecord.inLedgerOrder)
     }
 
+    /// The `count` best of `runs` that passed, rechecks left out, best first, equal values in
+    /// ledger order: ranked among all of them, as the reports did before `LedgerIndex.best`.
+    static func topRuns(_ runs: [IndexedRecord], _ count: Int, direction: Direction) -> [IndexedRecord] {
+        let passed = runs.filter { $0.record.passed && $0.record.status != .recheck }
+        let ranked = passed.enumerated().sorted { a, b in
+            let (x, y) = (a.element.record.value!, b.element.record.value!)
+            return x == y ? a.offset < b.offset : direction.isBetter(x, than: y)
+        }
+        return ranked.prefix(count).map(\.element)
+    }
+
+    @Test func theTopRunsReadFromTheIndexAreTheBestOfAllRecords() throws {
+        let (repo, workspace) = try repositoryWithVariedRuns()
+        let parsed = try parsedRuns(repo)
+        for count in [0, 1, 3, 5, 40, 100] {
+            let rows = try workspace.reportRows(top: count, withRuns: false)
+            #expect(rows.first?.top.map(\.run) == Self.topRuns(parsed, count, direction: .lower).map(\.run), "top \(count)")
+            #expect(rows.first?.runs.isEmpty == true)
+        }
+        // Equal values: the earlier in ledger order first, whatever the order they come in.
+        let ties = parsed.filter { $0.record.passed && $0.status != .recheck }.map(\.value!)
+        #expect(Set(ties).count < ties.count, "the runs have equal values")
+    }
+
     @Test func theChartsTablesAndDetailsFromTheIndexAreTheOnesFromParsedRecords() throws {
         let (repo, workspace) = try repositoryWithVariedRuns()
         let parsed = try parsedRuns(repo)
-        let row = try #require(try workspace.reportRows().first)
+        let row = try #require(try workspace.reportRows(top: 5, withRuns: true).first)
         #expect(row.runs.count == 65 && parsed.count == 65)
         let fromRecords = ReportRow(id: row.id, experiment: row.experiment, summary: row.summary, lastRun: row.lastRun, latestPass: row.latestPass,
-                                    ranSmoke: row.ranSmoke, best: row.best, baseline: row.baseline, runs: parsed)
+                                    ranSmoke: row.ranSmoke, best: row.best, baseline: row.baseline,
+                                    top: Self.topRuns(parsed, 5, direction: row.experiment.direction), runs: parsed)
         for options in [ChartOptions(), ChartOptions(axis: .time, logScale: true)] {
-            let indexed = try workspace.experimentSection(row, options: options, top: 5)
-            #expect(indexed == (try workspace.experimentSection(fromRecords, options: options, top: 5)))
+            let indexed = try workspace.experimentSection(row, options: options)
+            #expect(indexed == (try workspace.experimentSection(fromRecords, options: options)))
             #expect(indexed.contains("<h3>Secondary metrics and constraints</h3>") && indexed.contains("class=\"noise\""))
             #expect(indexed.contains("stroke=\"#ff7f0e\" stroke-width=\"2\"") && indexed.contains("&lt;b&gt;&amp;amp;"))
             let chart = ProgressChart(progress: Progress(runs: parsed, direction: row.experiment.direction), metric: "score", options: options)

@@ -10,9 +10,9 @@ extension Workspace {
 
     /// The runs of an experiment whose details the page gives: the newest `reportDetailedRuns`,
     /// the top ones and the best; in ledger order.
-    static func detailedRuns(_ row: ReportRow, top: Int) -> [RunEntry] {
+    static func detailedRuns(_ row: ReportRow) -> [RunEntry] {
         let runs = row.runs
-        let chosen = Set(row.topRuns(top).map(\.run) + [row.best?.record.run].compactMap { $0 })
+        let chosen = Set(row.top.map(\.run) + [row.best?.record.run].compactMap { $0 })
         return runs.enumerated().filter { position, run in
             position >= runs.count - reportDetailedRuns || chosen.contains(run.run)
         }.map(\.element.entry)
