@@ -42,7 +42,14 @@ struct Table {
     func render(_ format: TableFormat) -> String {
         switch format {
         case .json:
-            return "[" + String(decoding: jsonRows.dropFirst(), as: UTF8.self) + "]"
+            // One copy of what may be 50 MB: the rows after their first comma, in brackets.
+            let rows = jsonRows.dropFirst()
+            return String(unsafeUninitializedCapacity: rows.count + 2) { text in
+                text[0] = UInt8(ascii: "[")
+                _ = UnsafeMutableBufferPointer(rebasing: text[1...]).initialize(from: rows)
+                text[rows.count + 1] = UInt8(ascii: "]")
+                return rows.count + 2
+            }
         case .tsv:
             return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.tsvCell).joined(separator: "\t") }.joined(separator: "\n")
         case .csv:

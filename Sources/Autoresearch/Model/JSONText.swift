@@ -18,8 +18,9 @@ public struct JSONWriter {
     private var orderedKeys: [String] = []
     private var places: [String: Int] = [:]
     /// The order of the last key sequences met (objects built field by field in the same order
-    /// have the same sequence): positions in the sequence, in Foundation's order of their keys.
-    private var orders: [(keys: [String], order: [Int])] = []
+    /// have the same sequence): positions in the sequence, in Foundation's order of their keys,
+    /// and each key written, quoted and followed by its colon.
+    private var orders: [(keys: [String], order: [Int], written: [[UInt8]])] = []
 
     /// Keys remembered at most: past this, an object with a key not yet met is ordered by
     /// Foundation's comparison alone (ledgers with a key of their own per record stay linear).
@@ -65,24 +66,29 @@ public struct JSONWriter {
             bytes.append(UInt8(ascii: "]"))
         case .object(let fields):
             bytes.append(UInt8(ascii: "{"))
-            for (index, position) in order(fields.map(\.key)).enumerated() {
+            let (order, keys) = self.order(fields.map(\.key))
+            for (index, position) in order.enumerated() {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.write(fields[position].key, into: &bytes)
-                bytes.append(UInt8(ascii: ":"))
+                bytes += keys[position]
                 try write(fields[position].value, into: &bytes)
             }
             bytes.append(UInt8(ascii: "}"))
         }
     }
 
-    /// The positions of `keys` in Foundation's order of them: remembered for the last sequences
-    /// met, else by their places among the keys met so far.
-    mutating func order(_ keys: [String]) -> [Int] {
-        if let known = orders.first(where: { $0.keys == keys }) { return known.order }
+    /// The positions of `keys` in Foundation's order of them, and each key written (quoted, then
+    /// a colon): remembered for the last sequences met, else by their places among the keys met so far.
+    mutating func order(_ keys: [String]) -> (order: [Int], written: [[UInt8]]) {
+        if let known = orders.first(where: { $0.keys == keys }) { return (known.order, known.written) }
         let order = placed(keys)
+        let written = keys.map { key in
+            var bytes: [UInt8] = []
+            Self.write(key, into: &bytes)
+            return bytes + [UInt8(ascii: ":")]
+        }
         if orders.count == Self.rememberedOrders { orders.removeFirst() }
-        orders.append((keys, order))
-        return order
+        orders.append((keys, order, written))
+        return (order, written)
     }
 
     /// The positions of `keys` in Foundation's order: by their places among the keys met so far,

@@ -119,8 +119,8 @@ struct ProgressChart {
         }
         parts += dots()
         if !small { parts += legend() }
-        parts.append("</svg>")
-        return parts.joined(separator: "\n") + "\n"
+        parts += ["</svg>", ""]
+        return parts.joined(separator: "\n")
     }
 
     /// Formats a coordinate with one decimal (C's `%.1f`): the same text on every machine.
