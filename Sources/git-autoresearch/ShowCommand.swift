@@ -33,8 +33,7 @@ extension GitAutoresearch {
                                                      ("delta", entry.record.delta.map(JSONValue.number)), ("record", .string(entry.record.line)),
                                                      ("log_tail", .array(tail.map(JSONValue.string))), ("patch", noPatch ? nil : .string(patch)),
                                                      ("artifact_files", artifacts.isEmpty ? nil : .array(files))]
-                var writer = JSONWriter()
-                print(Terminal.json(entry.record.jsonFields + JSONValue.present(added), writer: &writer))
+                print(Terminal.json(entry.record.jsonFields + JSONValue.present(added)))
                 return
             }
             print(Terminal.paint("run \(UntrustedText.visible(entry.record.run)) on \(entry.commit.hex)", .bold))

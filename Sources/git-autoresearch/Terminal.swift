@@ -74,9 +74,9 @@ enum Terminal {
         return (try? writer.object(object)) ?? "{}"
     }
 
-    /// `fields` as one line of JSON, as `json(_:)` writes the dictionary of them. Pass one
-    /// `writer` for many objects built the same way.
-    static func json(_ fields: [(key: String, value: JSONValue)], writer: inout JSONWriter) -> String {
-        (try? writer.object(fields)) ?? "{}"
+    /// `fields` as one line of JSON, as `json(_:)` writes the dictionary of them.
+    static func json(_ fields: [(key: String, value: JSONValue)]) -> String {
+        var writer = JSONWriter()
+        return (try? writer.object(fields)) ?? "{}"
     }
 }

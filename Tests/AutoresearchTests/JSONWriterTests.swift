@@ -11,10 +11,13 @@ import Testing
         (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// The UTF-8 bytes of `text`: strings compare equal when canonically equivalent, bytes only when the same.
+    static func bytes(_ text: String?) -> [UInt8]? { text.map { Array($0.utf8) } }
+
     static func expectSame(_ object: [String: Any?], writer: inout JSONWriter, sourceLocation: SourceLocation = #_sourceLocation) {
         let expected = foundation(object.compactMapValues { $0 } as Any)
         let written = try? writer.object(object)
-        #expect(written == expected, sourceLocation: sourceLocation)
+        #expect(bytes(written) == bytes(expected), sourceLocation: sourceLocation)
     }
 
     static let hostileStrings: [String] = {
@@ -34,7 +37,7 @@ import Testing
             var fresh = JSONWriter()
             Self.expectSame([string: string], writer: &fresh)
         }
-        #expect(try writer.object(["k": "a\"b\\c\n\u{1}\u{1F}/é"]) == #"{"k":"a\"b\\c\n\u0001\u001f/é"}"#)
+        #expect(Self.bytes(try writer.object(["k": "a\"b\\c\n\u{1}\u{1F}/é"])) == Self.bytes(#"{"k":"a\"b\\c\n\u0001\u001f/é"}"#))
     }
 
     @Test func numbersBoolsNullsAndNestingAreWrittenAsFoundationWritesThem() {
@@ -110,7 +113,18 @@ import Testing
             let added: [(String, JSONValue?)] = [("commit", .string(commit)), ("baseline", .bool(index % 2 == 0)), ("delta", record.delta.map(JSONValue.number)),
                                                  ("older_evaluator", .bool(false)), ("suspect", suspect.map(JSONValue.string))]
             let expected = Self.foundation(Self.foundationFields(record, commit: commit, suspect: suspect, baseline: index % 2 == 0).compactMapValues { $0 })
-            #expect((try? writer.object(record.jsonFields + JSONValue.present(added))) == expected)
+            #expect(Self.bytes(try? writer.object(record.jsonFields + JSONValue.present(added))) == Self.bytes(expected))
+        }
+    }
+
+    /// Keys Swift takes for one (canonically equivalent) are written and ordered each as itself,
+    /// by one writer, in dictionaries and in fields.
+    @Test func canonicallyEquivalentKeysAreWrittenAsTheyAre() throws {
+        var writer = JSONWriter()
+        for key in ["K", "\u{212A}", "á", "a\u{301}", "Å", "\u{212B}", "A\u{30A}"] {
+            let fields = [(key: key, value: JSONValue.integer(1)), (key: "a", value: .integer(2)), (key: "L", value: .integer(3))]
+            #expect(Self.bytes(try writer.object(fields)) == Self.bytes(Self.foundation([key: 1, "a": 2, "L": 3])))
+            Self.expectSame([key: 1, "Z": 2], writer: &writer)
         }
     }
 
@@ -121,7 +135,7 @@ import Testing
         for _ in 0..<100 {
             let chosen = keys.shuffled().prefix(Int.random(in: 1...keys.count))
             let fields = chosen.map { (key: $0, value: JSONValue.string($0)) }
-            #expect(try writer.object(fields) == Self.foundation(Dictionary(uniqueKeysWithValues: chosen.map { ($0, $0) })))
+            #expect(Self.bytes(try writer.object(fields)) == Self.bytes(Self.foundation(Dictionary(uniqueKeysWithValues: chosen.map { ($0, $0) }))))
         }
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 /// them; a non-finite number or a value of another type is refused, as Foundation refuses it.
 /// Keys are in Foundation's order (numeric, case-insensitive, then forced, in the system locale),
 /// asked of Foundation once per distinct ASCII key and remembered by this writer: a writer kept
-/// for many objects with the same keys orders them with integer comparisons.
+/// for many objects with the same keys orders them once (`order`).
 public struct JSONWriter {
     /// A value Foundation refuses to write (a non-finite number, a type JSON has no form for).
     public struct Unwritable: Error {}
@@ -77,27 +77,31 @@ public struct JSONWriter {
     }
 
     /// The positions of `keys` in Foundation's order of them, and each key written (quoted, then
-    /// a colon): remembered for the last sequences met, else by their places among the keys met so far.
+    /// a colon): remembered for the last sequences met, else by their places among the keys met
+    /// so far. Only ASCII keys are remembered: Swift takes canonically equivalent strings (`á`
+    /// and `a` with U+0301, the Kelvin sign and `K`) for one, which Foundation may order apart
+    /// and which are written apart; objects with another key are ordered by Foundation's comparison.
     mutating func order(_ keys: [String]) -> (order: [Int], written: [[UInt8]]) {
-        if let known = orders.first(where: { $0.keys == keys }) { return (known.order, known.written) }
-        let order = placed(keys)
-        let written = keys.map { key in
+        let written = { keys.map { key in
             var bytes: [UInt8] = []
             Self.write(key, into: &bytes)
             return bytes + [UInt8(ascii: ":")]
+        } }
+        guard keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) else {
+            return (keys.indices.sorted { Self.foundationOrder(keys[$0], keys[$1]) }, written())
         }
+        if let known = orders.first(where: { $0.keys == keys }) { return (known.order, known.written) }
+        let order = placed(keys)
         if orders.count == Self.rememberedOrders { orders.removeFirst() }
-        orders.append((keys, order, written))
-        return (order, written)
+        orders.append((keys, order, written()))
+        return (order, orders[orders.count - 1].written)
     }
 
-    /// The positions of `keys` in Foundation's order: by their places among the keys met so far,
-    /// after placing the new ones (each by a binary search with Foundation's comparison). Only
-    /// ASCII keys are remembered: Swift takes canonically equivalent strings (`á`, `a` and U+0301)
-    /// for one key, which Foundation may order apart.
+    /// The positions of ASCII `keys` in Foundation's order: by their places among the keys met so
+    /// far, after placing the new ones (each by a binary search with Foundation's comparison).
     private mutating func placed(_ keys: [String]) -> [Int] {
         for key in keys where places[key] == nil {
-            guard orderedKeys.count < Self.rememberedKeys, key.utf8.allSatisfy({ $0 < 0x80 }) else {
+            guard orderedKeys.count < Self.rememberedKeys else {
                 return keys.indices.sorted { Self.foundationOrder(keys[$0], keys[$1]) }
             }
             var low = 0, high = orderedKeys.count
