@@ -91,14 +91,15 @@ extension GitAutoresearch {
                 let older = run.evaluator != nil && experiment.evaluatorID != nil && run.evaluator != experiment.evaluatorID
                 olderEvaluator = olderEvaluator || older
                 let style = LogColumn.Style(marks: (older ? "*" : "") + (suspect != nil ? "!" : ""), exact: !human && (format == .tsv || format == .csv))
-                // Every field, built only when printed.
-                var json: [String: Any?] = [:]
-                if format == .json {
-                    json = run.record.jsonFields
-                    json.merge(["commit": run.commit.hex, "baseline": run.isBaseline, "delta": run.delta,
-                                "older_evaluator": older, "suspect": suspect]) { _, new in new }
+                guard format == .json else {
+                    table.append(shown.map { $0.cell(run, style) }, json: [:])
+                    continue
                 }
-                table.append(shown.map { $0.cell(run, style) }, json: json)
+                // Every field, built only when printed.
+                let added: [(String, JSONValue?)] = [("commit", .string(run.commit.hex)), ("baseline", .bool(run.isBaseline)),
+                                                     ("delta", run.delta.map(JSONValue.number)), ("older_evaluator", .bool(older)),
+                                                     ("suspect", suspect.map(JSONValue.string))]
+                table.append([], fields: run.recordOnce.jsonFields + JSONValue.present(added))
             }
             print(table.render(format))
             if olderEvaluator, format == .table {

@@ -28,11 +28,12 @@ extension GitAutoresearch {
             let patch = noPatch ? "" : try workspace.patch(of: entry)
             let artifacts = try workspace.artifacts(of: entry)
             if format == .json {
-                var json = entry.record.jsonFields
-                json.merge(["commit": entry.commit.hex, "baseline": entry.record.isBaseline, "delta": entry.record.delta,
-                            "record": entry.record.line, "log_tail": tail, "patch": noPatch ? nil : patch,
-                            "artifact_files": artifacts.isEmpty ? nil : artifacts.map { ["path": $0.path, "size": $0.size] }]) { _, new in new }
-                print(Terminal.json(json))
+                let files = artifacts.map { JSONValue.object([("path", .string($0.path)), ("size", .integer($0.size))]) }
+                let added: [(String, JSONValue?)] = [("commit", .string(entry.commit.hex)), ("baseline", .bool(entry.record.isBaseline)),
+                                                     ("delta", entry.record.delta.map(JSONValue.number)), ("record", .string(entry.record.line)),
+                                                     ("log_tail", .array(tail.map(JSONValue.string))), ("patch", noPatch ? nil : .string(patch)),
+                                                     ("artifact_files", artifacts.isEmpty ? nil : .array(files))]
+                print(Terminal.json(entry.record.jsonFields + JSONValue.present(added)))
                 return
             }
             print(Terminal.paint("run \(UntrustedText.visible(entry.record.run)) on \(entry.commit.hex)", .bold))

@@ -30,13 +30,13 @@ extension GitAutoresearch {
             } else {
                 Self.printText(status, name: name)
                 for remoteBest in remoteBests { Self.printRemoteBest(remoteBest, adoptCommand: adoptCommand(remoteBest.remote)) }
-                if sparkline || Terminal.stdoutIsTTY { try Self.printSparkline(workspace, status: status, name: name) }
+                if sparkline || Terminal.stdoutIsTTY { try Self.printSparkline(workspace, name: name) }
             }
         }
 
         /// The best so far after each run as one line of block characters, with its first and last values.
-        private static func printSparkline(_ workspace: Workspace, status: ExperimentStatus, name: String) throws {
-            let values = Progress(runs: try workspace.runs(experiment: name), direction: status.experiment.direction).bestSoFar
+        private static func printSparkline(_ workspace: Workspace, name: String) throws {
+            let values = try workspace.progress(experiment: name).bestSoFar
             guard let first = values.first, let last = values.last else { return }
             let label = Terminal.paint("progress".padding(toLength: 12, withPad: " ", startingAt: 0), .bold)
             print("\(label)\(Terminal.paint(Sparkline.line(values), .green)) \(Number.format(first)) → \(Number.format(last)) (best so far, \(values.count) runs)")

@@ -8,23 +8,48 @@ enum TableFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Rows of cells with a header, printed as an aligned table, TSV, CSV, a Markdown table or JSON
-/// (an array of objects with the JSON keys and values given per row). Cells may hold any text:
+/// (an array of objects with the JSON keys and values given per row, each written when appended
+/// into one buffer, so that 100,000 rows keep neither their fields nor a string each). Cells may hold any text:
 /// the table and Markdown show controls visibly on one line; TSV, CSV and JSON escape them so
 /// that a reader gets the exact text back.
 struct Table {
     var header: [String]
     var rows: [[String]] = []
-    var jsonRows: [[String: Any?]] = []
+    /// The rows' JSON objects, each after a comma: the JSON array without its brackets.
+    private var jsonRows: [UInt8] = []
+    /// One writer for the rows given as fields.
+    private var writer = JSONWriter()
+
+    init(header: [String]) { self.header = header }
 
     mutating func append(_ cells: [String], json: [String: Any?]) {
         rows.append(cells)
-        jsonRows.append(json)
+        jsonRows += ("," + (json.isEmpty ? "{}" : Terminal.json(json))).utf8
+    }
+
+    /// A row whose JSON object has `fields` (rows built the same way share one writer); `{}` when
+    /// a value has no JSON form, as `Terminal.json`.
+    mutating func append(_ cells: [String], fields: [(key: String, value: JSONValue)]) {
+        rows.append(cells)
+        let start = jsonRows.count
+        jsonRows.append(UInt8(ascii: ","))
+        do { try writer.write(fields, into: &jsonRows) } catch {
+            jsonRows.removeSubrange((start + 1)...)
+            jsonRows += "{}".utf8
+        }
     }
 
     func render(_ format: TableFormat) -> String {
         switch format {
         case .json:
-            return "[" + jsonRows.map(Terminal.json).joined(separator: ",") + "]"
+            // One copy of what may be 50 MB: the rows after their first comma, in brackets.
+            let rows = jsonRows.dropFirst()
+            return String(unsafeUninitializedCapacity: rows.count + 2) { text in
+                text[0] = UInt8(ascii: "[")
+                _ = UnsafeMutableBufferPointer(rebasing: text[1...]).initialize(from: rows)
+                text[rows.count + 1] = UInt8(ascii: "]")
+                return rows.count + 2
+            }
         case .tsv:
             return ([header.map { $0.lowercased() }] + rows).map { $0.map(Self.tsvCell).joined(separator: "\t") }.joined(separator: "\n")
         case .csv:

@@ -70,9 +70,17 @@ enum Terminal {
         }
     }
 
+    /// `object` as one line of JSON, its nil values left out, keys sorted (`JSONWriter`: the bytes
+    /// `JSONSerialization` writes with `.sortedKeys` and `.withoutEscapingSlashes`); `{}` when a
+    /// value has no JSON form.
     static func json(_ object: [String: Any?]) -> String {
-        let cleaned = object.compactMapValues { $0 }
-        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var writer = JSONWriter()
+        return (try? writer.object(object)) ?? "{}"
+    }
+
+    /// `fields` as one line of JSON, as `json(_:)` writes the dictionary of them.
+    static func json(_ fields: [(key: String, value: JSONValue)]) -> String {
+        var writer = JSONWriter()
+        return (try? writer.object(fields)) ?? "{}"
     }
 }

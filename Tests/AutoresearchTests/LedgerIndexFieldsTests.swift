@@ -148,9 +148,16 @@ import Fixtures
             }
         }
         for _ in 0..<2000 { values.append(Double(Int.random(in: 0...10_000_000, using: &generator)) / 1000) }
+        // The charts' coordinates: ties of tenths, and values a rounding error away from them.
+        for tenth in stride(from: -2000.0, through: 2000, by: 1) {
+            values += [(tenth + 0.5) / 10, ((tenth + 0.5) / 10).nextUp, ((tenth + 0.5) / 10).nextDown, tenth / 10 + 0.05, tenth / 100]
+        }
+        for _ in 0..<2000 { values.append(Double.random(in: -1000...1000, using: &generator)) }
         for value in values {
             #expect(Number.exact(value) == byPrintf(value), "\(value)")
             #expect(Number.seconds(value) == String(format: "%.3f", value), "\(value)")
+            #expect(Number.format(value) == String(format: "%.6g", value), "\(value)")
+            #expect(Number.tenths(value) == String(format: "%.1f", value), "\(value)")
         }
     }
 }

@@ -239,7 +239,7 @@ func fullRecord(artifacts tree: String) -> RunRecord {
 
     @Test func everyRecordFieldIsInTheJSONAndInTheSchema() throws {
         let record = fullRecord(artifacts: String(repeating: "a", count: 40))
-        let json = record.jsonFields.compactMapValues { $0 }
+        let json = Dictionary(uniqueKeysWithValues: record.jsonFields.map { ($0.key, $0.value) })
         let renamed = ["v": "version", "desc": "description"]
         for key in Self.keys(of: record.line) {
             let jsonKey = key.hasPrefix("m.") ? "metrics" : key == "future_key" ? "extra" : renamed[key] ?? key

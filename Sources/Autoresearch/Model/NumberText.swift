@@ -48,3 +48,20 @@ extension Number {
         }
     }
 }
+
+extension Number {
+    /// C's `%.1f` (the charts' coordinates, two or three a dot), without `printf`: the exact
+    /// magnitude of the double times ten (its product and the product's rounding error, by a
+    /// fused multiply-add) rounded to an integer, ties to even, as glibc rounds; the sign as
+    /// `printf` prints it (`-0.0`). Beyond 10^14 and for values that are not finite, `printf`.
+    public static func tenths(_ value: Double) -> String {
+        let product = value.magnitude * 10
+        guard value.isFinite, product < 1e15 else { return printf("%.1f", value) }
+        let error = (-product).addingProduct(value.magnitude, 10)
+        let floor = product.rounded(.down), fraction = product - floor
+        // `fraction` is exact (Sterbenz), and when it is not one half it is farther from one half than `error` is large.
+        let up = fraction > 0.5 || (fraction == 0.5 && (error > 0 || (error == 0 && floor.truncatingRemainder(dividingBy: 2) != 0)))
+        let tenths = Int64((up ? floor + 1 : floor).magnitude)
+        return (value.sign == .minus ? "-" : "") + String(tenths / 10) + "." + String(tenths % 10)
+    }
+}

@@ -13,15 +13,21 @@ enum Timestamp {
         let civil = CivilDate(daysSince1970: days)
         guard (0...9999).contains(civil.year) else { return Fallback.string(from: date) }
         let second = millisecondOfDay / 1000
-        var text = ""
-        text.reserveCapacity(24)
-        for (number, width, separator) in [(civil.year, 4, "-"), (civil.month, 2, "-"), (civil.day, 2, "T"),
-                                           (second / 3600, 2, ":"), (second / 60 % 60, 2, ":"), (second % 60, 2, "."),
-                                           (millisecondOfDay % 1000, 3, "Z")] {
-            let digits = String(number)
-            text += String(repeating: "0", count: width - digits.count) + digits + separator
+        // Written in place, digit by digit: `log --format json` formats one per row.
+        return String(unsafeUninitializedCapacity: 24) { text in
+            for (number, width, end) in [(civil.year, 4, 4), (civil.month, 2, 7), (civil.day, 2, 10), (second / 3600, 2, 13),
+                                         (second / 60 % 60, 2, 16), (second % 60, 2, 19), (millisecondOfDay % 1000, 3, 23)] {
+                var rest = number
+                for position in stride(from: end - 1, through: end - width, by: -1) {
+                    text[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            for (position, separator) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] as [(Int, Unicode.Scalar)] {
+                text[position] = UInt8(ascii: separator)
+            }
+            return 24
         }
-        return text
     }
 
     /// Reads the format `format` writes; other ISO 8601 forms (no fraction, other precision, an

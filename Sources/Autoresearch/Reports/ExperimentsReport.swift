@@ -8,7 +8,7 @@ extension Workspace {
     /// block per experiment. Experiments are numbered `Exp-001`... in name order. The document
     /// depends only on what is in git, so the same ledger gives the same document anywhere.
     public func experimentsReport(top: Int = Workspace.defaultReportTop) throws -> String {
-        let rows = try reportRows()
+        let rows = try reportRows(top: top, withRuns: false)
         var lines = ["# Experiments", "", "## Matrix",
                      "| ID | Name | Command | Metrics | Artifacts | Smoke | Full |", "|---|---|---|---|---|---|---|"]
         lines += rows.map(\.matrixLine)
@@ -18,7 +18,7 @@ extension Workspace {
         lines += ["", "## Latest Passing Runs" + (latest.map { " (\(ReportRow.date($0)))" } ?? "")]
         lines += rows.map(\.latestLine)
         lines += ["", "## Details"]
-        for row in rows { lines += [""] + row.details + row.topLines(top) }
+        for row in rows { lines += [""] + row.details + row.topLines }
         // Every line is one line: a newline or control character in a title, goal, command or reason is shown, not obeyed.
         return lines.map { UntrustedText.visible($0) }.joined(separator: "\n") + "\n"
     }
@@ -28,8 +28,9 @@ extension Workspace {
     /// How many runs the reports' top runs list shows unless told.
     public static let defaultReportTop = 5
 
-    /// Each experiment as the reports show it, in name order, numbered `Exp-001`...
-    func reportRows() throws -> [ReportRow] {
+    /// Each experiment as the reports show it, in name order, numbered `Exp-001`..., with its
+    /// `top` best runs, and every run when `withRuns` (the HTML report's charts and runs table).
+    func reportRows(top: Int, withRuns: Bool) throws -> [ReportRow] {
         let names = try experimentNames()
         return try ledger.withIndex { index in
             let reader = ledger.reading(through: index)
@@ -43,7 +44,8 @@ extension Workspace {
                                  latestPass: try index.latestPassingRun(experiment: name),
                                  ranSmoke: experiment.smoke != nil && index.ranSmokeStage(experiment: name),
                                  best: standing?.best, baseline: standing?.baseline,
-                                 runs: try index.newest(nil, keys: { $0.experiment.elementsEqual(name.utf8) }))
+                                 top: try index.best(top, experiment: name, direction: experiment.direction),
+                                 runs: withRuns ? try index.newest(nil, keys: { $0.experiment.elementsEqual(name.utf8) }) : [])
             }
         }
     }
@@ -63,11 +65,14 @@ struct ReportRow {
     let best: RunEntry?
     /// The baseline the best is measured against.
     let baseline: RunRecord?
-    /// Every run of the experiment as the index keeps it, in ledger order.
+    /// The best runs that passed (rechecks left out: they measure a kept commit again), best
+    /// first, equal values in ledger order (`LedgerIndex.best`).
+    let top: [IndexedRecord]
+    /// Every run of the experiment as the index keeps it, in ledger order (the HTML report's only).
     let runs: [IndexedRecord]
 
-    /// Every run of the experiment, and the running best: parses every record (for the charts).
-    var progress: Progress { Progress(runs: runs.map(\.entry), direction: experiment.direction) }
+    /// Every run of the experiment, and the running best (for the charts): no record parsed.
+    var progress: Progress { Progress(runs: runs, direction: experiment.direction) }
 
     var name: String { experiment.title ?? experiment.name }
 

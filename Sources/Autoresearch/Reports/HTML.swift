@@ -6,6 +6,7 @@ enum HTML {
     /// `text` with `&`, `<`, `>`, `"` and `'` as character references: safe in element content
     /// and in quoted attribute values. Controls are made visible first.
     static func escape(_ text: String, multiline: Bool = false) -> String {
+        guard changes(text, multiline: multiline) else { return text }
         var escaped = ""
         for character in UntrustedText.visible(text, multiline: multiline) {
             switch character {
@@ -18,6 +19,23 @@ enum HTML {
             }
         }
         return escaped
+    }
+
+    /// False when `escape` returns `text` as it is (most run ids, descriptions, a chart's hover
+    /// texts): no character to escape, no control but, in `multiline` text, line feeds and tabs
+    /// (C1 controls are U+0080 to U+009F, in UTF-8 0xC2 then 0x80 to 0x9F).
+    private static func changes(_ text: String, multiline: Bool) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            switch byte {
+            case 0x0A, 0x09: if !multiline { return true }
+            case 0..<0x20, 0x7F, UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"): return true
+            case 0x80...0x9F where previous == 0xC2: return true
+            default: break
+            }
+            previous = byte
+        }
+        return false
     }
 
     /// Markdown-like text of the reports (code in backticks) as HTML: escaped, each backtick

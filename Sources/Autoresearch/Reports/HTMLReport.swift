@@ -9,7 +9,7 @@ extension Workspace {
     /// the network (a CSP forbids it) and nothing depends on when or where it is made: the same
     /// records give the same bytes.
     public func htmlReport(options: ChartOptions = ChartOptions(), top: Int = Workspace.defaultReportTop) throws -> String {
-        let rows = try reportRows()
+        let rows = try reportRows(top: top, withRuns: true)
         var body = ["<header><h1>Experiments</h1><nav>"
             + rows.map { "<a href=\"#\(Self.experimentAnchor($0))\">\(HTML.escape($0.id)) \(HTML.escape($0.name))</a>" }.joined(separator: " ")
             + "</nav></header>"]
@@ -21,7 +21,7 @@ extension Workspace {
             ["ID", "Name", "Command", "Metrics", "Artifacts", "Smoke", "Full"], rows.map { $0.matrixCells.map(HTML.inlineCode) }) + "</section>")
         body.append("<section id=\"latest\"><h2>Latest passing runs</h2><ul>"
             + rows.map { "<li>\(HTML.inlineCode(String($0.latestLine.dropFirst(2))))</li>" }.joined(separator: "\n") + "</ul></section>")
-        for row in rows { body.append(try experimentSection(row, options: options, top: top)) }
+        for row in rows { body.append(try experimentSection(row, options: options)) }
         return Self.page(title: "Experiments", body: body.joined(separator: "\n"))
     }
 
@@ -39,13 +39,13 @@ extension Workspace {
     static func experimentAnchor(_ row: ReportRow) -> String { "exp-" + HTML.escape(row.experiment.name) }
 
     /// One experiment: facts, charts, top runs, runs table, run details.
-    func experimentSection(_ row: ReportRow, options: ChartOptions, top: Int) throws -> String {
+    func experimentSection(_ row: ReportRow, options: ChartOptions) throws -> String {
         let anchor = Self.experimentAnchor(row)
         var parts = ["<section class=\"experiment\" id=\"\(anchor)\"><h2>\(HTML.escape(row.id)): \(HTML.escape(row.name))</h2>"]
         let direction = "\(row.experiment.direction.rawValue) is better"
         parts.append("<p class=\"facts\">Metric <code>\(HTML.escape(row.experiment.metric))</code>, \(direction); baseline <b>\(HTML.escape(ReportRow.valueText(row.baseline?.value)))</b>, best <b>\(HTML.escape(ReportRow.valueText(row.best?.record.value)))</b>, improvement <b>\(HTML.escape(row.improvementText))</b>. Runs: \(HTML.escape(row.summaryCells[4])); time: \(HTML.escape(row.summaryCells[5])).</p>")
-        guard !row.progress.runs.isEmpty else { return (parts + ["<p>No runs yet.</p></section>"]).joined(separator: "\n") }
-        let detailed = Self.detailedRuns(row, top: top)
+        guard !row.runs.isEmpty else { return (parts + ["<p>No runs yet.</p></section>"]).joined(separator: "\n") }
+        let detailed = Self.detailedRuns(row)
         let linked = Set(detailed.map(\.record.run))
         parts.append("<div class=\"charts\">")
         for axis in ChartOptions.Axis.allCases {
@@ -56,10 +56,10 @@ extension Workspace {
         }
         parts.append("</div>")
         parts += secondaryCharts(row, anchor: anchor, options: options, linked: linked)
-        parts.append(topTable(row, top: top))
+        parts.append(topTable(row))
         parts += runsTable(row, anchor: anchor, detailed: linked)
         parts.append("<h3>Run details</h3>")
-        if detailed.count < row.progress.runs.count {
+        if detailed.count < row.runs.count {
             parts.append("<p class=\"hint\">The newest \(Self.reportDetailedRuns) runs, the top ones and the best: git autoresearch show RUN for the others.</p>")
         }
         for run in detailed.reversed() { parts.append(try runDetails(run, row: row)) }
@@ -70,7 +70,7 @@ extension Workspace {
     /// Small charts of the required metrics, the constrained ones, and any other metric reported.
     func secondaryCharts(_ row: ReportRow, anchor: String, options: ChartOptions, linked: Set<String>) -> [String] {
         let experiment = row.experiment
-        let reported = Set(row.progress.runs.flatMap { $0.record.metrics.map(\.name) })
+        let reported = Set(row.runs.flatMap { $0.metrics.map(\.name) })
         let named = experiment.requiredKeys + experiment.constraints.map(\.metric)
         var names = named + reported.subtracting(named).sorted()
         names = names.enumerated().filter { names.firstIndex(of: $0.element) == $0.offset && $0.element != experiment.metric }.map(\.element)
@@ -87,8 +87,8 @@ extension Workspace {
     }
 
     /// The top runs of an experiment: rank, run, value, improvement over the baseline, description.
-    func topTable(_ row: ReportRow, top: Int) -> String {
-        let runs = row.topRuns(top)
+    func topTable(_ row: ReportRow) -> String {
+        let runs = row.top
         guard !runs.isEmpty else { return "" }
         let cells = runs.enumerated().map { rank, run -> [String] in
             let record = run.record

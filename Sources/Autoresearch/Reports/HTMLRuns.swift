@@ -10,20 +10,20 @@ extension Workspace {
 
     /// The runs of an experiment whose details the page gives: the newest `reportDetailedRuns`,
     /// the top ones and the best; in ledger order.
-    static func detailedRuns(_ row: ReportRow, top: Int) -> [RunEntry] {
-        let runs = row.progress.runs
-        let chosen = Set(row.topRuns(top).map(\.record.run) + [row.best?.record.run].compactMap { $0 })
+    static func detailedRuns(_ row: ReportRow) -> [RunEntry] {
+        let runs = row.runs
+        let chosen = Set(row.top.map(\.run) + [row.best?.record.run].compactMap { $0 })
         return runs.enumerated().filter { position, run in
-            position >= runs.count - reportDetailedRuns || chosen.contains(run.record.run)
-        }.map(\.element)
+            position >= runs.count - reportDetailedRuns || chosen.contains(run.run)
+        }.map(\.element.entry)
     }
 
     /// The runs table of an experiment, newest first: sortable by any column, filterable by
     /// status; a run links to its details when the page has them (`detailed`).
     func runsTable(_ row: ReportRow, anchor: String, detailed: Set<String>) -> [String] {
-        let runs = row.progress.runs
+        let runs = row.runs
         let several = ProgressChart.origins(runs).count > 1
-        let statuses = RunStatus.allCases.filter { status in runs.contains { $0.record.status == status } }
+        let statuses = RunStatus.allCases.filter { status in runs.contains { $0.status == status } }
         let tableID = "\(anchor)-runs"
         var parts = ["<h3>Runs</h3><p class=\"filter\"><label>Status <select class=\"status-filter\" data-table=\"\(tableID)\"><option value=\"\">all</option>"
             + statuses.map { "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>" }.joined() + "</select></label> <span class=\"hint\">click a column to sort</span></p>"]
@@ -32,8 +32,7 @@ extension Workspace {
         head.append("Description")
         parts.append("<table class=\"runs\" id=\"\(tableID)\"><thead><tr>" + head.map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>")
         let dates = DateFormatter.utc("yyyy-MM-dd HH:mm:ss")
-        for (position, run) in runs.enumerated().reversed().prefix(Self.reportTableRuns) {
-            let record = run.record
+        for (position, record) in runs.enumerated().reversed().prefix(Self.reportTableRuns) {
             let id = HTML.escape(record.run)
             var cells = [
                 "<td data-v=\"\(position + 1)\">\(position + 1)</td>",

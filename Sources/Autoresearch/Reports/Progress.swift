@@ -1,21 +1,22 @@
 import Foundation
 
 /// The progress of one experiment: its runs in ledger order and the running best through the kept
-/// ones (the frontier of Karpathy's `progress.png`).
-public struct Progress: Sendable {
-    public let runs: [RunEntry]
+/// ones (the frontier of Karpathy's `progress.png`). The runs are the ledger index's: what the
+/// charts and the runs table show is read from its fields, no record is parsed for it.
+public struct Progress {
+    public let runs: [IndexedRecord]
     public let direction: Direction
     /// Positions in `runs` of the kept runs that moved the best, in order: each is better than
     /// every kept run before it.
     public let frontier: [Int]
 
-    public init(runs: [RunEntry], direction: Direction) {
+    public init(runs: [IndexedRecord], direction: Direction) {
         self.runs = runs
         self.direction = direction
         var frontier: [Int] = []
         var best: Double?
-        for (position, run) in runs.enumerated() where run.record.status == .keep {
-            guard let value = run.record.value, best.map({ direction.isBetter(value, than: $0) }) ?? true else { continue }
+        for (position, run) in runs.enumerated() where run.status == .keep {
+            guard let value = run.value, best.map({ direction.isBetter(value, than: $0) }) ?? true else { continue }
             frontier.append(position)
             best = value
         }
@@ -28,10 +29,10 @@ public struct Progress: Sendable {
         var values: [Double] = []
         var next = frontier.makeIterator()
         var upcoming = next.next()
-        var best = runs[first].record.value!
+        var best = runs[first].value!
         for position in first..<runs.count {
             if position == upcoming {
-                best = runs[position].record.value!
+                best = runs[position].value!
                 upcoming = next.next()
             }
             values.append(best)
@@ -59,8 +60,8 @@ public enum Sparkline {
 }
 
 extension Workspace {
-    /// The progress of an experiment, from every run of it in the ledger.
+    /// The progress of an experiment, from every run of it in the ledger index.
     public func progress(experiment name: String) throws -> Progress {
-        Progress(runs: try runs(experiment: name), direction: try self.experiment(named: name).direction)
+        Progress(runs: try indexedRuns(experiment: name, status: nil, query: nil, latest: nil), direction: try self.experiment(named: name).direction)
     }
 }

@@ -29,7 +29,7 @@ struct ProgressChart {
     let metric: String
     let options: ChartOptions
     /// The value of each run drawn (the metric, or a secondary metric); nil puts the run on the lane.
-    let value: (RunRecord) -> Double?
+    let value: (IndexedRecord) -> Double?
     let width: Double
     let height: Double
     /// Secondary charts: no frontier, no baseline, no legend.
@@ -47,7 +47,7 @@ struct ProgressChart {
     let baseline: Double?
 
     init(progress: Progress, metric: String, options: ChartOptions, small: Bool = false, linkedRuns: Set<String> = [],
-         value: ((RunRecord) -> Double?)? = nil) {
+         value: ((IndexedRecord) -> Double?)? = nil) {
         let value = value ?? { $0.value }
         self.progress = progress
         self.metric = metric
@@ -56,10 +56,10 @@ struct ProgressChart {
         self.linkedRuns = linkedRuns
         self.value = value
         (width, height) = small ? (380, 190) : (860, 400)
-        let values = progress.runs.compactMap { value($0.record) }
+        let values = progress.runs.compactMap(value)
         let logScale = options.logScale && !values.isEmpty && values.allSatisfy { $0 > 0 }
         self.logScale = logScale
-        baseline = progress.frontier.first.flatMap { value(progress.runs[$0].record) }
+        baseline = progress.frontier.first.flatMap { value(progress.runs[$0]) }
         let drawn = (values + (!small ? baseline.map { [$0] } ?? [] : [])).map { logScale ? log10($0) : $0 }
         valueRange = Self.padded(drawn.min(), drawn.max(), fraction: 0.06, single: max(abs(drawn.max() ?? 0) * 0.1, 1))
         let xValues = progress.runs.indices.map { Self.xValue($0, of: progress, axis: options.axis) }
@@ -76,7 +76,7 @@ struct ProgressChart {
 
     /// A run's horizontal coordinate value: its number, or its start in seconds.
     static func xValue(_ position: Int, of progress: Progress, axis: ChartOptions.Axis) -> Double {
-        axis == .run ? Double(position + 1) : progress.runs[position].record.start.timeIntervalSince1970
+        axis == .run ? Double(position + 1) : progress.runs[position].start.timeIntervalSince1970
     }
 
     static let statusColors: [RunStatus: String] = [
@@ -119,10 +119,10 @@ struct ProgressChart {
         }
         parts += dots()
         if !small { parts += legend() }
-        parts.append("</svg>")
-        return parts.joined(separator: "\n") + "\n"
+        parts += ["</svg>", ""]
+        return parts.joined(separator: "\n")
     }
 
-    /// Formats a coordinate with one decimal: the same text on every machine.
-    static func n(_ value: Double) -> String { String(format: "%.1f", value) }
+    /// Formats a coordinate with one decimal (C's `%.1f`): the same text on every machine.
+    static func n(_ value: Double) -> String { Number.tenths(value) }
 }

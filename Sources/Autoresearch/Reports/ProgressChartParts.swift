@@ -20,7 +20,7 @@ extension ProgressChart {
         }
         parts.append("<rect x=\"\(n(plot.left))\" y=\"\(n(plot.top))\" width=\"\(n(plot.right - plot.left))\" height=\"\(n(plot.bottom - plot.top))\" fill=\"none\" stroke=\"#8a939c\"/>")
         parts.append("</g>")
-        if progress.runs.contains(where: { value($0.record) == nil }) {
+        if progress.runs.contains(where: { value($0) == nil }) {
             parts.append("<text x=\"\(n(plot.left - 6))\" y=\"\(n(laneY + 4))\" text-anchor=\"end\" fill=\"#888\" font-size=\"10\">no value</text>")
         }
         let xLabel = options.axis == .run ? "run" : "start (UTC)"
@@ -69,8 +69,7 @@ extension ProgressChart {
     func dots() -> [String] {
         let origins = Self.origins(progress.runs)
         var parts = ["<g class=\"dots\">"]
-        for (position, run) in progress.runs.enumerated() {
-            let record = run.record
+        for (position, record) in progress.runs.enumerated() {
             let value = value(record)
             let fill = Self.statusColors[record.status] ?? "#000"
             let origin = origins.count > 1 ? origins.firstIndex(of: Self.origin(record)).map { " stroke=\"\(Self.originColors[$0 % Self.originColors.count])\" stroke-width=\"2\"" } ?? "" : " stroke=\"#fff\" stroke-width=\"0.8\""
@@ -88,24 +87,24 @@ extension ProgressChart {
 
     /// The running best as a step line through the frontier's runs, held to the last run.
     func frontierLine() -> [String] {
-        guard let first = progress.frontier.first, let firstValue = value(progress.runs[first].record) else { return [] }
+        guard let first = progress.frontier.first, let firstValue = value(progress.runs[first]) else { return [] }
         var points = [(x(first), y(firstValue))]
         var lastY = y(firstValue)
         for position in progress.frontier.dropFirst() {
-            guard let value = value(progress.runs[position].record) else { continue }
+            guard let value = value(progress.runs[position]) else { continue }
             points.append((x(position), lastY))
             lastY = y(value)
             points.append((x(position), lastY))
         }
         points.append((x(progress.runs.count - 1), lastY))
         let labels = progress.frontier.map { position -> String in
-            let record = progress.runs[position].record
+            let record = progress.runs[position]
             let description = position == progress.frontier.first ? "baseline" : record.description
             let text = description.count > 32 ? description.prefix(31) + "…" : Substring(description)
             let (xx, yy) = (Self.n(x(position) + 6), Self.n(y(value(record) ?? 0) - 7))
             return "<text class=\"label\" x=\"\(xx)\" y=\"\(yy)\" transform=\"rotate(-18 \(xx) \(yy))\" font-size=\"10\" fill=\"#1e6b33\">\(HTML.escape(String(text)))</text>"
         }
-        let runs = progress.frontier.map { HTML.escape(progress.runs[$0].record.run) }.joined(separator: " ")
+        let runs = progress.frontier.map { HTML.escape(progress.runs[$0].run) }.joined(separator: " ")
         let path = points.map { "\(Self.n($0.0)),\(Self.n($0.1))" }.joined(separator: " ")
         return ["<polyline class=\"frontier\" data-runs=\"\(runs)\" points=\"\(path)\" fill=\"none\" stroke=\"#2e9d4a\" stroke-width=\"2\" stroke-linejoin=\"round\"/>"] + labels
     }
@@ -121,8 +120,8 @@ extension ProgressChart {
     func noiseBands() -> [String] {
         var parts: [String] = []
         for (index, position) in progress.frontier.enumerated() {
-            let record = progress.runs[position].record
-            guard let noise = record.noise, noise > 0, let value = value(record) else { continue }
+            let run = progress.runs[position]
+            guard let noise = run.record.noise, noise > 0, let value = value(run) else { continue }
             let end = index + 1 < progress.frontier.count ? progress.frontier[index + 1] : progress.runs.count - 1
             let top = y(value + noise), bottom = y(logScale ? max(value - noise, value / 10) : value - noise)
             let (y1, y2) = (min(top, bottom), max(top, bottom))
@@ -133,7 +132,7 @@ extension ProgressChart {
 
     /// Status colours present, the frontier and baseline, and the hosts and workers when several.
     func legend() -> [String] {
-        var entries: [(String, String)] = RunStatus.allCases.filter { status in progress.runs.contains { $0.record.status == status } }
+        var entries: [(String, String)] = RunStatus.allCases.filter { status in progress.runs.contains { $0.status == status } }
             .map { ("<circle cx=\"6\" cy=\"-4\" r=\"5\" fill=\"\(Self.statusColors[$0] ?? "#000")\"/>", $0.rawValue) }
         entries.append(("<line x1=\"0\" y1=\"-4\" x2=\"12\" y2=\"-4\" stroke=\"#2e9d4a\" stroke-width=\"2\"/>", "running best"))
         entries.append(("<line x1=\"0\" y1=\"-4\" x2=\"12\" y2=\"-4\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>", "baseline"))
@@ -150,8 +149,8 @@ extension ProgressChart {
     }
 
     /// Where a run ran: its host, and its worker when in parallel.
-    static func origin(_ record: RunRecord) -> String { record.host + (record.worker.map { " w\($0)" } ?? "") }
+    static func origin(_ record: IndexedRecord) -> String { record.host + (record.worker.map { " w\($0)" } ?? "") }
 
     /// The hosts and workers of `runs`, sorted.
-    static func origins(_ runs: [RunEntry]) -> [String] { Set(runs.map { origin($0.record) }).sorted() }
+    static func origins(_ runs: [IndexedRecord]) -> [String] { Set(runs.map(origin)).sorted() }
 }

@@ -20,17 +20,6 @@ extension ReportRow {
         RunStatus.allCases.compactMap { status in summary.seconds[status].map { (status, $0) } }
     }
 
-    /// The `count` best runs that passed (rechecks left out: they measure a kept commit again),
-    /// best first; equal values in ledger order. Read from the index's fields: no record is parsed.
-    func topRuns(_ count: Int) -> [IndexedRecord] {
-        let passed = runs.filter { $0.passed && $0.status != .recheck }
-        let ranked = passed.enumerated().sorted { a, b in
-            let (x, y) = (a.element.value!, b.element.value!)
-            return x == y ? a.offset < b.offset : experiment.direction.isBetter(x, than: y)
-        }
-        return ranked.prefix(max(count, 0)).map(\.element)
-    }
-
     /// The improvement as text: `+60.00%`, or `—`.
     var improvementText: String { Self.percent(improvement) }
 
@@ -53,8 +42,7 @@ extension ReportRow {
     var summaryLine: String { "| " + summaryCells.map(UntrustedText.markdownCell).joined(separator: " | ") + " |" }
 
     /// The top runs in Markdown, under the experiment's details.
-    func topLines(_ count: Int) -> [String] {
-        let top = topRuns(count)
+    var topLines: [String] {
         guard !top.isEmpty else { return [] }
         return ["- Top runs:"] + top.enumerated().map { rank, run in
             "  \(rank + 1). `\(experiment.metric)=\(Number.format(run.value!))` run `\(run.run)` on `\(run.commit.short)` (\(run.status.rawValue))"

@@ -48,7 +48,7 @@ extension Workspace {
     /// The experiment's runs in ledger order that `filter` and `query` let through, the newest
     /// `limit` of them (all when nil), read from the index's end without parsing a record: the
     /// experiment, status and time range checked on each entry before it is decoded.
-    private func indexedRuns(experiment name: String, status filter: StatusFilter?, query: RunQuery?, latest limit: Int?) throws -> [IndexedRecord] {
+    func indexedRuns(experiment name: String, status filter: StatusFilter?, query: RunQuery?, latest limit: Int?) throws -> [IndexedRecord] {
         try ledger.withIndex { index in
             try index.newest(limit, keys: { key in
                 key.experiment.elementsEqual(name.utf8) && (filter?.matches(status: key.status, isBaseline: key.flags.contains(.baseline)) ?? true)

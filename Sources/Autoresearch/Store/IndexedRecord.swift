@@ -93,14 +93,30 @@ public final class IndexedRecord {
     /// The record's line as it is in the note.
     var line: String { String(decoding: lineBytes, as: UTF8.self) }
 
+    /// The metrics the record reports (`RunRecord.metrics`): the record is parsed only when its
+    /// line holds `m.`, as the key of each does (`RunRecord.metricPrefix`).
+    var metrics: [(name: String, value: Double)] { mayReportMetrics ? record.metrics : [] }
+
+    /// The metrics the record reports, by name (`RunRecord.metricValues`).
+    var metricValues: [String: Double] { mayReportMetrics ? record.metricValues : [:] }
+
+    private var mayReportMetrics: Bool {
+        let prefix = Array(RunRecord.metricPrefix.utf8)
+        return zip(lineBytes, lineBytes.dropFirst()).contains { $0 == prefix[0] && $1 == prefix[1] }
+    }
+
     /// The full record, parsed from its line once. The index keeps only lines that parsed, with
     /// the fields of that parse; should this version not read the line, the fields are the record.
     public var record: RunRecord {
         if let parsed { return parsed }
-        let record = RunRecord(line: line) ?? fieldsOnly
+        let record = recordOnce
         parsed = record
         return record
     }
+
+    /// The full record for a reader that looks at it once (`log --format json`): not kept, so
+    /// that 100,000 parsed records are not all held at once.
+    public var recordOnce: RunRecord { parsed ?? RunRecord(line: line) ?? fieldsOnly }
 
     /// The record as far as the index's fields tell it.
     private var fieldsOnly: RunRecord {

@@ -97,6 +97,26 @@ final class LedgerIndex {
     /// Every record, oldest first.
     func all() throws -> [IndexedRecord] { try entries.records(upTo: summary.length) }
 
+    /// The `count` best runs of `experiment` that passed (`RunRecord.passed`; rechecks left out:
+    /// they measure a kept commit again), best first, equal values in ledger order. Every entry's
+    /// key is looked at in place; only those that enter the running top are decoded.
+    func best(_ count: Int, experiment: String, direction: Direction) throws -> [IndexedRecord] {
+        guard count > 0 else { return [] }
+        var top: [Double] = []
+        let candidates = try entries.records(upTo: summary.length) { key in
+            guard let value = key.value, key.flags.contains(.passed), key.status != .recheck, key.experiment.elementsEqual(experiment.utf8),
+                  top.count < count || direction.isBetter(value, than: top[count - 1]) else { return false }
+            top.insert(value, at: top.firstIndex { direction.isBetter(value, than: $0) } ?? top.count)
+            if top.count > count { top.removeLast() }
+            return true
+        }
+        let ranked = candidates.enumerated().sorted { a, b in
+            let (x, y) = (a.element.value!, b.element.value!)
+            return x == y ? a.offset < b.offset : direction.isBetter(x, than: y)
+        }
+        return ranked.prefix(count).map(\.element)
+    }
+
     /// The latest run of `experiment`.
     func lastRun(experiment: String) throws -> RunEntry? {
         try summaries[experiment]?.last.map { try entries.record(at: $0).record.entry }

@@ -141,6 +141,8 @@ final class LedgerEntries {
         let run: ArraySlice<UInt8>
         /// 40 hexadecimal digits.
         let commit: ArraySlice<UInt8>
+        /// The record's value, when it has one.
+        let value: Double?
     }
 
     /// The record in one framed entry when `wanted` accepts its key (its checksum is checked then).
@@ -155,11 +157,12 @@ final class LedgerEntries {
             position = end
             return frame[start..<end]
         }
-        let statusIndex = Int(frame[base + 48])
+        let statusIndex = Int(frame[base + 48]), flags = IndexedRecord.Flags(rawValue: frame[base + 49])
         guard statusIndex < RunStatus.allCases.count else { throw Damaged() }
-        let key = Key(status: RunStatus.allCases[statusIndex], flags: IndexedRecord.Flags(rawValue: frame[base + 49]),
+        let key = Key(status: RunStatus.allCases[statusIndex], flags: flags,
                       startSeconds: Double(bitPattern: Bytes.integer(frame[(base + 40)...], UInt64.self)),
-                      experiment: try text(), run: try text(), commit: frame[base..<(base + 40)])
+                      experiment: try text(), run: try text(), commit: frame[base..<(base + 40)],
+                      value: flags.contains(.hasValue) ? Double(bitPattern: Bytes.integer(frame[(base + 54)...], UInt64.self)) : nil)
         return wanted(key) ? try decode(frame) : nil
     }
 
