@@ -35,10 +35,14 @@ import Fixtures
         #expect(discard.record.status == .discard && best.record.status == .keep)
         let old = discard.commit.hex, new = best.commit.hex
 
-        // Default RUN2: the best. The patch is git's.
-        let text = try Tool.run(["diff", String(discard.record.run.prefix(18))], in: repo)
+        // Default RUN2: the best, RUN1 named by a prefix no other run shares. The patch is git's.
+        let others = runs.map(\.outcome.record.run).filter { $0 != discard.record.run }
+        let prefix = try #require((16...discard.record.run.count).lazy.map { discard.record.run.prefix($0) }
+            .first { prefix in !others.contains { $0.hasPrefix(prefix) } })
+        let text = try Tool.run(["diff", String(prefix)], in: repo)
         #expect(text.status == 0, "\(text.stderr)")
         let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        try #require(lines.count > 2, "\(text.stdout)")
         #expect(lines[0].contains("RUN1") && lines[0].contains(discard.record.run) && lines[0].contains("discard") && lines[0].contains("\"seven\""))
         #expect(lines[1].contains("RUN2") && lines[1].contains(best.record.run) && lines[1].contains("keep") && lines[1].contains("\"four\""))
         let score = try #require(lines.first { $0.hasPrefix("score ") })

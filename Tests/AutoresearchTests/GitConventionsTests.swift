@@ -224,8 +224,10 @@ private let escape = "\u{1B}["
     @Test func longOutputGoesThroughThePagerOnATerminalAsGitDecides() throws {
         let (repo, _) = try repositoryWithThreeRuns()
         let calls = repo.path + "/.git/pager-calls"
-        try repo.write(".git/pager.sh", "echo \"$0 LESS=$LESS\" >> \(calls)\nexec cat\n", executable: true)
-        let pager = ["GIT_PAGER": repo.path + "/.git/pager.sh"]
+        // Run through sh, not executed: a child another test forks meanwhile can hold the file
+        // open for writing, and exec would fail with ETXTBSY.
+        try repo.write(".git/pager.sh", "echo \"$0 LESS=$LESS\" >> \(calls)\nexec cat\n")
+        let pager = ["GIT_PAGER": "sh " + repo.path + "/.git/pager.sh"]
         func pagerCalls() -> [String] { (try? String(contentsOfFile: calls, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? [] }
         let paged = try output(["log"], in: repo, terminal: true, environment: pager)
         #expect(paged.status == 0 && paged.stdout.contains("discard"), "\(paged.stdout)")
@@ -244,7 +246,7 @@ private let escape = "\u{1B}["
             #expect(try output(arguments, in: repo, terminal: terminal, throughGit: viaGit, environment: environment).status == 0)
             #expect(pagerCalls().count == 2, "\(arguments) must not page")
         }
-        try repo.git(["config", "pager.autoresearch.show", repo.path + "/.git/pager.sh"])
+        try repo.git(["config", "pager.autoresearch.show", "sh " + repo.path + "/.git/pager.sh"])
         #expect(try output(["show", "last"], in: repo, terminal: true, environment: ["PAGER": "false"]).status == 0)
         #expect(pagerCalls().count == 3, "pager.autoresearch.<command> names the pager")
     }
