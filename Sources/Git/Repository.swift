@@ -229,8 +229,9 @@ extension Repository {
 }
 
 /// libgit2's check that the objects a new tree or commit names exist with the right type
-/// (`GIT_OPT_ENABLE_STRICT_OBJECT_CREATION`, a process-wide setting), suspended while any
-/// caller of `suspended` runs and on otherwise.
+/// (`GIT_OPT_ENABLE_STRICT_OBJECT_CREATION`), suspended while any caller of `suspended` runs and
+/// on otherwise. The setting is process-wide: meanwhile, trees other threads write are not
+/// checked either (the tool's commands use libgit2 from one thread; tests run many at once).
 enum ObjectValidation {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var suspensions = 0
