@@ -6,7 +6,12 @@ enum HTML {
     /// `text` with `&`, `<`, `>`, `"` and `'` as character references: safe in element content
     /// and in quoted attribute values. Controls are made visible first.
     static func escape(_ text: String, multiline: Bool = false) -> String {
-        guard changes(text, multiline: multiline) else { return text }
+        changes(text, multiline: multiline) ? escapedCharacterByCharacter(text, multiline: multiline) : text
+    }
+
+    /// What `escape` returns when the text has something to change: the controls made visible,
+    /// then each character (a grapheme: `&` with a combining mark is not `&`) escaped.
+    static func escapedCharacterByCharacter(_ text: String, multiline: Bool) -> String {
         var escaped = ""
         for character in UntrustedText.visible(text, multiline: multiline) {
             switch character {
