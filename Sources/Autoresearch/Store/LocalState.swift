@@ -88,19 +88,25 @@ public struct LocalState {
     public func lockHolder() -> pid_t? { FileLock.holder(of: lockPath) }
 
     /// Takes the experiment's lock in this work tree (released by the kernel if the process dies).
-    /// Throws naming the holder when another process has it.
+    /// Throws naming the holder when another live process has it.
     func lock(experiment: String) throws -> FileLock {
         try prepare()
-        // A lock this process let go of can still be held for a moment by a child it is starting
-        // (its copy of the descriptor lasts until the child's exec closes it): wait for that, briefly.
-        let holder = FileLock.holder(of: lockPath)
-        let ownHolder = holder == getpid() || holder == 0
-        guard let lock = try FileLock.acquire(lockPath, waitingUpTo: ownHolder ? 10 : 0) else {
-            let holder = FileLock.holder(of: lockPath) ?? 0
-            throw AutoresearchError("experiment '\(experiment)' is busy: process \(holder) holds its lock (\(lockPath))",
-                                    hint: "wait for it to finish, or stop it (kill \(holder)); the lock goes away with its process")
+        // The lock can look taken for a moment while no run has it: a child this process is
+        // starting holds a copy of the descriptor until its exec closes it, and another process's
+        // `lockHolder` check holds a shared lock while it reads the file. Only a holder that wrote
+        // another process's pid makes the experiment busy at once; otherwise try again, for up to 10 s.
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            if let lock = try FileLock.acquire(lockPath) { return lock }
+            let holder = FileLock.holder(of: lockPath)
+            let otherProcess = holder.map { $0 != 0 && $0 != getpid() } ?? false
+            if otherProcess || Date() >= deadline {
+                let named = holder ?? 0
+                throw AutoresearchError("experiment '\(experiment)' is busy: process \(named) holds its lock (\(lockPath))",
+                                        hint: "wait for it to finish, or stop it (kill \(named)); the lock goes away with its process")
+            }
+            usleep(UInt32.random(in: 5_000...30_000))
         }
-        return lock
     }
 
     // MARK: unfinished-iteration marker

@@ -1,0 +1,50 @@
+@testable import Autoresearch
+import Foundation
+import Git
+import Testing
+import Fixtures
+
+/// The experiment's lock: busy only while another live process holds it, whatever only looks
+/// like a holder for a moment (a status check's shared lock, a starting child's copy).
+@Suite(.ownThreads) struct ExperimentLockTests {
+    /// A `status` reading the holder takes a shared lock for a moment; a run starting then waits for
+    /// it instead of failing with "process 0 holds its lock" (seen once in CI).
+    @Test func aCheckOfTheHolderDoesNotMakeTheExperimentBusy() throws {
+        let repo = try TempRepository()
+        let state = LocalState(repository: try Repository(path: repo.path), experiment: "s")
+        try state.prepare()
+        let probe = open(state.lockPath, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(probe >= 0 && flock(probe, LOCK_SH) == 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { close(probe) }
+        let started = Date()
+        let lock = try state.lock(experiment: "s")
+        #expect(Date().timeIntervalSince(started) >= 0.2, "it waited for the shared lock to go")
+        #expect(state.lockHolder() == getpid())
+        lock.release()
+        #expect(state.lockHolder() == nil)
+    }
+
+    /// Another process that holds the lock and wrote its pid makes `run` fail at once, naming it.
+    @Test func anotherLiveHolderMakesARunFailAtOnceNamingIt() throws {
+        let repo = try scenarioRepository()
+        let lockPath = repo.path + "/.git/autoresearch/s/lock"
+        try FileManager.default.createDirectory(atPath: repo.path + "/.git/autoresearch/s", withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // The shell locks the file, writes its pid, then becomes `sleep` (same pid, the lock kept).
+        holder.arguments = ["-c", "exec 9>>\"$0\"; flock 9; echo $$ > \"$0\"; exec sleep 30", lockPath]
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        var waited = 0
+        while FileLock.holder(of: lockPath) != holder.processIdentifier, waited < 500 { usleep(10_000); waited += 1 }
+        #expect(FileLock.holder(of: lockPath) == holder.processIdentifier)
+
+        let started = Date()
+        let run = try Tool.run(["run"], in: repo)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("experiment 's' is busy: process \(holder.processIdentifier) holds its lock"), "\(run.stderr)")
+        #expect(run.stderr.contains("kill \(holder.processIdentifier)"))
+        #expect(Date().timeIntervalSince(started) < 5, "no wait for a live holder")
+        #expect(try repo.ledgerLines().isEmpty, "nothing recorded")
+    }
+}
