@@ -232,6 +232,7 @@ extension Repository {
     /// The paths whose entries differ between two trees (added, removed, modified, type or mode
     /// changed), found by comparing tree entry ids: unchanged subtrees are skipped, no file is read.
     public func changedPaths(from old: OID, to new: OID) throws -> [String] {
+        if let last = lastChangedPaths, last.old == old, last.new == new { return last.paths }
         let oldTree = try lookupObject(old, type: GIT_OBJECT_TREE)
         defer { git_object_free(oldTree) }
         let newTree = try lookupObject(new, type: GIT_OBJECT_TREE)
@@ -246,6 +247,7 @@ extension Repository {
                 if let path = file.path.map({ String(cString: $0) }), paths.last != path { paths.append(path) }
             }
         }
+        lastChangedPaths = (old, new, paths)
         return paths
     }
 }

@@ -7,14 +7,19 @@ import Glibc
 /// libgit2 is initialised once per process, with owner validation off: libgit2 1.5.1 refuses
 /// repositories owned by another user with a misleading "safe.directory not found" error, even
 /// when `safe.directory` lists them. `Repository(discoveringFrom:)` makes git's check itself.
+/// malloc keeps freed memory for the next object libgit2 writes (`clibgit2_keep_freed_memory`).
 private let libgit2Ready: Void = {
     git_libgit2_init()
     clibgit2_set_owner_validation(0)
+    clibgit2_keep_freed_memory()
 }()
 
 /// An open git repository. Owns its libgit2 handle; use one per task (it is not thread-safe).
 public final class Repository {
     let pointer: OpaquePointer
+    /// The last answer of `changedPaths(from:to:)`: an iteration asks for the same two trees
+    /// up to three times (size limits, guarded paths, the restore hint). Trees never change.
+    var lastChangedPaths: (old: OID, new: OID, paths: [String])?
 
     /// Opens the repository at `path` exactly (a work tree or a git directory).
     public init(path: String) throws {

@@ -36,6 +36,22 @@ import Fixtures
         #expect(refused, "a tree naming a missing object was written: the check stayed off")
     }
 
+    /// The paths two trees differ in are `git diff --name-only`'s, however the questions alternate
+    /// (the last answer is remembered).
+    @Test func changedPathsAreGitsNamesOnlyInAnyOrderOfQuestions() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["a.txt": "a\n", "src/b.txt": "b\n", "src/c.txt": "c\n"])
+        try repo.commitFiles(["src/b.txt": "b2\n", "d.txt": "d\n"])
+        try repo.git(["rm", "-q", "a.txt"])
+        try repo.git(["commit", "-q", "-m", "remove a"])
+        let trees = try ["HEAD~2", "HEAD~1", "HEAD"].map { OID(hex: try repo.gitLine("rev-parse", $0 + "^{tree}"))! }
+        let repository = try Repository(path: repo.path)
+        for (old, new) in [(0, 1), (0, 1), (1, 2), (0, 2), (0, 1), (2, 0), (1, 1)] {
+            let expected = try repo.git(["diff", "--name-only", trees[old].hex, trees[new].hex]).split(separator: "\n").map(String.init)
+            #expect(try repository.changedPaths(from: trees[old], to: trees[new]) == expected, "\(old) to \(new)")
+        }
+    }
+
     @Test func writesObjectsInOnePackWhatACommitReaches() throws {
         let repo = try TempRepository()
         try repo.commitFiles(["a.txt": "a\n"])

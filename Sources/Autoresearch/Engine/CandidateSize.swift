@@ -10,9 +10,10 @@ struct CandidateSize {
     /// The files of the work tree's `changes` (under `root`), as on disk.
     init(workTree changes: [StatusEntry], root: String) {
         for change in changes {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: root + "/" + change.path),
-                  let size = attributes[.size] as? Int else { continue }
-            files[change.path] = size
+            // `lstat`, as `FileManager.attributesOfItem` does, without building its dictionary.
+            var status = stat()
+            guard lstat(root + "/" + change.path, &status) == 0 else { continue }
+            files[change.path] = Int(status.st_size)
         }
     }
 
