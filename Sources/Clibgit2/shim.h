@@ -13,6 +13,9 @@ static inline int clibgit2_set_owner_validation(int enabled) {
 static inline int clibgit2_set_strict_object_creation(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, enabled);
 }
+static inline int clibgit2_set_cache_object_limit(git_object_t type, size_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, bytes);
+}
 
 /// libgit2 deflates every object it writes with a new zlib stream, whose 256 KB of state is
 /// allocated and freed each time. With glibc's defaults that memory comes from the top of the

@@ -10,34 +10,46 @@ enum SignatureRole: String {
 }
 
 extension Repository {
-    /// The author or committer of a commit this tool writes, resolved as `git commit` does:
+    /// The author and committer of a commit this tool writes, resolved as `git commit` does:
     /// `GIT_AUTHOR_NAME`/`GIT_COMMITTER_NAME`, then `author.name`/`committer.name`, then
     /// `user.name` (likewise for the email, with `EMAIL` last); the time from `GIT_AUTHOR_DATE`/
     /// `GIT_COMMITTER_DATE`, else now. Where no name or email is found (CI machines), a fixed
-    /// identity.
-    func signature(_ role: SignatureRole) throws -> UnsafeMutablePointer<git_signature> {
+    /// identity. The caller frees both.
+    func signatures() throws -> (author: UnsafeMutablePointer<git_signature>, committer: UnsafeMutablePointer<git_signature>) {
         // `getenv` for the few variables read: `ProcessInfo.environment` copies every variable into
         // a dictionary, on each call (0.3 ms of an iteration's three commits).
         func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-        // One snapshot for the four settings (each `configValue` takes its own).
-        let (name, email) = try withConfigSnapshot { config in
-            func setting(_ name: String) throws -> String? {
-                if let value = environment("GIT_\(role.rawValue)_\(name.uppercased())") { return value }
-                return try Self.string("\(role.section).\(name)", in: config) ?? Self.string("user.\(name)", in: config)
+        // One configuration snapshot for the eight settings (each `configValue` takes its own).
+        let identities = try withConfigSnapshot { config in
+            try [SignatureRole.author, .committer].map { role in
+                func setting(_ name: String) throws -> String? {
+                    if let value = environment("GIT_\(role.rawValue)_\(name.uppercased())") { return value }
+                    return try Self.string("\(role.section).\(name)", in: config) ?? Self.string("user.\(name)", in: config)
+                }
+                return (role, name: try setting("name") ?? "git-autoresearch",
+                        email: try setting("email") ?? environment("EMAIL") ?? "git-autoresearch@localhost")
             }
-            return (try setting("name") ?? "git-autoresearch", try setting("email") ?? environment("EMAIL") ?? "git-autoresearch@localhost")
         }
-        var signature: UnsafeMutablePointer<git_signature>?
-        if let dateText = environment("GIT_\(role.rawValue)_DATE") {
-            guard let date = GitDate.parse(dateText) else {
-                throw GitError(.invalid, operation: "read GIT_\(role.rawValue)_DATE",
-                               message: "invalid date '\(dateText)' (use '@SECONDS +HHMM', ISO 8601 or RFC 2822)")
+        var made: [UnsafeMutablePointer<git_signature>] = []
+        do {
+            for (role, name, email) in identities {
+                var signature: UnsafeMutablePointer<git_signature>?
+                if let dateText = environment("GIT_\(role.rawValue)_DATE") {
+                    guard let date = GitDate.parse(dateText) else {
+                        throw GitError(.invalid, operation: "read GIT_\(role.rawValue)_DATE",
+                                       message: "invalid date '\(dateText)' (use '@SECONDS +HHMM', ISO 8601 or RFC 2822)")
+                    }
+                    try check(git_signature_new(&signature, name, email, date.seconds, date.offsetMinutes), "make the \(role.section) signature")
+                } else {
+                    try check(git_signature_now(&signature, name, email), "make the \(role.section) signature")
+                }
+                made.append(signature!)
             }
-            try check(git_signature_new(&signature, name, email, date.seconds, date.offsetMinutes), "make the \(role.section) signature")
-        } else {
-            try check(git_signature_now(&signature, name, email), "make the \(role.section) signature")
+        } catch {
+            made.forEach { git_signature_free($0) }
+            throw error
         }
-        return signature!
+        return (made[0], made[1])
     }
 }
 

@@ -29,10 +29,8 @@ extension Repository {
         var parentObjects: [OpaquePointer?] = []
         defer { parentObjects.forEach { git_object_free($0) } }
         for parent in parents { parentObjects.append(try lookupObject(parent, type: GIT_OBJECT_COMMIT)) }
-        let author = try signature(.author)
-        defer { git_signature_free(author) }
-        let committer = try signature(.committer)
-        defer { git_signature_free(committer) }
+        let (author, committer) = try signatures()
+        defer { git_signature_free(author); git_signature_free(committer) }
         var oid = git_oid()
         _ = try parentObjects.withUnsafeMutableBufferPointer { buffer in
             try buffer.withMemoryRebound(to: OpaquePointer?.self) { parentsPointer in

@@ -7,10 +7,13 @@ import Glibc
 /// libgit2 is initialised once per process, with owner validation off: libgit2 1.5.1 refuses
 /// repositories owned by another user with a misleading "safe.directory not found" error, even
 /// when `safe.directory` lists them. `Repository(discoveringFrom:)` makes git's check itself.
-/// malloc keeps freed memory for the next object libgit2 writes (`clibgit2_keep_freed_memory`).
+/// Trees up to 1 MB stay in libgit2's object cache (its default, 4 KB, is less than a directory
+/// of 200 files or a notes fanout level of 256 subtrees: each lookup inflated them from disk
+/// again). malloc keeps freed memory for the next object libgit2 writes (`clibgit2_keep_freed_memory`).
 private let libgit2Ready: Void = {
     git_libgit2_init()
     clibgit2_set_owner_validation(0)
+    clibgit2_set_cache_object_limit(GIT_OBJECT_TREE, 1 << 20)
     clibgit2_keep_freed_memory()
 }()
 

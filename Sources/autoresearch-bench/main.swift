@@ -6,6 +6,18 @@ import Git
 import Fixtures
 
 let arguments = CommandLine.arguments
+
+/// The run's scratch directory: every repository the benchmark makes goes under it (`TMPDIR`, for
+/// the tool's processes too), and it is removed when the benchmark exits, since its repositories
+/// are globals that are never released.
+let scratch: String = {
+    var template = Array((FileManager.default.temporaryDirectory.path + "/autoresearch-bench-XXXXXX").utf8CString)
+    guard let made = mkdtemp(&template) else { fatalError("cannot make a scratch directory: \(String(cString: strerror(errno)))") }
+    let path = String(cString: made)
+    setenv("TMPDIR", path, 1)
+    return path
+}()
+atexit { try? FileManager.default.removeItem(atPath: scratch) }
 func option(_ name: String, _ fallback: String) -> String {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil } ?? fallback
 }
