@@ -9,15 +9,21 @@ let arguments = CommandLine.arguments
 
 /// The run's scratch directory: every repository the benchmark makes goes under it (`TMPDIR`, for
 /// the tool's processes too), and it is removed when the benchmark exits, since its repositories
-/// are globals that are never released.
+/// are globals that are never released (kept, and named, with `--keep-scratch`, to measure more by hand).
+/// The temporary directory the benchmark was given: the large ledgers of (h) are kept there from run to run.
+let temporaryDirectory = FileManager.default.temporaryDirectory.path
 let scratch: String = {
-    var template = Array((FileManager.default.temporaryDirectory.path + "/autoresearch-bench-XXXXXX").utf8CString)
+    var template = Array((temporaryDirectory + "/autoresearch-bench-XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { fatalError("cannot make a scratch directory: \(String(cString: strerror(errno)))") }
     let path = String(cString: made)
     setenv("TMPDIR", path, 1)
     return path
 }()
-atexit { try? FileManager.default.removeItem(atPath: scratch) }
+if arguments.contains("--keep-scratch") {
+    print("scratch directory, kept: \(scratch)")
+} else {
+    atexit { try? FileManager.default.removeItem(atPath: scratch) }
+}
 func option(_ name: String, _ fallback: String) -> String {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil } ?? fallback
 }
@@ -119,7 +125,7 @@ extension String {
 /// (a loose file per note would take minutes at 1M). Kept under /tmp between bench runs (the
 /// generation is the same every time); the ledger index is removed, so the first command builds it.
 func projectWithLedger(size: Int, keeps: Int) throws -> String {
-    let cached = FileManager.default.temporaryDirectory.path + "/autoresearch-bench-ledger-\(size)-\(keeps)-v2"
+    let cached = temporaryDirectory + "/autoresearch-bench-ledger-\(size)-\(keeps)-v2"
     if !FileManager.default.fileExists(atPath: cached + "/.git/bench-complete") {
         let repo = try makeProject()
         try initExperiment(try Workspace(discoveringFrom: repo.path))

@@ -241,7 +241,8 @@ extension ExperimentContext {
             let worker = try Workspace(discoveringFrom: path).context(name)
             if worker.state.lockHolder() != nil { return nil }
             if worker.state.readMarker() != nil {
-                let lock = try worker.state.lock(experiment: name)
+                // A worker that started meanwhile has the lock: it is alive, nothing to remove.
+                guard let lock = try? worker.state.lock(experiment: name) else { return nil }
                 defer { lock.release() }
                 repaired = try worker.repairUnfinishedIteration()
             }

@@ -47,8 +47,9 @@ extension Workspace {
         var repaired: [String: String] = [:]
         let contexts = names.map { context($0) }
         for context in contexts {
-            guard context.state.lockHolder() == nil, context.state.readMarker() != nil || context.hasWorkerLeftovers else { continue }
-            let lock = try context.state.lock(experiment: context.name)
+            // A run that starts between the check and the lock has it: no repair then, only the status.
+            guard context.state.lockHolder() == nil, context.state.readMarker() != nil || context.hasWorkerLeftovers,
+                  let lock = try? context.state.lock(experiment: context.name) else { continue }
             defer { lock.release() }
             var notices: [String] = []
             context.events.notice = { notices.append($0) }
