@@ -246,15 +246,22 @@ func processStart() throws {
     let repo = try makeProject()
     try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score"], in: repo.path)
     try runProgram(toolPath, ["run", "-q"], in: repo.path)
-    func startTime(_ executable: String, _ arguments: [String]) throws -> String {
-        ms(median(try (0..<count).map { _ in try measured(executable, arguments, in: repo.path).wall }))
+    // Interleaved, round by round, so that the machine's state weighs on each binary alike.
+    let subjects = [("git-autoresearch", toolPath)] + (before.isEmpty ? [] : [("before (--before-binary)", before)]) + [("git", "/usr/bin/git")]
+    let commands = [["--version"], ["status"]]
+    var walls = Array(repeating: Array(repeating: [Double](), count: commands.count), count: subjects.count)
+    for round in 0..<count {
+        for offset in subjects.indices {
+            let subject = (round + offset) % subjects.count
+            for (command, arguments) in commands.enumerated() {
+                walls[subject][command].append(try measured(subjects[subject].1, arguments, in: repo.path).wall)
+            }
+        }
     }
-    print("\n(k) Process start: wall time, median of \(count) runs each, 200-file project with one run")
-    var rows: [(String, String, String)] = [("git-autoresearch", try startTime(toolPath, ["--version"]), try startTime(toolPath, ["status"])),
-                                             ("git", try startTime("/usr/bin/git", ["--version"]), try startTime("/usr/bin/git", ["status"]))]
-    if !before.isEmpty { rows.insert(("before (--before-binary)", try startTime(before, ["--version"]), try startTime(before, ["status"])), at: 1) }
-    for (label, version, status) in rows {
-        print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + "--version " + version.leftPadded(9) + "   status " + status.leftPadded(9))
+    print("\n(k) Process start: wall time, median of \(count) runs each, interleaved, 200-file project with one run")
+    for (subject, (label, _)) in subjects.enumerated() {
+        print("  " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + "--version " + ms(median(walls[subject][0])).leftPadded(9)
+              + "   status " + ms(median(walls[subject][1])).leftPadded(9))
     }
 }
 
