@@ -44,7 +44,7 @@ let package = Package(
         ),
         // Scratch repositories, the git CLI as an oracle, child processes and the built binary:
         // for the tests and the benchmarks, never for the shipped tool.
-        .target(name: "Fixtures"),
+        .target(name: "Fixtures", dependencies: ["CProcessSupport"]),
         // Benchmarks (`make bench`).
         .executableTarget(name: "autoresearch-bench", dependencies: ["Autoresearch", "Git", "Fixtures"]),
         // `make chaos`: kill -9 at random moments, checks after each kill.

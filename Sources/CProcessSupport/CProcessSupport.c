@@ -169,3 +169,7 @@ void cps_install_interrupt_handlers(void) {
 
 int cps_interrupt_count(void) { return interrupt_count; }
 int cps_last_interrupt_signal(void) { return last_signal; }
+
+int cps_spawn_actions_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}

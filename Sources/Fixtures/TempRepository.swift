@@ -1,3 +1,4 @@
+import CProcessSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -37,6 +38,10 @@ public final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // No other descriptor of the test process: another test's file open for writing at this
+        // moment (Foundation opens without close-on-exec) would stay open in a child that lives
+        // on (a git daemon, a hung evaluator), and executing that file fails with ETXTBSY.
+        cps_spawn_actions_close_from(&actions, 3)
         // Default dispositions and an empty mask: the test runner's threads may block signals.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

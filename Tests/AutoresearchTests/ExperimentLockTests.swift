@@ -29,21 +29,18 @@ import Fixtures
         let repo = try scenarioRepository()
         let lockPath = repo.path + "/.git/autoresearch/s/lock"
         try FileManager.default.createDirectory(atPath: repo.path + "/.git/autoresearch/s", withIntermediateDirectories: true)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
         // The shell locks the file, writes its pid, then becomes `sleep` (same pid, the lock kept).
-        holder.arguments = ["-c", "exec 9>>\"$0\"; flock 9; echo $$ > \"$0\"; exec sleep 30", lockPath]
-        try holder.run()
-        defer { holder.terminate(); holder.waitUntilExit() }
+        let holder = try ChildProcess("/bin/sh", ["-c", "exec 9>>\"$0\"; flock 9; echo $$ > \"$0\"; exec sleep 30", lockPath], in: repo.path)
+        defer { kill(holder.pid, SIGKILL); _ = holder.wait() }
         var waited = 0
-        while FileLock.holder(of: lockPath) != holder.processIdentifier, waited < 500 { usleep(10_000); waited += 1 }
-        #expect(FileLock.holder(of: lockPath) == holder.processIdentifier)
+        while FileLock.holder(of: lockPath) != holder.pid, waited < 500 { usleep(10_000); waited += 1 }
+        #expect(FileLock.holder(of: lockPath) == holder.pid)
 
         let started = Date()
         let run = try Tool.run(["run"], in: repo)
         #expect(run.status == 1)
-        #expect(run.stderr.contains("experiment 's' is busy: process \(holder.processIdentifier) holds its lock"), "\(run.stderr)")
-        #expect(run.stderr.contains("kill \(holder.processIdentifier)"))
+        #expect(run.stderr.contains("experiment 's' is busy: process \(holder.pid) holds its lock"), "\(run.stderr)")
+        #expect(run.stderr.contains("kill \(holder.pid)"))
         #expect(Date().timeIntervalSince(started) < 5, "no wait for a live holder")
         #expect(try repo.ledgerLines().isEmpty, "nothing recorded")
     }

@@ -1,5 +1,6 @@
 #ifndef CPROCESSSUPPORT_H
 #define CPROCESSSUPPORT_H
+#include <spawn.h>
 #include <sys/types.h>
 
 /// Starts `/bin/sh -c command` in `directory` as the leader of a new session (so of a new process
@@ -36,4 +37,8 @@ int cps_interrupt_count(void);
 
 /// The signal of the first interruption (SIGINT, SIGTERM or SIGHUP), 0 if none.
 int cps_last_interrupt_signal(void);
+/// Adds to `actions` the closing of every descriptor from `lowest` up in the child
+/// (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34, which Swift's Glibc module does not
+/// import). Returns 0 or an errno value.
+int cps_spawn_actions_close_from(posix_spawn_file_actions_t *actions, int lowest);
 #endif
