@@ -128,14 +128,37 @@ extension Repository {
     /// Writes `index` as a tree (`git write-tree`). libgit2 1.5 rebuilds every subtree and, with
     /// strict object creation on (its default), reads the header of every entry's object to check
     /// that it exists with the entry's type: one loose object opened and inflated per file of the
-    /// work tree. git checks existence only. The entries are blobs git or libgit2 wrote when they
-    /// were staged, so the check is off for this write (the trees themselves are still hashed and
-    /// written); everywhere else it stays on.
+    /// work tree. So the check is off for this write (the trees are still hashed and written), and
+    /// instead, as git does, the blobs of the entries that differ from HEAD's tree must exist
+    /// first: an index entry can name any id (`git update-index --cacheinfo`, then kept by
+    /// `--skip-worktree`), and a tree naming a missing blob breaks `git fsck`.
     func writeTree(of index: OpaquePointer?) throws -> OID {
+        try checkStagedBlobsExist(index)
         var tree = git_oid()
         let code = ObjectValidation.suspended { git_index_write_tree(&tree, index) }
         try check(code, "write the index as a tree")
         return OID(tree)
+    }
+
+    /// Throws naming the first entry of `index` that differs from HEAD's tree and names a blob
+    /// the object database does not have (compares ids only: no file or blob is read).
+    private func checkStagedBlobsExist(_ index: OpaquePointer?) throws {
+        let headTree = try head().target.flatMap { try lookupObject(try commit($0).tree, type: GIT_OBJECT_TREE) }
+        defer { git_object_free(headTree) }
+        var diff: OpaquePointer?
+        try check(git_diff_tree_to_index(&diff, pointer, headTree, index, nil), "compare HEAD with the index")
+        defer { git_diff_free(diff) }
+        var database: OpaquePointer?
+        try check(git_repository_odb(&database, pointer), "open the object database")
+        defer { git_odb_free(database) }
+        for position in 0..<git_diff_num_deltas(diff) {
+            guard let delta = git_diff_get_delta(diff, position)?.pointee, delta.status != GIT_DELTA_DELETED else { continue }
+            var file = delta.new_file
+            guard file.mode != UInt16(GIT_FILEMODE_COMMIT.rawValue), git_odb_exists(database, &file.id) != 1 else { continue }
+            let path = file.path.map { String(cString: $0) } ?? ""
+            throw GitError(.notFound, operation: "write the index as a tree",
+                           message: "the index names object \(OID(file.id).hex) for '\(path)', which this repository does not have (git write-tree refuses it too); remove it from the index: git update-index --force-remove -- '\(path)'")
+        }
     }
 
     /// Updates one path of the index from the work tree (`git add PATH`) and writes the index.

@@ -36,6 +36,26 @@ import Fixtures
         #expect(refused, "a tree naming a missing object was written: the check stayed off")
     }
 
+    /// An index entry can name any id (`update-index --cacheinfo`, kept by `--skip-worktree`):
+    /// staging refuses it, naming the path, before any tree naming the missing blob is written
+    /// (`git fsck` stays clean once the entry is gone, as after `git write-tree`'s refusal).
+    @Test func aStagedEntryNamingAMissingBlobIsRefusedBeforeATreeIsWritten() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["a.txt": "a\n", "link": "a.txt"])
+        try repo.write("ghost.txt", "on disk\n")
+        try repo.git(["update-index", "--add", "--cacheinfo", "100644,\(String(repeating: "12", count: 20)),ghost.txt"])
+        try repo.git(["update-index", "--skip-worktree", "ghost.txt"])
+        try repo.write("a.txt", "changed\n")
+        let repository = try Repository(path: repo.path)
+        for stage in [{ try repository.stage(try repository.workTreeStatus().entries) }, { try repository.stageAll() }] {
+            let error = try #require(throws: GitError.self) { _ = try stage() }
+            #expect(error.message.contains("'ghost.txt'") && error.message.contains("git update-index --force-remove -- 'ghost.txt'"), "\(error)")
+        }
+        try repo.git(["update-index", "--force-remove", "--", "ghost.txt"])
+        try repo.fsck()
+        #expect(try repository.stage(try repository.workTreeStatus().entries).hex == (try repo.gitLine("write-tree")))
+    }
+
     /// The paths two trees differ in are `git diff --name-only`'s, however the questions alternate
     /// (the last answer is remembered).
     @Test func changedPathsAreGitsNamesOnlyInAnyOrderOfQuestions() throws {
