@@ -136,10 +136,12 @@ private func interruptThroughGit(mode: String, trials: Int, gitOptions: [String]
     #expect(try repo.recordedStatuses().sorted() == Array(repeating: "interrupted", count: trials) + ["keep"])
 }
 
-/// Starts a run of `scenarioRepository`'s experiment whose evaluator hangs, after the baseline;
+/// Starts a run of `scenarioRepository`'s experiment whose evaluator hangs, after the baseline (and
+/// `newFiles` written, new files of the change);
 /// returns once the marker names the evaluation's process group and when it started.
-private func startHangingRun(in repo: TempRepository) throws -> (tool: ChildProcess, child: pid_t) {
+private func startHangingRun(in repo: TempRepository, newFiles: [String: String] = [:]) throws -> (tool: ChildProcess, child: pid_t) {
     #expect(try Tool.run(["run"], in: repo).status == 0)
+    for (path, content) in newFiles { try repo.write(path, content) }
     try repo.write("candidate.txt", "hang\n")
     let tool = try Tool.start(["run"], in: repo, environment: ["PIDFILE": repo.path + "/child.pid"])
     let child = try #require(repo.waitForPid("child.pid"))
@@ -205,7 +207,7 @@ private func unrelatedProcessGroup() throws -> pid_t {
 
     @Test func repairKillsTheEvaluatorAToolKilledWithSignal9LeftBehind() throws {
         let repo = try scenarioRepository(timeout: 60)
-        let (tool, child) = try startHangingRun(in: repo)
+        let (tool, child) = try startHangingRun(in: repo, newFiles: ["notes-of-mine.txt": "my new file\n"])
         // Without its watchdog, the evaluation outlives the tool.
         let watchdog = try runProgram("/usr/bin/pgrep", ["-P", String(tool.pid), "-f", "autoresearch-watchdog"], in: "/").stdout
         kill(try #require(pid_t(watchdog.trimmingCharacters(in: .whitespacesAndNewlines))), SIGKILL)
@@ -216,5 +218,12 @@ private func unrelatedProcessGroup() throws -> pid_t {
         let status = try Tool.run(["status"], in: repo)
         #expect(status.stderr.contains("repaired an unfinished run") && !status.stderr.contains("left alone"), "\(status.stderr)")
         #expect(waitUntil(seconds: 3) { !processExists(child) })
+        // The run took the new file as part of the change; the reset took it from the work tree,
+        // and the repair says how to bring it back.
+        #expect(!repo.exists("notes-of-mine.txt"))
+        let restore = try #require(status.stderr.split(separator: "\n").first { $0.contains("git restore --source=") })
+        #expect(restore.contains("notes-of-mine.txt") && restore.contains("candidate.txt"), "\(restore)")
+        try runProgram("/bin/sh", ["-c", String(restore[restore.range(of: "git restore")!.lowerBound...])], in: repo.path)
+        #expect(repo.read("notes-of-mine.txt") == "my new file\n")
     }
 }

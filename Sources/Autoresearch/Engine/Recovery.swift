@@ -52,6 +52,8 @@ extension ExperimentContext {
             if dirty || tip != best {
                 if onBranch {
                     try resetHard(to: best)
+                    // A `run` takes the person's own edits and new files: say how to bring them back.
+                    if marker.userFiles == nil { try sayHowToRestore(candidate, base: best) }
                 } else {
                     try movingBranches { try repository.setReference(ReferenceName(marker.branch), to: best, expecting: .value(tip), message: "autoresearch: settle run \(marker.run)") }
                 }
