@@ -23,6 +23,9 @@ public final class Repository {
     /// The last answer of `changedPaths(from:to:)`: an iteration asks for the same two trees
     /// up to three times (size limits, guarded paths, the restore hint). Trees never change.
     var lastChangedPaths: (old: OID, new: OID, paths: [String])?
+    /// What is known of the index: recorded when this code writes the index from a tree or
+    /// checks it against one (`stage`, `resetHard`); a caller may keep it between processes.
+    public var indexMatch: IndexMatch?
 
     /// Opens the repository at `path` exactly (a work tree or a git directory).
     public init(path: String) throws {

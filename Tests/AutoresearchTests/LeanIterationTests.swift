@@ -110,4 +110,30 @@ import Testing
         #expect(show.status == 0, "\(show.stderr)")
         #expect(show.stdout.contains("  | first line\n  | second line"), "\(show.stdout)")
     }
+
+    /// A run leaves what it knows of the index for the next one (`index-match`: the index file's
+    /// own checksum and HEAD's tree, which spares the next status the comparison of HEAD with the
+    /// index); a torn or stale file there costs that comparison and nothing else.
+    @Test func aRunTellsTheNextWhichTreeTheIndexHolds() throws {
+        let repo = try experimentRepositoryThroughCLI(["eval.sh": "echo \"score: $(cat value.txt)\"\n", "value.txt": "1\n"],
+                                                      ["--eval", "sh eval.sh", "--metric", "score", "--direction", "higher"])
+        let matchPath = repo.path + "/.git/autoresearch/s/index-match"
+        func expectMatchOfTheIndex(_ note: String) throws {
+            let index = try #require(FileManager.default.contents(atPath: repo.path + "/.git/index"))
+            let checksum = index.suffix(20).map { String(format: "%02x", $0) }.joined()
+            #expect(repo.read(".git/autoresearch/s/index-match") == "\(checksum) \(try repo.gitLine("rev-parse", "HEAD^{tree}"))\n", "\(note)")
+            #expect(try repo.gitLine("status", "--porcelain").isEmpty, "\(note)")
+        }
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        for (value, stale) in [("2", "torn"), ("3", String(repeating: "0", count: 40) + " " + (try repo.gitLine("rev-parse", "HEAD^{tree}")))] {
+            try stale.write(toFile: matchPath, atomically: false, encoding: .utf8)
+            try repo.write("value.txt", value + "\n")
+            try repo.write("staged-\(value).txt", "by the user\n")
+            try repo.git(["add", "staged-\(value).txt"])
+            let output = try Tool.run(["run"], in: repo)
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(try repo.git(["show", "--name-only", "--format=", "HEAD"]) == "staged-\(value).txt\nvalue.txt\n")
+            try expectMatchOfTheIndex("after a run that found '\(stale.prefix(8))' there")
+        }
+    }
 }

@@ -41,12 +41,14 @@ import Fixtures
     /// (`git fsck` stays clean once the entry is gone, as after `git write-tree`'s refusal).
     @Test func aStagedEntryNamingAMissingBlobIsRefusedBeforeATreeIsWritten() throws {
         let repo = try TempRepository()
-        try repo.commitFiles(["a.txt": "a\n", "link": "a.txt"])
+        let head = try #require(OID(hex: try repo.commitFiles(["a.txt": "a\n", "link": "a.txt"])))
+        let repository = try Repository(path: repo.path)
+        // The index vouched for first (`indexMatch`): the entry added after must still be checked.
+        try repository.resetHard(to: head)
         try repo.write("ghost.txt", "on disk\n")
         try repo.git(["update-index", "--add", "--cacheinfo", "100644,\(String(repeating: "12", count: 20)),ghost.txt"])
         try repo.git(["update-index", "--skip-worktree", "ghost.txt"])
         try repo.write("a.txt", "changed\n")
-        let repository = try Repository(path: repo.path)
         for stage in [{ try repository.stage(try repository.workTreeStatus().entries) }, { try repository.stageAll() }] {
             let error = try #require(throws: GitError.self) { _ = try stage() }
             #expect(error.message.contains("'ghost.txt'") && error.message.contains("git update-index --force-remove -- 'ghost.txt'"), "\(error)")
@@ -193,6 +195,54 @@ import Fixtures
         #expect(repo.read("cache/data.bin") == "ignored\n")
         #expect(try repo.gitLine("rev-parse", "main") == base.hex)
         #expect(try repo.gitLine("status", "--porcelain") == "")
+    }
+
+    /// What the index held beyond what the checkout writes (a new file staged, a change staged
+    /// while the file on disk is HEAD's, a file unstaged) goes too, as with `git reset --hard`, and
+    /// the branch and HEAD get git's reflog entry.
+    @Test func hardResetAlsoUndoesChangesStagedInTheIndexOnly() throws {
+        let repo = try TempRepository()
+        let base = try #require(OID(hex: try repo.commitFiles(["a.txt": "a\n", "b.txt": "b\n"])))
+        try repo.commitFiles(["c.txt": "c\n"])
+        try repo.write("new.txt", "new\n")
+        try repo.write("a.txt", "staged\n")
+        try repo.git(["add", "new.txt", "a.txt"])
+        try repo.write("a.txt", "a\n")
+        try repo.git(["rm", "-q", "--cached", "b.txt"])
+        let repository = try Repository(path: repo.path)
+        try repository.resetHard(to: base)
+        #expect(try repo.git(["diff", "--cached", "--name-only", base.hex]) == "")
+        #expect(try repo.gitLine("status", "--porcelain", "--untracked-files=no") == "")
+        // As git does, a file the index tracked that the target lacks goes from the work tree.
+        #expect(!repo.exists("c.txt") && !repo.exists("new.txt") && repo.read("a.txt") == "a\n" && repo.read("b.txt") == "b\n")
+        for ref in ["main", "HEAD"] {
+            #expect(try repo.gitLine("reflog", "-1", "--format=%H %gs", ref) == "\(base.hex) reset: moving to \(base.hex)")
+        }
+    }
+
+    /// `indexMatch` names the index file's own checksum after a write, and a change staged by git
+    /// afterwards (the file on disk put back as HEAD has it) is still in the status: the index's
+    /// new checksum voids the match.
+    @Test func theIndexMatchHoldsOnlyForTheIndexItWasRecordedFor() throws {
+        let repo = try TempRepository()
+        let head = try #require(OID(hex: try repo.commitFiles(["a.txt": "a\n", "src/b.txt": "b\n"])))
+        let repository = try Repository(path: repo.path)
+        func fileChecksum() throws -> String {
+            let index = try #require(FileManager.default.contents(atPath: repo.path + "/.git/index"))
+            return index.suffix(20).map { String(format: "%02x", $0) }.joined()
+        }
+        try repository.resetHard(to: head)
+        #expect(repository.indexMatch?.checksum.hex == (try fileChecksum()))
+        #expect(repository.indexMatch?.tree.hex == (try repo.gitLine("rev-parse", "HEAD^{tree}")))
+        #expect(try repository.workTreeStatus().entries.isEmpty)
+        try repo.write("src/b.txt", "staged\n")
+        try repo.git(["add", "src/b.txt"])
+        try repo.write("src/b.txt", "b\n")
+        #expect(try repository.workTreeStatus().entries.map(\.path) == ["src/b.txt"])
+        try repo.write("a.txt", "changed\n")
+        let tree = try repository.stage(try repository.workTreeStatus().entries)
+        #expect(repository.indexMatch == IndexMatch(checksum: try #require(OID(hex: try fileChecksum())), tree: tree))
+        #expect(tree.hex == (try repo.gitLine("write-tree")))
     }
 
     @Test func treeEntriesAndTreeRewritesAlongAPath() throws {

@@ -14,6 +14,7 @@ extension ExperimentContext {
     /// Stat data the scan found stale is written back to the index, so it is read once.
     func workTreeChanges(userFiles: Set<String>? = nil) throws -> [StatusEntry] {
         let leftAlone = pathsLeftAlone(userFiles: userFiles)
+        restoreIndexMatch()
         let status = try repository.workTreeStatus()
         if status.hasStaleStatData { try refreshIndex() }
         return status.entries.filter { !leftAlone.contains($0.path) }

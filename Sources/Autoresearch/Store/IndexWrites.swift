@@ -48,6 +48,24 @@ extension ExperimentContext {
     /// `git reset --hard base` of branch, index and work tree.
     func resetHard(to base: OID) throws {
         try writingIndex { try movingBranches { try repository.resetHard(to: base) } }
+        keepIndexMatch()
+    }
+
+    /// Gives the repository what an earlier process knew of the index (`Repository.indexMatch`),
+    /// unless it knows something already.
+    func restoreIndexMatch() {
+        guard repository.indexMatch == nil, let data = FileManager.default.contents(atPath: state.indexMatchPath) else { return }
+        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard fields.count == 2, let checksum = OID(hex: String(fields[0])), let tree = OID(hex: String(fields[1])) else { return }
+        repository.indexMatch = IndexMatch(checksum: checksum, tree: tree)
+    }
+
+    /// Keeps what the repository knows of the index for the next process (`restoreIndexMatch`).
+    /// Not fsynced, and a torn or stale file is harmless: the fact is used only while the index
+    /// has the checksum it names.
+    private func keepIndexMatch() {
+        guard let match = repository.indexMatch else { return }
+        _ = LocalFile.replace(state.indexMatchPath, with: Array("\(match.checksum.hex) \(match.tree.hex)\n".utf8))
     }
 
     /// Stages every change but `excluded` and returns the index's tree.
@@ -58,7 +76,8 @@ extension ExperimentContext {
     /// Stages `changes` (a status of the work tree without the paths left alone) and returns the
     /// index's tree; changes other than new, modified and deleted files take a full `stageAll`.
     func stage(_ changes: [StatusEntry]) throws -> OID {
-        try writingIndex {
+        defer { keepIndexMatch() }
+        return try writingIndex {
             try changes.allSatisfy(\.isPlainChange) ? repository.stage(changes) : repository.stageAll(excluding: pathsLeftAlone())
         }
     }

@@ -52,6 +52,8 @@ public struct LocalState {
     var indexWriteLockPath: String { directory + "/index-write.lock" }
     /// Present while the tool writes this work tree's index.
     var indexWritePath: String { directory + "/index-write" }
+    /// What the last run knew of this work tree's index (`Repository.indexMatch`): "CHECKSUM TREE".
+    var indexMatchPath: String { directory + "/index-match" }
     /// Where `loop --jobs` notes the commit it detached this work tree's HEAD at, while workers run.
     var detachedHeadPath: String { directory + "/detached-head" }
 

@@ -66,7 +66,10 @@ struct StaleLocks {
     /// killed process, whatever its age: the kernel released the killed holder's `FileLock`.
     static func withReferenceLock<T>(in repository: Repository, _ body: () throws -> T) throws -> T {
         let path = LocalState.referenceLockPath(repository)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let directory = (path as NSString).deletingLastPathComponent
+        if access(directory, F_OK) != 0 {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         return try FileLock.withLock(path, body)
     }
 
@@ -95,17 +98,38 @@ struct StaleLocks {
                 paths = paths.map { $0 + "/" + component }
                 continue
             }
-            paths = paths.flatMap { parent in
-                ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).map { parent + "/" + $0 }
-            }
+            paths = paths.flatMap { parent in Self.entries(of: parent).filter(\.isDirectory).map { parent + "/" + $0.name } }
         }
         return paths
     }
 
-    /// The `.lock` files anywhere below `directory`.
+    /// The `.lock` files anywhere below `directory`. Read with `readdir` (runs before every
+    /// iteration: Foundation's enumerator cost ten times as much).
     private static func lockFiles(under directory: String) -> [String] {
-        guard let walk = FileManager.default.enumerator(atPath: directory) else { return [] }
-        return walk.compactMap { $0 as? String }.filter { $0.hasSuffix(".lock") }.map { directory + "/" + $0 }
+        entries(of: directory).flatMap { entry in
+            let path = directory + "/" + entry.name
+            if entry.isDirectory { return lockFiles(under: path) }
+            return entry.name.hasSuffix(".lock") ? [path] : []
+        }
+    }
+
+    /// The names in `directory` (none when it cannot be read), and which are directories
+    /// (symbolic links are not followed).
+    private static func entries(of directory: String) -> [(name: String, isDirectory: Bool)] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var found: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            var isDirectory = entry.pointee.d_type == DT_DIR
+            if entry.pointee.d_type == DT_UNKNOWN {
+                var status = stat()
+                isDirectory = lstat(directory + "/" + name, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+            }
+            found.append((name, isDirectory))
+        }
+        return found
     }
 
     /// The lock file at `path`, if there is one.
