@@ -95,7 +95,10 @@ extension TempRepository {
         let victimEvaluates = {
             waitUntil(seconds: 30) {
                 victim = (FileManager.default.contents(atPath: stateFile).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]) ?? [:]
-                return victim["step"] as? String == "evaluation" && (victim["runs"] as? Int ?? 0) >= 1
+                guard victim["step"] as? String == "evaluation", (victim["runs"] as? Int ?? 0) >= 1, let run = victim["run"] as? String else { return false }
+                // The state still says "evaluation" while the worker records and resets: on a
+                // loaded machine the kill landed there. The evaluator has not printed yet.
+                return repo.read(".git/autoresearch/s/logs/\(run).log")?.contains("score:") != true
             }
         }
         #expect(victimEvaluates())
