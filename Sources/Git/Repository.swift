@@ -26,6 +26,8 @@ public final class Repository {
     /// What is known of the index: recorded when this code writes the index from a tree or
     /// checks it against one (`stage`, `resetHard`); a caller may keep it between processes.
     public var indexMatch: IndexMatch?
+    /// The second handle a status of a large work tree scans with (`readStatusOnTwoThreads`).
+    var statusHelperHandle: Repository?
 
     /// Opens the repository at `path` exactly (a work tree or a git directory).
     public init(path: String) throws {

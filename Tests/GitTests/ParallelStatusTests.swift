@@ -1,0 +1,125 @@
+import Foundation
+import Clibgit2
+@testable import Git
+import Testing
+import Fixtures
+
+/// What a large work tree gets: its status scanned on two threads
+/// (`workTreeStatus(parallelScanFrom:)`) is the status scanned on one, whatever the tree holds where
+/// the cut between the halves falls; a reset that checks out only what changed
+/// (`resetHard(to:limitingCheckoutFrom:)`) leaves what `git reset --hard` leaves.
+@Suite struct ParallelStatusTests {
+    /// Names that share prefixes (`d1`, `d1.txt`, `d10`), changes of every kind on both sides of
+    /// the cut, untracked and ignored files and directories, a directory gone from disk.
+    static func trickyRepository() throws -> TempRepository {
+        let repo = try TempRepository()
+        var files: [String: String] = [".gitignore": "build/\n", "a.txt": "a\n", "z.txt": "z\n", "src/.gitignore": "*.tmp\n",
+                                       "src/d1.txt": "x\n", "gone/one.txt": "1\n", "gone/two.txt": "2\n"]
+        for directory in ["d1", "d10", "d2", "d3"] {
+            for file in 0..<6 { files["src/\(directory)/f\(file).py"] = "\(directory) \(file)\n" }
+        }
+        try repo.commitFiles(files)
+        try repo.git(["rm", "-q", "--cached", "src/d3/f0.py"])
+        try repo.write("src/d1/f0.py", "changed\n")
+        try repo.write("src/d1/new.py", "new\n")
+        try repo.write("src/d1/t.tmp", "ignored\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/src/d10/f1.py")
+        try FileManager.default.removeItem(atPath: repo.path + "/gone")
+        try repo.write("src/d2/f2.py", "staged\n")
+        try repo.git(["add", "src/d2/f2.py"])
+        try repo.write("src/d2/f2.py", "and changed again\n")
+        try repo.write("newdir/deep/y.txt", "untracked\n")
+        try repo.write("build/out.o", "ignored\n")
+        try repo.write("a.txt", "a2\n")
+        chmod(repo.path + "/z.txt", 0o755)
+        return repo
+    }
+
+    @Test func twoThreadsFindWhatOneFinds() throws {
+        let repo = try Self.trickyRepository()
+        let repository = try Repository(path: repo.path)
+        let one = try repository.workTreeStatus(parallelScanFrom: .max)
+        #expect(repository.statusHelperHandle == nil)
+        let two = try repository.workTreeStatus(parallelScanFrom: 1)
+        #expect(repository.statusHelperHandle != nil, "the tree was not cut in two")
+        #expect(two.entries == one.entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
+        #expect(two.hasStaleStatData == one.hasStaleStatData)
+        // What git lists, untracked files one by one.
+        let porcelain = try repo.git(["status", "--porcelain", "--untracked-files=all", "--no-renames"])
+        // (git lists a path deleted from the index and back as untracked twice, libgit2 once.)
+        let gitPaths = Set(porcelain.split(separator: "\n").map { String($0.dropFirst(3)) })
+        #expect(two.entries.map(\.path) == gitPaths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        // The second handle is kept, and sees the index as it is now.
+        try repo.git(["add", "-A"])
+        let staged = try repository.workTreeStatus(parallelScanFrom: 1).entries
+        let single = try repository.workTreeStatus(parallelScanFrom: .max).entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        #expect(staged == single, "\(staged.map { "\($0.path) \($0.flags)" }) against \(single.map { "\($0.path) \($0.flags)" })")
+    }
+
+    /// Each path of the tree is under exactly one half, and neither half is empty.
+    @Test func theHalvesCoverTheTreeOnce() throws {
+        let repo = try Self.trickyRepository()
+        let repository = try Repository(path: repo.path)
+        var index: OpaquePointer?
+        #expect(git_repository_index(&index, repository.pointer) == 0)
+        defer { git_index_free(index) }
+        let (first, second) = try #require(try repository.halves(of: index, workdir: repo.path + "/"))
+        #expect(!first.isEmpty && !second.isEmpty)
+        let everyPath = try (repo.git(["ls-files", "--cached", "--others"]) + repo.git(["ls-tree", "-r", "--name-only", "HEAD"]))
+            .split(separator: "\n").map(String.init)
+        for path in everyPath {
+            let holders = (first + second).filter { path == $0 || path.hasPrefix($0 + "/") }
+            #expect(holders.count == 1, "\(path): \(holders)")
+        }
+    }
+
+    /// From a candidate the index holds (as after a snapshot), with the changes an evaluation
+    /// might make on disk: a reset checking out only what changed, and `git reset --hard` in a
+    /// copy of the repository, leave the same index, work tree and reflog.
+    @Test(arguments: [0, Int.max]) func aLimitedResetLeavesWhatGitsResetLeaves(threshold: Int) throws {
+        let repo = try Self.trickyRepository()
+        try repo.write("only-in-base.txt", "base\n")
+        try repo.git(["add", "-A"])
+        try repo.git(["commit", "-q", "-m", "base"])
+        let base = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        try repo.write("src/d1/f1.py", "candidate\n")
+        try repo.write("src/d4/added.py", "candidate\n")
+        try repo.git(["rm", "-q", "-r", "src/d10", "only-in-base.txt"])
+        try repo.git(["add", "-A"])
+        try repo.git(["commit", "-q", "-m", "candidate"])
+        let candidate = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        let repository = try Repository(path: repo.path)
+        try repository.resetHard(to: candidate, limitingCheckoutFrom: .max)
+        #expect(repository.indexMatch?.tree.hex == (try repo.gitLine("rev-parse", "HEAD^{tree}")))
+        // What an evaluation leaves: a tracked file changed, one deleted, one made executable, an
+        // untracked file where the base has one, an untracked file elsewhere.
+        try repo.write("src/d2/f3.py", "evaluation\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/src/d3/f4.py")
+        chmod(repo.path + "/src/d1/f2.py", 0o755)
+        try repo.write("src/d10/f2.py", "untracked in the way\n")
+        try repo.write("results/out.txt", "untracked\n")
+        let twin = TempRepository(adopting: repo.path + "-twin")
+        #expect(try runProgram("/bin/cp", ["-a", repo.path, twin.path], in: "/").status == 0)
+        try repository.resetHard(to: base, limitingCheckoutFrom: threshold)
+        try twin.git(["reset", "-q", "--hard", base.hex])
+        for arguments in [["ls-files", "-s"], ["status", "--porcelain", "--ignored", "--untracked-files=all"],
+                          ["reflog", "-1", "--format=%H %gs", "main"], ["reflog", "-1", "--format=%H %gs", "HEAD"]] {
+            #expect(try repo.git(arguments) == (try twin.git(arguments)), "git \(arguments.joined(separator: " "))")
+        }
+        #expect(try Self.contents(of: repo.path) == (try Self.contents(of: twin.path)))
+        #expect(repository.indexMatch?.tree.hex == (try repo.gitLine("rev-parse", "HEAD^{tree}")))
+        try repo.fsck()
+    }
+
+    /// Every file under `directory` but `.git`, with its mode and contents.
+    static func contents(of directory: String) throws -> [String: String] {
+        var files: [String: String] = [:]
+        let walk = try #require(FileManager.default.enumerator(atPath: directory))
+        for case let path as String in walk where !path.hasPrefix(".git") {
+            var status = stat()
+            guard lstat(directory + "/" + path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
+            files[path] = String(status.st_mode, radix: 8) + " " + (try String(contentsOfFile: directory + "/" + path, encoding: .utf8))
+        }
+        return files
+    }
+}
