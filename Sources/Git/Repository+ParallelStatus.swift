@@ -91,16 +91,29 @@ extension Repository {
         let prefix = Array(directory.utf8)
         var position = 0
         if !prefix.isEmpty, git_index_find_prefix(&position, index, directory) != 0 { position = git_index_entrycount(index) }
+        // The index is sorted: the entries under one name follow each other, so a name is made
+        // into a String once, not once per entry.
+        var run: (name: UnsafeRawBufferPointer, key: String, entries: Int, isDirectory: Bool)?
+        func endRun() {
+            guard let run else { return }
+            found[run.key, default: (0, false)].entries += run.entries
+            if run.isDirectory { found[run.key]!.isDirectory = true }
+        }
         while position < git_index_entrycount(index), let path = git_index_get_byindex(index, position)?.pointee.path {
             guard strncmp(path, directory, prefix.count) == 0 else { break }
             let rest = path + prefix.count
             let slash = strchr(rest, Int32(UInt8(ascii: "/"))).map { UnsafePointer($0) }
-            let name = slash.map { String(decoding: UnsafeRawBufferPointer(start: rest, count: $0 - rest), as: UTF8.self) }
-                ?? String(cString: rest)
-            found[name, default: (0, false)].entries += 1
-            if slash != nil { found[name]!.isDirectory = true }
+            let name = UnsafeRawBufferPointer(start: rest, count: slash.map { $0 - rest } ?? strlen(rest))
+            if let current = run, current.name.elementsEqual(name) {
+                run!.entries += 1
+                run!.isDirectory = current.isDirectory || slash != nil
+            } else {
+                endRun()
+                run = (name, String(decoding: name, as: UTF8.self), 1, slash != nil)
+            }
             position += 1
         }
+        endRun()
         if let stream = opendir(workdir + directory) {
             defer { closedir(stream) }
             while let entry = readdir(stream) {
