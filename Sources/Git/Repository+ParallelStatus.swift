@@ -57,12 +57,13 @@ extension Repository {
         let total = git_index_entrycount(index)
         let headTree = try head().target.flatMap { try lookupObject(try commit($0).tree, type: GIT_OBJECT_TREE) }
         defer { git_object_free(headTree) }
-        var units = Self.children(of: "", index: index, workdir: workdir, headTree: headTree)
+        guard var units = Self.children(of: "", index: index, workdir: workdir, headTree: headTree) else { return nil }
         for _ in 0..<4 {
             guard let biggest = units.indices.max(by: { units[$0].entries < units[$1].entries }),
                   units[biggest].entries * 2 > total, units[biggest].isDirectory else { break }
             let opened = units.remove(at: biggest)
-            units += Self.children(of: opened.path + "/", index: index, workdir: workdir, headTree: headTree)
+            guard let children = Self.children(of: opened.path + "/", index: index, workdir: workdir, headTree: headTree) else { return nil }
+            units += children
         }
         units.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         var first = 0, cut = 0
@@ -81,11 +82,13 @@ extension Repository {
 
     /// The names directly under `directory` ("" for the top, else ending in "/") in the index, on
     /// disk (`.git` left out) and in `headTree`, each with how many index entries it holds and
-    /// whether it is a directory (in any of the three).
+    /// whether it is a directory (in any of the three); nil when a name is not UTF-8 (a path
+    /// given to libgit2 must be its bytes).
     private static func children(of directory: String, index: OpaquePointer?, workdir: String, headTree: OpaquePointer?)
-        -> [(path: String, entries: Int, isDirectory: Bool)] {
+        -> [(path: String, entries: Int, isDirectory: Bool)]? {
         var found: [String: (entries: Int, isDirectory: Bool)] = [:]
-        for (name, isTree) in treeNames(headTree, at: directory) {
+        guard let inHead = treeNames(headTree, at: directory) else { return nil }
+        for (name, isTree) in inHead {
             found[name, default: (0, false)].isDirectory = found[name]?.isDirectory == true || isTree
         }
         let prefix = Array(directory.utf8)
@@ -109,7 +112,8 @@ extension Repository {
                 run!.isDirectory = current.isDirectory || slash != nil
             } else {
                 endRun()
-                run = (name, String(decoding: name, as: UTF8.self), 1, slash != nil)
+                guard let key = String(validating: name, as: UTF8.self) else { return nil }
+                run = (name, key, 1, slash != nil)
             }
             position += 1
         }
@@ -117,7 +121,8 @@ extension Repository {
         if let stream = opendir(workdir + directory) {
             defer { closedir(stream) }
             while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                guard let name = withUnsafeBytes(of: entry.pointee.d_name, { String(validatingCString: $0.bindMemory(to: CChar.self).baseAddress!) })
+                else { return nil }
                 if name == "." || name == ".." || (directory.isEmpty && name == ".git") { continue }
                 var isDirectory = entry.pointee.d_type == DT_DIR
                 if entry.pointee.d_type == DT_UNKNOWN {
@@ -131,8 +136,8 @@ extension Repository {
     }
 
     /// The names in the subtree of `tree` at `directory` ("" or ending in "/"), and which are
-    /// trees; none when there is no such subtree.
-    private static func treeNames(_ tree: OpaquePointer?, at directory: String) -> [(name: String, isTree: Bool)] {
+    /// trees; none when there is no such subtree, nil when a name is not UTF-8.
+    private static func treeNames(_ tree: OpaquePointer?, at directory: String) -> [(name: String, isTree: Bool)]? {
         guard let tree else { return [] }
         var subtree: OpaquePointer? = tree
         var entry: OpaquePointer?
@@ -145,9 +150,12 @@ extension Repository {
             subtree = object
         }
         defer { if subtree != tree { git_tree_free(subtree) } }
-        return (0..<git_tree_entrycount(subtree)).compactMap { position in
-            guard let child = git_tree_entry_byindex(subtree, position) else { return nil }
-            return (String(cString: git_tree_entry_name(child)), git_tree_entry_type(child) == GIT_OBJECT_TREE)
+        var names: [(name: String, isTree: Bool)] = []
+        for position in 0..<git_tree_entrycount(subtree) {
+            guard let child = git_tree_entry_byindex(subtree, position) else { continue }
+            guard let name = String(validatingCString: git_tree_entry_name(child)) else { return nil }
+            names.append((name, git_tree_entry_type(child) == GIT_OBJECT_TREE))
         }
+        return names
     }
 }

@@ -246,7 +246,11 @@ extension Repository {
         if git_index_entrycount(index) >= threshold, try indexHoldsHead(index), let head = indexMatch?.tree {
             let changedOnDisk = try workTreeStatus().entries.filter { !$0.isUntracked }.map(\.path)
             let paths = Set(try changedPaths(from: head, to: target) + changedOnDisk).sorted()
-            if !paths.isEmpty {
+            // A path that is not UTF-8 reached Swift with its bytes replaced: only a full
+            // checkout finds its file.
+            if paths.contains(where: { $0.contains("\u{FFFD}") }) {
+                try check(git_checkout_tree(pointer, object, &options), "reset --hard to \(commit.short)")
+            } else if !paths.isEmpty {
                 options.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
                 try withStrArray(paths) { pathspec in
                     options.paths = pathspec

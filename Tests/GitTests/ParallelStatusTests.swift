@@ -56,6 +56,38 @@ import Fixtures
         #expect(staged == single, "\(staged.map { "\($0.path) \($0.flags)" }) against \(single.map { "\($0.path) \($0.flags)" })")
     }
 
+    /// A name that is not UTF-8 cannot be handed to libgit2 as a path of the cut (Swift's
+    /// strings would change its bytes, and its changes would fall under neither half): the scan
+    /// stays on one thread, and the change is in the status; a reset that would check out only
+    /// what changed checks out everything, and puts the file back.
+    @Test func aNameThatIsNotUTF8KeepsTheScanOnOneThread() throws {
+        let repo = try TempRepository()
+        var files: [String: String] = [:]
+        for directory in ["d1", "d2"] {
+            for file in 0..<4 { files["src/\(directory)/f\(file).py"] = "\(file)\n" }
+        }
+        try repo.commitFiles(files)
+        let name: [UInt8] = Array((repo.path + "/src/caf").utf8) + [0xE9, 0]
+        func writeLatin1(_ text: String) {
+            let file = name.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+            _ = text.withCString { write(file, $0, strlen($0)) }
+            close(file)
+        }
+        writeLatin1("first\n")
+        try repo.git(["add", "-A"])
+        try repo.git(["commit", "-q", "-m", "a Latin-1 name"])
+        let repository = try Repository(path: repo.path)
+        let head = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        try repository.resetHard(to: head, limitingCheckoutFrom: .max)
+        writeLatin1("changed\n")
+        let two = try repository.workTreeStatus(parallelScanFrom: 1)
+        #expect(repository.statusHelperHandle == nil)
+        #expect(two.entries.count == 1, "\(two.entries)")
+        #expect(two.entries == (try repository.workTreeStatus(parallelScanFrom: .max).entries))
+        try repository.resetHard(to: head, limitingCheckoutFrom: 0)
+        #expect(try repo.git(["status", "--porcelain"]) == "")
+    }
+
     /// Each path of the tree is under exactly one half, and neither half is empty.
     @Test func theHalvesCoverTheTreeOnce() throws {
         let repo = try Self.trickyRepository()
