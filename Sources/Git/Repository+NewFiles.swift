@@ -61,18 +61,12 @@ extension Repository {
     /// from the top of the work tree (`.git` left out).
     private static func untrackedEntries(of directory: String, root: String, index: OpaquePointer?,
                                          watched: [String: Int64?]) -> [String] {
-        guard let stream = opendir(root + directory) else { return [] }
-        defer { closedir(stream) }
-        var found: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." || (directory.isEmpty && name == ".git") { continue }
-            let path = directory.isEmpty ? name : directory + "/" + name
+        DirectoryEntry.list(root + directory).compactMap { entry in
+            if directory.isEmpty && entry.name == ".git" { return nil }
+            let path = directory.isEmpty ? entry.name : directory + "/" + entry.name
             var position = 0
-            if watched[path] != nil || git_index_find(&position, index, path) == 0 { continue }
-            found.append(path)
+            return watched[path] != nil || git_index_find(&position, index, path) == 0 ? nil : path
         }
-        return found
     }
 
     /// Every directory holding an index entry, and every directory above one ("" for the top).

@@ -13,12 +13,14 @@ extension Repository {
     /// The index entries from which `workTreeStatus` scans on two threads: below, a second
     /// thread costs more than it saves (the second handle reads the index too).
     public static let parallelScanThreshold = 10_000
+    /// Whether a second thread can run beside this one (glibc reads /sys for the count: once).
+    private static let hasSeveralCores = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
 
     /// The status of `show` (untracked files one by one, ignored files and submodules left out),
     /// scanned on two threads; nil when the index has fewer than `threshold` entries, the
     /// machine has one core, or the tree does not divide.
     func readStatusOnTwoThreads(show: git_status_show_t, index: OpaquePointer?, threshold: Int) throws -> WorkTreeStatus? {
-        guard git_index_entrycount(index) >= threshold, sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1,
+        guard git_index_entrycount(index) >= threshold, Self.hasSeveralCores,
               let workdir, let (mine, theirs) = try halves(of: index, workdir: workdir) else { return nil }
         let helper = try statusHelper(workdir: workdir)
         final class Answer: @unchecked Sendable {
@@ -27,10 +29,9 @@ extension Repository {
             init(_ helper: Repository) { self.helper = helper }
         }
         let answer = Answer(helper)
-        let paths = theirs
         let done = DispatchGroup()
         DispatchQueue.global().async(group: done) {
-            answer.status = Result { try answer.helper.readStatus(show: show, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: paths) }
+            answer.status = Result { try answer.helper.readStatus(show: show, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: theirs) }
         }
         let own = Result { try readStatus(show: show, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: mine) }
         done.wait()
@@ -118,19 +119,9 @@ extension Repository {
             position += 1
         }
         endRun()
-        if let stream = opendir(workdir + directory) {
-            defer { closedir(stream) }
-            while let entry = readdir(stream) {
-                guard let name = withUnsafeBytes(of: entry.pointee.d_name, { String(validatingCString: $0.bindMemory(to: CChar.self).baseAddress!) })
-                else { return nil }
-                if name == "." || name == ".." || (directory.isEmpty && name == ".git") { continue }
-                var isDirectory = entry.pointee.d_type == DT_DIR
-                if entry.pointee.d_type == DT_UNKNOWN {
-                    var status = stat()
-                    isDirectory = lstat(workdir + directory + name, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
-                }
-                found[name, default: (0, false)].isDirectory = found[name]?.isDirectory == true || isDirectory
-            }
+        for entry in DirectoryEntry.list(workdir + directory) where !(directory.isEmpty && entry.name == ".git") {
+            guard entry.isUTF8 else { return nil }
+            found[entry.name, default: (0, false)].isDirectory = found[entry.name]?.isDirectory == true || entry.isDirectory
         }
         return found.map { (directory + $0.key, $0.value.entries, $0.value.isDirectory) }
     }

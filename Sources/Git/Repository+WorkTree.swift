@@ -35,7 +35,17 @@ public struct IndexMatch: Sendable, Equatable {
     public let checksum: OID
     public let tree: OID
 
-    public init(checksum: OID, tree: OID) {
+    /// The fact as one line, "CHECKSUM TREE", to keep it for a later process.
+    public var recorded: String { "\(checksum.hex) \(tree.hex)\n" }
+
+    /// The fact `recorded` wrote; nil for anything else (a torn or foreign line).
+    public init?(recorded: String) {
+        let fields = recorded.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 2, let checksum = OID(hex: String(fields[0])), let tree = OID(hex: String(fields[1])) else { return nil }
+        self.init(checksum: checksum, tree: tree)
+    }
+
+    init(checksum: OID, tree: OID) {
         self.checksum = checksum
         self.tree = tree
     }
@@ -53,7 +63,13 @@ extension Repository {
     public func workTreeStatus(parallelScanFrom threshold: Int = Repository.parallelScanThreshold) throws -> WorkTreeStatus {
         let index = try openIndex()
         defer { git_index_free(index) }
-        let show = try indexHoldsHead(index) ? GIT_STATUS_SHOW_WORKDIR_ONLY : GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        return try status(of: index, holdingHead: try indexHoldsHead(index), parallelScanFrom: threshold)
+    }
+
+    /// The status of the work tree against `index`, and of `index` against HEAD unless it is
+    /// known to hold HEAD's tree.
+    private func status(of index: OpaquePointer?, holdingHead: Bool, parallelScanFrom threshold: Int) throws -> WorkTreeStatus {
+        let show = holdingHead ? GIT_STATUS_SHOW_WORKDIR_ONLY : GIT_STATUS_SHOW_INDEX_AND_WORKDIR
         if let status = try readStatusOnTwoThreads(show: show, index: index, threshold: threshold) { return status }
         return try readStatus(show: show, flags: 0, paths: [])
     }
@@ -244,7 +260,7 @@ extension Repository {
         options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue
         var confirmed = false
         if git_index_entrycount(index) >= threshold, try indexHoldsHead(index), let head = indexMatch?.tree {
-            let changedOnDisk = try workTreeStatus().entries.filter { !$0.isUntracked }.map(\.path)
+            let changedOnDisk = try status(of: index, holdingHead: true, parallelScanFrom: threshold).entries.filter { !$0.isUntracked }.map(\.path)
             let paths = Set(try changedPaths(from: head, to: target) + changedOnDisk).sorted()
             // A path that is not UTF-8 reached Swift with its bytes replaced: only a full
             // checkout finds its file.

@@ -55,9 +55,7 @@ extension ExperimentContext {
     /// unless it knows something already.
     func restoreIndexMatch() {
         guard repository.indexMatch == nil, let data = FileManager.default.contents(atPath: state.indexMatchPath) else { return }
-        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
-        guard fields.count == 2, let checksum = OID(hex: String(fields[0])), let tree = OID(hex: String(fields[1])) else { return }
-        repository.indexMatch = IndexMatch(checksum: checksum, tree: tree)
+        repository.indexMatch = IndexMatch(recorded: String(decoding: data, as: UTF8.self))
     }
 
     /// Keeps what the repository knows of the index for the next process (`restoreIndexMatch`).
@@ -65,7 +63,7 @@ extension ExperimentContext {
     /// has the checksum it names.
     private func keepIndexMatch() {
         guard let match = repository.indexMatch else { return }
-        _ = LocalFile.replace(state.indexMatchPath, with: Array("\(match.checksum.hex) \(match.tree.hex)\n".utf8))
+        _ = LocalFile.replace(state.indexMatchPath, with: Array(match.recorded.utf8))
     }
 
     /// Stages every change but `excluded` and returns the index's tree.

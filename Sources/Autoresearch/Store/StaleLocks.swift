@@ -98,7 +98,7 @@ struct StaleLocks {
                 paths = paths.map { $0 + "/" + component }
                 continue
             }
-            paths = paths.flatMap { parent in Self.entries(of: parent).filter(\.isDirectory).map { parent + "/" + $0.name } }
+            paths = paths.flatMap { parent in DirectoryEntry.list(parent).filter(\.isDirectory).map { parent + "/" + $0.name } }
         }
         return paths
     }
@@ -106,30 +106,11 @@ struct StaleLocks {
     /// The `.lock` files anywhere below `directory`. Read with `readdir` (runs before every
     /// iteration: Foundation's enumerator cost ten times as much).
     private static func lockFiles(under directory: String) -> [String] {
-        entries(of: directory).flatMap { entry in
+        DirectoryEntry.list(directory).flatMap { entry in
             let path = directory + "/" + entry.name
             if entry.isDirectory { return lockFiles(under: path) }
             return entry.name.hasSuffix(".lock") ? [path] : []
         }
-    }
-
-    /// The names in `directory` (none when it cannot be read), and which are directories
-    /// (symbolic links are not followed).
-    private static func entries(of directory: String) -> [(name: String, isDirectory: Bool)] {
-        guard let stream = opendir(directory) else { return [] }
-        defer { closedir(stream) }
-        var found: [(name: String, isDirectory: Bool)] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." { continue }
-            var isDirectory = entry.pointee.d_type == DT_DIR
-            if entry.pointee.d_type == DT_UNKNOWN {
-                var status = stat()
-                isDirectory = lstat(directory + "/" + name, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
-            }
-            found.append((name, isDirectory))
-        }
-        return found
     }
 
     /// The lock file at `path`, if there is one.
