@@ -7,45 +7,120 @@ import Glibc
 /// The status of a large work tree on two threads, as git's `core.preloadIndex` checks files on
 /// several: libgit2's status scans on one. The work tree is cut into two lists of paths (files
 /// and directories, each path of the tree under exactly one of them) holding about as many index
-/// entries each; this repository scans one, a second handle on the same repository (its own
-/// libgit2 objects, so the threads share none) scans the other, and the answers are joined.
+/// entries each; this repository compares one with its index, a second handle on the same
+/// repository (its own caches of attributes, objects and configuration) compares the other with
+/// the same index object, and the answers are joined.
+///
+/// The second handle uses this handle's index as its own (`git_repository_set_index`), so the
+/// index file is read once, by this handle, and what this handle writes to it is what the
+/// second handle sees. libgit2 objects are not meant to be shared between threads; the index is
+/// shared only to be read while both threads run: each takes libgit2's snapshot of its entries
+/// (an atomic count of readers, a copy of the list), the entries are sorted before they start,
+/// and nothing writes the index (no refresh from its file, no update of its stat data) until
+/// both are done.
 extension Repository {
     /// The index entries from which `workTreeStatus` scans on two threads: below, a second
-    /// thread costs more than it saves (the second handle reads the index too).
+    /// thread costs more than it saves.
     public static let parallelScanThreshold = 10_000
     /// Whether a second thread can run beside this one (glibc reads /sys for the count: once).
     private static let hasSeveralCores = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
 
-    /// The status of `show` (untracked files one by one, ignored files and submodules left out),
-    /// scanned on two threads; nil when the index has fewer than `threshold` entries, the
-    /// machine has one core, or the tree does not divide.
+    /// The status of `show` (untracked files one by one, ignored files and submodules left out)
+    /// against `index`, this handle's index, scanned on two threads; nil when the index has fewer
+    /// than `threshold` entries, the machine has one core, or the tree does not divide.
     func readStatusOnTwoThreads(show: git_status_show_t, index: OpaquePointer?, threshold: Int) throws -> WorkTreeStatus? {
-        guard git_index_entrycount(index) >= threshold, Self.hasSeveralCores,
-              let workdir, let (mine, theirs) = try halves(of: index, workdir: workdir) else { return nil }
-        let helper = try statusHelper(workdir: workdir)
-        final class Answer: @unchecked Sendable {
-            let helper: Repository
+        guard git_index_entrycount(index) >= threshold, Self.hasSeveralCores, let workdir,
+              git_index_owner(index) == pointer else { return nil }
+        // HEAD against the index (no file read) first: libgit2 reads the index again if its file changed.
+        let staged = show == GIT_STATUS_SHOW_WORKDIR_ONLY ? [] : try readStatus(show: GIT_STATUS_SHOW_INDEX_ONLY, flags: 0, paths: []).entries
+        guard let (mine, theirs) = try halves(of: index, workdir: workdir) else { return nil }
+        // Sorts the entries if a write left them unsorted: each thread's snapshot would sort them.
+        _ = git_index_find_prefix(nil, index, "")
+        final class Helper: @unchecked Sendable {
+            let repository: Repository
+            let index: OpaquePointer?
             var status: Result<WorkTreeStatus, Error>?
-            init(_ helper: Repository) { self.helper = helper }
+            init(_ repository: Repository, _ index: OpaquePointer?) { (self.repository, self.index) = (repository, index) }
         }
-        let answer = Answer(helper)
+        let helper = Helper(try statusHelper(workdir: workdir, index: index), index)
         let done = DispatchGroup()
         DispatchQueue.global().async(group: done) {
-            answer.status = Result { try answer.helper.readStatus(show: show, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: theirs) }
+            helper.status = Result { try helper.repository.workdirStatus(against: helper.index, paths: theirs) }
         }
-        let own = Result { try readStatus(show: show, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: mine) }
+        let own = Result { try workdirStatus(against: index, paths: mine) }
         done.wait()
-        let first = try own.get(), second = try answer.status!.get()
-        let entries = (first.entries + second.entries).sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let first = try own.get(), second = try helper.status!.get()
+        var flags: [String: UInt32] = [:]
+        for entry in staged + first.entries + second.entries { flags[entry.path, default: 0] |= entry.flags }
+        let entries = flags.map { StatusEntry(path: $0.key, flags: $0.value) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         return WorkTreeStatus(entries: entries, hasStaleStatData: first.hasStaleStatData || second.hasStaleStatData)
     }
 
-    /// The second handle of `readStatusOnTwoThreads`, kept for the next status (a loop's).
-    private func statusHelper(workdir: String) throws -> Repository {
-        if let statusHelperHandle { return statusHelperHandle }
-        let helper = try Repository(path: gitDirectory)
-        try check(git_repository_set_workdir(helper.pointer, workdir, 0), "use \(workdir) as the work tree")
-        statusHelperHandle = helper
+    /// The changes of the work tree at `paths` (exact paths, a directory standing for what is
+    /// under it) against `index`, which may belong to another handle, as `readStatus` shows them
+    /// with `GIT_STATUS_SHOW_WORKDIR_ONLY`; `index` is only read.
+    func workdirStatus(against index: OpaquePointer?, paths: [String]) throws -> WorkTreeStatus {
+        var options = git_diff_options()
+        try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "prepare status")
+        // The options `git_status_list_new` gives its diff for the flags `readStatus` sets.
+        options.flags = GIT_DIFF_INCLUDE_TYPECHANGE.rawValue | GIT_DIFF_INCLUDE_UNTRACKED.rawValue
+            | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue | GIT_DIFF_IGNORE_SUBMODULES.rawValue | GIT_DIFF_DISABLE_PATHSPEC_MATCH.rawValue
+        var diff: OpaquePointer?
+        try withStrArray(paths) { pathspec in
+            options.pathspec = pathspec
+            try check(git_diff_index_to_workdir(&diff, pointer, index, &options), "read status")
+        }
+        defer { git_diff_free(diff) }
+        var entries: [StatusEntry] = []
+        for position in 0..<git_diff_num_deltas(diff) {
+            guard let delta = git_diff_get_delta(diff, position)?.pointee else { continue }
+            // A submodule on both sides is left out, as the status leaves it out.
+            let submodule = GIT_FILEMODE_COMMIT.rawValue
+            guard (delta.status != GIT_DELTA_ADDED && delta.old_file.mode != submodule)
+                    || (delta.status != GIT_DELTA_DELETED && delta.new_file.mode != submodule) else { continue }
+            entries.append(StatusEntry(path: String(cString: delta.new_file.path ?? delta.old_file.path), flags: Self.workdirFlags(delta.status)))
+        }
+        var performance = git_diff_perfdata()
+        performance.version = UInt32(GIT_DIFF_PERFDATA_VERSION)
+        try check(git_diff_get_perfdata(&performance, diff), "read status counters")
+        return WorkTreeStatus(entries: entries, filesRead: performance.oid_calculations)
+    }
+
+    /// The status bits of a change between the index and the work tree, as libgit2's status gives them.
+    private static func workdirFlags(_ change: git_delta_t) -> UInt32 {
+        switch change {
+        case GIT_DELTA_ADDED, GIT_DELTA_COPIED, GIT_DELTA_UNTRACKED: GIT_STATUS_WT_NEW.rawValue
+        case GIT_DELTA_UNREADABLE: GIT_STATUS_WT_UNREADABLE.rawValue
+        case GIT_DELTA_DELETED: GIT_STATUS_WT_DELETED.rawValue
+        case GIT_DELTA_MODIFIED: GIT_STATUS_WT_MODIFIED.rawValue
+        case GIT_DELTA_IGNORED: GIT_STATUS_IGNORED.rawValue
+        case GIT_DELTA_RENAMED: GIT_STATUS_WT_RENAMED.rawValue
+        case GIT_DELTA_TYPECHANGE: GIT_STATUS_WT_TYPECHANGE.rawValue
+        case GIT_DELTA_CONFLICTED: GIT_STATUS_CONFLICTED.rawValue
+        default: GIT_STATUS_CURRENT.rawValue
+        }
+    }
+
+    /// The second handle of `readStatusOnTwoThreads`, kept for the next status (a loop's), with
+    /// `index` (this handle's) as its index.
+    private func statusHelper(workdir: String, index: OpaquePointer?) throws -> Repository {
+        let helper: Repository
+        if let statusHelperHandle {
+            helper = statusHelperHandle
+            var current: OpaquePointer?
+            try check(git_repository_index(&current, helper.pointer), "open the index")
+            git_index_free(current)
+            if current == index { return helper }
+        } else {
+            helper = try Repository(path: gitDirectory)
+            try check(git_repository_set_workdir(helper.pointer, workdir, 0), "use \(workdir) as the work tree")
+            statusHelperHandle = helper
+        }
+        // `set_index` makes the helper the index's owner (the repository its writes use): this
+        // handle takes it back, dropping its reference and taking it again (`index` holds one).
+        try check(git_repository_set_index(helper.pointer, index), "share the index")
+        try check(git_repository_set_index(pointer, nil), "share the index")
+        try check(git_repository_set_index(pointer, index), "share the index")
         return helper
     }
 

@@ -24,6 +24,18 @@ public struct WorkTreeStatus: Sendable {
     /// True when files had to be read to find them unchanged (their timestamps moved, their
     /// contents did not): `refreshIndex()` spares every later scan that work.
     public let hasStaleStatData: Bool
+
+    init(entries: [StatusEntry], hasStaleStatData: Bool) {
+        self.entries = entries
+        self.hasStaleStatData = hasStaleStatData
+    }
+
+    /// The changes a scan found after reading `filesRead` files to compare them: each file read
+    /// either turned out modified (listed) or unchanged, its stat data stale.
+    init(entries: [StatusEntry], filesRead: Int) {
+        let modified = entries.filter { $0.flags & (GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 }
+        self.init(entries: entries, hasStaleStatData: filesRead > modified.count)
+    }
 }
 
 /// That the index file whose checksum (its last 20 bytes, a SHA-1 of the rest) is `checksum`
@@ -130,9 +142,7 @@ extension Repository {
         var performance = git_diff_perfdata()
         performance.version = UInt32(GIT_DIFF_PERFDATA_VERSION)
         try check(git_status_list_get_perfdata(&performance, list), "read status counters")
-        // Every file read either turned out modified (listed) or unchanged: stale stat data.
-        let modified = entries.filter { $0.flags & (GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 }
-        return WorkTreeStatus(entries: entries, hasStaleStatData: performance.oid_calculations > modified.count)
+        return WorkTreeStatus(entries: entries, filesRead: performance.oid_calculations)
     }
 
     /// Whether `path` differs between HEAD, index and work tree (untracked included), without

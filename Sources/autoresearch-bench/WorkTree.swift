@@ -39,36 +39,36 @@ func editLargeProject(_ repo: TempRepository, _ index: Int) throws {
     try repo.write("src/d\(index % 500)/f0.py", "x = -\(index)\n")
 }
 
-/// Iteration times of one way of iterating: untouched tree, then after a `touch` of every file
-/// the first iteration and the following ones; wall time, and CPU time (user + system, children
-/// included: for the tool, its evaluator's few milliseconds too).
-struct TreeTimings {
+/// One way of iterating on its own copy of the large project, with its iteration times: untouched
+/// tree, then after a `touch` of every file the first iteration and the following ones; wall time,
+/// and CPU time (user + system, children included: for the tool, its evaluator's few milliseconds
+/// too).
+final class TreeIterator {
+    let label: String
+    let repo: TempRepository
+    /// Iteration `index` on `repo`, its edit already made; returns the wall time to count.
+    let iterate: (Int) throws -> Double
     var untouched: [(wall: Double, cpu: Double)] = []
     var firstAfterTouch = (wall: 0.0, cpu: 0.0)
     var afterTouch: [(wall: Double, cpu: Double)] = []
 
-    /// Times `untouched` iterations, touches every file, then times `1 + afterTouch` more.
-    init(_ repo: TempRepository, untouched: Int, afterTouch: Int, iterate: (Int) throws -> Double) throws {
-        func timed(_ index: Int) throws -> (wall: Double, cpu: Double) {
-            let cpuStarted = cpuTime()
-            let wall = try iterate(index)
-            return (wall, cpuTime() - cpuStarted)
-        }
-        for index in 0..<untouched {
-            try editLargeProject(repo, index)
-            self.untouched.append(try timed(index))
-        }
-        touchSources(repo)
-        for index in untouched...(untouched + afterTouch) {
-            try editLargeProject(repo, index)
-            let time = try timed(index)
-            if index == untouched { firstAfterTouch = time } else { self.afterTouch.append(time) }
-        }
+    init(_ label: String, _ repo: TempRepository, iterate: @escaping (Int) throws -> Double) {
+        self.label = label
+        self.repo = repo
+        self.iterate = iterate
+    }
+
+    /// Edits the project for iteration `index` and times the iteration.
+    func timed(_ index: Int) throws -> (wall: Double, cpu: Double) {
+        try editLargeProject(repo, index)
+        let cpuStarted = cpuTime()
+        let wall = try iterate(index)
+        return (wall, cpuTime() - cpuStarted)
     }
 
     /// The row: untouched median, first after touch, following median, each in wall and CPU time
     /// with its ratio to `git`.
-    func row(_ label: String, against git: TreeTimings?) -> String {
+    func row(against git: TreeIterator?) -> String {
         func cell(_ time: Double, _ reference: Double?) -> String {
             ms(time).leftPadded(12) + (reference.map { String(format: " %5.2fx", time / $0) } ?? "       ")
         }
@@ -82,45 +82,64 @@ struct TreeTimings {
     }
 }
 
+/// Runs the ways side by side: each iteration's index on every way in turn, `untouched`
+/// iterations, then a touch of every file of every tree and `1 + afterTouch` more.
+func iterateInterleaved(_ ways: [TreeIterator], untouched: Int, afterTouch: Int) throws {
+    for index in 0..<untouched {
+        for way in ways { way.untouched.append(try way.timed(index)) }
+    }
+    for way in ways { touchSources(way.repo) }
+    for index in untouched...(untouched + afterTouch) {
+        for way in ways {
+            let time = try way.timed(index)
+            if index == untouched { way.firstAfterTouch = time } else { way.afterTouch.append(time) }
+        }
+    }
+}
+
 func workTreeIteration() throws {
     let files = Int(option("--tree-files", "50000"))!
-    let untouched = Int(option("--tree-iterations", "6"))!
-    let afterTouch = Int(option("--tree-after-touch", "4"))!
-    print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; \(untouched) iterations, then a touch of every file and \(afterTouch + 1) more; x: of the git CLI")
+    let untouched = Int(option("--tree-iterations", "10"))!
+    let afterTouch = Int(option("--tree-after-touch", "6"))!
+    print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; three copies of the tree written and synced to disk first, then the three ways interleaved, iteration by iteration: \(untouched) iterations, a touch of every file, \(afterTouch + 1) more; x: of the git CLI")
     print("  " + "".padding(toLength: 52, withPad: " ", startingAt: 0) + "untouched (median): wall, CPU".leftPadded(42) + "   "
           + "1st after touch".leftPadded(42) + "   " + "following (median)".leftPadded(42))
 
     let gitRepo = try makeLargeProject(files: files)
     var best = try gitRepo.gitLine("rev-parse", "HEAD")
-    let git = try TreeTimings(gitRepo, untouched: untouched, afterTouch: afterTouch) { index in
+    let git = TreeIterator("git CLI: add -A, commit, reset --hard on a discard", gitRepo) { index in
         let started = now()
         try gitRepo.git(["add", "-A"])
         try gitRepo.git(["commit", "-qm", "change \(index)"])
         if index % 2 == 0 { best = try gitRepo.gitLine("rev-parse", "HEAD") } else { try gitRepo.git(["reset", "-q", "--hard", best]) }
         return now() - started
     }
-    print(git.row("git CLI: add -A, commit, reset --hard on a discard", against: nil))
 
     let libraryRepo = try makeLargeProject(files: files)
     let workspace = try Workspace(discoveringFrom: libraryRepo.path)
     try initExperiment(workspace)
     _ = try workspace.runOnce(experiment: "bench")
-    let library = try TreeTimings(libraryRepo, untouched: untouched, afterTouch: afterTouch) { index in
+    let library = TreeIterator("library runOnce (in-process)", libraryRepo) { index in
         try libraryIteration(workspace, message: "change \(index)")
     }
-    print(library.row("library runOnce (in-process)", against: git))
 
     let cliRepo = try makeLargeProject(files: files)
     try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score", "--budget", "10s"], in: cliRepo.path)
     try runProgram(toolPath, ["run", "-q"], in: cliRepo.path)
-    let cli = try TreeTimings(cliRepo, untouched: untouched, afterTouch: afterTouch) { index in
+    let cli = TreeIterator("git autoresearch run (one CLI process per iteration)", cliRepo) { index in
         let started = now()
         let output = try runProgram(toolPath, ["run", "--format", "json", "-m", "change \(index)"], in: cliRepo.path)
         let wall = now() - started
         let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
         return wall - (object?["duration"] as? Double ?? 0)
     }
-    print(cli.row("git autoresearch run (one CLI process per iteration)", against: git))
+
+    // The trees just written are still going to the disk; a loop runs on a settled tree.
+    sync()
+    try iterateInterleaved([git, library, cli], untouched: untouched, afterTouch: afterTouch)
+    print(git.row(against: nil))
+    print(library.row(against: git))
+    print(cli.row(against: git))
 }
 
 /// Median wall time of `runs` runs of `executable` in `directory`; stops the benchmark on failure.

@@ -41,7 +41,13 @@ import Fixtures
         let one = try repository.workTreeStatus(parallelScanFrom: .max)
         #expect(repository.statusHelperHandle == nil)
         let two = try repository.workTreeStatus(parallelScanFrom: 1)
-        #expect(repository.statusHelperHandle != nil, "the tree was not cut in two")
+        let helper = try #require(repository.statusHelperHandle, "the tree was not cut in two")
+        // The second handle works with this handle's index object, which stays this handle's.
+        var index: OpaquePointer?, helperIndex: OpaquePointer?
+        #expect(git_repository_index(&index, repository.pointer) == 0 && git_repository_index(&helperIndex, helper.pointer) == 0)
+        #expect(index == helperIndex && git_index_owner(index) == repository.pointer)
+        git_index_free(index)
+        git_index_free(helperIndex)
         #expect(two.entries == one.entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
         #expect(two.hasStaleStatData == one.hasStaleStatData)
         // What git lists, untracked files one by one.
@@ -54,6 +60,14 @@ import Fixtures
         let staged = try repository.workTreeStatus(parallelScanFrom: 1).entries
         let single = try repository.workTreeStatus(parallelScanFrom: .max).entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         #expect(staged == single, "\(staged.map { "\($0.path) \($0.flags)" }) against \(single.map { "\($0.path) \($0.flags)" })")
+        // Both threads compare with this handle's index, written by this handle since (the
+        // second handle's own copy of the index, read once, is now out of date).
+        _ = try repository.stageAll()
+        try repo.write("src/d3/f5.py", "after the write\n")
+        try repo.write("z.txt", "z2\n")
+        let afterWrite = try repository.workTreeStatus(parallelScanFrom: 1).entries
+        #expect(afterWrite == (try repository.workTreeStatus(parallelScanFrom: .max).entries))
+        #expect(afterWrite.filter { $0.flags & GIT_STATUS_WT_MODIFIED.rawValue != 0 }.map(\.path) == ["src/d3/f5.py", "z.txt"])
     }
 
     /// A name that is not UTF-8 cannot be handed to libgit2 as a path of the cut (Swift's
