@@ -57,7 +57,11 @@ func jsonArray(_ text: String) -> [[String: Any]] {
         let id = try #require(runs.first?["run"] as? String)
         // The local log file is gone: what is shown comes from git.
         try FileManager.default.removeItem(atPath: repo.path + "/.git/autoresearch/s/logs")
-        let show = try Tool.run(["show", String(id.prefix(18))], in: repo)
+        // The shortest prefix of 18 characters or more that names this run alone (two runs of the
+        // same second may share the first digits of their random part).
+        let ids = jsonArray(try Tool.run(["log", "--format", "json"], in: repo).stdout).compactMap { $0["run"] as? String }
+        let prefix = try #require((18...id.count).lazy.map { String(id.prefix($0)) }.first { prefix in ids.filter { $0.hasPrefix(prefix) }.count == 1 })
+        let show = try Tool.run(["show", prefix], in: repo)
         #expect(show.status == 0, "\(show.stderr)")
         #expect(show.stdout.contains("run=\(id) status=discard"))
         #expect(show.stdout.contains("  | training...") && show.stdout.contains("  | score: 7"))
