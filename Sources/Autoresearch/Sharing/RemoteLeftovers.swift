@@ -7,6 +7,18 @@ enum PushProblem {
     case rejected([(ref: String, reason: String)])
     /// The transfer itself failed.
     case failed(GitError)
+
+    /// True when another machine's push got in first: the remote's reference moved on since our
+    /// fetch (a non-fast-forward, or a compare-and-swap that found it changed). The others are
+    /// making progress, so waiting longer ends.
+    var isLostRace: Bool {
+        switch self {
+        case .failed(let error):
+            error.code == .nonFastForward
+        case .rejected(let refs):
+            !refs.isEmpty && refs.allSatisfy { $0.reason == Workspace.changedMeanwhile || $0.reason.contains("non-fast-forward") }
+        }
+    }
 }
 
 /// Lock files in a remote on the file system watched over a push's attempts: a live writer (a
@@ -42,6 +54,8 @@ struct RemoteLockWatch {
 extension Workspace {
     /// The start of the rejection reason of a reference whose lock file is in the way.
     static let lockedReason = "locked"
+    /// The rejection reason of a reference another push updated between our fetch and our push.
+    static let changedMeanwhile = "it changed on the remote meanwhile"
 
     /// Seconds after which a lock file on our references in a remote on the file system counts
     /// as stale: git config `autoresearch.staleLockSeconds`, else `StaleLocks.remoteBound`.
@@ -83,22 +97,22 @@ extension Workspace {
     /// its lock file is there, or it changed meanwhile.
     static func rejection(of ref: ReferenceName, in gitDirectory: String, _ error: GitError) -> String {
         let path = StaleLocks(gitDirectory: gitDirectory).gitDirectory + ref.fullName + ".lock"
-        guard error.code == .locked, let lock = StaleLocks.lockFile(at: path) else { return "it changed on the remote meanwhile" }
+        guard error.code == .locked, let lock = StaleLocks.lockFile(at: path) else { return changedMeanwhile }
         return "\(lockedReason) by \(lock.path), \(Durations.format(lock.age)) old"
     }
 
     /// The error after the last attempt of a push, saying what was seen and what helps.
-    func pushFailure(_ problem: PushProblem, remote: String, onFileSystem: Bool, staleAfter bound: TimeInterval) -> AutoresearchError {
+    func pushFailure(_ problem: PushProblem, attempts: Int, remote: String, onFileSystem: Bool, staleAfter bound: TimeInterval) -> AutoresearchError {
         let again = "run 'git autoresearch push' again"
         let rejected: [(ref: String, reason: String)]
         switch problem {
         case .failed(let error):
-            return AutoresearchError("could not push to \(remote) in \(Self.maxPushAttempts) attempts: \(error)", hint: again)
+            return AutoresearchError("could not push to \(remote) in \(attempts) attempts: \(error)", hint: again)
         case .rejected(let refs):
             rejected = refs
         }
         let reasons = rejected.map(\.reason)
-        let message = "could not push to \(remote) in \(Self.maxPushAttempts) attempts: \(remote) rejected "
+        let message = "could not push to \(remote) in \(attempts) attempts: \(remote) rejected "
             + rejected.map { "\($0.ref) (\($0.reason))" }.joined(separator: ", ")
         if reasons.contains(where: { $0.hasPrefix(Self.lockedReason) }) {
             return AutoresearchError(message, hint: "a push holds such a lock for milliseconds, so a killed one left it: "

@@ -26,8 +26,11 @@ public struct ShareReport: Sendable {
 }
 
 extension Workspace {
-    /// Pushes lost to a concurrent writer are retried this many times, with growing random waits.
+    /// Pushes that fail are retried, with growing random waits, up to this many attempts in all...
     static let maxPushAttempts = 12
+    /// ...or up to this many while every failure is a race lost to another machine's push (four
+    /// machines pushing at once, each round won by one of them: 12 lost in a row is 3% likely).
+    static let maxPushAttemptsLosingRaces = 40
 
     /// Fetches the remote's experiment branches (kept under `refs/remotes/REMOTE/autoresearch/`),
     /// attempts and records, then merges the records (union of lines per commit) and the
@@ -70,7 +73,9 @@ extension Workspace {
         var problem = PushProblem.rejected([])
         var watch = RemoteLockWatch()
         let credentials = CredentialHelpers(self).credentials
-        for attempt in 1...Self.maxPushAttempts {
+        var attempt = 0
+        while true {
+            attempt += 1
             report.attempts = attempt
             if let local {
                 try clearLeftovers(inRemote: local, olderThan: remoteBound, notice: notice)
@@ -86,9 +91,10 @@ extension Workspace {
                 // remote was busy: fetch, merge and try again.
                 problem = .failed(error)
             }
+            if attempt >= (problem.isLostRace ? Self.maxPushAttemptsLosingRaces : Self.maxPushAttempts) { break }
             usleep(UInt32.random(in: 0...UInt32(min(attempt, 8) * 60_000)))
         }
-        throw pushFailure(problem, remote: remote, onFileSystem: local != nil, staleAfter: remoteBound ?? 0)
+        throw pushFailure(problem, attempts: attempt, remote: remote, onFileSystem: local != nil, staleAfter: remoteBound ?? 0)
     }
 
     /// Refuses to share from a shallow clone: libgit2 (1.5) fetches as if the history were whole,
