@@ -282,11 +282,14 @@ if case let only = option("--only", ""), !only.isEmpty, only != "a" {
 print("git-autoresearch benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
 print("\n(a) One iteration, evaluation excluded: \(iterations) iterations, half kept, half discarded, 200-file project")
 
-// The three ways side by side, interleaved iteration by iteration (so that the machine's load
+// The four ways side by side, interleaved iteration by iteration (so that the machine's load
 // and the file system's state weigh on each alike): the tool as users run it (one `git
 // autoresearch run` process per iteration), the library in-process (what a long-running loop
-// pays), and the same steps with the git CLI: add, commit, (evaluate, not timed), notes append,
-// keep the attempt reachable with update-ref, and reset --hard to the best commit on a discard.
+// pays), the writes alone in-process (the issue's "cost of its writes", through the Git module:
+// status, stage, commit, branch update, note, reset on a discard; no evaluator, record format,
+// locks, recovery marker, attempts chain or checks), and the same steps with the git CLI: add,
+// commit, (evaluate, not timed), notes append, keep the attempt reachable with update-ref, and
+// reset --hard to the best commit on a discard.
 let cliRepo = try makeProject()
 try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score", "--budget", "10s"], in: cliRepo.path)
 try runProgram(toolPath, ["run", "-q"], in: cliRepo.path)
@@ -300,6 +303,11 @@ var bestScore = 1000
 var cliOverheads: [Double] = [], cliCPU: [Double] = []
 var libraryOverheads: [Double] = [], libraryCPU: [Double] = []
 var gitOverheads: [Double] = [], gitCPU: [Double] = [], evaluatorCPU: [Double] = []
+let writesRepo = try makeProject()
+let writesRepository = try Repository(path: writesRepo.path)
+guard case .branch(let writesBranch, let writesBase?) = try writesRepository.head() else { fatalError("no branch in \(writesRepo.path)") }
+var writesBest = writesBase
+var writesOverheads: [Double] = [], writesCPU: [Double] = []
 
 @MainActor func cliIteration(_ index: Int) throws {
     try edit(cliRepo, index)
@@ -344,7 +352,21 @@ var gitOverheads: [Double] = [], gitCPU: [Double] = [], evaluatorCPU: [Double] =
     gitCPU.append(spentCPU)
 }
 
-let ways = [cliIteration, libraryIterationTimed, gitIteration]
+@MainActor func writesIteration(_ index: Int) throws {
+    try edit(writesRepo, index)
+    let started = now(), cpuStarted = cpuTime()
+    let tree = try writesRepository.stage(try writesRepository.workTreeStatus().entries)
+    let candidate = try writesRepository.createCommit(tree: tree, parents: [writesBest], message: "change \(index)\n")
+    try writesRepository.setReference(writesBranch, to: candidate, message: "commit: change \(index)")
+    let keep = index % 2 == 0  // what `edit` made: a better value on even iterations
+    _ = try writesRepository.appendNote(ref: "refs/notes/autoresearch", on: candidate,
+                                        text: "v=1 experiment=bench run=\(index) status=\(keep ? "keep" : "discard") metric=score")
+    if keep { writesBest = candidate } else { try writesRepository.resetHard(to: writesBest) }
+    writesOverheads.append(now() - started)
+    writesCPU.append(cpuTime() - cpuStarted)
+}
+
+let ways = [cliIteration, libraryIterationTimed, writesIteration, gitIteration]
 for index in 0..<iterations {
     // Each iteration starts with another of the three, so none always follows the same one.
     for offset in 0..<ways.count { try ways[(index + offset) % ways.count](index) }
@@ -354,14 +376,17 @@ for index in 0..<iterations {
 let evaluatorMedian = median(evaluatorCPU)
 for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
                              ("library runOnce (in-process, as a loop runs it)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
+                             ("the writes alone (in-process: status, stage, commit, ref, note, reset)", writesOverheads, writesCPU),
                              ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] {
-    print("  " + label.padding(toLength: 66, withPad: " ", startingAt: 0)
+    print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0)
           + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean, CPU \(ms(median(cpu))) median")
 }
 print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process); in CPU time %.1fx, %.1fx (the evaluator's %.2f ms subtracted)",
              median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads),
              median(gitCPU) / median(cliCPU.map { $0 - evaluatorMedian }), median(gitCPU) / median(libraryCPU.map { $0 - evaluatorMedian }),
              evaluatorMedian * 1000))
+print(String(format: "  ratio library / the writes alone: %.2fx (wall), %.2fx (CPU)", median(libraryOverheads) / median(writesOverheads),
+             median(libraryCPU.map { $0 - evaluatorMedian }) / median(writesCPU)))
 if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows

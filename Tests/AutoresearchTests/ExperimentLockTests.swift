@@ -24,6 +24,20 @@ import Fixtures
         #expect(state.lockHolder() == nil)
     }
 
+    /// A copy of the lock's descriptor (what a child another thread is starting holds until its
+    /// exec) does not keep the lock once it is released: the run that released it is not named
+    /// as the holder (this test's last check above failed once in CI for that reason).
+    @Test func aReleasedLockIsFreeWhileACopyOfItsDescriptorLives() throws {
+        let repo = try TempRepository()
+        let state = LocalState(repository: try Repository(path: repo.path), experiment: "s")
+        let lock = try state.lock(experiment: "s")
+        let copy = dup(lock.descriptor)
+        defer { close(copy) }
+        #expect(copy >= 0 && state.lockHolder() == getpid())
+        lock.release()
+        #expect(state.lockHolder() == nil)
+    }
+
     /// Another process that holds the lock and wrote its pid makes `run` fail at once, naming it.
     @Test func anotherLiveHolderMakesARunFailAtOnceNamingIt() throws {
         let repo = try scenarioRepository()

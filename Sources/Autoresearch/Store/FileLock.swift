@@ -9,7 +9,7 @@ import Glibc
 /// evaluator that outlives the tool) never inherit the lock.
 final class FileLock {
     let path: String
-    private var descriptor: Int32
+    private(set) var descriptor: Int32
 
     private init(path: String, descriptor: Int32) {
         self.path = path
@@ -58,9 +58,12 @@ final class FileLock {
         return pid_t(String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
-    /// Gives the lock up (also done when the value goes away).
+    /// Gives the lock up (also done when the value goes away). Unlocked before closed: a child
+    /// another thread is starting holds a copy of the descriptor until its exec, and closing ours
+    /// alone would leave the lock held, our pid in the file, until then.
     func release() {
         guard descriptor >= 0 else { return }
+        flock(descriptor, LOCK_UN)
         close(descriptor)
         descriptor = -1
     }
