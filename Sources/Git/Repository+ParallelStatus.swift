@@ -31,9 +31,10 @@ extension Repository {
     func readStatusOnTwoThreads(show: git_status_show_t, index: OpaquePointer?, threshold: Int) throws -> WorkTreeStatus? {
         guard git_index_entrycount(index) >= threshold, Self.hasSeveralCores, let workdir,
               git_index_owner(index) == pointer else { return nil }
-        // HEAD against the index (no file read) first: libgit2 reads the index again if its file changed.
-        let staged = show == GIT_STATUS_SHOW_WORKDIR_ONLY ? [] : try readStatus(show: GIT_STATUS_SHOW_INDEX_ONLY, flags: 0, paths: []).entries
         guard let (mine, theirs) = try halves(of: index, workdir: workdir) else { return nil }
+        // HEAD against the index as the caller read it (no file of the work tree is read).
+        let staged = show == GIT_STATUS_SHOW_WORKDIR_ONLY ? []
+            : try readStatus(show: GIT_STATUS_SHOW_INDEX_ONLY, flags: GIT_STATUS_OPT_NO_REFRESH.rawValue, paths: []).entries
         // Sorts the entries if a write left them unsorted: each thread's snapshot would sort them.
         _ = git_index_find_prefix(nil, index, "")
         final class Helper: @unchecked Sendable {
