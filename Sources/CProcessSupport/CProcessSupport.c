@@ -8,6 +8,11 @@
 #include <time.h>
 #include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <pthread.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupt_count = 0;
@@ -56,18 +61,6 @@ int cps_spawn_shell(const char *command, const char *directory, char *const envp
     return result;
 }
 
-/* The watchdog is a shell, started with posix_spawn (whose cost does not grow with the tool's
-   memory, unlike fork). It waits for a line on stdin: the release. End of file without it
-   means the tool died: it stops group $1 as the tool would have, with $2 steps of 50 ms grace. */
-static const char *watchdog_script =
-    "trap '' INT TERM HUP\n"
-    "read -r released && exit 0\n"
-    "kill -TERM -$1 2>/dev/null || exit 0\n"
-    "i=0\n"
-    "while [ \"$i\" -lt \"$2\" ] && kill -0 -$1 2>/dev/null; do sleep 0.05; i=$((i + 1)); done\n"
-    "kill -KILL -$1 2>/dev/null\n"
-    "exit 0\n";
-
 int cps_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
 }
@@ -81,9 +74,64 @@ int cps_exit_descriptor(pid_t pid) {
 #endif
 }
 
-int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd) {
+/* The watchdog: one shell per process, started with posix_spawn (whose cost does not grow with
+   the tool's memory, unlike fork) when the first group is to be guarded, and told of each group on
+   its stdin: "guard GROUP STEPS" and "release GROUP". End of file means the tool is gone (it
+   closes its end at exit, and the kernel does when it dies): the watchdog stops every group it
+   still guards as the tool would have, SIGTERM, then SIGKILL after STEPS steps of 50 ms. */
+static const char *watchdog_script =
+    "trap '' INT TERM HUP\n"
+    "guarded=\n"
+    "while read -r action group steps; do\n"
+    "  case $action in\n"
+    "    guard) guarded=\"$guarded $group:$steps\" ;;\n"
+    "    release) kept=; for entry in $guarded; do [ \"${entry%%:*}\" = \"$group\" ] || kept=\"$kept $entry\"; done; guarded=$kept ;;\n"
+    "  esac\n"
+    "done\n"
+    "for entry in $guarded; do kill -TERM -${entry%%:*} 2>/dev/null; done\n"
+    "i=0\n"
+    "while [ -n \"$guarded\" ]; do\n"
+    "  alive=\n"
+    "  for entry in $guarded; do\n"
+    "    kill -0 -${entry%%:*} 2>/dev/null || continue\n"
+    "    if [ \"$i\" -ge \"${entry#*:}\" ]; then kill -KILL -${entry%%:*} 2>/dev/null; else alive=\"$alive $entry\"; fi\n"
+    "  done\n"
+    "  guarded=$alive\n"
+    "  [ -z \"$guarded\" ] || sleep 0.05\n"
+    "  i=$((i + 1))\n"
+    "done\n"
+    "exit 0\n";
+
+static pthread_mutex_t watchdog_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t watchdog_pid = 0;
+/* Our end of the watchdog's stdin (a socket, so that a write to a watchdog that died fails with
+   EPIPE under MSG_NOSIGNAL instead of raising SIGPIPE in a process that did not ignore it). */
+static int watchdog_fd = -1;
+
+/* At exit: closes our end, which ends the watchdog, and reaps it (an orphan would wait for PID 1
+   to reap it, which in a container may never happen). It ends at once unless it still guards a
+   group (an exit while a command runs): then it is left to stop the group, and exit goes on. */
+static void stop_watchdog(void) {
+    if (pthread_mutex_trylock(&watchdog_lock) != 0) return;
+    if (watchdog_fd >= 0) {
+        int exited = cps_exit_descriptor(watchdog_pid);
+        close(watchdog_fd);
+        watchdog_fd = -1;
+        if (exited >= 0) {
+            struct pollfd poller = {.fd = exited, .events = POLLIN};
+            poll(&poller, 1, 100);
+            close(exited);
+        }
+        waitpid(watchdog_pid, NULL, WNOHANG);
+    }
+    pthread_mutex_unlock(&watchdog_lock);
+}
+
+/* Starts the watchdog; called with the lock held. Returns 0 or an errno value. */
+static int start_watchdog(void) {
+    static int registered = 0;
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return errno;
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -95,24 +143,73 @@ int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_
     /* Its own process group: a Ctrl-C at the terminal reaches the tool, not the watchdog. */
     posix_spawnattr_setpgroup(&attributes, 0);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-    posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
     /* No other descriptor: holding the tool's stdout open would delay whoever reads it. */
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-
-    char group_text[24], steps_text[24];
-    snprintf(group_text, sizeof group_text, "%d", (int)group);
-    snprintf(steps_text, sizeof steps_text, "%d", grace_ms / 50 + 1);
-    char *const argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "autoresearch-watchdog", group_text, steps_text, NULL};
+    char *const argv[] = {"/bin/sh", "-c", (char *)watchdog_script, "autoresearch-watchdog", NULL};
     extern char **environ;
-    result = posix_spawn(watchdog, "/bin/sh", &actions, &attributes, argv, environ);
+    pid_t pid = 0;
+    result = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    close(fds[0]);
-    if (result != 0) { close(fds[1]); return result; }
-    *release_fd = fds[1];
+    close(fds[1]);
+    if (result != 0) { close(fds[0]); return result; }
+    watchdog_pid = pid;
+    watchdog_fd = fds[0];
+    if (!registered) registered = atexit(stop_watchdog) == 0;
     return 0;
+}
+
+/* Sends `line` to the watchdog, starting it first when there is none or it died (`start`).
+   Called with the lock held. Returns 0 or an errno value. */
+static int tell_watchdog(const char *line, int start) {
+    size_t length = strlen(line);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (watchdog_fd < 0) {
+            if (!start) return 0;
+            int result = start_watchdog();
+            if (result != 0) return result;
+        }
+        ssize_t written;
+        do { written = send(watchdog_fd, line, length, MSG_NOSIGNAL); } while (written < 0 && errno == EINTR);
+        if (written == (ssize_t)length) return 0;
+        /* It died (killed by someone): reap it; a guard starts another. */
+        int error = written < 0 ? errno : EIO;
+        close(watchdog_fd);
+        watchdog_fd = -1;
+        waitpid(watchdog_pid, NULL, 0);
+        if (!start) return 0;
+        if (attempt == 1) return error;
+    }
+    return EIO;
+}
+
+int cps_watchdog_guard(pid_t group, int grace_ms) {
+    char line[64];
+    snprintf(line, sizeof line, "guard %d %d\n", (int)group, grace_ms / 50 + 1);
+    pthread_mutex_lock(&watchdog_lock);
+    int result = tell_watchdog(line, 1);
+    pthread_mutex_unlock(&watchdog_lock);
+    return result;
+}
+
+void cps_watchdog_release(pid_t group) {
+    char line[64];
+    snprintf(line, sizeof line, "release %d\n", (int)group);
+    pthread_mutex_lock(&watchdog_lock);
+    tell_watchdog(line, 0);
+    pthread_mutex_unlock(&watchdog_lock);
+}
+
+const char *cps_watchdog_script(void) { return watchdog_script; }
+
+pid_t cps_watchdog_pid(void) {
+    pthread_mutex_lock(&watchdog_lock);
+    pid_t pid = watchdog_fd >= 0 ? watchdog_pid : 0;
+    pthread_mutex_unlock(&watchdog_lock);
+    return pid;
 }
 
 /* Signals within this many nanoseconds of the first are the same interruption: git forwards the

@@ -1,4 +1,5 @@
 @testable import Autoresearch
+import CProcessSupport
 import Foundation
 import Testing
 import Fixtures
@@ -103,5 +104,63 @@ import Fixtures
     @Test func aCommandKilledByASignalIsReportedAsSuch() throws {
         let result = try run("kill -9 $$")
         #expect(result.termination == .signaled(9))
+    }
+}
+
+/// The watchdog: one per process, told of each command's group, stopping the groups it still
+/// guards when the process that told it is gone.
+@Suite(.ownThreads) struct WatchdogTests {
+    @Test func oneWatchdogServesEveryCommandAndAnotherReplacesOneThatWasKilled() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        func runCommand() throws {
+            let result = try GroupProcess.run("echo ok", in: directory, environment: ["PATH": "/usr/bin:/bin"], hardLimit: 10, grace: 0.5,
+                                              logPath: directory + "/out.log", logLimit: 1 << 20)
+            #expect(result.termination == .exited(0))
+        }
+        try runCommand()
+        let first = cps_watchdog_pid()
+        #expect(first > 0 && processExists(first))
+        // In its own process group: a Ctrl-C at the terminal does not reach it.
+        #expect(getpgid(first) == first)
+        try runCommand()
+        try runCommand()
+        #expect(cps_watchdog_pid() == first, "one watchdog for every command of the process")
+        kill(first, SIGKILL)
+        #expect(waitUntil(seconds: 5) { !processExists(first) })
+        try runCommand()
+        let second = cps_watchdog_pid()
+        #expect(second > 0 && second != first && processExists(second), "a killed watchdog is replaced at the next command")
+    }
+
+    /// The script itself, fed as the tool feeds it: at the end of its input it stops the groups
+    /// it guards (SIGKILL for one that ignores SIGTERM, after the grace), and no released one.
+    @Test func atTheEndOfItsInputTheWatchdogStopsTheGroupsItGuardsAndNoOther() throws {
+        func startGroup(ignoringTerm: Bool) throws -> pid_t {
+            let output = try GroupProcess.makePipe()
+            defer { close(output.read); close(output.write) }
+            return try GroupProcess.spawn(ignoringTerm ? "trap '' TERM; while :; do sleep 0.05; done" : "sleep 60", in: "/",
+                                          environment: ["PATH": "/usr/bin:/bin"], output: output.write, errors: output.write)
+        }
+        let stubborn = try startGroup(ignoringTerm: true), plain = try startGroup(ignoringTerm: false), released = try startGroup(ignoringTerm: false)
+        defer { for group in [stubborn, plain, released] { kill(-group, SIGKILL); waitpid(group, nil, 0) } }
+        let input = Pipe()
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = ["-c", String(cString: cps_watchdog_script()), "autoresearch-watchdog"]
+        watchdog.standardInput = input
+        try watchdog.run()
+        // Grace 0.3 s for the stubborn group (7 steps of 50 ms).
+        input.fileHandleForWriting.write(Data("guard \(stubborn) 7\nguard \(plain) 100\nguard \(released) 100\nrelease \(released)\n".utf8))
+        usleep(200_000)
+        #expect([stubborn, plain, released].allSatisfy(processExists), "nothing is stopped while the input is open")
+        try input.fileHandleForWriting.close()
+        // Reaped here as they end (the groups are this process's children, so zombies until then),
+        // within 3 s though the grace of `plain` is 5 s: it goes at the SIGTERM.
+        for group in [stubborn, plain] {
+            #expect(waitUntil(seconds: 3) { GroupProcess.reap(group) != nil }, "guarded group \(group) is stopped")
+        }
+        watchdog.waitUntilExit()
+        #expect(processExists(released), "a released group is left alone")
     }
 }

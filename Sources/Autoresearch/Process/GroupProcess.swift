@@ -72,8 +72,9 @@ public enum GroupProcess {
         defer { close(readEnd) }
         // If the tool dies (even by SIGKILL), the watchdog stops the group as `supervise` would.
         // The command waits at its gate until then: a kill in between leaves nothing running.
-        let watchdog = Watchdog(guarding: pid, grace: grace)
-        defer { watchdog?.release() }
+        // Durations go up to 30 days; milliseconds beyond Int32 wait the longest the watchdog can.
+        _ = cps_watchdog_guard(pid, Int32(min(grace * 1000, Double(Int32.max))))
+        defer { cps_watchdog_release(pid) }
         _ = write(gate, "\n", 1)
         close(gate)
         do {
@@ -341,29 +342,6 @@ private struct CommandOutput {
     }
 
     func closeLog() { close(log) }
-}
-
-/// The watchdog of a process group (see `cps_start_watchdog`), released when the command is done.
-private struct Watchdog {
-    let pid: pid_t
-    let releaseFD: Int32
-
-    /// Starts one; nil when it could not start (the command runs without).
-    init?(guarding group: pid_t, grace: Double) {
-        var pid: pid_t = 0, release: Int32 = -1
-        // Durations go up to 30 days; milliseconds beyond Int32 wait the longest the watchdog can.
-        let graceMilliseconds = Int32(min(grace * 1000, Double(Int32.max)))
-        guard cps_start_watchdog(group, graceMilliseconds, &pid, &release) == 0, pid > 0 else { return nil }
-        self.pid = pid
-        releaseFD = release
-    }
-
-    /// Tells it the group needs no more watching, and reaps it.
-    func release() {
-        _ = write(releaseFD, "\n", 1)
-        close(releaseFD)
-        waitpid(pid, nil, 0)
-    }
 }
 
 /// Splits a byte stream into lines, bounding the memory a line without newline can take.

@@ -11,12 +11,21 @@
 int cps_spawn_shell(const char *command, const char *directory, char *const envp[], int output_fd, int error_fd,
                     int gate_fd, pid_t *pid);
 
-/// Starts a watchdog (a small /bin/sh script) for process group `group`: if the calling process
-/// dies (even by SIGKILL) before releasing it, the watchdog sends the group SIGTERM, waits up to
-/// `grace_ms`, then SIGKILL. Release it by writing a line to `*release_fd` and closing it, then
-/// reap `*watchdog`.
-/// Returns 0, or an errno value.
-int cps_start_watchdog(pid_t group, int grace_ms, pid_t *watchdog, int *release_fd);
+/// Puts process group `group` under this process's watchdog (a small /bin/sh script, started at
+/// the first call and again if it died, in its own process group): if this process dies (even by
+/// SIGKILL) before `cps_watchdog_release(group)`, the watchdog sends the group SIGTERM, waits up
+/// to `grace_ms`, then SIGKILL. At exit the watchdog is stopped and reaped. Thread-safe. Returns 0,
+/// or an errno value (the group is then not guarded).
+int cps_watchdog_guard(pid_t group, int grace_ms);
+
+/// Takes `group` from the watchdog's care (the group ended, or was stopped by the caller).
+void cps_watchdog_release(pid_t group);
+
+/// The watchdog's pid, or 0 when none runs (for tests).
+pid_t cps_watchdog_pid(void);
+
+/// The watchdog's script, run as `/bin/sh -c SCRIPT autoresearch-watchdog` (for tests).
+const char *cps_watchdog_script(void);
 
 /// pipe2(fds, O_CLOEXEC): a pipe no child inherits, even one spawned by another thread at the
 /// same moment. Returns 0, or an errno value.
