@@ -15,8 +15,9 @@ struct ProcessStat {
 
     /// Reads the line of `/proc/ENTRY/stat`.
     init?(entry: String) {
-        guard let line = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-              let close = line.lastIndex(of: ")") else { return nil }
+        // Read with read(2): Foundation's file reading costs ten times as much (runs at every evaluation).
+        guard let bytes = LocalFile.read("/proc/\(entry)/stat", atMost: 4096),
+              case let line = String(decoding: bytes, as: UTF8.self), let close = line.lastIndex(of: ")") else { return nil }
         fields = line[line.index(after: close)...].split(separator: " ")
     }
 

@@ -162,7 +162,8 @@ public struct LocalState {
 /// place, so a reader sees the old or the new content; dates in milliseconds since 1970.
 enum StateFile {
     static func read<T: Decodable>(_ type: T.Type, from path: String) -> T? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let bytes = LocalFile.read(path, atMost: .max) else { return nil }
+        let data = Data(bytes)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
         return try? decoder.decode(type, from: data)
@@ -214,6 +215,24 @@ enum LocalFile {
             written += count
         }
         return close(file) == 0
+    }
+
+    /// The first `limit` bytes of `path` (all of a file in /proc, which `stat` calls empty), read
+    /// with open and read; nil when it cannot be opened or read.
+    static func read(_ path: String, atMost limit: Int) -> [UInt8]? {
+        let file = open(path, O_RDONLY | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        defer { close(file) }
+        var bytes = [UInt8](repeating: 0, count: min(limit, 4096)), count = 0
+        while count < limit {
+            if count == bytes.count { bytes += [UInt8](repeating: 0, count: min(limit, bytes.count * 2) - bytes.count) }
+            let got = bytes.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress! + count, $0.count - count) }
+            if got < 0, errno == EINTR { continue }
+            guard got >= 0 else { return nil }
+            if got == 0 { break }
+            count += got
+        }
+        return Array(bytes.prefix(count))
     }
 
     /// Writes `bytes` to `PATH.tmp`, then renames it to `path`: a reader sees the old content or
