@@ -173,10 +173,13 @@ static int tell_watchdog(const char *line, int start) {
             if (result != 0) return result;
         }
         ssize_t written;
-        do { written = send(watchdog_fd, line, length, MSG_NOSIGNAL); } while (written < 0 && errno == EINTR);
+        /* Never blocks: a watchdog that stopped reading (SIGSTOP) must not stop the tool once the
+           socket's buffer is full. */
+        do { written = send(watchdog_fd, line, length, MSG_NOSIGNAL | MSG_DONTWAIT); } while (written < 0 && errno == EINTR);
         if (written == (ssize_t)length) return 0;
-        /* It died (killed by someone): reap it; a guard starts another. */
+        /* It died (killed by someone), or stopped reading: end it and reap it; a guard starts another. */
         int error = written < 0 ? errno : EIO;
+        if (error != EPIPE) kill(watchdog_pid, SIGKILL);
         close(watchdog_fd);
         watchdog_fd = -1;
         waitpid(watchdog_pid, NULL, 0);

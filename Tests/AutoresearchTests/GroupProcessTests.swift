@@ -109,7 +109,7 @@ import Fixtures
 
 /// The watchdog: one per process, told of each command's group, stopping the groups it still
 /// guards when the process that told it is gone.
-@Suite(.ownThreads) struct WatchdogTests {
+@Suite(.ownThreads, .serialized) struct WatchdogTests {
     @Test func oneWatchdogServesEveryCommandAndAnotherReplacesOneThatWasKilled() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -131,6 +131,36 @@ import Fixtures
         try runCommand()
         let second = cps_watchdog_pid()
         #expect(second > 0 && second != first && processExists(second), "a killed watchdog is replaced at the next command")
+    }
+
+    /// A watchdog that stops reading (SIGSTOP) does not stop the tool once its socket is full:
+    /// it is replaced.
+    @Test func aWatchdogThatStoppedReadingIsReplacedNotWaitedFor() throws {
+        let unusedGroup: pid_t = 4_194_301  // beyond the default pid_max: never a real group
+        #expect(cps_watchdog_guard(unusedGroup, 100) == 0)
+        cps_watchdog_release(unusedGroup)
+        let stopped = cps_watchdog_pid()
+        try #require(stopped > 0)
+        kill(stopped, SIGSTOP)
+        defer { kill(stopped, SIGCONT) }
+        // Far more than a socket's buffer holds (two lines of about 20 bytes per command), on a
+        // thread of its own: blocked, it is let go after 30 s by waking the watchdog.
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            for _ in 0..<40_000 {
+                _ = cps_watchdog_guard(unusedGroup, 100)
+                cps_watchdog_release(unusedGroup)
+            }
+            finished.signal()
+        }
+        let unblocked = finished.wait(timeout: .now() + 30) == .success
+        if !unblocked {
+            kill(stopped, SIGCONT)
+            finished.wait()
+        }
+        #expect(unblocked, "the commands waited for a stopped watchdog")
+        #expect(cps_watchdog_pid() != stopped)
+        #expect(!processExists(stopped), "the stopped watchdog was ended and reaped")
     }
 
     /// The script itself, fed as the tool feeds it: at the end of its input it stops the groups
