@@ -71,7 +71,7 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Output: text (one line per run; a loop ends with a summary) or json (one object per run; a loop ends with a summary object).")
     var format: OutputFormat = .text
 
-    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    @Flag(name: [.short, .long], help: "Print nothing but errors, and the line that says how to bring back the files a reset took from the work tree.")
     var quiet = false
 
     /// The same options as command-line arguments, for a process started with them.

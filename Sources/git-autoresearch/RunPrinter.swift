@@ -3,11 +3,13 @@ import Foundation
 
 /// How runs are shown while they go and once finished.
 enum RunPrinter {
-    /// Events that show notices (unless `silent`) and, on a terminal and unless `quiet`, a live
-    /// line for the running step: elapsed / budget and the last line of its output.
+    /// Events that show notices (unless `silent`; how to bring back files a reset took from the
+    /// work tree always) and, on a terminal and unless `quiet`, a live line for the running step:
+    /// elapsed / budget and the last line of its output.
     static func events(quiet: Bool, silent: Bool) -> RunEvents {
         var events = RunEvents()
         events.notice = { if !silent { Terminal.notice($0) } }
+        events.mustSee = { Terminal.notice($0) }
         // A worker is this tool in a child process: its lines are already made visible (and may be coloured).
         events.workerOutput = { line, isError in
             Terminal.clearProgress()

@@ -141,6 +141,29 @@ private func shownRun(_ name: String, in repo: TempRepository) throws -> (run: S
     }
 }
 
+@Suite(.ownThreads) struct QuietRunTests {
+    /// `-q` silences notices, but not the one way back to the files a discard took from the
+    /// work tree: an untracked file of the user's went into the candidate, and is gone after it.
+    @Test func quietStillSaysHowToBringBackTheFilesADiscardTook() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["eval.sh": "echo \"score: $(cat value.txt)\"\n", "value.txt": "5\n"], message: "project")
+        #expect(try Tool.run(["init", "-q", "--name", "s", "--eval", "sh eval.sh", "--metric", "score"], in: repo).status == 0)
+        #expect(try Tool.run(["run", "-q"], in: repo).status == 0)
+        try repo.write("value.txt", "9\n")
+        try repo.write("notes-of-mine.txt", "mine\n")
+        let quiet = try Tool.run(["run", "-q"], in: repo)
+        #expect(quiet.status == 10, "a discard")
+        #expect(quiet.stdout.isEmpty, "\(quiet.stdout)")
+        let lines = quiet.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "only that line: \(quiet.stderr)")
+        let restore = try #require(lines.first { $0.contains("git restore --source=") }, "\(quiet.stderr)")
+        #expect(restore.contains("notes-of-mine.txt"))
+        #expect(!repo.exists("notes-of-mine.txt"))
+        try runProgram("/bin/sh", ["-c", String(restore[restore.range(of: "git restore")!.lowerBound...])], in: repo.path)
+        #expect(repo.read("notes-of-mine.txt") == "mine\n")
+    }
+}
+
 @Suite(.ownThreads) struct DemoTests {
     @Test func theDemoRemovesItsTemporaryRepositoryUnlessKept() throws {
         let scratch = try TempRepository()

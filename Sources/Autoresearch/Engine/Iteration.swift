@@ -39,6 +39,9 @@ public struct StepProgress: Sendable {
 public struct RunEvents {
     /// Something the user should know (a branch switch, a repaired interruption).
     public var notice: (String) -> Void = { _ in }
+    /// What the user must see even where notices are silenced (`--quiet`): how to bring back the
+    /// files a reset took from the work tree. Nil: `notice`.
+    public var mustSee: ((String) -> Void)?
     /// The agent step of run `run` starts.
     public var agentStarted: (_ run: String, _ experiment: Experiment) -> Void = { _, _ in }
     /// The candidate is committed and its evaluation starts.

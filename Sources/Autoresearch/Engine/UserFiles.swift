@@ -65,6 +65,6 @@ extension ExperimentContext {
             path.allSatisfy { $0.isLetter || $0.isNumber || "._-/+@".contains($0) } ? path
                 : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
-        events.notice("the work tree went back to the best commit \(base.short); to bring back the \(paths.count) file\(paths.count == 1 ? "" : "s") this run evaluated: git restore --source=\(candidate.short) -- \(quoted.joined(separator: " "))")
+        (events.mustSee ?? events.notice)("the work tree went back to the best commit \(base.short); to bring back the \(paths.count) file\(paths.count == 1 ? "" : "s") this run evaluated: git restore --source=\(candidate.short) -- \(quoted.joined(separator: " "))")
     }
 }
