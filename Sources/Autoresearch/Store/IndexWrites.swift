@@ -54,8 +54,8 @@ extension ExperimentContext {
     /// Gives the repository what an earlier process knew of the index (`Repository.indexMatch`),
     /// unless it knows something already.
     func restoreIndexMatch() {
-        guard repository.indexMatch == nil, let data = FileManager.default.contents(atPath: state.indexMatchPath) else { return }
-        repository.indexMatch = IndexMatch(recorded: String(decoding: data, as: UTF8.self))
+        guard repository.indexMatch == nil, let bytes = LocalFile.read(state.indexMatchPath, atMost: 4096) else { return }
+        repository.indexMatch = IndexMatch(recorded: String(decoding: bytes, as: UTF8.self))
     }
 
     /// Keeps what the repository knows of the index for the next process (`restoreIndexMatch`).
