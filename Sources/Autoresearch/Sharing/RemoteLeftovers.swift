@@ -83,11 +83,20 @@ extension Workspace {
         }
     }
 
-    /// Removes the snapshot refs of pushes from this repository whose process is gone.
+    /// Removes the snapshot refs of pushes from this repository whose process is gone, and the
+    /// lock files such a push left on them when killed mid-write: only the push named in a
+    /// snapshot's directory (`PID-RANDOM`) writes under it, so once that process is gone its lock
+    /// files are stale whatever their age.
     func clearOutgoingSnapshots(notice: (String) -> Void) throws {
-        for (ref, _) in try repository.references(matching: Refs.outgoingPrefix + "*") {
-            let owner = ref.fullName.dropFirst(Refs.outgoingPrefix.count).prefix { $0 != "-" }
-            guard let pid = Int32(owner), !GroupProcess.isAlive(pid) else { continue }
+        func isGone(_ snapshotDirectory: Substring) -> Bool {
+            Int32(snapshotDirectory.prefix { $0 != "-" }).map { !GroupProcess.isAlive($0) } ?? false
+        }
+        let locks = StaleLocks(gitDirectory: repository.commonDirectory)
+        for entry in DirectoryEntry.list(locks.gitDirectory + Refs.outgoingPrefix) where entry.isDirectory && isGone(entry.name[...]) {
+            locks.clear(in: [Refs.outgoingPrefix + entry.name + "/"], olderThan: nil, notice: notice)
+        }
+        for (ref, _) in try repository.references(matching: Refs.outgoingPrefix + "*")
+        where isGone(ref.fullName.dropFirst(Refs.outgoingPrefix.count).prefix { $0 != "/" }) {
             try repository.deleteReference(ref)
             notice("removed \(ref) (left by a killed push)")
         }
