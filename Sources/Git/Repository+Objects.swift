@@ -11,6 +11,15 @@ public struct CommitInfo: Sendable, Equatable {
 /// The kind of a tree entry.
 public enum EntryKind: Sendable, Equatable {
     case blob, tree, commit, other
+
+    init(_ type: git_object_t) {
+        switch type {
+        case GIT_OBJECT_BLOB: self = .blob
+        case GIT_OBJECT_TREE: self = .tree
+        case GIT_OBJECT_COMMIT: self = .commit
+        default: self = .other
+        }
+    }
 }
 
 /// One entry of a tree, found by path.
@@ -62,14 +71,7 @@ extension Repository {
         if code == GIT_ENOTFOUND.rawValue { return nil }
         try check(code, "find \(path) in tree \(tree.short)")
         defer { git_tree_entry_free(entry) }
-        let kind: EntryKind
-        switch git_tree_entry_type(entry) {
-        case GIT_OBJECT_BLOB: kind = .blob
-        case GIT_OBJECT_TREE: kind = .tree
-        case GIT_OBJECT_COMMIT: kind = .commit
-        default: kind = .other
-        }
-        return TreeEntry(id: OID(git_tree_entry_id(entry)!.pointee), kind: kind,
+        return TreeEntry(id: OID(git_tree_entry_id(entry)!.pointee), kind: EntryKind(git_tree_entry_type(entry)),
                          mode: FileMode(git_tree_entry_filemode(entry)))
     }
 
@@ -83,7 +85,12 @@ extension Repository {
     }
 
     /// The size in bytes of a blob, read from the object's header (its content is not loaded).
-    public func blobSize(_ id: OID) throws -> Int {
+    public func blobSize(_ id: OID) throws -> Int { try header(of: id).size }
+
+    /// The kind of object `id` is, read from its header (its content is not loaded or checked).
+    public func kind(of id: OID) throws -> EntryKind { EntryKind(try header(of: id).type) }
+
+    private func header(of id: OID) throws -> (size: Int, type: git_object_t) {
         var odb: OpaquePointer?
         try check(git_repository_odb(&odb, pointer), "open the object database")
         defer { git_odb_free(odb) }
@@ -91,7 +98,7 @@ extension Repository {
         var type = GIT_OBJECT_INVALID
         var raw = id.raw
         try check(git_odb_read_header(&size, &type, odb, &raw), "read the header of \(id.short)")
-        return size
+        return (size, type)
     }
 
     /// Writes a blob and returns its id.

@@ -40,7 +40,7 @@ extension Repository {
     /// interrupted `addWorktree` left (a directory without the files that make it a work tree,
     /// which git does not list but which makes adding `name` again fail).
     public func worktreeAdministrativeNames() -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: worktreeAdministrativeDirectory(name: ""))) ?? []
+        DirectoryEntry.list(worktreeAdministrativeDirectory(name: "")).map(\.name)
     }
 
     /// Where the administrative files of linked work tree `name` are: `GITDIR/worktrees/NAME`.

@@ -184,8 +184,8 @@ extension ExperimentContext {
 
     /// Puts HEAD back on the experiment branch where a killed `loop --jobs` left it detached.
     func reattachHeadLeftDetached() {
-        guard let text = try? String(contentsOfFile: state.detachedHeadPath, encoding: .utf8),
-              let detached = OID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        guard let bytes = LocalFile.read(state.detachedHeadPath, atMost: 4096),
+              case let text = String(decoding: bytes, as: UTF8.self), let detached = OID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
         if case .detached(detached) = try? repository.head() {
             events.notice("a killed 'loop --jobs' left HEAD detached at \(detached.short): putting it back on autoresearch/\(name)")
         }

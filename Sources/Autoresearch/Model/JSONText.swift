@@ -44,6 +44,19 @@ public struct JSONWriter {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The JSON object of the `fields` that are not nil, in the order given: for a file this
+    /// tool reads back, where the order does not matter and no key needs ordering.
+    public static func object(inOrder fields: [(key: String, value: JSONValue?)]) throws -> [UInt8] {
+        var writer = JSONWriter(), bytes: [UInt8] = [UInt8(ascii: "{")]
+        for case let (key, value?) in fields {
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+            write(key, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            try writer.write(value, into: &bytes)
+        }
+        return bytes + [UInt8(ascii: "}")]
+    }
+
     /// Appends the JSON object of `fields` to `bytes`, as `object(_:)` writes it.
     public mutating func write(_ fields: [(key: String, value: JSONValue)], into bytes: inout [UInt8]) throws {
         try write(.object(fields), into: &bytes)

@@ -119,15 +119,20 @@ final class ExperimentContext {
 
     /// Throws, naming the reference and the repair, when the attempts chain's reference does not
     /// lead to a commit (a hand edit, a damaged repository): before anything is staged or written.
+    /// The object's header is all that is read, as libgit2 checks a new commit's parents.
     func checkAttemptsChain() throws {
         let attempts = refs.attempts.fullName
+        let problem: String
         do {
             guard let tip = try repository.referenceTarget(refs.attempts) else { return }
-            _ = try repository.commit(tip)
+            let kind = try repository.kind(of: tip)
+            guard kind != .commit else { return }
+            problem = "it points to a \(kind == .blob ? "blob" : kind == .tree ? "tree" : "tag"), not a commit"
         } catch let error as GitError {
-            throw AutoresearchError("\(attempts) is damaged: \(error.message)",
-                                    hint: "delete it and run again: git update-ref -d \(attempts) (the records stay in the notes; commits of earlier discarded runs are no longer kept from git gc)")
+            problem = error.message
         }
+        throw AutoresearchError("\(attempts) is damaged: \(problem)",
+                                hint: "delete it and run again: git update-ref -d \(attempts) (the records stay in the notes; commits of earlier discarded runs are no longer kept from git gc)")
     }
 
     /// True when `tip` holds the files of the best commit but for a reconfiguration that keeps the

@@ -143,6 +143,20 @@ public struct LocalState {
         /// The number of the worker in its own clone that makes the run (on the experiment's branch).
         var workerInClone: Int?
 
+        /// The marker as `StateFile.read` reads it back (the date in milliseconds since 1970),
+        /// written without `JSONEncoder`, which cost a tenth of a millisecond a write (two a run).
+        func json() throws -> [UInt8] {
+            try JSONWriter.object(inOrder: [
+                ("phase", .string(phase.rawValue)), ("run", .string(run)), ("candidate", .string(candidate)),
+                ("best", best.map(JSONValue.string)), ("branch", .string(branch)),
+                ("start", .number(start.timeIntervalSince1970 * 1000)), ("description", .string(description)),
+                ("processGroup", processGroup.map { .integer(Int($0)) }),
+                ("userFiles", userFiles.map { .array($0.map(JSONValue.string)) }),
+                ("processStartTicks", processStartTicks.map { .integer(Int(clamping: $0)) }),
+                ("bootID", bootID.map(JSONValue.string)), ("workerInClone", workerInClone.map(JSONValue.integer)),
+            ])
+        }
+
         /// The branch the run is on.
         var branchName: ReferenceName { ReferenceName(branch) }
         /// The parallel worker making the run: whose branch it is on, or the worker in its own clone.
@@ -151,7 +165,7 @@ public struct LocalState {
         }
     }
 
-    func writeMarker(_ marker: Marker) throws { try StateFile.write(marker, to: markerPath) }
+    func writeMarker(_ marker: Marker) throws { try StateFile.write(bytes: marker.json(), to: markerPath) }
 
     func readMarker() -> Marker? { StateFile.read(Marker.self, from: markerPath) }
 
@@ -172,7 +186,11 @@ enum StateFile {
     static func write<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
-        guard LocalFile.replace(path, with: Array(try encoder.encode(value))) else {
+        try write(bytes: Array(try encoder.encode(value)), to: path)
+    }
+
+    static func write(bytes: [UInt8], to path: String) throws {
+        guard LocalFile.replace(path, with: bytes) else {
             throw AutoresearchError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }

@@ -40,8 +40,8 @@ extension Workspace {
 
     /// The noted files, by path relative to the top of the work tree.
     private func notedToolOutputs() -> [String: OID] {
-        guard let data = FileManager.default.contents(atPath: LocalState.toolOutputsPath(repository)) else { return [:] }
-        let text = String(decoding: data, as: UTF8.self)
+        guard let bytes = LocalFile.read(LocalState.toolOutputsPath(repository), atMost: .max) else { return [:] }
+        let text = String(decoding: bytes, as: UTF8.self)
         var noted: [String: OID] = [:]
         for line in text.split(separator: "\n") {
             guard let space = line.firstIndex(of: " "), let blob = OID(hex: String(line[..<space])) else { continue }
