@@ -5,6 +5,7 @@
 #include <git2/sys/repository.h>
 #include <git2/sys/mempack.h>
 #include <malloc.h>
+#include <sys/vfs.h>
 
 /// `git_libgit2_opts` is variadic, which Swift cannot call: one non-variadic entry per option used.
 static inline int clibgit2_set_owner_validation(int enabled) {
@@ -27,5 +28,12 @@ static inline int clibgit2_set_cache_object_limit(git_object_t type, size_t byte
 static inline void clibgit2_keep_freed_memory(void) {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+/// The type of the file system holding `path` (`statfs`'s `f_type`, its magic number), -1 when
+/// it cannot be told: `sys/vfs.h` is not in Swift's Glibc module.
+static inline long clibgit2_file_system_type(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 ? (long)info.f_type : -1;
 }
 #endif

@@ -14,11 +14,44 @@ public struct DirectoryTimes: Sendable {
     fileprivate let times: [String: Int64?]
     /// When the times were taken (nanoseconds since the epoch, the real-time clock).
     fileprivate let taken: Int64
+    /// The kernel's coarse real-time clock (its last tick) when the times were taken, before the
+    /// first `stat`.
+    fileprivate let tick: Int64
+    /// True when the work tree's file system is one that stamps times in nanoseconds from the
+    /// kernel's clock (ext4, XFS, Btrfs, tmpfs, overlayfs over them): see `mayHideAChange`.
+    fileprivate let stampsFromTheKernelClock: Bool
 
     /// A directory whose time is this close to `taken` is looked into even when its time did not
-    /// move: file systems store times more coarsely than the clock reads (ext4 at the kernel's
-    /// tick, FAT at 2 s), so a change just after the times were taken can leave one as it was.
+    /// move, on a file system that keeps times more coarsely than the clock reads (FAT at 2 s,
+    /// ext4 with small inodes at 1 s, a network file system with its server's clock).
     fileprivate static let racyWindow: Int64 = 3_000_000_000
+
+    /// True when a change made after the times were taken could have left a directory's `time`
+    /// as it was, so that an unchanged time proves nothing: the directory is looked into. On a
+    /// file system stamping times from the kernel's clock a change gets at least the clock's
+    /// current tick (or, Linux 6.13 on, a finer time once the old one was read), so only a time
+    /// of the tick the times were taken in can hide one. A time without nanoseconds may come from
+    /// a file system that keeps seconds (ext4 with small inodes): then, as elsewhere, any time
+    /// within `racyWindow` of `taken`.
+    fileprivate func mayHideAChange(_ time: Int64) -> Bool {
+        if stampsFromTheKernelClock, time % 1_000_000_000 != 0 { return time >= tick }
+        return time >= taken - Self.racyWindow
+    }
+
+    /// The file systems whose times come from the kernel's clock, in nanoseconds (`statfs` types:
+    /// ext2/3/4, XFS, Btrfs, tmpfs, overlayfs).
+    private static let kernelStampedFileSystems: Set<Int> = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0x794C_7630]
+
+    /// True when the file system holding `path` is one of `kernelStampedFileSystems`.
+    static func stampsFromTheKernelClock(_ path: String) -> Bool {
+        kernelStampedFileSystems.contains(clibgit2_file_system_type(path))
+    }
+
+    fileprivate static func nanoseconds(_ clock: clockid_t) -> Int64 {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
 }
 
 extension Repository {
@@ -28,12 +61,12 @@ extension Repository {
     public func directoryTimes(alsoWatching others: some Sequence<String>) throws -> DirectoryTimes {
         var directories = try indexDirectories()
         for path in others { Self.insertDirectory(of: Array(path.utf8)[...], into: &directories) }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         let root = workdir ?? ""
+        let (taken, tick) = (DirectoryTimes.nanoseconds(CLOCK_REALTIME), DirectoryTimes.nanoseconds(CLOCK_REALTIME_COARSE))
         var times: [String: Int64?] = [:]
         for directory in directories { times[directory] = Self.modificationTime(root + directory) }
-        return DirectoryTimes(times: times, taken: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+        return DirectoryTimes(times: times, taken: taken, tick: tick,
+                              stampsFromTheKernelClock: DirectoryTimes.stampsFromTheKernelClock(root.isEmpty ? "." : root))
     }
 
     /// The untracked files (ignored ones left out) that appeared in the directories of `before`
@@ -48,12 +81,18 @@ extension Repository {
         var candidates: [String] = []
         for (directory, time) in before.times {
             let now = Self.modificationTime(root + directory)
-            guard now != time || (now ?? 0) >= before.taken - DirectoryTimes.racyWindow else { continue }
+            guard now != time || before.mayHideAChange(now ?? 0) else { continue }
             candidates += Self.untrackedEntries(of: directory, root: root, index: index, watched: before.times)
         }
-        guard !candidates.isEmpty else { return [] }
+        return try untrackedFiles(among: candidates)
+    }
+
+    /// The untracked files (ignored ones left out) among `paths`, relative to the top of the work
+    /// tree; a directory stands for the files below it.
+    public func untrackedFiles(among paths: [String]) throws -> [String] {
+        guard !paths.isEmpty else { return [] }
         let status = try readStatus(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue,
-                                    paths: candidates)
+                                    paths: paths)
         return status.entries.filter(\.isUntracked).map(\.path)
     }
 

@@ -277,6 +277,25 @@ struct SignalledRun {
         #expect(run.notices.contains { $0.contains("untracked files after the evaluation (result.txt)") }, "\(run.notices)")
     }
 
+    /// New files are looked for before a discard's reset, which moves the times of the
+    /// directories it writes into: one the evaluation left is reported; one the candidate deleted
+    /// and the evaluation wrote again is not, since the reset put back the base's.
+    @Test func filesTheEvaluatorOfADiscardLeftAreReportedButNotOnesTheResetPutBack() throws {
+        let repo = try scenarioRepository()
+        // The files are not named in the command (which guards the files it names).
+        try repo.commitFiles(["data/kept.txt": "base\n",
+                              "write.sh": "grep -q 'value 9' candidate.txt || exit 0\nmkdir -p data\nfor name in result kept; do echo out > data/$name.txt; done\n"],
+                             message: "data")
+        try repo.commitExperimentSetting("evaluate", "sh eval.sh; sh write.sh")
+        try repo.runIteration()
+        try repo.git(["rm", "-q", "data/kept.txt"])
+        let run = try repo.runCandidate("value 90\n")
+        #expect(run.status == .discard, "\(run.outcome.record.reason ?? "")")
+        #expect(run.notices.contains { $0.contains("untracked files after the evaluation (data/result.txt)") }, "\(run.notices)")
+        #expect(try repo.read("data/kept.txt") == "base\n")
+        #expect(try repo.git(["status", "--porcelain"]) == "?? data/result.txt\n")
+    }
+
     @Test func listShowsEveryExperimentWithItsRunsAndBest() throws {
         let repo = try scenarioRepository()
         try repo.runIteration()

@@ -1,5 +1,5 @@
 import Foundation
-import Git
+@testable import Git
 import Testing
 import Fixtures
 
@@ -56,15 +56,32 @@ import Fixtures
     }
 
     /// A file created in the same clock tick as the times were taken can leave its directory's
-    /// time as it was: a directory that recent is looked into anyway, an older one is not.
-    @Test(arguments: [false, true]) func aDirectoryAsRecentAsTheTimesIsLookedIntoEvenWithItsTimeUnchanged(aged: Bool) throws {
+    /// time as it was. Such a time (here: one in the future) is looked into anyway; so is a
+    /// recent time (2 s ago) without nanoseconds (a file system that may keep seconds only), and,
+    /// on a file system whose times may be coarser than the kernel's clock, any recent time. A
+    /// time a few ticks old with nanoseconds, on one that stamps times from the kernel's clock, is
+    /// not: no later change can leave it as it was. Nor is an old one.
+    @Test(arguments: ["+1.000000000", "-0.050000001", "-2.000000000", "-60.000000001"])
+    func aDirectoryIsLookedIntoWhenItsTimeCouldHideAChange(offset: String) throws {
         let repo = try repository()
-        if aged { try ageDirectories(repo) }
         let repository = try Repository(path: repo.path)
-        try runProgram("/usr/bin/touch", ["-r", "src/a", ".git/saved-time"], in: repo.path)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let offsetNanoseconds = Int(offset.dropLast(10))! * 1_000_000_000 + (offset.hasPrefix("-") ? -1 : 1) * Int(offset.suffix(9))!
+        // `now` without its nanoseconds: "-2.000000000" gives a time without any.
+        let nanoseconds = Int(now.tv_sec) * 1_000_000_000 + offsetNanoseconds
+        let time = "@\(nanoseconds / 1_000_000_000)." + String(format: "%09d", nanoseconds % 1_000_000_000)
+        let finelyStamped = DirectoryTimes.stampsFromTheKernelClock(repo.path)
+        let expected = switch offset {
+        case "+1.000000000", "-2.000000000": true
+        case "-0.050000001": !finelyStamped
+        default: false
+        }
+        try runProgram("/usr/bin/touch", ["-d", time, "src/a"], in: repo.path)
         let before = try repository.directoryTimes(alsoWatching: [])
         try repo.write("src/a/new.py", "n\n")
-        try runProgram("/usr/bin/touch", ["-r", ".git/saved-time", "src/a"], in: repo.path)
-        #expect(try repository.untrackedFiles(appearedSince: before).contains("src/a/new.py") == !aged)
+        try runProgram("/usr/bin/touch", ["-d", time, "src/a"], in: repo.path)
+        #expect(try repository.untrackedFiles(appearedSince: before).contains("src/a/new.py") == expected,
+                "time \(time), file system stamping from the kernel's clock: \(finelyStamped)")
     }
 }

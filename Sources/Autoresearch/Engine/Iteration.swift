@@ -182,7 +182,7 @@ extension ExperimentContext {
         if candidate.commit != tip {
             try movingBranches { try repository.setReference(start.branch, to: candidate.commit, expecting: .value(tip), message: "autoresearch: candidate \(run)") }
         }
-        // Without an agent, new files the evaluation leaves are pointed out afterwards (see `warnOfNewFiles`).
+        // Without an agent, new files the evaluation leaves are pointed out afterwards (see `filesAppeared`).
         let directoriesBefore = agent == nil ? try repository.directoryTimes(alsoWatching: pathsLeftAlone()) : nil
         let (record, evaluation) = try evaluateAndRecord(candidate.commit, experiment: start.experiment, best: start.best?.record,
                                                          marker: marker, sharedBest: worker != nil) { evaluation in
@@ -192,26 +192,29 @@ extension ExperimentContext {
             }
             return decision
         }
+        // Looked for before a reset, which moves the times of the directories it writes into.
+        var newFiles = try directoriesBefore.map(filesAppeared(since:)) ?? []
         if record.status != .keep, let base = start.base {
             try resetHard(to: base)
             if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
+            // A file the candidate had deleted and the evaluation wrote again: the reset put back the base's.
+            if !newFiles.isEmpty { newFiles = try repository.untrackedFiles(among: newFiles) }
         }
         state.removeMarker()
-        if let directoriesBefore { try warnOfNewFiles(since: directoriesBefore) }
+        if !newFiles.isEmpty {
+            events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(newFiles.sorted()))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
+        }
         return .ran(RunOutcome(record: record, commit: candidate.commit, bestBefore: start.best?.commit,
                                logPath: state.logPath(run: run), tail: evaluation.tail))
     }
 
-    /// Warns of untracked files that appeared in the work tree while the run evaluated (they would
-    /// be part of the next candidate), looking only into the directories whose time moved. A
-    /// tracked file the evaluation rewrote is no new file: a discard's reset puts it back, and
-    /// after a keep the next run's status takes it into its candidate.
-    func warnOfNewFiles(since before: DirectoryTimes) throws {
+    /// The untracked files that appeared in the work tree while the run evaluated (they would be
+    /// part of the next candidate, so the user is warned of them), looking only into the
+    /// directories whose time moved. A tracked file the evaluation rewrote is no new file: a
+    /// discard's reset puts it back, and after a keep the next run's status takes it into its candidate.
+    func filesAppeared(since before: DirectoryTimes) throws -> [String] {
         let leftAlone = pathsLeftAlone()
-        let leftovers = try repository.untrackedFiles(appearedSince: before).filter { !leftAlone.contains($0) }
-        if !leftovers.isEmpty {
-            events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(leftovers.sorted()))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
-        }
+        return try repository.untrackedFiles(appearedSince: before).filter { !leftAlone.contains($0) }
     }
 
     /// Puts HEAD on `branch` and reads where the iteration starts from. A configuration that
