@@ -38,6 +38,25 @@ extension TempRepository {
         try repo.fsck()
     }
 
+    /// The same for the experiment branch, whose lock the agent leaves after the loop's first
+    /// sweep: the move of the branch to the candidate fails on it, removes it, and moves.
+    @Test func aStaleLockOnTheExperimentBranchIsClearedWhenTheBranchMoves() throws {
+        let repo = try scenarioRepository()
+        #expect(try Tool.run(["run"], in: repo).status == 0)
+        let agent = try repo.agent("""
+        echo "value $((10 - AUTORESEARCH_ITERATION))" > candidate.txt
+        touch -d '10 minutes ago' "$(git rev-parse --git-common-dir)/refs/heads/autoresearch/s.lock"
+
+        """)
+        let result = try loopJSON(repo, ["--agent", agent, "--max-runs", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("old): \(repo.path)/.git/refs/heads/autoresearch/s.lock"), "\(result.stderr)")
+        #expect(!repo.exists(".git/refs/heads/autoresearch/s.lock"))
+        #expect(try repo.ledgerLines().count == 3)
+        #expect(try repo.gitLine("rev-parse", "autoresearch/s") == (try repo.gitLine("rev-parse", "HEAD")))
+        try repo.fsck()
+    }
+
     @Test func staleWorkerLeftoversAreClearedBeforeTheWorkersStart() throws {
         let repo = try parallelRepository()
         #expect(try Tool.run(["run"], in: repo).status == 0)

@@ -98,6 +98,7 @@ final class ExperimentContext {
     func withLock<T>(_ body: () throws -> T) throws -> T {
         let lock = try state.lock(experiment: name)
         defer { lock.release() }
+        defer { keepIndexMatch() }
         _ = try StaleLocks.withReferenceLock(in: repository) {
             StaleLocks(gitDirectory: repository.commonDirectory).clear(in: Refs.lockedNamespaces, olderThan: nil, notice: events.notice)
         }

@@ -36,19 +36,26 @@ extension ExperimentContext {
     }
 
     /// Runs `body`, which moves the tool's branches, under the reference lock: meanwhile a lock
-    /// file on one of them is a killed process's, and goes first, with a notice.
+    /// file on one of them is a killed process's. When `body` fails on one, the lock files on the
+    /// branches go, with a notice, and `body` runs once more.
     func movingBranches<T>(_ body: () throws -> T) throws -> T {
         try StaleLocks.withReferenceLock(in: repository) {
-            StaleLocks(gitDirectory: repository.commonDirectory)
-                .clear(in: [Refs.experimentBranchPrefix, Refs.workerBranchPrefix], olderThan: nil, notice: events.notice)
-            return try body()
+            do {
+                return try body()
+            } catch let error as GitError where error.isModified {
+                let locks = StaleLocks(gitDirectory: repository.commonDirectory)
+                guard !locks.lockFiles(in: Self.branchNamespaces).isEmpty else { throw error }
+                locks.clear(in: Self.branchNamespaces, olderThan: nil, notice: events.notice)
+                return try body()
+            }
         }
     }
+
+    private static let branchNamespaces = [Refs.experimentBranchPrefix, Refs.workerBranchPrefix]
 
     /// `git reset --hard base` of branch, index and work tree.
     func resetHard(to base: OID) throws {
         try writingIndex { try movingBranches { try repository.resetHard(to: base) } }
-        keepIndexMatch()
     }
 
     /// Gives the repository what an earlier process knew of the index (`Repository.indexMatch`),
@@ -58,10 +65,11 @@ extension ExperimentContext {
         repository.indexMatch = IndexMatch(recorded: String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Keeps what the repository knows of the index for the next process (`restoreIndexMatch`).
-    /// Not fsynced, and a torn or stale file is harmless: the fact is used only while the index
-    /// has the checksum it names.
-    private func keepIndexMatch() {
+    /// Keeps what the repository knows of the index for the next process (`restoreIndexMatch`):
+    /// once, as the experiment's lock goes (`withLock`), for all the index writes made under it.
+    /// Not fsynced, and a torn, stale or missing file is harmless: the fact is used only while
+    /// the index has the checksum it names.
+    func keepIndexMatch() {
         guard let match = repository.indexMatch else { return }
         _ = LocalFile.replace(state.indexMatchPath, with: Array(match.recorded.utf8))
     }
@@ -74,8 +82,7 @@ extension ExperimentContext {
     /// Stages `changes` (a status of the work tree without the paths left alone) and returns the
     /// index's tree; changes other than new, modified and deleted files take a full `stageAll`.
     func stage(_ changes: [StatusEntry]) throws -> OID {
-        defer { keepIndexMatch() }
-        return try writingIndex {
+        try writingIndex {
             try changes.allSatisfy(\.isPlainChange) ? repository.stage(changes) : repository.stageAll(excluding: pathsLeftAlone())
         }
     }
