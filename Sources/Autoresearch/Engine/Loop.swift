@@ -199,8 +199,10 @@ extension ExperimentContext {
             if case let tip = try tip(), tip != bestSeen { tally.withoutKeep = 0; bestSeen = tip }
             let outcome: RunOutcome
             let recheckDue = experiment.recheckEvery > 0 && tally.sinceRecheck >= experiment.recheckEvery
-            if recheckDue || adoptedUnmeasured, let best = try ledger.best(experiment: name, from: try tip()) {
-                outcome = try recheck(best, branch: workBranch, base: try tip(of: workBranch), experiment: experiment)
+            // The best the work tree holds: another worker may have moved the experiment branch since `followBest`.
+            let workTip = try tip(of: workBranch)
+            if recheckDue || adoptedUnmeasured, let best = try ledger.best(experiment: name, from: workTip) {
+                outcome = try recheck(best, branch: workBranch, base: workTip, experiment: experiment)
                 if adoptedUnmeasured { events.notice(Self.remeasured(best.record, outcome.record)) }
                 tally.sinceRecheck = 0
                 adoptedUnmeasured = false

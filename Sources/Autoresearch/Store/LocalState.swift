@@ -58,8 +58,9 @@ public struct LocalState {
     var detachedHeadPath: String { directory + "/detached-head" }
 
     func prepare() throws {
-        try FileManager.default.createDirectory(atPath: logsDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: agentDirectory, withIntermediateDirectories: true)
+        for directory in [logsDirectory, agentDirectory] where access(directory, F_OK) != 0 {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
     }
 
     // MARK: repository-wide files
