@@ -21,7 +21,7 @@ struct ChildEnvironment {
 
     /// Sets `AUTORESEARCH_<name>` to whole seconds.
     mutating func set(_ name: String, seconds: Double) {
-        set(name, String(format: "%.0f", seconds))
+        set(name, Number.printf("%.0f", seconds))
     }
 }
 
