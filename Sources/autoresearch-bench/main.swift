@@ -375,7 +375,7 @@ for index in 0..<iterations {
 // CPU time (user + system, children included) less the evaluator's own (`sh eval.sh` alone, median).
 let evaluatorMedian = median(evaluatorCPU)
 for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
-                             ("library runOnce (in-process, as a loop runs it)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
+                             ("library runOnce (in-process, one run per call)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
                              ("the writes alone (in-process: status, stage, commit, ref, note, reset)", writesOverheads, writesCPU),
                              ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] {
     print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0)
