@@ -54,7 +54,7 @@ extension Repository {
         var flags: [String: UInt32] = [:]
         for entry in staged + first.entries + second.entries { flags[entry.path, default: 0] |= entry.flags }
         let entries = flags.map { StatusEntry(path: $0.key, flags: $0.value) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        return WorkTreeStatus(entries: entries, hasStaleStatData: first.hasStaleStatData || second.hasStaleStatData)
+        return WorkTreeStatus(entries: entries, unchangedFilesRead: first.unchangedFilesRead + second.unchangedFilesRead)
     }
 
     /// The changes of the work tree at `paths` (exact paths, a directory standing for what is

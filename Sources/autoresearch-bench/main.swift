@@ -387,6 +387,45 @@ print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-pro
              evaluatorMedian * 1000))
 print(String(format: "  ratio library / the writes alone: %.2fx (wall), %.2fx (CPU)", median(libraryOverheads) / median(writesOverheads),
              median(libraryCPU.map { $0 - evaluatorMedian }) / median(writesCPU)))
+// A loop in process, as `git autoresearch loop` runs it: the lock held once, an agent (the same
+// two edits as `edit`, made by a script outside the project) before each evaluation. Not
+// interleaved with the ways above (one call runs every iteration); the first iteration, which
+// takes the lock and reads the history, is left out. The overhead is the time between two
+// iterations' ends less the agent step's and the evaluation's; the CPU time is the tool's own
+// (the agent, the evaluator and the watchdog are children, left out).
+let loopRepo = try makeProject()
+let loopWorkspace = try Workspace(discoveringFrom: loopRepo.path)
+try initExperiment(loopWorkspace)
+_ = try loopWorkspace.runOnce(experiment: "bench")
+let agentPath = scratch + "/agent.sh"
+try """
+i=$AUTORESEARCH_ITERATION
+if [ $((i % 2)) = 1 ]; then echo $((900 - i)) > value.txt; else echo 5000 > value.txt; fi
+printf 'def f(x):\n    return x + %d\n' "$i" > "src/module$((i % 200)).py"
+
+""".write(toFile: agentPath, atomically: true, encoding: .utf8)
+var loopOptions = LoopOptions()
+loopOptions.agent = "sh \(agentPath)"
+loopOptions.maxRuns = iterations + 1
+var loopOverheads: [Double] = [], loopCPU: [Double] = []
+var previousEnd = (wall: 0.0, cpu: 0.0), loopRuns = 0
+func ownCPU() -> Double {
+    var own = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &own)
+    return [own.ru_utime, own.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+}
+_ = try loopWorkspace.loop(experiment: "bench", options: loopOptions) { outcome in
+    let end = (wall: now(), cpu: ownCPU())
+    if loopRuns > 0 {
+        loopOverheads.append(end.wall - previousEnd.wall - outcome.record.duration - (outcome.agentDuration ?? 0))
+        loopCPU.append(end.cpu - previousEnd.cpu)
+    }
+    previousEnd = end
+    loopRuns += 1
+}
+print("  " + "library loop (in-process, lock held once, an agent edits)".padding(toLength: 72, withPad: " ", startingAt: 0)
+      + "\(ms(median(loopOverheads))) median, \(ms(loopOverheads.reduce(0, +) / Double(loopOverheads.count))) mean, own CPU \(ms(median(loopCPU))) median (\(loopOverheads.count) iterations after the first)")
+print(String(format: "  ratio loop / the writes alone: %.2fx (wall)", median(loopOverheads) / median(writesOverheads)))
 if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows

@@ -32,6 +32,24 @@ import Fixtures
         try repo.fsck()
     }
 
+    /// Files as new as the index (racily clean: written in the clock tick of the index write, as
+    /// a checkout writes them) are read by every scan until the next write of the index makes
+    /// them older than it: that is no stale stat data, and no refresh is asked for.
+    @Test func racilyCleanFilesAreNotTakenForStaleStatData() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["a.txt": "1\n", "b.txt": "2\n"])
+        // The index given the time of the newest entry it caches, as a write in the same tick gives it.
+        let times = try repo.git(["ls-files", "--debug"]).split(separator: "\n").filter { $0.contains("mtime:") }
+            .map { $0.split(separator: " ").last!.split(separator: ":").map { String($0) } }
+        let newest = try #require(times.max { (Int($0[0])!, Int($0[1])!) < (Int($1[0])!, Int($1[1])!) })
+        try runProgram("/usr/bin/touch", ["-d", "@\(newest[0]).\(String(repeating: "0", count: 9 - newest[1].count) + newest[1])", ".git/index"], in: repo.path)
+        let status = try Repository(path: repo.path).workTreeStatus()
+        #expect(status.entries.isEmpty && !status.hasStaleStatData)
+        // One touched file among them is stale stat data again.
+        try repo.setModificationTime(of: "b.txt", secondsFromIndex: -5)
+        #expect(try Repository(path: repo.path).workTreeStatus().hasStaleStatData)
+    }
+
     @Test func aModifiedFileOfTheSameSizeIsNotTakenForStaleStatData() throws {
         let repo = try TempRepository()
         try repo.commitFiles(["a.txt": "1\n"])

@@ -16,8 +16,9 @@ struct AgentInvocation {
 
 /// What the agent step ended with.
 enum AgentStepResult {
-    /// The agent finished; its change (if any) is in the work tree or on the branch.
-    case changed(description: String)
+    /// The agent finished (its step took `duration` seconds); its change (if any) is in the
+    /// work tree or on the branch.
+    case changed(description: String, duration: Double)
     /// The run ended without an evaluation (agent failed or was interrupted) and is recorded.
     case settled(RunOutcome)
 }
@@ -84,8 +85,8 @@ struct AgentContext {
 
     /// The first line the agent wrote to the description file, if any.
     func readDescription() -> String {
-        guard let text = try? String(contentsOfFile: descriptionPath, encoding: .utf8) else { return "" }
-        return text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard let bytes = LocalFile.read(descriptionPath, atMost: 64 << 10) else { return "" }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
     }
 }
 
@@ -124,7 +125,7 @@ extension ExperimentContext {
             ? CommandFailure(.interrupted, "stopped by the user after the agent step")
             : CommandFailure(result, of: .agent, limit: agent.timeout, logLimit: experiment.logLimit)
         try requireHeadOnBranch(after: marker)
-        guard let failure else { return .changed(description: marker.description) }
+        guard let failure else { return .changed(description: marker.description, duration: result.duration) }
         let settled = try settle(marker, status: failure.status,
                                  reason: failure.reason, exitCode: failure.exitCode, logTail: result.tail)
         return .settled(RunOutcome(record: settled.record, commit: settled.commit, bestBefore: best.commit,

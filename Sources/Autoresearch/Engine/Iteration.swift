@@ -14,6 +14,8 @@ public struct RunOutcome: Sendable {
     public let tail: [String]
     /// What the user may do next, for a run that was not evaluated (a rejected candidate).
     public var hint: String? = nil
+    /// How long the agent step took, in seconds, when the run had one that made its candidate.
+    public var agentDuration: Double? = nil
 }
 
 /// Which step of an iteration is running.
@@ -112,6 +114,8 @@ struct Candidate {
     let run: String
     let description: String
     let start: IterationStart
+    /// How long the agent step that made it took (nil: no agent made it).
+    var agentDuration: Double? = nil
 }
 
 /// What a measured run becomes once judged against the best: its status and why, and the values
@@ -205,7 +209,7 @@ extension ExperimentContext {
             events.notice("warning: untracked files after the evaluation (\(Workspace.listPaths(newFiles.sorted()))) will be part of the next candidate; if the evaluator writes them, add them to .gitignore")
         }
         return .ran(RunOutcome(record: record, commit: candidate.commit, bestBefore: start.best?.commit,
-                               logPath: state.logPath(run: run), tail: evaluation.tail))
+                               logPath: state.logPath(run: run), tail: evaluation.tail, agentDuration: candidate.agentDuration))
     }
 
     /// The untracked files that appeared in the work tree while the run evaluated (they would be
@@ -256,6 +260,7 @@ extension ExperimentContext {
         var description = message ?? ""
         var changes = try workTreeChanges()
         var byAgent = false
+        var agentDuration: Double?
         if let agent, let best = start.best, let guarded = start.guarded, let base = start.base {
             if try !sameTree(tip, best.commit) || !changes.isEmpty {
                 // Mid-loop the tree is clean after every run unless the evaluation wrote files,
@@ -265,7 +270,9 @@ extension ExperimentContext {
             } else {
                 switch try agentStep(agent, experiment: start.experiment, run: run, best: best, branch: start.branch, base: base, guarded: guarded) {
                 case .settled(let outcome): return .settled(outcome)
-                case .changed(let text): description = text
+                case .changed(let text, let duration):
+                    description = text
+                    agentDuration = duration
                 }
                 tip = try self.tip(of: start.branch)
                 changes = try workTreeChanges()
@@ -286,7 +293,7 @@ extension ExperimentContext {
             guard agent != nil else { return .nothing(best: commit) }
             return .settled(try recordNoop(experiment: start.experiment, run: run, best: best, description: description))
         }
-        return .ready(Candidate(commit: commit, run: run, description: description, start: start))
+        return .ready(Candidate(commit: commit, run: run, description: description, start: start, agentDuration: agentDuration))
     }
 
     /// The commit of run `run`'s candidate: `changes` committed on `tip` (the subject is
