@@ -167,20 +167,21 @@ struct SignalledLoop {
         cp "$AUTORESEARCH_PROMPT" .git/prompt-copy.md
         cp "$AUTORESEARCH_HISTORY" .git/history-copy.tsv
         echo "value 4" > candidate.txt
-        echo "try four" > "$AUTORESEARCH_DESCRIPTION_FILE"
+        printf 'try\tfo|ur\n' > "$AUTORESEARCH_DESCRIPTION_FILE"
 
         """)
         let loop = try repo.loop(agent: agent) { $0.maxRuns = 3 }
         #expect(loop.statuses == ["keep", "keep", "noop"])
-        #expect(loop.records[1].description == "try four")
+        #expect(loop.records[1].description == "try\tfo|ur")
         let prompt = try String(contentsOfFile: repo.path + "/.git/prompt-copy.md", encoding: .utf8)
         #expect(prompt.hasPrefix("Make the score small.\n"))
         #expect(prompt.contains("Best so far: score = 4 at commit"))
-        #expect(prompt.contains("| try four |"))
+        // The tab (a column separator of the history) and the pipe (of the prompt's table) escaped.
+        #expect(prompt.contains("| try fo\\|ur |"), "\(prompt)")
         let history = try String(contentsOfFile: repo.path + "/.git/history-copy.tsv", encoding: .utf8).split(separator: "\n")
         #expect(history.first == "commit\tscore\tstatus\tdescription\trun")
         #expect(history.count == 3)
-        #expect(history.last?.hasSuffix("\t4\tkeep\ttry four\t\(loop.records[1].run)") == true)
+        #expect(history.last?.hasSuffix("\t4\tkeep\ttry fo|ur\t\(loop.records[1].run)") == true, "\(history)")
     }
 
     @Test func loopWithoutAnAgentExplainsRunVersusLoop() throws {

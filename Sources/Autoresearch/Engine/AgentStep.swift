@@ -41,7 +41,13 @@ struct AgentContext {
     /// Writes the history and the prompt, and removes an old description.
     func write(experiment: Experiment, run: String, best: RunEntry, program: String?,
                guarded: GuardedPaths, history: [RunEntry]) throws {
-        let clean = { (text: String) in text.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
+        // Foundation's `replacingOccurrences` only where there is something to replace: 20 rows
+        // of 5 cells are written at every iteration (it was a twelfth of a loop iteration).
+        let clean = { (text: String) -> String in
+            let separator: (Unicode.Scalar) -> Bool = { $0 == "\t" || $0 == "\n" }
+            guard text.unicodeScalars.contains(where: separator) else { return text }
+            return String(String.UnicodeScalarView(text.unicodeScalars.map { separator($0) ? " " : $0 }))
+        }
         let rows = history.reversed().map { run in
             [run.commit.short, run.record.value.map(RunRecord.format) ?? "", run.record.status.rawValue,
              clean(run.record.description), run.record.run]
@@ -70,7 +76,7 @@ struct AgentContext {
         |---|---|---|---|
 
         """
-        for row in rows { prompt += "| " + row.prefix(4).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
+        for row in rows { prompt += "| " + row.prefix(4).map { $0.contains("|") ? $0.replacingOccurrences(of: "|", with: "\\|") : $0 }.joined(separator: " | ") + " |\n" }
         if rows.isEmpty { prompt += "| (none yet) | | | |\n" }
         try AgentContext.replace(promptPath, with: prompt)
     }
