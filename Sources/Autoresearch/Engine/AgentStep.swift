@@ -55,7 +55,8 @@ struct AgentContext {
         let tsv = ([["commit", experiment.metric, "status", "description", "run"]] + rows)
             .map { $0.joined(separator: "\t") }.joined(separator: "\n") + "\n"
         try AgentContext.replace(historyPath, with: tsv)
-        try? FileManager.default.removeItem(atPath: descriptionPath)
+        // The agent may have left a directory there; `unlink` first, which is all a file needs.
+        if unlink(descriptionPath) != 0, errno != ENOENT { try? FileManager.default.removeItem(atPath: descriptionPath) }
 
         let bestValue = best.record.value.map(RunRecord.format) ?? "?"
         let protected = guarded.patterns.map { "`\($0)`" }.joined(separator: ", ")

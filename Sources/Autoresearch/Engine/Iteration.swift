@@ -280,7 +280,7 @@ extension ExperimentContext {
             }
         }
         var size = CandidateSize(workTree: changes, root: root)
-        if byAgent { try size.addCommitted(from: repository.commit(start.tip).tree, to: repository.commit(tip).tree, in: repository) }
+        if byAgent, tip != start.tip { try size.addCommitted(from: repository.commit(start.tip).tree, to: repository.commit(tip).tree, in: repository) }
         if let excess = size.excess(start.experiment) {
             guard byAgent || agent == nil else {
                 throw AutoresearchError("the changes already on \(start.branch.shortBranchName) are too big: \(excess); the loop stopped, nothing was committed",
