@@ -441,7 +441,7 @@ public enum RunID {
         let stamp = Timestamp.format(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
         let time = String(stamp.prefix(19).compactMap { $0 == "T" ? "-" : $0.isNumber ? $0 : nil })
         let random = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
-        return time + "-" + String(repeating: "0", count: 6 - random.count) + random
+        return time + "-" + random.zeroPadded(to: 6)
     }
 }
 

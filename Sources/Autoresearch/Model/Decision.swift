@@ -16,7 +16,7 @@ public enum Number {
         let millis = (value.magnitude * 1000).rounded()
         guard millis < 1e9, (value.magnitude * 1000 - millis).magnitude < 1e-6 else { return printf("%.3f", value) }
         let whole = Int(millis), fraction = String(whole % 1000)
-        return (value.sign == .minus ? "-" : "") + String(whole / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        return (value.sign == .minus ? "-" : "") + String(whole / 1000) + "." + fraction.zeroPadded(to: 3)
     }
 
     /// `value` formatted by C's `printf` with `format` (one conversion of a double): the same

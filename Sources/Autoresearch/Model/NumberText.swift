@@ -1,3 +1,8 @@
+extension StringProtocol {
+    /// The text with zeros in front up to `width` characters: `7` → `007`.
+    func zeroPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
+}
+
 /// C's `%.6g` and `%.15g` text of a double from its shortest round-trip digits (Swift's
 /// `description`), without `printf`: what `Number.exact` and `Number.seconds` print for every
 /// cell of a log of 100,000 runs. When the shortest digits that read back number at most P, the

@@ -39,19 +39,15 @@ extension ExperimentContext {
     /// file on one of them is a killed process's. When `body` fails on one, the lock files on the
     /// branches go, with a notice, and `body` runs once more.
     func movingBranches<T>(_ body: () throws -> T) throws -> T {
-        try StaleLocks.withReferenceLock(in: repository) {
-            do {
-                return try body()
-            } catch let error as GitError where error.isModified {
-                let locks = StaleLocks(gitDirectory: repository.commonDirectory)
-                guard !locks.lockFiles(in: Self.branchNamespaces).isEmpty else { throw error }
-                locks.clear(in: Self.branchNamespaces, olderThan: nil, notice: events.notice)
-                return try body()
+        try StaleLocks.retrying(in: repository, clearing: { locks in
+            var removed = false
+            locks.clear(in: [Refs.experimentBranchPrefix, Refs.workerBranchPrefix], olderThan: nil) { notice in
+                removed = true
+                events.notice(notice)
             }
-        }
+            return removed
+        }, body)
     }
-
-    private static let branchNamespaces = [Refs.experimentBranchPrefix, Refs.workerBranchPrefix]
 
     /// `git reset --hard base` of branch, index and work tree.
     func resetHard(to base: OID) throws {

@@ -252,10 +252,9 @@ public struct Ledger {
 /// `log=NNN run=RUN text=TEXT` (logfmt, `TEXT` quoted as needed). It has no `v`, so no reader,
 /// of this version or an older one, takes it for a record, whatever the log printed.
 enum LogTailLine {
-    /// Line `number` of the log, `log=001` on (zero-padded by hand: `String(format:)` was a third of an append's formatting).
+    /// Line `number` of the log: `log=001` on.
     static func format(_ text: String, number: Int, run: String) -> String {
-        let digits = String(number)
-        return "log=\(String(repeating: "0", count: max(0, 3 - digits.count)) + digits) run=\(Logfmt.quote(run)) text=\(Logfmt.quote(text.contains("\r") ? text.replacingOccurrences(of: "\r", with: "") : text))"
+        "log=\(String(number).zeroPadded(to: 3)) run=\(Logfmt.quote(run)) text=\(Logfmt.quote(text.contains("\r") ? text.replacingOccurrences(of: "\r", with: "") : text))"
     }
 
     /// Whether `line` of a note is one (checked before any parsing: notes hold many).

@@ -78,12 +78,18 @@ struct StaleLocks {
     /// once more.
     static func retrying<T>(_ ref: ReferenceName, in repository: Repository, notice: (String) -> Void,
                             _ update: () throws -> T) throws -> T {
+        try retrying(in: repository, clearing: { $0.clearLock(of: ref, olderThan: nil, notice: notice) }, update)
+    }
+
+    /// Runs `update`, which writes references of ours, under the ledger's lock; when it fails on a
+    /// lock file, `clear` removes those it may (every one held under that lock was left by a killed
+    /// process) and says whether it removed any, and `update` runs once more if so.
+    static func retrying<T>(in repository: Repository, clearing clear: (StaleLocks) -> Bool, _ update: () throws -> T) throws -> T {
         try withReferenceLock(in: repository) {
             do {
                 return try update()
             } catch let error as GitError where error.isModified {
-                guard StaleLocks(gitDirectory: repository.commonDirectory).clearLock(of: ref, olderThan: nil, notice: notice)
-                else { throw error }
+                guard clear(StaleLocks(gitDirectory: repository.commonDirectory)) else { throw error }
                 return try update()
             }
         }
