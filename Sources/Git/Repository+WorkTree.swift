@@ -291,7 +291,11 @@ extension Repository {
     ///   one); the index then holds the target's tree, which writing it as a tree confirms.
     /// * The index is read from the tree and written a second time only when the checkout left
     ///   it different from the tree (it held changes of its own, a `git add` since the snapshot).
-    public func resetHard(to commit: OID, limitingCheckoutFrom threshold: Int = Repository.parallelScanThreshold) throws {
+    ///
+    /// Returns the untracked paths the reset saw (an untracked directory may come as one path
+    /// ending in `/`): after it, the work tree holds `commit`'s files and these, nothing else.
+    @discardableResult
+    public func resetHard(to commit: OID, limitingCheckoutFrom threshold: Int = Repository.parallelScanThreshold) throws -> [String] {
         let object = try lookupObject(commit, type: GIT_OBJECT_COMMIT)
         defer { git_object_free(object) }
         var tree: OpaquePointer?
@@ -303,9 +307,16 @@ extension Repository {
         var options = git_checkout_options()
         try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "prepare checkout")
         options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue
+        let untracked = PathCollector()
+        untracked.collect(GIT_CHECKOUT_NOTIFY_UNTRACKED, of: &options)
         var confirmed = false
         if git_index_entrycount(index) >= threshold, try indexHoldsHead(index), let head = indexMatch?.tree {
-            let changedOnDisk = try status(of: index, holdingHead: true, parallelScanFrom: threshold).entries.filter { !$0.isUntracked }.map(\.path)
+            let onDisk = try status(of: index, holdingHead: true, parallelScanFrom: threshold).entries
+            let changedOnDisk = onDisk.filter { !$0.isUntracked }.map(\.path)
+            // The limited checkout sees only its paths: the status saw the untracked files, but
+            // for those the target tracks, which the checkout writes over.
+            untracked.paths = try onDisk.filter(\.isUntracked).map(\.path).filter { try entry(inTree: target, path: $0) == nil }
+            options.notify_flags = 0
             let paths = Set(try changedPaths(from: head, to: target) + changedOnDisk).sorted()
             // A path that is not UTF-8 reached Swift with its bytes replaced: only a full
             // checkout finds its file.
@@ -330,6 +341,7 @@ extension Repository {
         }
         indexMatch = IndexMatch(checksum: OID(git_index_checksum(index)!.pointee), tree: target)
         try check(git_repository_state_cleanup(pointer), "clean up the state of a merge or rebase")
+        return untracked.paths
     }
 
     /// Moves the branch HEAD is on (HEAD itself when detached) to `commit`, compare-and-swap
@@ -363,18 +375,12 @@ extension Repository {
         defer { git_object_free(object) }
         let baselineTree = try baseline.flatMap { try lookupObject($0, type: GIT_OBJECT_TREE) }
         defer { git_object_free(baselineTree) }
-        final class Blocked { var paths: [String] = [] }
-        let blocked = Blocked()
+        let blocked = PathCollector()
         var options = git_checkout_options()
         try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "prepare checkout")
         options.checkout_strategy = GIT_CHECKOUT_SAFE.rawValue
         options.baseline = baselineTree
-        options.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT.rawValue
-        options.notify_cb = { _, path, _, _, _, payload in
-            if let path { Unmanaged<Blocked>.fromOpaque(payload!).takeUnretainedValue().paths.append(String(cString: path)) }
-            return 0
-        }
-        options.notify_payload = Unmanaged.passUnretained(blocked).toOpaque()
+        blocked.collect(GIT_CHECKOUT_NOTIFY_CONFLICT, of: &options)
         let code = git_checkout_tree(pointer, object, &options)
         if code == GIT_ECONFLICT.rawValue, !blocked.paths.isEmpty { return blocked.paths }
         try check(code, "check out \(treeish.short)")
@@ -399,5 +405,21 @@ extension Repository {
         var raw = id.raw
         try check(git_object_lookup(&object, pointer, &raw, type), "look up \(id.short)")
         return object
+    }
+}
+
+/// The paths of a checkout's notifications of one kind.
+private final class PathCollector {
+    var paths: [String] = []
+
+    /// Makes the checkout of `options` notify this collector of the paths `kind` concerns; it
+    /// must outlive the checkout.
+    func collect(_ kind: git_checkout_notify_t, of options: inout git_checkout_options) {
+        options.notify_flags = kind.rawValue
+        options.notify_cb = { _, path, _, _, _, payload in
+            if let path { Unmanaged<PathCollector>.fromOpaque(payload!).takeUnretainedValue().paths.append(String(cString: path)) }
+            return 0
+        }
+        options.notify_payload = Unmanaged.passUnretained(self).toOpaque()
     }
 }

@@ -366,27 +366,34 @@ var writesOverheads: [Double] = [], writesCPU: [Double] = []
     writesCPU.append(cpuTime() - cpuStarted)
 }
 
-let ways = [cliIteration, libraryIterationTimed, writesIteration, gitIteration]
+/// `--loop-only`: the loop line alone, next to the writes alone (to profile the loop).
+let loopOnly = arguments.contains("--loop-only")
+let ways = loopOnly ? [writesIteration] : [cliIteration, libraryIterationTimed, writesIteration, gitIteration]
 for index in 0..<iterations {
     // Each iteration starts with another of the three, so none always follows the same one.
     for offset in 0..<ways.count { try ways[(index + offset) % ways.count](index) }
 }
 
 // CPU time (user + system, children included) less the evaluator's own (`sh eval.sh` alone, median).
-let evaluatorMedian = median(evaluatorCPU)
-for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
-                             ("library runOnce (in-process, one run per call)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
-                             ("the writes alone (in-process: status, stage, commit, ref, note, reset)", writesOverheads, writesCPU),
-                             ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] {
-    print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0)
-          + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean, CPU \(ms(median(cpu))) median")
+let evaluatorMedian = loopOnly ? 0 : median(evaluatorCPU)
+if !loopOnly {
+    for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
+                                 ("library runOnce (in-process, one run per call)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
+                                 ("the writes alone (in-process: status, stage, commit, ref, note, reset)", writesOverheads, writesCPU),
+                                 ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] {
+        print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0)
+              + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean, CPU \(ms(median(cpu))) median")
+    }
+    print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process); in CPU time %.1fx, %.1fx (the evaluator's %.2f ms subtracted)",
+                 median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads),
+                 median(gitCPU) / median(cliCPU.map { $0 - evaluatorMedian }), median(gitCPU) / median(libraryCPU.map { $0 - evaluatorMedian }),
+                 evaluatorMedian * 1000))
+    print(String(format: "  ratio library / the writes alone: %.2fx (wall), %.2fx (CPU)", median(libraryOverheads) / median(writesOverheads),
+                 median(libraryCPU.map { $0 - evaluatorMedian }) / median(writesCPU)))
+} else {
+    print("  " + "the writes alone (in-process: status, stage, commit, ref, note, reset)".padding(toLength: 72, withPad: " ", startingAt: 0)
+          + "\(ms(median(writesOverheads))) median")
 }
-print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process); in CPU time %.1fx, %.1fx (the evaluator's %.2f ms subtracted)",
-             median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads),
-             median(gitCPU) / median(cliCPU.map { $0 - evaluatorMedian }), median(gitCPU) / median(libraryCPU.map { $0 - evaluatorMedian }),
-             evaluatorMedian * 1000))
-print(String(format: "  ratio library / the writes alone: %.2fx (wall), %.2fx (CPU)", median(libraryOverheads) / median(writesOverheads),
-             median(libraryCPU.map { $0 - evaluatorMedian }) / median(writesCPU)))
 // A loop in process, as `git autoresearch loop` runs it: the lock held once, an agent (the same
 // two edits as `edit`, made by a script outside the project) before each evaluation. Not
 // interleaved with the ways above (one call runs every iteration); the first iteration, which
@@ -407,7 +414,7 @@ printf 'def f(x):\n    return x + %d\n' "$i" > "src/module$((i % 200)).py"
 var loopOptions = LoopOptions()
 loopOptions.agent = "sh \(agentPath)"
 loopOptions.maxRuns = iterations + 1
-var loopOverheads: [Double] = [], loopCPU: [Double] = []
+var loopOverheads: [Double] = [], loopCPU: [Double] = [], loopKept: [Bool] = []
 var previousEnd = (wall: 0.0, cpu: 0.0), loopRuns = 0
 func ownCPU() -> Double {
     var own = rusage()
@@ -418,6 +425,7 @@ _ = try loopWorkspace.loop(experiment: "bench", options: loopOptions) { outcome 
     let end = (wall: now(), cpu: ownCPU())
     if loopRuns > 0 {
         loopOverheads.append(end.wall - previousEnd.wall - outcome.record.duration - (outcome.agentDuration ?? 0))
+        loopKept.append(outcome.record.status == .keep)
         loopCPU.append(end.cpu - previousEnd.cpu)
     }
     previousEnd = end
@@ -425,7 +433,9 @@ _ = try loopWorkspace.loop(experiment: "bench", options: loopOptions) { outcome 
 }
 print("  " + "library loop (in-process, lock held once, an agent edits)".padding(toLength: 72, withPad: " ", startingAt: 0)
       + "\(ms(median(loopOverheads))) median, \(ms(loopOverheads.reduce(0, +) / Double(loopOverheads.count))) mean, own CPU \(ms(median(loopCPU))) median (\(loopOverheads.count) iterations after the first)")
-print(String(format: "  ratio loop / the writes alone: %.2fx (wall)", median(loopOverheads) / median(writesOverheads)))
+let (keeps, discards) = (zip(loopOverheads, loopKept).filter(\.1).map(\.0), zip(loopOverheads, loopKept).filter { !$0.1 }.map(\.0))
+print(String(format: "  ratio loop / the writes alone: %.2fx (wall); the loop's keeps %@, its discards %@ (medians)",
+             median(loopOverheads) / median(writesOverheads), ms(median(keeps)), ms(median(discards))))
 if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows

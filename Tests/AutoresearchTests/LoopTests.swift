@@ -259,6 +259,59 @@ struct SignalledLoop {
         #expect(error.contains(".gitignore"), "\(error)")
     }
 
+    /// After a discard the loop takes the reset's word that the work tree is clean (no status
+    /// before the agent step): the files the evaluation of a discarded candidate left, even in
+    /// a new directory, still stop the loop; the user's untracked files do not.
+    @Test func filesAnEvaluationLeftBeforeADiscardStopTheLoop() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["eval.sh": """
+            read kind arg < candidate.txt
+            if [ -f .git/leave-logs ]; then mkdir -p logs; echo trace > logs/run.txt; fi
+            echo "score: $arg"
+
+            """], message: "an evaluator that may leave a log")
+        try repo.write("notes.md", "the user's\n")
+        // Run 1 the baseline; runs 2 and 3 discards, the evaluation of run 3 leaves logs/run.txt.
+        let agent = try repo.agent("""
+            echo "value $((500 + AUTORESEARCH_ITERATION))" > candidate.txt
+            if [ "$AUTORESEARCH_ITERATION" = 3 ]; then touch .git/leave-logs; fi
+
+            """)
+        let error = failure { _ = try repo.loop(agent: agent) { $0.maxRuns = 6 } }
+        #expect(error.contains("the evaluation left files in the work tree (logs/"), "\(error)")
+        let lines = try repo.ledgerLines()
+        #expect(lines.count == 3 && lines.filter { $0.contains("status=discard") }.count == 2, "\(lines)")
+        #expect(try String(contentsOfFile: repo.path + "/notes.md", encoding: .utf8) == "the user's\n")
+        #expect(try repo.git(["status", "--porcelain"]) == "?? logs/\n?? notes.md\n")
+        try repo.fsck()
+    }
+
+    /// After a keep the loop takes the status it took while the record was written: a tracked
+    /// file the evaluation of a kept candidate changed stops the loop before the agent runs.
+    @Test func aFileTheEvaluationOfAKeepChangedStopsTheLoop() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["eval.sh": """
+            read kind arg < candidate.txt
+            if [ -f .git/change-readme ]; then echo "by the evaluation" >> README.md; fi
+            echo "score: $arg"
+
+            """, "README.md": "read me\n"], message: "an evaluator that may change a tracked file")
+        // Run 1 the baseline, run 2 a keep whose evaluation changes README.md.
+        let agent = try repo.agent("""
+            echo "value $((10 - AUTORESEARCH_ITERATION))" > candidate.txt
+            touch .git/change-readme
+            echo "$AUTORESEARCH_ITERATION" >> .git/agent-ran
+
+            """)
+        let error = failure { _ = try repo.loop(agent: agent) { $0.maxRuns = 6 } }
+        #expect(error.contains("the evaluation left files in the work tree (README.md)"), "\(error)")
+        #expect(try String(contentsOfFile: repo.path + "/.git/agent-ran", encoding: .utf8) == "2\n", "the agent ran once, after the baseline")
+        let lines = try repo.ledgerLines()
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains("status=keep") }, "\(lines)")
+        #expect(try repo.git(["status", "--porcelain"]) == " M README.md\n")
+        try repo.fsck()
+    }
+
     @Test func aSecondLoopOnTheSameExperimentIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository()
         try repo.runIteration()

@@ -146,8 +146,14 @@ import Fixtures
         try repo.write("results/out.txt", "untracked\n")
         let twin = TempRepository(adopting: repo.path + "-twin")
         #expect(try runProgram("/bin/cp", ["-a", repo.path, twin.path], in: "/").status == 0)
-        try repository.resetHard(to: base, limitingCheckoutFrom: threshold)
+        let untracked = try repository.resetHard(to: base, limitingCheckoutFrom: threshold)
         try twin.git(["reset", "-q", "--hard", base.hex])
+        // What the reset says it saw beside the base's files: git's untracked files, each under one path it names.
+        let gitsUntracked = try twin.git(["ls-files", "--others", "--exclude-standard"]).split(separator: "\n").map(String.init)
+        #expect(!gitsUntracked.isEmpty)
+        let covers = { (named: String, file: String) in named == file || (named.hasSuffix("/") && file.hasPrefix(named)) }
+        for file in gitsUntracked { #expect(untracked.contains { covers($0, file) }, "\(file) not in \(untracked)") }
+        for named in untracked { #expect(gitsUntracked.contains { covers(named, $0) }, "\(named) is no untracked file: \(gitsUntracked)") }
         for arguments in [["ls-files", "-s"], ["status", "--porcelain", "--ignored", "--untracked-files=all"],
                           ["reflog", "-1", "--format=%H %gs", "main"], ["reflog", "-1", "--format=%H %gs", "HEAD"]] {
             #expect(try repo.git(arguments) == (try twin.git(arguments)), "git \(arguments.joined(separator: " "))")

@@ -258,7 +258,10 @@ extension ExperimentContext {
     func makeCandidate(run: String, message: String?, agent: AgentInvocation?, from start: IterationStart) throws -> CandidateResult {
         var tip = start.tip
         var description = message ?? ""
-        var changes = try workTreeChanges()
+        // Mid-loop after a discard, the reset saw the work tree: it holds the tip's files alone.
+        let resetToTip = workTreeReset == tip && agent.map { $0.iteration > 1 } == true
+        workTreeReset = nil
+        var changes = resetToTip ? [] : try workTreeChanges()
         var byAgent = false
         var agentDuration: Double?
         if let agent, let best = start.best, let guarded = start.guarded, let base = start.base {

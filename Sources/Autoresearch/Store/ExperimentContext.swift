@@ -18,6 +18,10 @@ final class ExperimentContext {
     var userFiles: Set<String> = []
     /// The number of the worker in its own clone this process is (`LoopOptions.workerInClone`).
     var workerInClone: Int?
+    /// The commit of the last reset when it saw no untracked file but the paths left alone: the
+    /// work tree held that commit's files and nothing else. The loop's next candidate takes it
+    /// (`makeCandidate`): after a discard, no status is needed before the agent step.
+    var workTreeReset: OID?
     /// Configurations already read, by the id of their `.autoresearch` blob.
     private var configurations: [OID: Experiment] = [:]
 

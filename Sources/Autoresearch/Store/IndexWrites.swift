@@ -51,7 +51,8 @@ extension ExperimentContext {
 
     /// `git reset --hard base` of branch, index and work tree.
     func resetHard(to base: OID) throws {
-        try writingIndex { try movingBranches { try repository.resetHard(to: base) } }
+        let untracked = try writingIndex { try movingBranches { try repository.resetHard(to: base) } }
+        workTreeReset = untracked.isEmpty || untracked.allSatisfy(pathsLeftAlone().contains) ? base : nil
     }
 
     /// Gives the repository what an earlier process knew of the index (`Repository.indexMatch`),
