@@ -14,13 +14,14 @@ extension Repository {
     /// `GIT_AUTHOR_NAME`/`GIT_COMMITTER_NAME`, then `author.name`/`committer.name`, then
     /// `user.name` (likewise for the email, with `EMAIL` last); the time from `GIT_AUTHOR_DATE`/
     /// `GIT_COMMITTER_DATE`, else now. Where no name or email is found (CI machines), a fixed
-    /// identity. The caller frees both.
+    /// identity. Names and emails are read once per handle, as git reads its configuration once
+    /// per process (a loop sees a new `user.name` when it starts again). The caller frees both.
     func signatures() throws -> (author: UnsafeMutablePointer<git_signature>, committer: UnsafeMutablePointer<git_signature>) {
         // `getenv` for the few variables read: `ProcessInfo.environment` copies every variable into
         // a dictionary, on each call (0.3 ms of an iteration's three commits).
         func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
         // One configuration snapshot for the eight settings (each `configValue` takes its own).
-        let identities = try withConfigSnapshot { config in
+        let identities = try self.identities ?? withConfigSnapshot { config in
             try [SignatureRole.author, .committer].map { role in
                 func setting(_ name: String) throws -> String? {
                     if let value = environment("GIT_\(role.rawValue)_\(name.uppercased())") { return value }
@@ -30,6 +31,7 @@ extension Repository {
                         email: try setting("email") ?? environment("EMAIL") ?? "git-autoresearch@localhost")
             }
         }
+        self.identities = identities
         var made: [UnsafeMutablePointer<git_signature>] = []
         do {
             for (role, name, email) in identities {

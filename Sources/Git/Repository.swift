@@ -28,6 +28,9 @@ public final class Repository {
     public var indexMatch: IndexMatch?
     /// The second handle a status of a large work tree scans with (`readStatusOnTwoThreads`).
     var statusHelperHandle: Repository?
+    /// The names and emails of commits' author and committer, read on the first commit this
+    /// handle writes (`signatures`): a loop's three commits per iteration read the configuration once.
+    var identities: [(role: SignatureRole, name: String, email: String)]?
 
     /// Opens the repository at `path` exactly (a work tree or a git directory).
     public init(path: String) throws {

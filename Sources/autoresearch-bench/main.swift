@@ -435,7 +435,7 @@ print("  " + "library loop (in-process, lock held once, an agent edits)".padding
       + "\(ms(median(loopOverheads))) median, \(ms(loopOverheads.reduce(0, +) / Double(loopOverheads.count))) mean, own CPU \(ms(median(loopCPU))) median (\(loopOverheads.count) iterations after the first)")
 let (keeps, discards) = (zip(loopOverheads, loopKept).filter(\.1).map(\.0), zip(loopOverheads, loopKept).filter { !$0.1 }.map(\.0))
 print(String(format: "  ratio loop / the writes alone: %.2fx (wall); the loop's keeps %@, its discards %@ (medians)",
-             median(loopOverheads) / median(writesOverheads), ms(median(keeps)), ms(median(discards))))
+             median(loopOverheads) / median(writesOverheads), keeps.isEmpty ? "-" : ms(median(keeps)), discards.isEmpty ? "-" : ms(median(discards))))
 if option("--only", "") == "a" { exit(0) }
 
 // MARK: (b) one record as the ledger grows

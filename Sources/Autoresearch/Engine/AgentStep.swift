@@ -77,7 +77,10 @@ struct AgentContext {
         |---|---|---|---|
 
         """
-        for row in rows { prompt += "| " + row.prefix(4).map { $0.contains("|") ? $0.replacingOccurrences(of: "|", with: "\\|") : $0 }.joined(separator: " | ") + " |\n" }
+        for row in rows {
+            prompt += "| " + row.prefix(4).map { $0.utf8.contains(UInt8(ascii: "|")) ? $0.replacingOccurrences(of: "|", with: "\\|") : $0 }
+                .joined(separator: " | ") + " |\n"
+        }
         if rows.isEmpty { prompt += "| (none yet) | | | |\n" }
         try AgentContext.replace(promptPath, with: prompt)
     }
