@@ -375,24 +375,21 @@ for index in 0..<iterations {
 }
 
 // CPU time (user + system, children included) less the evaluator's own (`sh eval.sh` alone, median).
-let evaluatorMedian = loopOnly ? 0 : median(evaluatorCPU)
+let evaluatorMedian = evaluatorCPU.isEmpty ? 0 : median(evaluatorCPU)
+for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
+                             ("library runOnce (in-process, one run per call)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
+                             ("the writes alone (in-process: status, stage, commit, ref, note, reset)", writesOverheads, writesCPU),
+                             ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] where !values.isEmpty {
+    print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0)
+          + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean, CPU \(ms(median(cpu))) median")
+}
 if !loopOnly {
-    for (label, values, cpu) in [("git autoresearch run (one CLI process per iteration)", cliOverheads, cliCPU.map { $0 - evaluatorMedian }),
-                                 ("library runOnce (in-process, one run per call)", libraryOverheads, libraryCPU.map { $0 - evaluatorMedian }),
-                                 ("the writes alone (in-process: status, stage, commit, ref, note, reset)", writesOverheads, writesCPU),
-                                 ("git CLI: add, commit, rev-parse, notes append, update-ref, reset", gitOverheads, gitCPU)] {
-        print("  " + label.padding(toLength: 72, withPad: " ", startingAt: 0)
-              + "\(ms(median(values))) median, \(ms(values.reduce(0, +) / Double(values.count))) mean, CPU \(ms(median(cpu))) median")
-    }
     print(String(format: "  ratio git CLI / tool: %.1fx (CLI process), %.1fx (in-process); in CPU time %.1fx, %.1fx (the evaluator's %.2f ms subtracted)",
                  median(gitOverheads) / median(cliOverheads), median(gitOverheads) / median(libraryOverheads),
                  median(gitCPU) / median(cliCPU.map { $0 - evaluatorMedian }), median(gitCPU) / median(libraryCPU.map { $0 - evaluatorMedian }),
                  evaluatorMedian * 1000))
     print(String(format: "  ratio library / the writes alone: %.2fx (wall), %.2fx (CPU)", median(libraryOverheads) / median(writesOverheads),
                  median(libraryCPU.map { $0 - evaluatorMedian }) / median(writesCPU)))
-} else {
-    print("  " + "the writes alone (in-process: status, stage, commit, ref, note, reset)".padding(toLength: 72, withPad: " ", startingAt: 0)
-          + "\(ms(median(writesOverheads))) median")
 }
 // A loop in process, as `git autoresearch loop` runs it: the lock held once, an agent (the same
 // two edits as `edit`, made by a script outside the project) before each evaluation. Not

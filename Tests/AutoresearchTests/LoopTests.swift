@@ -286,8 +286,8 @@ struct SignalledLoop {
         try repo.fsck()
     }
 
-    /// After a keep the loop takes the status it took while the record was written: a tracked
-    /// file the evaluation of a kept candidate changed stops the loop before the agent runs.
+    /// After a keep no reset vouches for the work tree: the status before the agent step still
+    /// finds a tracked file the evaluation of the kept candidate changed, and the loop stops.
     @Test func aFileTheEvaluationOfAKeepChangedStopsTheLoop() throws {
         let repo = try scenarioRepository()
         try repo.commitFiles(["eval.sh": """

@@ -258,7 +258,8 @@ extension ExperimentContext {
     func makeCandidate(run: String, message: String?, agent: AgentInvocation?, from start: IterationStart) throws -> CandidateResult {
         var tip = start.tip
         var description = message ?? ""
-        // Mid-loop after a discard, the reset saw the work tree: it holds the tip's files alone.
+        // Mid-loop after a discard, the reset saw the work tree: it holds the tip's files and
+        // the paths left alone, nothing else.
         let resetToTip = workTreeReset == tip && agent.map { $0.iteration > 1 } == true
         workTreeReset = nil
         var changes = resetToTip ? [] : try workTreeChanges()
