@@ -289,13 +289,18 @@ extension Repository {
     ///   tree, the checkout is limited to the paths HEAD's tree and the target differ in and the
     ///   tracked files changed on disk (a status, on two threads, where the checkout scans on
     ///   one); the index then holds the target's tree, which writing it as a tree confirms.
+    /// * With `workTreeHoldsHead` (the caller knows, from a `WorkTreeWatch`, that the work tree
+    ///   holds HEAD's files and no untracked file it did not already see), the same at any size,
+    ///   without the status: only the paths HEAD's tree and the target differ in are written.
     /// * The index is read from the tree and written a second time only when the checkout left
     ///   it different from the tree (it held changes of its own, a `git add` since the snapshot).
     ///
     /// Returns the untracked paths the reset saw (an untracked directory may come as one path
-    /// ending in `/`): after it, the work tree holds `commit`'s files and these, nothing else.
+    /// ending in `/`; none with `workTreeHoldsHead`): after it, the work tree holds `commit`'s
+    /// files and these, nothing else.
     @discardableResult
-    public func resetHard(to commit: OID, limitingCheckoutFrom threshold: Int = Repository.parallelScanThreshold) throws -> [String] {
+    public func resetHard(to commit: OID, workTreeHoldsHead: Bool = false,
+                          limitingCheckoutFrom threshold: Int = Repository.parallelScanThreshold) throws -> [String] {
         let object = try lookupObject(commit, type: GIT_OBJECT_COMMIT)
         defer { git_object_free(object) }
         var tree: OpaquePointer?
@@ -310,13 +315,16 @@ extension Repository {
         let untracked = PathCollector()
         untracked.collect(GIT_CHECKOUT_NOTIFY_UNTRACKED, of: &options)
         var confirmed = false
-        if git_index_entrycount(index) >= threshold, try indexHoldsHead(index), let head = indexMatch?.tree {
-            let onDisk = try status(of: index, holdingHead: true, parallelScanFrom: threshold).entries
-            let changedOnDisk = onDisk.filter { !$0.isUntracked }.map(\.path)
-            // The limited checkout sees only its paths: the status saw the untracked files, but
-            // for those the target tracks, which the checkout writes over.
-            untracked.paths = try onDisk.filter(\.isUntracked).map(\.path).filter { try entry(inTree: target, path: $0) == nil }
+        if workTreeHoldsHead || git_index_entrycount(index) >= threshold, try indexHoldsHead(index), let head = indexMatch?.tree {
             options.notify_flags = 0
+            var changedOnDisk: [String] = []
+            if !workTreeHoldsHead {
+                let onDisk = try status(of: index, holdingHead: true, parallelScanFrom: threshold).entries
+                changedOnDisk = onDisk.filter { !$0.isUntracked }.map(\.path)
+                // The limited checkout sees only its paths: the status saw the untracked files, but
+                // for those the target tracks, which the checkout writes over.
+                untracked.paths = try onDisk.filter(\.isUntracked).map(\.path).filter { try entry(inTree: target, path: $0) == nil }
+            }
             let paths = Set(try changedPaths(from: head, to: target) + changedOnDisk).sorted()
             // A path that is not UTF-8 reached Swift with its bytes replaced: only a full
             // checkout finds its file.

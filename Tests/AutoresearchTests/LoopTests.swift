@@ -312,6 +312,39 @@ struct SignalledLoop {
         try repo.fsck()
     }
 
+    /// A discard whose evaluation changed nothing git shows (it wrote an ignored log) resets only
+    /// the paths its candidate changed; one whose evaluation changed a tracked file resets all.
+    /// Either way the work tree ends as `git reset --hard` leaves it, the user's file untouched.
+    @Test func discardsPutBackWhatTheCandidateAndTheEvaluationChanged() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["eval.sh": """
+            read kind arg < candidate.txt
+            echo "evaluated $arg" >> eval.log
+            if [ -f .git/change-readme ]; then rm .git/change-readme; echo "by the evaluation" >> README.md; fi
+            echo "score: $arg"
+
+            """, "README.md": "read me\n", "old.txt": "old\n", ".gitignore": "*.pid\n*.log\n"], message: "an evaluator that logs")
+        try repo.write("notes.md", "the user's\n")
+        // Run 1 the baseline; runs 2 to 4 discards, each adding a file in a new directory and
+        // removing one; the evaluation of run 4, the last, changes README.md.
+        let agent = try repo.agent("""
+            echo "value $((20 + AUTORESEARCH_ITERATION))" > candidate.txt
+            mkdir -p "extra/$AUTORESEARCH_ITERATION" && echo new > "extra/$AUTORESEARCH_ITERATION/new.txt"
+            rm -f old.txt
+            if [ "$AUTORESEARCH_ITERATION" = 4 ]; then touch .git/change-readme; fi
+
+            """)
+        _ = try repo.loop(agent: agent) { $0.maxRuns = 4 }
+        let lines = try repo.ledgerLines()
+        #expect(lines.count == 4 && lines.filter { $0.contains("status=discard") }.count == 3, "\(lines)")
+        #expect(try repo.git(["status", "--porcelain"]) == "?? notes.md\n")
+        for (file, text) in ["README.md": "read me\n", "old.txt": "old\n", "candidate.txt": "value 10\n", "notes.md": "the user's\n"] {
+            #expect(try String(contentsOfFile: repo.path + "/" + file, encoding: .utf8) == text, "\(file)")
+        }
+        #expect(!repo.exists("extra"))
+        try repo.fsck()
+    }
+
     @Test func aSecondLoopOnTheSameExperimentIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository()
         try repo.runIteration()

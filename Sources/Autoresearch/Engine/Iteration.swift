@@ -198,8 +198,11 @@ extension ExperimentContext {
         }
         // Looked for before a reset, which moves the times of the directories it writes into.
         var newFiles = try directoriesBefore.map(filesAppeared(since:)) ?? []
+        // Nothing changed since the status that made the candidate: the work tree holds its files.
+        let quiet = workTreeWatch?.isQuiet() == true
+        if record.status == .keep, quiet { workTreeReset = candidate.commit }
         if record.status != .keep, let base = start.base {
-            try resetHard(to: base)
+            try resetHard(to: base, workTreeHoldsHead: quiet)
             if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
             // A file the candidate had deleted and the evaluation wrote again: the reset put back the base's.
             if !newFiles.isEmpty { newFiles = try repository.untrackedFiles(among: newFiles) }
@@ -258,9 +261,10 @@ extension ExperimentContext {
     func makeCandidate(run: String, message: String?, agent: AgentInvocation?, from start: IterationStart) throws -> CandidateResult {
         var tip = start.tip
         var description = message ?? ""
-        // Mid-loop after a discard, the reset saw the work tree: it holds the tip's files and
-        // the paths left alone, nothing else.
-        let resetToTip = workTreeReset == tip && agent.map { $0.iteration > 1 } == true
+        // Mid-loop after a discard, the reset saw the work tree (or, after a keep, the watch saw
+        // nothing change since the snapshot): it holds the tip's files and the paths left alone,
+        // nothing else, unless the watch saw something since.
+        let resetToTip = workTreeReset == tip && agent.map { $0.iteration > 1 } == true && workTreeWatch?.isQuiet() != false
         workTreeReset = nil
         var changes = resetToTip ? [] : try workTreeChanges()
         var byAgent = false
@@ -279,6 +283,8 @@ extension ExperimentContext {
                     agentDuration = duration
                 }
                 tip = try self.tip(of: start.branch)
+                // Watched from before the status: the evaluation's changes are seen without one.
+                watchWorkTree()
                 changes = try workTreeChanges()
                 byAgent = true
             }

@@ -22,6 +22,13 @@ final class ExperimentContext {
     /// work tree held that commit's files and nothing else. The loop's next candidate takes it
     /// (`makeCandidate`): after a discard, no status is needed before the agent step.
     var workTreeReset: OID?
+    /// A loop's watch on the work tree (`WorkTreeWatch`), set at its first agent step: while
+    /// it saw nothing change from the status after an agent step to the end of the evaluation,
+    /// a keep needs no status before the next agent step, and a discard's reset writes only the
+    /// paths the candidate changed. Nil outside a loop with an agent, or where the kernel has no watch.
+    var workTreeWatch: WorkTreeWatch?
+    /// Whether a watch was tried (`watchWorkTree`): one the kernel refused is not tried again.
+    var workTreeWatchTried = false
     /// Configurations already read, by the id of their `.autoresearch` blob.
     private var configurations: [OID: Experiment] = [:]
 

@@ -49,10 +49,34 @@ extension ExperimentContext {
         }, body)
     }
 
-    /// `git reset --hard base` of branch, index and work tree.
-    func resetHard(to base: OID) throws {
-        let untracked = try writingIndex { try movingBranches { try repository.resetHard(to: base) } }
+    /// `git reset --hard base` of branch, index and work tree. `workTreeHoldsHead`: the work
+    /// tree is known to hold HEAD's files and the paths left alone (`Repository.resetHard`).
+    func resetHard(to base: OID, workTreeHoldsHead: Bool = false) throws {
+        let untracked = try writingIndex {
+            try movingBranches { try repository.resetHard(to: base, workTreeHoldsHead: workTreeHoldsHead) }
+        }
         workTreeReset = untracked.isEmpty || untracked.allSatisfy(pathsLeftAlone().contains) ? base : nil
+        // What the reset wrote is no change of anyone else's.
+        startQuietPeriod()
+    }
+
+    /// Starts a quiet period of the loop's watch on the work tree, setting the watch up on the
+    /// first call; a watch the kernel stops serving is dropped (every later step takes a status).
+    func startQuietPeriod() {
+        if let watch = workTreeWatch {
+            if !watch.startQuietPeriod() { workTreeWatch = nil }
+        }
+    }
+
+    /// Sets up the loop's watch on the work tree (once; nothing when the kernel refuses) and
+    /// starts its quiet period.
+    func watchWorkTree() {
+        if workTreeWatch == nil, !workTreeWatchTried {
+            workTreeWatchTried = true
+            workTreeWatch = WorkTreeWatch(repository)
+        } else {
+            startQuietPeriod()
+        }
     }
 
     /// Gives the repository what an earlier process knew of the index (`Repository.indexMatch`),

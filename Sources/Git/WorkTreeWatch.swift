@@ -1,0 +1,163 @@
+import Clibgit2
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the kernel reports of changes in a work tree (inotify), so that a caller can tell,
+/// without scanning it, that nothing a status would show changed for a while: a quiet period
+/// starts (`startQuietPeriod`), and `isQuiet` says whether anything happened since.
+///
+/// Every directory a status looks into is watched: the work tree's directories but `.git` and
+/// the ignored ones (an ignored one with tracked files is watched). A new directory is watched
+/// from the next quiet period on (its creation breaks the current one). A change to an ignored
+/// path does not break a quiet period; anything else does: a file written, created, removed,
+/// renamed or with its mode or times changed, a watched directory gone, the kernel's queue
+/// overflowed (all watches are then set again at the next period).
+///
+/// Not reported by the kernel, so not seen here: writes through a shared memory mapping, and
+/// changes made by another machine to a network file system. The watch is for a loop's own
+/// child processes on this machine.
+public final class WorkTreeWatch {
+    private let repository: Repository
+    /// The top of the work tree, with a trailing slash.
+    private let root: String
+    private var descriptor: Int32 = -1
+    /// The directory (relative, "" or ending in "/") of each watch.
+    private var directories: [Int32: String] = [:]
+    /// Directories created since the last period started, watched when the next starts.
+    private var created: [String] = []
+    private var changed = false
+    /// The queue overflowed or a watch could not be set: every watch is set again.
+    private var lost = false
+
+    /// What a watch reports: contents, metadata, names coming and going, the directory itself.
+    private static let events = UInt32(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM
+        | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+
+    /// Watches the work tree of `repository`; nil when it has none or the kernel refuses (no
+    /// inotify, or more directories than `fs.inotify.max_user_watches` allows).
+    public init?(_ repository: Repository) {
+        guard let workdir = repository.workdir else { return nil }
+        self.repository = repository
+        root = workdir.hasSuffix("/") ? workdir : workdir + "/"
+        guard setWatches() else { return nil }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// Forgets what happened so far: from now on, `isQuiet` says whether anything changed.
+    /// Returns false when the watch can no longer be set up (the caller should drop it).
+    public func startQuietPeriod() -> Bool {
+        readEvents()
+        if lost { return setWatches() }
+        for directory in created where looksInto(directory) && !watch(directory) { return setWatches() }
+        created = []
+        changed = false
+        return true
+    }
+
+    /// True when nothing a status would show changed since the quiet period started.
+    public func isQuiet() -> Bool {
+        readEvents()
+        return !changed && !lost
+    }
+
+    /// Sets a watch on every directory afresh; false when the kernel refuses.
+    private func setWatches() -> Bool {
+        if descriptor >= 0 { close(descriptor) }
+        directories = [:]
+        (created, changed, lost) = ([], false, false)
+        descriptor = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
+        return descriptor >= 0 && watch("")
+    }
+
+    /// Watches `directory` and the directories under it that a status looks into; false when
+    /// the kernel refused a watch. A directory gone meanwhile is no failure: its parent reported it.
+    private func watch(_ directory: String) -> Bool {
+        let path = root + directory
+        let watchDescriptor = inotify_add_watch(descriptor, path, Self.events)
+        guard watchDescriptor >= 0 else { return errno == ENOENT || errno == ENOTDIR }
+        directories[watchDescriptor] = directory
+        guard let stream = opendir(path) else { return true }
+        defer { closedir(stream) }
+        var subdirectories: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name != ".", name != "..", !(directory.isEmpty && name == ".git") else { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                isDirectory = lstat(path + name, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            }
+            if isDirectory { subdirectories.append(directory + name + "/") }
+        }
+        return subdirectories.allSatisfy { !looksInto($0) || watch($0) }
+    }
+
+    /// Whether a status looks into `directory` (ending in "/"): not ignored, or holding tracked files.
+    private func looksInto(_ directory: String) -> Bool {
+        !isIgnored(directory) || tracks(directory)
+    }
+
+    private func isIgnored(_ path: String) -> Bool {
+        var ignored: Int32 = 0
+        return git_ignore_path_is_ignored(&ignored, repository.pointer, path) == 0 && ignored != 0
+    }
+
+    /// Whether the index has `path` (a file) or entries under it (a directory, ending in "/").
+    private func tracks(_ path: String) -> Bool {
+        var index: OpaquePointer?
+        guard git_repository_index(&index, repository.pointer) == 0 else { return true }
+        defer { git_index_free(index) }
+        if path.hasSuffix("/") { return git_index_find_prefix(nil, index, path) == 0 }
+        return git_index_get_bypath(index, path, 0) != nil
+    }
+
+    /// Reads the events queued so far into `changed`, `created` and `lost`.
+    private func readEvents() {
+        guard descriptor >= 0 else { return }
+        let header = MemoryLayout<inotify_event>.size
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var paths: Set<String> = []
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            buffer.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset + header <= count {
+                    let watchDescriptor = bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+                    let mask = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                    let length = Int(bytes.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                    let name = String(decoding: bytes[(offset + header)..<min(offset + header + length, count)].prefix { $0 != 0 }, as: UTF8.self)
+                    offset += header + length
+                    if mask & UInt32(IN_Q_OVERFLOW) != 0 { lost = true; continue }
+                    if mask & UInt32(IN_IGNORED) != 0 {
+                        if directories.removeValue(forKey: watchDescriptor) == "" { lost = true }
+                        changed = true
+                        continue
+                    }
+                    guard let directory = directories[watchDescriptor] else { continue }
+                    guard !name.isEmpty else {
+                        // The directory itself: moved or removed (the top: every watch is set again), or its mode changed.
+                        if directory.isEmpty && mask & UInt32(IN_MOVE_SELF | IN_DELETE_SELF) != 0 { lost = true }
+                        changed = true
+                        continue
+                    }
+                    let isDirectory = mask & UInt32(IN_ISDIR) != 0
+                    let path = directory + name + (isDirectory ? "/" : "")
+                    if isDirectory && mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { created.append(path) }
+                    paths.insert(path)
+                }
+            }
+        }
+        // A change to an ignored path is no change to a status, unless the path is tracked; the
+        // files that say what is ignored, or how a file reads, always count.
+        if !changed {
+            changed = paths.contains { path in
+                let name = path.split(separator: "/").last ?? ""
+                return name == ".gitignore" || name == ".gitattributes" || !isIgnored(path) || tracks(path)
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+@testable import Git
+import Testing
+import Fixtures
+
+/// What a `WorkTreeWatch` calls quiet: nothing a status would show changed. Every case is checked
+/// against `git status` (a change the watch must see makes git's status differ).
+@Suite struct WorkTreeWatchTests {
+    /// A project with a tracked file, an ignored directory holding one tracked file (added with
+    /// `-f`), an ignored log, and the user's untracked directory.
+    static func project() throws -> (TempRepository, WorkTreeWatch) {
+        let repo = try TempRepository()
+        try repo.commitFiles([".gitignore": "build/\n*.log\n__pycache__/\n", "src/main.py": "print(1)\n", "README.md": "read me\n"])
+        try repo.write("build/config.h", "#define X 1\n")
+        try repo.git(["add", "-f", "build/config.h"])
+        try repo.git(["commit", "-q", "-m", "a tracked file in an ignored directory"])
+        try repo.write("notes/idea.txt", "the user's\n")
+        try repo.write("run.log", "ignored\n")
+        return (repo, try #require(WorkTreeWatch(try Repository(path: repo.path))))
+    }
+
+    @Test func changesToIgnoredPathsKeepItQuiet() throws {
+        let (repo, watch) = try Self.project()
+        let status = try repo.git(["status", "--porcelain"])
+        #expect(watch.isQuiet())
+        // Written in place: an atomic write's temporary file has a name nothing ignores.
+        let writeInPlace = { (path: String, text: String) in
+            try FileManager.default.createDirectory(atPath: repo.path + "/" + (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try text.write(toFile: repo.path + "/" + path, atomically: false, encoding: .utf8)
+        }
+        try writeInPlace("run.log", "more\n")
+        try writeInPlace("build/out.o", "object\n")
+        try writeInPlace("src/__pycache__/main.pyc", "an ignored new directory\n")
+        #expect(watch.isQuiet())
+        #expect(try repo.git(["status", "--porcelain"]) == status)
+    }
+
+    /// Each change git's status shows breaks a quiet period; a new one starts quiet.
+    @Test(arguments: ["modify", "create", "remove", "rename", "chmod", "tracked in ignored", "user's directory", "new directory",
+                      "gitignore", "touch"])
+    func aChangeGitsStatusShowsBreaksIt(change: String) throws {
+        let (repo, watch) = try Self.project()
+        let before = try repo.git(["status", "--porcelain", "-uall"])
+        let path = { repo.path + "/" + $0 }
+        switch change {
+        case "modify": try repo.write("src/main.py", "print(2)\n")
+        case "create": try repo.write("src/new.py", "new\n")
+        case "remove": #expect(unlink(path("README.md")) == 0)
+        case "rename": #expect(rename(path("src/main.py"), path("src/other.py")) == 0)
+        case "chmod": #expect(chmod(path("src/main.py"), 0o755) == 0)
+        case "tracked in ignored": try repo.write("build/config.h", "#define X 2\n")
+        case "user's directory": try repo.write("notes/second.txt", "more of the user's\n")
+        case "new directory": try repo.write("data/new.csv", "1,2\n")
+        case "gitignore": try repo.write(".gitignore", "build/\n__pycache__/\n")
+        default:
+            // Times only: git's status shows nothing, but it reads the file again; a change for the watch.
+            var times = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path("src/main.py"), &times, 0) == 0)
+        }
+        if change != "touch" { #expect(try repo.git(["status", "--porcelain", "-uall"]) != before) }
+        #expect(!watch.isQuiet())
+        #expect(watch.startQuietPeriod())
+        #expect(watch.isQuiet())
+    }
+
+    /// A directory created in one period is watched in the next: a file written into it then breaks that one.
+    @Test func aNewDirectoryIsWatchedFromTheNextPeriod() throws {
+        let (repo, watch) = try Self.project()
+        try repo.write("data/a/first.csv", "1\n")
+        #expect(!watch.isQuiet())
+        #expect(watch.startQuietPeriod())
+        #expect(watch.isQuiet())
+        try repo.write("data/a/second.csv", "2\n")
+        #expect(!watch.isQuiet())
+    }
+
+    /// More events than the kernel queues: the period is broken, and the next one sets every watch again.
+    @Test func aQueueOverflowBreaksThePeriodAndTheWatchesAreSetAgain() throws {
+        let (repo, watch) = try Self.project()
+        let first = open(repo.path + "/run.log", O_WRONLY | O_APPEND), second = open(repo.path + "/build/out.o", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        defer { close(first); close(second) }
+        let queued = Int(try String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 16384
+        // Two files in turn: the kernel merges an event only with an identical one just before it.
+        for _ in 0...(queued / 2 + 1) {
+            #expect(write(first, "x", 1) == 1 && write(second, "y", 1) == 1)
+        }
+        #expect(!watch.isQuiet(), "the changes are to ignored files: only the overflow breaks the period")
+        #expect(watch.startQuietPeriod())
+        #expect(watch.isQuiet())
+        try repo.write("src/main.py", "print(3)\n")
+        #expect(!watch.isQuiet())
+    }
+
+    /// With the work tree known to hold HEAD's files, the reset writes only the paths HEAD and the
+    /// target differ in, and leaves what `git reset --hard` leaves.
+    @Test func aResetOfAWorkTreeHoldingHeadLeavesWhatGitsResetLeaves() throws {
+        let repo = try ParallelStatusTests.trickyRepository()
+        try repo.write("only-in-base.txt", "base\n")
+        try repo.git(["add", "-A"])
+        try repo.git(["commit", "-q", "-m", "base"])
+        let base = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        try repo.write("src/d1/f1.py", "candidate\n")
+        try repo.write("src/d4/added.py", "candidate\n")
+        try repo.git(["rm", "-q", "-r", "src/d10", "only-in-base.txt"])
+        chmod(repo.path + "/src/d2/f3.py", 0o755)
+        try repo.git(["add", "-A"])
+        try repo.git(["commit", "-q", "-m", "candidate"])
+        let candidate = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        let repository = try Repository(path: repo.path)
+        try repository.resetHard(to: candidate)
+        try repo.write("results/out.txt", "untracked, seen before\n")
+        let twin = TempRepository(adopting: repo.path + "-twin")
+        #expect(try runProgram("/bin/cp", ["-a", repo.path, twin.path], in: "/").status == 0)
+        #expect(try repository.resetHard(to: base, workTreeHoldsHead: true).isEmpty)
+        try twin.git(["reset", "-q", "--hard", base.hex])
+        for arguments in [["ls-files", "-s"], ["status", "--porcelain", "--ignored", "--untracked-files=all"],
+                          ["reflog", "-1", "--format=%H %gs", "main"]] {
+            #expect(try repo.git(arguments) == (try twin.git(arguments)), "git \(arguments.joined(separator: " "))")
+        }
+        #expect(try ParallelStatusTests.contents(of: repo.path) == (try ParallelStatusTests.contents(of: twin.path)))
+        #expect(repository.indexMatch?.tree.hex == (try repo.gitLine("rev-parse", "HEAD^{tree}")))
+        try repo.fsck()
+    }
+}
