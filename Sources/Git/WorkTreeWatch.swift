@@ -5,7 +5,9 @@ import Glibc
 
 /// What the kernel reports of changes in a work tree (inotify), so that a caller can tell,
 /// without scanning it, that nothing a status would show changed for a while: a quiet period
-/// starts (`startQuietPeriod`), and `isQuiet` says whether anything happened since.
+/// starts (`startQuietPeriod`), and `isQuiet` says whether anything happened since. The start of
+/// the next period says which paths the events of the last one named, so a status can look at
+/// those alone.
 ///
 /// Every directory a status looks into is watched: the work tree's directories but `.git` and
 /// the ignored ones (an ignored one with tracked files is watched). A new directory is watched
@@ -27,8 +29,15 @@ public final class WorkTreeWatch {
     /// Directories created since the last period started, watched when the next starts.
     private var created: [String] = []
     private var changed = false
-    /// The queue overflowed or a watch could not be set: every watch is set again.
+    /// The paths the events of this period named (a directory's with a trailing "/").
+    private var touched: Set<String> = []
+    /// The queue overflowed, the top directory went, or a watch could not be set: every watch
+    /// is set again, and what this period touched is unknown.
     private var lost = false
+    /// The kernel refused to set the watches again: the watch serves no more.
+    public private(set) var isBroken = false
+    /// Past this many paths touched in a period, a status of the whole work tree is as cheap.
+    private static let touchedLimit = 10_000
 
     /// What a watch reports: contents, metadata, names coming and going, the directory itself.
     private static let events = UInt32(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM
@@ -40,33 +49,40 @@ public final class WorkTreeWatch {
         guard let workdir = repository.workdir else { return nil }
         self.repository = repository
         root = workdir.hasSuffix("/") ? workdir : workdir + "/"
-        guard setWatches() else { return nil }
+        guard setWatches() else {
+            if descriptor >= 0 { close(descriptor) }
+            return nil
+        }
     }
 
     deinit { if descriptor >= 0 { close(descriptor) } }
 
-    /// Forgets what happened so far: from now on, `isQuiet` says whether anything changed.
-    /// Returns false when the watch can no longer be set up (the caller should drop it).
-    public func startQuietPeriod() -> Bool {
+    /// Ends the quiet period and starts the next: from now on, `isQuiet` says whether anything
+    /// changed. Returns the paths the events of the period that ended named (ignored ones
+    /// too; a directory's path, ending in "/", stands for everything under it), or nil when they
+    /// are unknown (the watches were set again, or there were too many).
+    public func startQuietPeriod() -> [String]? {
         readEvents()
-        if lost { return setWatches() }
-        for directory in created where looksInto(directory) && !watch(directory) { return setWatches() }
-        created = []
-        changed = false
-        return true
+        let paths = lost || touched.count > Self.touchedLimit ? nil : touched.sorted()
+        if lost || created.contains(where: { looksInto($0) && !watch($0) }) {
+            isBroken = !setWatches()
+            return nil
+        }
+        (created, changed, touched) = ([], false, [])
+        return paths
     }
 
     /// True when nothing a status would show changed since the quiet period started.
     public func isQuiet() -> Bool {
         readEvents()
-        return !changed && !lost
+        return !changed && !lost && !isBroken
     }
 
     /// Sets a watch on every directory afresh; false when the kernel refuses.
     private func setWatches() -> Bool {
         if descriptor >= 0 { close(descriptor) }
         directories = [:]
-        (created, changed, lost) = ([], false, false)
+        (created, changed, touched, lost) = ([], false, [], false)
         descriptor = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
         return descriptor >= 0 && watch("")
     }
@@ -133,14 +149,16 @@ public final class WorkTreeWatch {
                     offset += header + length
                     if mask & UInt32(IN_Q_OVERFLOW) != 0 { lost = true; continue }
                     if mask & UInt32(IN_IGNORED) != 0 {
-                        if directories.removeValue(forKey: watchDescriptor) == "" { lost = true }
+                        if let directory = directories.removeValue(forKey: watchDescriptor) {
+                            if directory.isEmpty { lost = true } else { touched.insert(directory) }
+                        }
                         changed = true
                         continue
                     }
                     guard let directory = directories[watchDescriptor] else { continue }
                     guard !name.isEmpty else {
                         // The directory itself: moved or removed (the top: every watch is set again), or its mode changed.
-                        if directory.isEmpty && mask & UInt32(IN_MOVE_SELF | IN_DELETE_SELF) != 0 { lost = true }
+                        if directory.isEmpty { lost = true } else { touched.insert(directory) }
                         changed = true
                         continue
                     }
@@ -148,6 +166,7 @@ public final class WorkTreeWatch {
                     let path = directory + name + (isDirectory ? "/" : "")
                     if isDirectory && mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { created.append(path) }
                     paths.insert(path)
+                    touched.insert(path)
                 }
             }
         }

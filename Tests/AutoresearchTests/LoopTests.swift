@@ -345,6 +345,39 @@ struct SignalledLoop {
         try repo.fsck()
     }
 
+    /// Mid-loop the status after the agent step looks only at the paths the watch saw the step
+    /// touch: every kind of change still makes it into the candidate (the branch ends holding
+    /// the work tree, the ignored file and the user's file aside), and each commit has the
+    /// files its agent step changed.
+    @Test func eachCandidateHoldsEveryChangeItsAgentStepMade() throws {
+        let repo = try scenarioRepository()
+        try repo.commitFiles(["lib/a.py": "a\n", "lib/b.py": "b\n", "tools/run.sh": "echo run\n", ".gitignore": "*.pid\n*.log\n"],
+                             message: "more files")
+        try repo.write("notes.md", "the user's\n")
+        let agent = try repo.agent("""
+            i=$AUTORESEARCH_ITERATION
+            echo "value $((10 - i))" > candidate.txt
+            echo "log $i" >> agent.log
+            case $i in
+              2) mkdir -p "deep/$i/er" && echo new > "deep/$i/er/file.txt" ;;
+              3) echo glob > 'lib/a[1]*.py'; chmod +x tools/run.sh ;;
+              4) rm -r lib ;;
+              5) mv tools tools2 ;;
+            esac
+
+            """)
+        _ = try repo.loop(agent: agent) { $0.maxRuns = 5 }
+        let lines = try repo.ledgerLines()
+        #expect(lines.count == 5 && lines.allSatisfy { $0.contains("status=keep") }, "\(lines)")
+        #expect(try repo.git(["status", "--porcelain"]) == "?? notes.md\n")
+        let changed = { (run: Int) in try repo.git(["show", "--format=", "--name-status", "autoresearch/s~\(5 - run)"]) }
+        #expect(try changed(2) == "M\tcandidate.txt\nA\tdeep/2/er/file.txt\n")
+        #expect(try changed(3) == "M\tcandidate.txt\nA\tlib/a[1]*.py\nM\ttools/run.sh\n")
+        #expect(try changed(4) == "M\tcandidate.txt\nD\tlib/a.py\nD\tlib/a[1]*.py\nD\tlib/b.py\n")
+        #expect(try changed(5) == "M\tcandidate.txt\nR100\ttools/run.sh\ttools2/run.sh\n")
+        try repo.fsck()
+    }
+
     @Test func aSecondLoopOnTheSameExperimentIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository()
         try repo.runIteration()

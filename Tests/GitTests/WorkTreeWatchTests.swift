@@ -60,7 +60,7 @@ import Fixtures
         }
         if change != "touch" { #expect(try repo.git(["status", "--porcelain", "-uall"]) != before) }
         #expect(!watch.isQuiet())
-        #expect(watch.startQuietPeriod())
+        #expect(watch.startQuietPeriod() != nil)
         #expect(watch.isQuiet())
     }
 
@@ -69,7 +69,7 @@ import Fixtures
         let (repo, watch) = try Self.project()
         try repo.write("data/a/first.csv", "1\n")
         #expect(!watch.isQuiet())
-        #expect(watch.startQuietPeriod())
+        #expect(watch.startQuietPeriod() != nil)
         #expect(watch.isQuiet())
         try repo.write("data/a/second.csv", "2\n")
         #expect(!watch.isQuiet())
@@ -87,10 +87,39 @@ import Fixtures
             #expect(write(first, "x", 1) == 1 && write(second, "y", 1) == 1)
         }
         #expect(!watch.isQuiet(), "the changes are to ignored files: only the overflow breaks the period")
-        #expect(watch.startQuietPeriod())
+        #expect(watch.startQuietPeriod() == nil, "what the period touched is unknown")
+        #expect(!watch.isBroken)
         #expect(watch.isQuiet())
         try repo.write("src/main.py", "print(3)\n")
         #expect(!watch.isQuiet())
+    }
+
+    /// The paths a period touched are all a status needs: limited to them, it finds what the
+    /// status of the whole work tree finds, for changes of every kind.
+    @Test func aStatusOfThePathsAPeriodTouchedIsTheWholeStatus() throws {
+        let (repo, _) = try Self.project()
+        try repo.commitFiles(["old/a.txt": "a\n", "old/deep/b.txt": "b\n", "src/keep.py": "keep\n", "src/gone.py": "gone\n"])
+        let repository = try Repository(path: repo.path)
+        let head = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        try repository.resetHard(to: head)
+        let watch = try #require(WorkTreeWatch(repository))
+        #expect(try repository.workTreeStatus(limitedTo: []).entries.isEmpty)
+        try repo.write("src/main.py", "print(2)\n")
+        try repo.write("new/one/two/three.txt", "nested\n")
+        try repo.write("src/a[1]*.txt", "a name with glob characters\n")
+        try repo.write("build/config.h", "#define X 2\n")
+        try repo.write("notes/second.txt", "the user's\n")
+        try repo.write("run.log", "ignored\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/old")
+        #expect(rename(repo.path + "/src/gone.py", repo.path + "/src/moved.py") == 0)
+        #expect(chmod(repo.path + "/src/keep.py", 0o755) == 0)
+        let touched = try #require(watch.startQuietPeriod())
+        // The user's untracked file was there before the period: only a whole status shows it.
+        let whole = try repository.workTreeStatus().entries.filter { $0.path != "notes/idea.txt" }
+        #expect(whole.count == 10, "\(whole.map(\.path))")
+        #expect(try repository.workTreeStatus(limitedTo: touched).entries == whole, "\(touched)")
+        #expect(watch.isQuiet())
+        #expect(try #require(watch.startQuietPeriod()).isEmpty)
     }
 
     /// With the work tree known to hold HEAD's files, the reset writes only the paths HEAD and the

@@ -246,6 +246,10 @@ extension ExperimentContext {
         return IterationStart(branch: branch, tip: tip, experiment: experiment, best: best, base: base, guarded: guarded)
     }
 
+    /// How often a loop's status after the agent step looks at the whole work tree though the
+    /// watch named the paths the step touched.
+    static let fullStatusEvery = 16
+
     /// What making a candidate gave.
     enum CandidateResult {
         case ready(Candidate)
@@ -284,8 +288,12 @@ extension ExperimentContext {
                 }
                 tip = try self.tip(of: start.branch)
                 // Watched from before the status: the evaluation's changes are seen without one.
-                watchWorkTree()
-                changes = try workTreeChanges()
+                // When the work tree held the tip's files as the agent started, the paths its step
+                // touched are all the status needs to look at; every `fullStatusEvery`th
+                // iteration looks at all, for what the kernel does not report (`WorkTreeWatch`).
+                let touched = try watchWorkTree()
+                let limited = resetToTip && agent.iteration % Self.fullStatusEvery != 0
+                changes = try workTreeChanges(limitedTo: limited ? touched : nil)
                 byAgent = true
             }
         }

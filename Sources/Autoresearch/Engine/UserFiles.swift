@@ -12,10 +12,11 @@ extension ExperimentContext {
 
     /// The changes a candidate is made of: the work tree's status without the paths left alone.
     /// Stat data the scan found stale is written back to the index, so it is read once.
-    func workTreeChanges(userFiles: Set<String>? = nil) throws -> [StatusEntry] {
+    /// `limitedTo`: the only paths that may have changed (`Repository.workTreeStatus(limitedTo:)`).
+    func workTreeChanges(userFiles: Set<String>? = nil, limitedTo paths: [String]? = nil) throws -> [StatusEntry] {
         let leftAlone = pathsLeftAlone(userFiles: userFiles)
         restoreIndexMatch()
-        let status = try repository.workTreeStatus()
+        let status = try repository.workTreeStatus(limitedTo: paths)
         if status.hasStaleStatData { try refreshIndex() }
         return status.entries.filter { !leftAlone.contains($0.path) }
     }

@@ -60,24 +60,39 @@ extension ExperimentContext {
         startQuietPeriod()
     }
 
+    /// Starts a quiet period of the loop's watch on the work tree and returns the paths the last
+    /// one touched (nil: unknown, or no watch); a watch the kernel stops serving is dropped
+    /// (every later step takes a status).
+    @discardableResult
+    func startQuietPeriod() -> [String]? {
+        guard let watch = workTreeWatch else { return nil }
+        let touched = watch.startQuietPeriod()
+        if watch.isBroken { workTreeWatch = nil }
+        return touched
+    }
+
     /// Starts a quiet period of the loop's watch on the work tree, setting the watch up on the
-    /// first call; a watch the kernel stops serving is dropped (every later step takes a status).
-    func startQuietPeriod() {
-        if let watch = workTreeWatch {
-            if !watch.startQuietPeriod() { workTreeWatch = nil }
+    /// first call (unless git config `autoresearch.watch` is false, or the kernel refuses), and
+    /// returns the paths the last period touched (nil: unknown, the first call, or no watch).
+    func watchWorkTree() throws -> [String]? {
+        guard workTreeWatch == nil, !workTreeWatchTried else { return startQuietPeriod() }
+        workTreeWatchTried = true
+        if try watchIsWanted() { workTreeWatch = WorkTreeWatch(repository) }
+        return nil
+    }
+
+    /// Git config `autoresearch.watch` (a git boolean; default true).
+    private func watchIsWanted() throws -> Bool {
+        guard let text = try repository.configValue(Self.watchKey) else { return true }
+        switch text.lowercased() {
+        case "", "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw AutoresearchError("invalid \(Self.watchKey) '\(text)'", hint: "set it to true or false: git config \(Self.watchKey) false")
         }
     }
 
-    /// Sets up the loop's watch on the work tree (once; nothing when the kernel refuses) and
-    /// starts its quiet period.
-    func watchWorkTree() {
-        if workTreeWatch == nil, !workTreeWatchTried {
-            workTreeWatchTried = true
-            workTreeWatch = WorkTreeWatch(repository)
-        } else {
-            startQuietPeriod()
-        }
-    }
+    /// The git config key that turns the loop's watch on the work tree off.
+    static let watchKey = "autoresearch.watch"
 
     /// Gives the repository what an earlier process knew of the index (`Repository.indexMatch`),
     /// unless it knows something already.
