@@ -16,9 +16,11 @@ import Glibc
 /// renamed or with its mode or times changed, a watched directory gone, the kernel's queue
 /// overflowed (all watches are then set again at the next period).
 ///
-/// Not reported by the kernel, so not seen here: writes through a shared memory mapping, and
-/// changes made by another machine to a network file system. The watch is for a loop's own
-/// child processes on this machine.
+/// Not reported by the kernel, so not seen here: changes made by another machine to a network
+/// file system, a write through a hard link or mount in a directory not watched, and a write
+/// through a shared memory mapping by a process still running (the file is reported closed
+/// after writing when the process exits). The watch is for a loop's own child processes on
+/// this machine, which have exited when it is asked.
 public final class WorkTreeWatch {
     private let repository: Repository
     /// The top of the work tree, with a trailing slash.

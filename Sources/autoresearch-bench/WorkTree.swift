@@ -101,7 +101,7 @@ func workTreeIteration() throws {
     let files = Int(option("--tree-files", "50000"))!
     let untouched = Int(option("--tree-iterations", "10"))!
     let afterTouch = Int(option("--tree-after-touch", "6"))!
-    print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; three copies of the tree written and synced to disk first, then the three ways interleaved, iteration by iteration: \(untouched) iterations, a touch of every file, \(afterTouch + 1) more; x: of the git CLI")
+    print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; three copies of the tree written and synced to disk first, then the three ways interleaved, iteration by iteration: \(untouched) iterations, a touch of every file, \(afterTouch + 1) more; then a loop in process on a fourth copy, the same edits and touch made by its agent; x: of the git CLI")
     print("  " + "".padding(toLength: 52, withPad: " ", startingAt: 0) + "untouched (median): wall, CPU".leftPadded(42) + "   "
           + "1st after touch".leftPadded(42) + "   " + "following (median)".leftPadded(42))
 
@@ -140,6 +140,35 @@ func workTreeIteration() throws {
     print(git.row(against: nil))
     print(library.row(against: git))
     print(cli.row(against: git))
+    print(try loopOnLargeProject(files: files, untouched: untouched, afterTouch: afterTouch).row(against: git))
+}
+
+/// A loop in process on a fourth copy, as `git autoresearch loop` runs it: the agent makes the
+/// edits of `editLargeProject` (and touches every file before the iteration that comes first
+/// after the touch), its CPU time the tool's own. Not interleaved: one call runs every iteration.
+func loopOnLargeProject(files: Int, untouched: Int, afterTouch: Int) throws -> TreeIterator {
+    let repo = try makeLargeProject(files: files)
+    let workspace = try Workspace(discoveringFrom: repo.path)
+    try initExperiment(workspace)
+    _ = try workspace.runOnce(experiment: "bench")
+    let agent = repo.path + "-agent.sh"
+    // The loop's iteration 1 is not measured: measured iteration k is the loop's k + 2.
+    try """
+    i=$AUTORESEARCH_ITERATION
+    if [ "$i" = \(untouched + 2) ]; then find src -name '*.py' -exec touch {} +; fi
+    if [ $((i % 2)) = 0 ]; then echo $((900 - i)) > value.txt; else echo 5000 > value.txt; fi
+    echo "x = -$i" > "src/d$((i % \(files / 100)))/f0.py"
+
+    """.write(toFile: agent, atomically: true, encoding: .utf8)
+    defer { unlink(agent) }
+    sync()
+    let times = try LoopTimes(workspace, agentScript: agent, iterations: untouched + 1 + afterTouch)
+    let measured = Array(zip(times.overheads, times.cpu))
+    let way = TreeIterator("library loop (in-process, an agent edits; own CPU)", repo) { _ in 0 }
+    way.untouched = Array(measured.prefix(untouched))
+    way.firstAfterTouch = measured[untouched]
+    way.afterTouch = Array(measured.dropFirst(untouched + 1))
+    return way
 }
 
 /// Median wall time of `runs` runs of `executable` in `directory`; stops the benchmark on failure.

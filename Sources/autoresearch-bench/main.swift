@@ -395,8 +395,7 @@ if !loopOnly {
 // two edits as `edit`, made by a script outside the project) before each evaluation. Not
 // interleaved with the ways above (one call runs every iteration); the first iteration, which
 // takes the lock and reads the history, is left out. The overhead is the time between two
-// iterations' ends less the agent step's and the evaluation's; the CPU time is the tool's own
-// (the agent, the evaluator and the watchdog are children, left out).
+// iterations' ends less the agent step's and the evaluation's (`LoopTimes`).
 let loopRepo = try makeProject()
 let loopWorkspace = try Workspace(discoveringFrom: loopRepo.path)
 try initExperiment(loopWorkspace)
@@ -408,29 +407,11 @@ if [ $((i % 2)) = 1 ]; then echo $((900 - i)) > value.txt; else echo 5000 > valu
 printf 'def f(x):\n    return x + %d\n' "$i" > "src/module$((i % 200)).py"
 
 """.write(toFile: agentPath, atomically: true, encoding: .utf8)
-var loopOptions = LoopOptions()
-loopOptions.agent = "sh \(agentPath)"
-loopOptions.maxRuns = iterations + 1
-var loopOverheads: [Double] = [], loopCPU: [Double] = [], loopKept: [Bool] = []
-var previousEnd = (wall: 0.0, cpu: 0.0), loopRuns = 0
-func ownCPU() -> Double {
-    var own = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &own)
-    return [own.ru_utime, own.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
-}
-_ = try loopWorkspace.loop(experiment: "bench", options: loopOptions) { outcome in
-    let end = (wall: now(), cpu: ownCPU())
-    if loopRuns > 0 {
-        loopOverheads.append(end.wall - previousEnd.wall - outcome.record.duration - (outcome.agentDuration ?? 0))
-        loopKept.append(outcome.record.status == .keep)
-        loopCPU.append(end.cpu - previousEnd.cpu)
-    }
-    previousEnd = end
-    loopRuns += 1
-}
+let loop = try LoopTimes(loopWorkspace, agentScript: agentPath, iterations: iterations)
+let loopOverheads = loop.overheads
 print("  " + "library loop (in-process, lock held once, an agent edits)".padding(toLength: 72, withPad: " ", startingAt: 0)
-      + "\(ms(median(loopOverheads))) median, \(ms(loopOverheads.reduce(0, +) / Double(loopOverheads.count))) mean, own CPU \(ms(median(loopCPU))) median (\(loopOverheads.count) iterations after the first)")
-let (keeps, discards) = (zip(loopOverheads, loopKept).filter(\.1).map(\.0), zip(loopOverheads, loopKept).filter { !$0.1 }.map(\.0))
+      + "\(ms(median(loopOverheads))) median, \(ms(loopOverheads.reduce(0, +) / Double(loopOverheads.count))) mean, own CPU \(ms(median(loop.cpu))) median (\(loopOverheads.count) iterations after the first)")
+let (keeps, discards) = (zip(loopOverheads, loop.kept).filter(\.1).map(\.0), zip(loopOverheads, loop.kept).filter { !$0.1 }.map(\.0))
 print(String(format: "  ratio loop / the writes alone: %.2fx (wall); the loop's keeps %@, its discards %@ (medians)",
              median(loopOverheads) / median(writesOverheads), keeps.isEmpty ? "-" : ms(median(keeps)), discards.isEmpty ? "-" : ms(median(discards))))
 if option("--only", "") == "a" { exit(0) }

@@ -378,6 +378,30 @@ struct SignalledLoop {
         try repo.fsck()
     }
 
+    /// `autoresearch.watch` false turns the watch off (every step takes a status, the loop runs
+    /// as well); a value that is no git boolean stops the loop before its first run, saying what to set.
+    @Test func gitConfigAutoresearchWatch() throws {
+        let repo = try scenarioRepository()
+        try repo.runIteration()
+        let agent = try repo.agent("echo \"value $((20 + AUTORESEARCH_ITERATION))\" > candidate.txt\n")
+        try repo.git(["config", "autoresearch.watch", "maybe"])
+        let refused = try Tool.run(["loop", "--agent", agent, "--max-runs", "2"], in: repo)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("invalid autoresearch.watch 'maybe'") && refused.stderr.contains("git config autoresearch.watch false"),
+                "\(refused.stderr)")
+        #expect(try repo.ledgerLines().count == 1)
+        for jobs in ["1", "2"] {
+            let parallel = try Tool.run(["loop", "--agent", agent, "--max-runs", "2", "--jobs", jobs], in: repo)
+            #expect(parallel.status != 0 && parallel.stderr.contains("invalid autoresearch.watch 'maybe'"), "\(parallel.stderr)")
+        }
+        try repo.git(["config", "autoresearch.watch", "false"])
+        let ran = try Tool.run(["loop", "--agent", agent, "--max-runs", "3"], in: repo)
+        #expect(ran.status == 0, "\(ran.stderr)")
+        #expect(try repo.ledgerLines().filter { $0.contains("status=discard") }.count == 3)
+        #expect(try repo.git(["status", "--porcelain"]) == "")
+        try repo.fsck()
+    }
+
     @Test func aSecondLoopOnTheSameExperimentIsRefusedNamingTheHolder() throws {
         let repo = try scenarioRepository()
         try repo.runIteration()

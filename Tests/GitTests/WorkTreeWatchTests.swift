@@ -38,7 +38,7 @@ import Fixtures
 
     /// Each change git's status shows breaks a quiet period; a new one starts quiet.
     @Test(arguments: ["modify", "create", "remove", "rename", "chmod", "tracked in ignored", "user's directory", "new directory",
-                      "gitignore", "touch"])
+                      "gitignore", "touch", "mmap"])
     func aChangeGitsStatusShowsBreaksIt(change: String) throws {
         let (repo, watch) = try Self.project()
         let before = try repo.git(["status", "--porcelain", "-uall"])
@@ -53,6 +53,11 @@ import Fixtures
         case "user's directory": try repo.write("notes/second.txt", "more of the user's\n")
         case "new directory": try repo.write("data/new.csv", "1,2\n")
         case "gitignore": try repo.write(".gitignore", "build/\n__pycache__/\n")
+        case "mmap":
+            // Written through a shared mapping after its descriptor is closed: no write event,
+            // but the kernel reports the file closed after writing when the writer exits.
+            let script = "import mmap, os\nd = os.open('src/main.py', os.O_RDWR)\nm = mmap.mmap(d, 0)\nos.close(d)\nm[0:5] = b'PRINT'\n"
+            #expect(try runProgram("/usr/bin/python3", ["-c", script], in: repo.path).status == 0)
         default:
             // Times only: git's status shows nothing, but it reads the file again; a change for the watch.
             var times = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]

@@ -163,6 +163,7 @@ extension ExperimentContext {
             }
             try adoptUntrackedFilesAsUsers()
             try announceFilesLeftAlone()
+            _ = try watchWorkTree()
             workerInClone = options.workerInClone
             var tally = LoopTally()
             let stop = try iterateUntilStopped(command: command, experiment: experiment, options: options, started: started,

@@ -275,6 +275,7 @@ extension ExperimentContext {
         let experiment = try configuration()
         guard options.agent ?? experiment.agent != nil else { throw Self.noAgentError(name) }
         if let remote = options.sync { _ = try workspace.remoteURL(remote) }
+        _ = try watchIsWanted()
         return try withLock {
             let others = liveWorkers()
             guard others.isEmpty else {

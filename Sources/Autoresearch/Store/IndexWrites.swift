@@ -72,8 +72,9 @@ extension ExperimentContext {
     }
 
     /// Starts a quiet period of the loop's watch on the work tree, setting the watch up on the
-    /// first call (unless git config `autoresearch.watch` is false, or the kernel refuses), and
-    /// returns the paths the last period touched (nil: unknown, the first call, or no watch).
+    /// first call (as a loop starts; unless git config `autoresearch.watch` is false, or the
+    /// kernel refuses), and returns the paths the last period touched (nil: unknown, the first
+    /// call, or no watch).
     func watchWorkTree() throws -> [String]? {
         guard workTreeWatch == nil, !workTreeWatchTried else { return startQuietPeriod() }
         workTreeWatchTried = true
@@ -81,8 +82,8 @@ extension ExperimentContext {
         return nil
     }
 
-    /// Git config `autoresearch.watch` (a git boolean; default true).
-    private func watchIsWanted() throws -> Bool {
+    /// Git config `autoresearch.watch` (a git boolean; default true); an error when it is neither.
+    func watchIsWanted() throws -> Bool {
         guard let text = try repository.configValue(Self.watchKey) else { return true }
         switch text.lowercased() {
         case "", "true", "yes", "on", "1": return true
