@@ -122,8 +122,10 @@ import Fixtures
     /// From a candidate the index holds (as after a snapshot), with the changes an evaluation
     /// might make on disk: a reset checking out only what changed, and `git reset --hard` in a
     /// copy of the repository, leave the same index, work tree and reflog.
-    @Test(arguments: [0, Int.max]) func aLimitedResetLeavesWhatGitsResetLeaves(threshold: Int) throws {
-        let repo = try Self.trickyRepository()
+    /// `trickyRepository()` committed as a base, then a candidate on it that changes a file,
+    /// adds one in a new directory, removes a directory and a file, and makes a file executable.
+    static func baseAndCandidate() throws -> (repo: TempRepository, base: OID, candidate: OID) {
+        let repo = try trickyRepository()
         try repo.write("only-in-base.txt", "base\n")
         try repo.git(["add", "-A"])
         try repo.git(["commit", "-q", "-m", "base"])
@@ -131,9 +133,14 @@ import Fixtures
         try repo.write("src/d1/f1.py", "candidate\n")
         try repo.write("src/d4/added.py", "candidate\n")
         try repo.git(["rm", "-q", "-r", "src/d10", "only-in-base.txt"])
+        chmod(repo.path + "/src/d2/f3.py", 0o755)
         try repo.git(["add", "-A"])
         try repo.git(["commit", "-q", "-m", "candidate"])
-        let candidate = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        return (repo, base, try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
+    }
+
+    @Test(arguments: [0, Int.max]) func aLimitedResetLeavesWhatGitsResetLeaves(threshold: Int) throws {
+        let (repo, base, candidate) = try Self.baseAndCandidate()
         let repository = try Repository(path: repo.path)
         try repository.resetHard(to: candidate, limitingCheckoutFrom: .max)
         #expect(repository.indexMatch?.tree.hex == (try repo.gitLine("rev-parse", "HEAD^{tree}")))

@@ -130,18 +130,7 @@ import Fixtures
     /// With the work tree known to hold HEAD's files, the reset writes only the paths HEAD and the
     /// target differ in, and leaves what `git reset --hard` leaves.
     @Test func aResetOfAWorkTreeHoldingHeadLeavesWhatGitsResetLeaves() throws {
-        let repo = try ParallelStatusTests.trickyRepository()
-        try repo.write("only-in-base.txt", "base\n")
-        try repo.git(["add", "-A"])
-        try repo.git(["commit", "-q", "-m", "base"])
-        let base = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
-        try repo.write("src/d1/f1.py", "candidate\n")
-        try repo.write("src/d4/added.py", "candidate\n")
-        try repo.git(["rm", "-q", "-r", "src/d10", "only-in-base.txt"])
-        chmod(repo.path + "/src/d2/f3.py", 0o755)
-        try repo.git(["add", "-A"])
-        try repo.git(["commit", "-q", "-m", "candidate"])
-        let candidate = try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD")))
+        let (repo, base, candidate) = try ParallelStatusTests.baseAndCandidate()
         let repository = try Repository(path: repo.path)
         try repository.resetHard(to: candidate)
         try repo.write("results/out.txt", "untracked, seen before\n")
