@@ -22,10 +22,12 @@ final class ExperimentContext {
     /// work tree held that commit's files and nothing else. The loop's next candidate takes it
     /// (`makeCandidate`): after a discard, no status is needed before the agent step.
     var workTreeReset: OID?
-    /// A loop's watch on the work tree (`WorkTreeWatch`), set at its first agent step: while
-    /// it saw nothing change from the status after an agent step to the end of the evaluation,
-    /// a keep needs no status before the next agent step, and a discard's reset writes only the
-    /// paths the candidate changed. Nil outside a loop with an agent, or where the kernel has no watch.
+    /// A loop's watch on the work tree (`WorkTreeWatch`), set as the loop starts: while it saw
+    /// nothing change from the status after an agent step to the end of the evaluation, a keep
+    /// needs no status before the next agent step and a discard's reset writes only the paths
+    /// the candidate changed; while it saw nothing change before an agent step, the status after
+    /// it looks only at the paths the step touched. Nil outside a loop, with git config
+    /// `autoresearch.watch` false, or where the kernel has no watch.
     var workTreeWatch: WorkTreeWatch?
     /// Whether a watch was tried (`watchWorkTree`): one the kernel refused is not tried again.
     var workTreeWatchTried = false
