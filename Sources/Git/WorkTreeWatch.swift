@@ -90,7 +90,8 @@ public final class WorkTreeWatch {
     }
 
     /// Watches `directory` and the directories under it that a status looks into; false when
-    /// the kernel refused a watch. A directory gone meanwhile is no failure: its parent reported it.
+    /// the kernel refused a watch, or a directory's name is not UTF-8 (its path cannot be
+    /// spelt again to watch it). A directory gone meanwhile is no failure: its parent reported it.
     private func watch(_ directory: String) -> Bool {
         let path = root + directory
         let watchDescriptor = inotify_add_watch(descriptor, path, Self.events)
@@ -107,7 +108,10 @@ public final class WorkTreeWatch {
                 var info = stat()
                 isDirectory = lstat(path + name, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
             }
-            if isDirectory { subdirectories.append(directory + name + "/") }
+            if isDirectory {
+                guard !name.contains("\u{FFFD}") else { return false }
+                subdirectories.append(directory + name + "/")
+            }
         }
         return subdirectories.allSatisfy { !looksInto($0) || watch($0) }
     }
@@ -166,7 +170,10 @@ public final class WorkTreeWatch {
                     }
                     let isDirectory = mask & UInt32(IN_ISDIR) != 0
                     let path = directory + name + (isDirectory ? "/" : "")
-                    if isDirectory && mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { created.append(path) }
+                    if isDirectory && mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+                        // A name that is not UTF-8 cannot be spelt again to watch it: set every watch again (which fails).
+                        if name.contains("\u{FFFD}") { lost = true } else { created.append(path) }
+                    }
                     paths.insert(path)
                     touched.insert(path)
                 }

@@ -99,6 +99,19 @@ import Fixtures
         #expect(!watch.isQuiet())
     }
 
+    /// A directory whose name is not UTF-8 cannot be watched by name: no watch at all, rather
+    /// than one blind to that directory (made while watching: the watch breaks).
+    @Test func aDirectoryNamedInBytesThatAreNotUTF8MeansNoWatch() throws {
+        let (repo, _) = try Self.project()
+        var name = Array((repo.path + "/src/").utf8CString.dropLast()) + [0x66, -1, 0]
+        let watch = try #require(WorkTreeWatch(try Repository(path: repo.path)))
+        #expect(mkdir(&name, 0o755) == 0)
+        #expect(!watch.isQuiet())
+        #expect(watch.startQuietPeriod() == nil)
+        #expect(watch.isBroken && !watch.isQuiet())
+        #expect(WorkTreeWatch(try Repository(path: repo.path)) == nil)
+    }
+
     /// The paths a period touched are all a status needs: limited to them, it finds what the
     /// status of the whole work tree finds, for changes of every kind.
     @Test func aStatusOfThePathsAPeriodTouchedIsTheWholeStatus() throws {
