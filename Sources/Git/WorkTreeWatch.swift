@@ -40,6 +40,8 @@ public final class WorkTreeWatch {
     public private(set) var isBroken = false
     /// Past this many paths touched in a period, a status of the whole work tree is as cheap.
     private static let touchedLimit = 10_000
+    /// Where the kernel's events are read into (kept: events are read several times an iteration).
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     /// What a watch reports: contents, metadata, names coming and going, the directory itself.
     private static let events = UInt32(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM
@@ -139,10 +141,9 @@ public final class WorkTreeWatch {
     private func readEvents() {
         guard descriptor >= 0 else { return }
         let header = MemoryLayout<inotify_event>.size
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var paths: Set<String> = []
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { [descriptor] in read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             buffer.withUnsafeBytes { bytes in

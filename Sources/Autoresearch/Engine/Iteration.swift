@@ -200,7 +200,7 @@ extension ExperimentContext {
         var newFiles = try directoriesBefore.map(filesAppeared(since:)) ?? []
         // Nothing changed since the status that made the candidate: the work tree holds its files.
         let quiet = workTreeWatch?.isQuiet() == true
-        if record.status == .keep, quiet { workTreeReset = candidate.commit }
+        if record.status == .keep, quiet { workTreeHolds = candidate.commit }
         if record.status != .keep, let base = start.base {
             try resetHard(to: base, workTreeHoldsHead: quiet)
             if agent == nil { try sayHowToRestore(candidate.commit, base: base) }
@@ -268,9 +268,9 @@ extension ExperimentContext {
         // Mid-loop after a discard, the reset saw the work tree (or, after a keep, the watch saw
         // nothing change since the snapshot): it holds the tip's files and the paths left alone,
         // nothing else, unless the watch saw something since.
-        let resetToTip = workTreeReset == tip && agent.map { $0.iteration > 1 } == true && workTreeWatch?.isQuiet() != false
-        workTreeReset = nil
-        var changes = resetToTip ? [] : try workTreeChanges()
+        let holdsTip = workTreeHolds == tip && agent.map { $0.iteration > 1 } == true && workTreeWatch?.isQuiet() != false
+        workTreeHolds = nil
+        var changes = holdsTip ? [] : try workTreeChanges()
         var byAgent = false
         var agentDuration: Double?
         if let agent, let best = start.best, let guarded = start.guarded, let base = start.base {
@@ -291,8 +291,8 @@ extension ExperimentContext {
                 // When the work tree held the tip's files as the agent started, the paths its step
                 // touched are all the status needs to look at; every `fullStatusEvery`th
                 // iteration looks at all, for what the kernel does not report (`WorkTreeWatch`).
-                let touched = try watchWorkTree()
-                let limited = resetToTip && agent.iteration % Self.fullStatusEvery != 0
+                let touched = startQuietPeriod()
+                let limited = holdsTip && agent.iteration % Self.fullStatusEvery != 0
                 changes = try workTreeChanges(limitedTo: limited ? touched : nil)
                 byAgent = true
             }

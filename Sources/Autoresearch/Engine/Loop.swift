@@ -163,7 +163,7 @@ extension ExperimentContext {
             }
             try adoptUntrackedFilesAsUsers()
             try announceFilesLeftAlone()
-            _ = try watchWorkTree()
+            try watchWorkTree()
             workerInClone = options.workerInClone
             var tally = LoopTally()
             let stop = try iterateUntilStopped(command: command, experiment: experiment, options: options, started: started,

@@ -18,10 +18,10 @@ final class ExperimentContext {
     var userFiles: Set<String> = []
     /// The number of the worker in its own clone this process is (`LoopOptions.workerInClone`).
     var workerInClone: Int?
-    /// The commit of the last reset when it saw no untracked file but the paths left alone: the
-    /// work tree held that commit's files and nothing else. The loop's next candidate takes it
-    /// (`makeCandidate`): after a discard, no status is needed before the agent step.
-    var workTreeReset: OID?
+    /// The commit whose files the work tree is known to hold, the paths left alone aside: after a
+    /// reset that saw no other untracked file, or a keep the watch saw nothing change around.
+    /// The loop's next candidate takes it (`makeCandidate`): no status before its agent step.
+    var workTreeHolds: OID?
     /// A loop's watch on the work tree (`WorkTreeWatch`), set as the loop starts: while it saw
     /// nothing change from the status after an agent step to the end of the evaluation, a keep
     /// needs no status before the next agent step and a discard's reset writes only the paths
@@ -29,8 +29,6 @@ final class ExperimentContext {
     /// it looks only at the paths the step touched. Nil outside a loop, with git config
     /// `autoresearch.watch` false, or where the kernel has no watch.
     var workTreeWatch: WorkTreeWatch?
-    /// Whether a watch was tried (`watchWorkTree`): one the kernel refused is not tried again.
-    var workTreeWatchTried = false
     /// Configurations already read, by the id of their `.autoresearch` blob.
     private var configurations: [OID: Experiment] = [:]
 

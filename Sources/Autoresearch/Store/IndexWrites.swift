@@ -55,7 +55,7 @@ extension ExperimentContext {
         let untracked = try writingIndex {
             try movingBranches { try repository.resetHard(to: base, workTreeHoldsHead: workTreeHoldsHead) }
         }
-        workTreeReset = untracked.isEmpty || untracked.allSatisfy(pathsLeftAlone().contains) ? base : nil
+        workTreeHolds = untracked.isEmpty || untracked.allSatisfy(pathsLeftAlone().contains) ? base : nil
         // What the reset wrote is no change of anyone else's.
         startQuietPeriod()
     }
@@ -71,15 +71,10 @@ extension ExperimentContext {
         return touched
     }
 
-    /// Starts a quiet period of the loop's watch on the work tree, setting the watch up on the
-    /// first call (as a loop starts; unless git config `autoresearch.watch` is false, or the
-    /// kernel refuses), and returns the paths the last period touched (nil: unknown, the first
-    /// call, or no watch).
-    func watchWorkTree() throws -> [String]? {
-        guard workTreeWatch == nil, !workTreeWatchTried else { return startQuietPeriod() }
-        workTreeWatchTried = true
-        if try watchIsWanted() { workTreeWatch = WorkTreeWatch(repository) }
-        return nil
+    /// Sets up the loop's watch on the work tree, as the loop starts (none when git config
+    /// `autoresearch.watch` is false, or the kernel refuses).
+    func watchWorkTree() throws {
+        workTreeWatch = try watchIsWanted() ? WorkTreeWatch(repository) : nil
     }
 
     /// Git config `autoresearch.watch` (a git boolean; default true); an error when it is neither.
