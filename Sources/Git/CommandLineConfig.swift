@@ -121,12 +121,12 @@ public enum CommandLineConfig {
         var template = Array((NSTemporaryDirectory() + "/git-autoresearch-config.XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0, fcntl(descriptor, F_SETFD, FD_CLOEXEC) == 0 else {
-            throw GitError(.generic, operation: "keep the settings of git -c", message: String(cString: strerror(errno)))
+            throw GitError.system("keep the settings of git -c")
         }
         unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         let bytes = Array(text.utf8)
         guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw GitError(.generic, operation: "keep the settings of git -c", message: String(cString: strerror(errno)))
+            throw GitError.system("keep the settings of git -c")
         }
         return "/proc/self/fd/\(descriptor)"
     }.mapError { $0 as? GitError ?? GitError(.generic, operation: "read the settings of git -c", message: "\($0)") }

@@ -1,4 +1,7 @@
 import Clibgit2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A libgit2 failure: the operation that failed and libgit2's error code, class and message.
 public struct GitError: Error, CustomStringConvertible, Sendable {
@@ -51,6 +54,13 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
         self.errorClass = .none
         self.message = message
         self.operation = operation
+    }
+}
+
+extension GitError {
+    /// The failure of a system call made for `operation`, with `errno`'s message.
+    static func system(_ operation: String) -> GitError {
+        GitError(.generic, operation: operation, message: String(cString: strerror(errno)))
     }
 }
 

@@ -17,24 +17,9 @@ extension Repository {
     /// identity. Names and emails are read once per handle, as git reads its configuration once
     /// per process (a loop sees a new `user.name` when it starts again). The caller frees both.
     func signatures() throws -> (author: UnsafeMutablePointer<git_signature>, committer: UnsafeMutablePointer<git_signature>) {
-        // `getenv` for the few variables read: `ProcessInfo.environment` copies every variable into
-        // a dictionary, on each call (0.3 ms of an iteration's three commits).
-        func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-        // One configuration snapshot for the eight settings (each `configValue` takes its own).
-        let identities = try self.identities ?? withConfigSnapshot { config in
-            try [SignatureRole.author, .committer].map { role in
-                func setting(_ name: String) throws -> String? {
-                    if let value = environment("GIT_\(role.rawValue)_\(name.uppercased())") { return value }
-                    return try Self.string("\(role.section).\(name)", in: config) ?? Self.string("user.\(name)", in: config)
-                }
-                return (role, name: try setting("name") ?? "git-autoresearch",
-                        email: try setting("email") ?? environment("EMAIL") ?? "git-autoresearch@localhost")
-            }
-        }
-        self.identities = identities
         var made: [UnsafeMutablePointer<git_signature>] = []
         do {
-            for (role, name, email) in identities {
+            for (role, name, email) in try resolvedIdentities() {
                 var signature: UnsafeMutablePointer<git_signature>?
                 if let dateText = environment("GIT_\(role.rawValue)_DATE") {
                     guard let date = GitDate.parse(dateText) else {
@@ -53,7 +38,36 @@ extension Repository {
         }
         return (made[0], made[1])
     }
+
+    /// The author's and committer's names and emails (`signatures`), resolved on the first call.
+    /// The committer becomes the identity of this handle's reflog entries, as in git; libgit2
+    /// would otherwise read the configuration again for each reference it moves.
+    private func resolvedIdentities() throws -> [(role: SignatureRole, name: String, email: String)] {
+        if let identities { return identities }
+        // One configuration snapshot for the eight settings (each `configValue` takes its own).
+        let resolved = try withConfigSnapshot { config in
+            try [SignatureRole.author, .committer].map { role in
+                func setting(_ name: String) throws -> String? {
+                    if let value = environment("GIT_\(role.rawValue)_\(name.uppercased())") { return value }
+                    return try Self.string("\(role.section).\(name)", in: config) ?? Self.string("user.\(name)", in: config)
+                }
+                return (role, name: try setting("name") ?? "git-autoresearch",
+                        email: try setting("email") ?? environment("EMAIL") ?? "git-autoresearch@localhost")
+            }
+        }
+        identities = resolved
+        try check(git_repository_set_ident(pointer, resolved[1].name, resolved[1].email), "set the reflog identity")
+        return resolved
+    }
+
+    /// Makes the reflog entries of the references this handle moves name the committer, without
+    /// libgit2 reading the configuration for each (`resolvedIdentities`).
+    func prepareReflogIdentity() throws { _ = try resolvedIdentities() }
 }
+
+/// An environment variable, read with `getenv`: `ProcessInfo.environment` copies every variable
+/// into a dictionary on each call (0.3 ms of an iteration's three commits).
+private func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
 /// The date formats git accepts in `GIT_AUTHOR_DATE` and `GIT_COMMITTER_DATE`: git's internal
 /// format (`@1700000000 +0100`, or the seconds alone), ISO 8601 (`2005-04-07T22:13:13+02:00`,

@@ -19,9 +19,14 @@ extension Repository {
     /// Appends `text` (a line or several, newline added if missing) to the note on `object`,
     /// creating it if needed, as a new commit on `ref`. The ref is moved with compare-and-swap
     /// (`updateReference`), so no concurrent append is lost.
-    /// Returns the new notes commit.
+    /// Returns the new notes commit. libgit2's check that each object a new tree or ref names
+    /// exists is off meanwhile (`ObjectValidation`): each was just written or read from the notes tree.
     @discardableResult
     public func appendNote(ref: ReferenceName, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
+        try ObjectValidation.suspended { try appendingNote(ref: ref, on: object, text: text, message: message) }
+    }
+
+    private func appendingNote(ref: ReferenceName, on object: OID, text: String, message: String) throws -> OID {
         try updateReference(ref, message: message) { parent in
             let rootTree = try parent.map { try commit($0).tree }
             var content = ""

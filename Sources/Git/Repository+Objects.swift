@@ -233,11 +233,30 @@ public enum DiffFormat: String, Sendable, CaseIterable {
     case patch, stat, nameOnly = "name-only"
 }
 
+/// One path whose entry differs between two trees: its entry in each (nil where it has none).
+public struct TreeChange: Sendable, Equatable {
+    public let path: String
+    public let old: TreeEntry?
+    public let new: TreeEntry?
+
+    /// The same change seen from the other side.
+    var reversed: TreeChange { TreeChange(path: path, old: new, new: old) }
+}
+
 extension Repository {
     /// The paths whose entries differ between two trees (added, removed, modified, type or mode
     /// changed), found by comparing tree entry ids: unchanged subtrees are skipped, no file is read.
     public func changedPaths(from old: OID, to new: OID) throws -> [String] {
-        if let last = lastChangedPaths, last.old == old, last.new == new { return last.paths }
+        try treeChanges(from: old, to: new).map(\.path)
+    }
+
+    /// The entries that differ between two trees, in path order (`changedPaths`). A blob that
+    /// became a tree comes as the blob's removal and the entries added under the tree.
+    public func treeChanges(from old: OID, to new: OID) throws -> [TreeChange] {
+        if let last = lastTreeChanges {
+            if last.old == old, last.new == new { return last.changes }
+            if last.old == new, last.new == old { return last.changes.map(\.reversed) }
+        }
         let oldTree = try lookupObject(old, type: GIT_OBJECT_TREE)
         defer { git_object_free(oldTree) }
         let newTree = try lookupObject(new, type: GIT_OBJECT_TREE)
@@ -245,15 +264,25 @@ extension Repository {
         var diff: OpaquePointer?
         try check(git_diff_tree_to_tree(&diff, pointer, oldTree, newTree, nil), "compare trees \(old.short) and \(new.short)")
         defer { git_diff_free(diff) }
-        var paths: [String] = []
+        func entry(_ file: git_diff_file) -> TreeEntry? {
+            guard file.mode != 0 else { return nil }
+            let mode = FileMode(git_filemode_t(UInt32(file.mode)))
+            return TreeEntry(id: OID(file.id), kind: mode == .tree ? .tree : mode == .commit ? .commit : .blob, mode: mode)
+        }
+        var changes: [TreeChange] = []
         for index in 0..<git_diff_num_deltas(diff) {
-            guard let delta = git_diff_get_delta(diff, index)?.pointee else { continue }
-            for file in [delta.old_file, delta.new_file] {
-                if let path = file.path.map({ String(cString: $0) }), paths.last != path { paths.append(path) }
+            guard let delta = git_diff_get_delta(diff, index)?.pointee,
+                  let path = (delta.new_file.path ?? delta.old_file.path).map({ String(cString: $0) }) else { continue }
+            let change = TreeChange(path: path, old: entry(delta.old_file), new: entry(delta.new_file))
+            // A blob that became a link (or back) comes as a removal and an addition of one path.
+            if let last = changes.last, last.path == path {
+                changes[changes.count - 1] = TreeChange(path: path, old: last.old ?? change.old, new: last.new ?? change.new)
+            } else {
+                changes.append(change)
             }
         }
-        lastChangedPaths = (old, new, paths)
-        return paths
+        lastTreeChanges = (old, new, changes)
+        return changes
     }
 }
 

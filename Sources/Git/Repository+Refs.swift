@@ -42,6 +42,7 @@ extension Repository {
     /// Creates or moves a direct reference, atomically checking its current value first.
     /// Throws a `GitError` with `isModified` when the expectation does not hold.
     public func setReference(_ name: ReferenceName, to target: OID, expecting: RefExpectation = .any, message: String) throws {
+        try prepareReflogIdentity()
         var ref: OpaquePointer?
         var oid = target.raw
         let code: Int32
@@ -122,11 +123,13 @@ extension Repository {
 
     /// Points HEAD at a branch without touching the work tree.
     public func setHead(toBranch name: ReferenceName) throws {
+        try prepareReflogIdentity()
         try check(git_repository_set_head(pointer, name.fullName), "set HEAD to \(name)")
     }
 
     /// Detaches HEAD at `commit` without touching the index or the work tree.
     public func detachHead(at commit: OID) throws {
+        try prepareReflogIdentity()
         var oid = commit.raw
         try check(git_repository_set_head_detached(pointer, &oid), "detach HEAD at \(commit.short)")
     }

@@ -303,7 +303,9 @@ extension Repository {
     ///   one); the index then holds the target's tree, which writing it as a tree confirms.
     /// * With `workTreeHoldsHead` (the caller knows, from a `WorkTreeWatch`, that the work tree
     ///   holds HEAD's files and no untracked file it did not already see), the same at any size,
-    ///   without the status: only the paths HEAD's tree and the target differ in are written.
+    ///   without the status: only the paths HEAD's tree and the target differ in are written, by
+    ///   `restoreFiles` when they are plain files (then the index's entries for them follow from
+    ///   the trees, with no confirmation).
     /// * The index is read from the tree and written a second time only when the checkout left
     ///   it different from the tree (it held changes of its own, a `git add` since the snapshot).
     ///
@@ -337,20 +339,26 @@ extension Repository {
                 // for those the target tracks, which the checkout writes over.
                 untracked.paths = try onDisk.filter(\.isUntracked).map(\.path).filter { try entry(inTree: target, path: $0) == nil }
             }
-            let paths = Set(try changedPaths(from: head, to: target) + changedOnDisk).sorted()
-            // A path that is not UTF-8 reached Swift with its bytes replaced: only a full
-            // checkout finds its file.
-            if paths.contains(where: { $0.contains("\u{FFFD}") }) {
-                try check(git_checkout_tree(pointer, object, &options), "reset --hard to \(commit.short)")
-            } else if !paths.isEmpty {
-                options.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
-                try withStrArray(paths) { pathspec in
-                    options.paths = pathspec
+            let changes = try treeChanges(from: head, to: target)
+            if workTreeHoldsHead, let workdir, try restoreFiles(changes, into: index, workdir: workdir) {
+                try check(git_index_write(index), "write the index")
+                confirmed = true
+            } else {
+                let paths = Set(changes.map(\.path) + changedOnDisk).sorted()
+                // A path that is not UTF-8 reached Swift with its bytes replaced: only a full
+                // checkout finds its file.
+                if paths.contains(where: { $0.contains("\u{FFFD}") }) {
                     try check(git_checkout_tree(pointer, object, &options), "reset --hard to \(commit.short)")
+                } else if !paths.isEmpty {
+                    options.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
+                    try withStrArray(paths) { pathspec in
+                        options.paths = pathspec
+                        try check(git_checkout_tree(pointer, object, &options), "reset --hard to \(commit.short)")
+                    }
                 }
+                var written = git_oid()
+                confirmed = ObjectValidation.suspended { git_index_write_tree(&written, index) } == 0 && OID(written) == target
             }
-            var written = git_oid()
-            confirmed = ObjectValidation.suspended { git_index_write_tree(&written, index) } == 0 && OID(written) == target
         } else {
             try check(git_checkout_tree(pointer, object, &options), "reset --hard to \(commit.short)")
         }
@@ -367,6 +375,7 @@ extension Repository {
     /// Moves the branch HEAD is on (HEAD itself when detached) to `commit`, compare-and-swap
     /// against where it was, with a reflog entry in both.
     private func moveHead(to commit: OID, message: String) throws {
+        try prepareReflogIdentity()
         var head: OpaquePointer?
         try check(git_repository_head(&head, pointer), "read HEAD")
         defer { git_reference_free(head) }

@@ -20,9 +20,10 @@ private let libgit2Ready: Void = {
 /// An open git repository. Owns its libgit2 handle; use one per task (it is not thread-safe).
 public final class Repository {
     let pointer: OpaquePointer
-    /// The last answer of `changedPaths(from:to:)`: an iteration asks for the same two trees
-    /// up to three times (size limits, guarded paths, the restore hint). Trees never change.
-    var lastChangedPaths: (old: OID, new: OID, paths: [String])?
+    /// The last answer of `treeChanges(from:to:)`: an iteration asks for the same two trees up
+    /// to four times (size limits, guarded paths, the restore hint, in reverse the reset). Trees
+    /// never change.
+    var lastTreeChanges: (old: OID, new: OID, changes: [TreeChange])?
     /// What is known of the index: recorded when this code writes the index from a tree or
     /// checks it against one (`stage`, `resetHard`); a caller may keep it between processes.
     public var indexMatch: IndexMatch?

@@ -170,14 +170,19 @@ import Fixtures
         try repo.fsck()
     }
 
-    /// Every file under `directory` but `.git`, with its mode and contents.
+    /// Every file, link and directory under `directory` but `.git`, with its mode and contents.
     static func contents(of directory: String) throws -> [String: String] {
         var files: [String: String] = [:]
         let walk = try #require(FileManager.default.enumerator(atPath: directory))
         for case let path as String in walk where !path.hasPrefix(".git") {
             var status = stat()
-            guard lstat(directory + "/" + path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
-            files[path] = String(status.st_mode, radix: 8) + " " + (try String(contentsOfFile: directory + "/" + path, encoding: .utf8))
+            guard lstat(directory + "/" + path, &status) == 0 else { continue }
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: files[path] = String(status.st_mode, radix: 8) + " " + (try String(contentsOfFile: directory + "/" + path, encoding: .utf8))
+            case S_IFDIR: files[path + "/"] = "directory"
+            case S_IFLNK: files[path] = "link to " + (try FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + path))
+            default: files[path] = "other"
+            }
         }
         return files
     }
