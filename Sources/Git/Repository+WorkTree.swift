@@ -68,7 +68,10 @@ public struct WorkTreeStatus: Sendable {
         return WorkTreeStatus(entries: entries, unchangedFilesRead: max(0, unchangedFilesRead - racy))
     }
 
-    private static func isAtOrAfter(seconds: Int, nanoseconds: Int, _ time: timespec) -> Bool {
+    /// Whether a time cached in an index entry is `time` or later: for `time` the index file's
+    /// own, an entry cached in the tick the index was written, whose file may have changed in
+    /// that tick without its stat data showing it (git's "racy git").
+    static func isAtOrAfter(seconds: Int, nanoseconds: Int, _ time: timespec) -> Bool {
         seconds > time.tv_sec || (seconds == time.tv_sec && nanoseconds >= time.tv_nsec)
     }
 }
@@ -111,16 +114,18 @@ extension Repository {
     /// `limitedTo`: the only paths that may have changed since the index was written, as a
     /// `WorkTreeWatch` names them (a directory's, ending in "/", standing for what is under it);
     /// only they are looked at, when the index is known to hold HEAD's tree (else, and when a
-    /// path is not UTF-8, the whole work tree is).
+    /// path is not UTF-8, the whole work tree is), file by file when all are plain files
+    /// (`statusOfFiles`), else by libgit2's status limited to them.
     public func workTreeStatus(limitedTo paths: [String]? = nil,
                                parallelScanFrom threshold: Int = Repository.parallelScanThreshold) throws -> WorkTreeStatus {
         let index = try openIndex()
         defer { git_index_free(index) }
         let holdingHead = try indexHoldsHead(index)
         if let paths, holdingHead, !paths.contains(where: { $0.isEmpty || $0.contains("\u{FFFD}") }) {
-            guard !paths.isEmpty else { return WorkTreeStatus(entries: [], unchangedFilesRead: 0) }
-            let status = try readStatus(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: paths)
-            return workdir.map { status.discountingRacilyClean(in: index, workdir: $0) } ?? status
+            guard !paths.isEmpty, let workdir else { return WorkTreeStatus(entries: [], unchangedFilesRead: 0) }
+            let status = try statusOfFiles(paths, in: index, workdir: workdir)
+                ?? readStatus(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue, paths: paths)
+            return status.discountingRacilyClean(in: index, workdir: workdir)
         }
         return try status(of: index, holdingHead: holdingHead, parallelScanFrom: threshold)
     }
@@ -134,7 +139,7 @@ extension Repository {
     }
 
     /// The index, read again from its file if that changed.
-    private func openIndex() throws -> OpaquePointer? {
+    func openIndex() throws -> OpaquePointer? {
         var index: OpaquePointer?
         try check(git_repository_index(&index, pointer), "open the index")
         let code = git_index_read(index, 0)

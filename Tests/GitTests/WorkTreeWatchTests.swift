@@ -1,3 +1,4 @@
+import Clibgit2
 import Foundation
 @testable import Git
 import Testing
@@ -189,5 +190,83 @@ import Fixtures
         #expect(repository.indexMatch?.tree.hex == (try repo.gitLine("rev-parse", "HEAD^{tree}")))
         #expect(try repository.workTreeStatus().entries.filter { !$0.isUntracked }.isEmpty)
         try repo.fsck()
+    }
+}
+
+/// The status of the files a watch named, read file by file (`statusOfFiles`), against libgit2's
+/// status limited to them and git's.
+@Suite struct TouchedFilesStatusTests {
+    /// The files of `WorkTreeWatchTests.project()`, one more in the user's directory, and what
+    /// each test changes after the index is written.
+    static func project() throws -> (TempRepository, Repository) {
+        let (repo, _) = try WorkTreeWatchTests.project()
+        try repo.commitFiles(["src/same.py": "same\n", "src/size.py": "size\n", "src/mode.py": "mode\n", "src/gone.py": "gone\n",
+                              "src/touched.py": "touched\n", "bin/tool": "#!/bin/sh\n"])
+        chmod(repo.path + "/bin/tool", 0o755)
+        try repo.git(["add", "bin/tool"])
+        try repo.git(["commit", "-q", "-m", "executable"])
+        let repository = try Repository(path: repo.path)
+        try repository.resetHard(to: try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
+        return (repo, repository)
+    }
+
+    @Test func fileByFileFindsWhatLibgit2AndGitFind() throws {
+        let (repo, repository) = try Self.project()
+        // Older than the index by more than a clock tick, so only the changes below are racy.
+        usleep(20_000)
+        try repo.write("src/same.py", "SAME\n")
+        try repo.write("src/size.py", "a longer content\n")
+        #expect(chmod(repo.path + "/src/mode.py", 0o755) == 0)
+        #expect(chmod(repo.path + "/bin/tool", 0o644) == 0)
+        try FileManager.default.removeItem(atPath: repo.path + "/src/gone.py")
+        try repo.write("src/touched.py", "touched\n")
+        try repo.write("src/new.py", "new\n")
+        try repo.write("src/new.log", "ignored by *.log\n")
+        try repo.write("build/new.h", "in an ignored directory that holds a tracked file\n")
+        try repo.write("notes/second.txt", "in the user's untracked directory\n")
+        let touched = ["src/same.py", "src/size.py", "src/mode.py", "bin/tool", "src/gone.py", "src/touched.py", "src/new.py",
+                       "src/new.log", "build/new.h", "notes/second.txt", "src/never-there.py", "README.md"]
+        let index = try repository.openIndex()
+        defer { git_index_free(index) }
+        let byFile = try #require(try repository.statusOfFiles(touched, in: index, workdir: repo.path + "/"))
+        let libgit2 = try repository.readStatus(show: GIT_STATUS_SHOW_WORKDIR_ONLY, flags: GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue,
+                                                paths: touched)
+        #expect(byFile.entries == libgit2.entries)
+        #expect(byFile.entries.map(\.path) == ["bin/tool", "notes/second.txt", "src/gone.py", "src/mode.py", "src/new.py", "src/same.py", "src/size.py"])
+        #expect(byFile.unchangedFilesRead == 1, "src/touched.py was read, its content unchanged")
+        let gits = try repo.git(["status", "--porcelain", "--untracked-files=all", "--", ] + touched)
+            .split(separator: "\n").map { String($0.dropFirst(3)) }.sorted()
+        #expect(gits == byFile.entries.map(\.path))
+    }
+
+    /// What only libgit2's status (or a whole one) can answer gives nil.
+    @Test(arguments: ["directory", "was a directory", "link", ".gitignore", "skip-worktree", "conflict"])
+    func whatIsNoPlainFileIsLeftToLibgit2(situation: String) throws {
+        let (repo, repository) = try Self.project()
+        var path = "src/same.py"
+        switch situation {
+        case "directory":
+            try repo.write("src/newdir/file.py", "new\n")
+            path = "src/newdir"
+        case "was a directory":
+            try FileManager.default.removeItem(atPath: repo.path + "/src")
+            path = "src"
+        case "link":
+            try FileManager.default.removeItem(atPath: repo.path + "/src/same.py")
+            #expect(symlink("size.py", repo.path + "/src/same.py") == 0)
+        case ".gitignore":
+            try repo.write(".gitignore", "*.py\n")
+            path = ".gitignore"
+        case "skip-worktree":
+            try repo.git(["update-index", "--skip-worktree", "src/same.py"])
+        default:
+            let blob = try repo.gitLine("rev-parse", "HEAD:src/size.py")
+            let script = "printf '0 \(String(repeating: "0", count: 40))\\tsrc/same.py\\n100644 \(blob) 2\\tsrc/same.py\\n100644 \(blob) 3\\tsrc/same.py\\n' | git update-index --index-info"
+            #expect(try runProgram("/bin/sh", ["-c", script], in: repo.path).status == 0)
+            #expect(try repo.git(["ls-files", "-u"]).contains("src/same.py"))
+        }
+        let index = try repository.openIndex()
+        defer { git_index_free(index) }
+        #expect(try repository.statusOfFiles([path], in: index, workdir: repo.path + "/") == nil)
     }
 }
