@@ -4,6 +4,7 @@
 #include <git2/sys/diff.h>
 #include <git2/sys/repository.h>
 #include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 #include <malloc.h>
 #include <sys/vfs.h>
 
@@ -28,6 +29,35 @@ static inline int clibgit2_set_cache_object_limit(git_object_t type, size_t byte
 static inline void clibgit2_keep_freed_memory(void) {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+/// Writes an object of `type` holding `data` into `odb` and sets `out` to its id. libgit2 1.5's
+/// `git_odb_write` first looks for the object and, not finding it, reads the pack directory
+/// again (an `opendir` and `readdir` of `objects/pack`) before it writes: for every new object.
+/// A new object is written here through the one backend that writes (the repository's loose
+/// objects) without that refresh, when the database has its two default backends (loose objects
+/// and packs: no alternates, no custom backend). An object found without a refresh, and any
+/// other database, go through `git_odb_write`, which also freshens an existing object's time.
+static inline int clibgit2_write_object(git_oid *out, git_odb *odb, const void *data, size_t length, git_object_t type) {
+    int error = git_odb_hash(out, data, length, type);
+    if (error < 0)
+        return error;
+    git_odb_backend *writer = NULL;
+    if (git_odb_num_backends(odb) == 2 && !git_odb_exists_ext(odb, out, GIT_ODB_LOOKUP_NO_REFRESH)) {
+        int writers = 0;
+        for (size_t position = 0; position < 2; position++) {
+            git_odb_backend *backend = NULL;
+            if (git_odb_get_backend(&backend, odb, position) == 0 && backend->write) {
+                writer = backend;
+                writers++;
+            }
+        }
+        if (writers != 1)
+            writer = NULL;
+    }
+    if (writer)
+        return writer->write(writer, out, data, length, type);
+    return git_odb_write(out, odb, data, length, type);
 }
 
 /// The type of the file system holding `path` (`statfs`'s `f_type`, its magic number), -1 when

@@ -1,4 +1,7 @@
 import Clibgit2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A commit's essentials, read once.
 public struct CommitInfo: Sendable, Equatable {
@@ -40,14 +43,26 @@ extension Repository {
         for parent in parents { parentObjects.append(try lookupObject(parent, type: GIT_OBJECT_COMMIT)) }
         let (author, committer) = try signatures()
         defer { git_signature_free(author); git_signature_free(committer) }
-        var oid = git_oid()
-        _ = try parentObjects.withUnsafeMutableBufferPointer { buffer in
-            try buffer.withMemoryRebound(to: OpaquePointer?.self) { parentsPointer in
-                try check(git_commit_create(&oid, pointer, nil, author, committer, "UTF-8", message,
-                                            treeObject, parents.count, parentsPointer.baseAddress),
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        _ = try parentObjects.withUnsafeMutableBufferPointer { objects in
+            try objects.withMemoryRebound(to: OpaquePointer?.self) { parentsPointer in
+                try check(git_commit_create_buffer(&buffer, pointer, author, committer, "UTF-8", message,
+                                                   treeObject, parents.count, parentsPointer.baseAddress),
                           "create commit")
             }
         }
+        return try writeObject(UnsafeRawBufferPointer(start: buffer.ptr, count: buffer.size), type: GIT_OBJECT_COMMIT, "write a commit")
+    }
+
+    /// Writes an object of `type` holding `bytes` and returns its id, a new object without
+    /// libgit2's refresh of the pack directory (`clibgit2_write_object`).
+    func writeObject(_ bytes: UnsafeRawBufferPointer, type: git_object_t, _ operation: @autoclosure () -> String) throws -> OID {
+        var database: OpaquePointer?
+        try check(git_repository_odb(&database, pointer), "open the object database")
+        defer { git_odb_free(database) }
+        var oid = git_oid()
+        try check(clibgit2_write_object(&oid, database, bytes.baseAddress, bytes.count, type), operation())
         return OID(oid)
     }
 
@@ -103,11 +118,7 @@ extension Repository {
 
     /// Writes a blob and returns its id.
     public func createBlob(_ bytes: [UInt8]) throws -> OID {
-        var oid = git_oid()
-        _ = try bytes.withUnsafeBytes { buffer in
-            try check(git_blob_create_from_buffer(&oid, pointer, buffer.baseAddress, buffer.count), "write blob")
-        }
-        return OID(oid)
+        try bytes.withUnsafeBytes { try writeObject($0, type: GIT_OBJECT_BLOB, "write blob") }
     }
 
     /// Writes a copy of the tree `base` (nil: an empty tree) in which the entry at `path` is
@@ -143,9 +154,7 @@ extension Repository {
             }
         }
         guard git_treebuilder_entrycount(builder) > 0 else { return nil }
-        var oid = git_oid()
-        try check(git_treebuilder_write(&oid, builder), "write a tree")
-        return OID(oid)
+        return try write(builder)
     }
 
     /// Writes a tree holding exactly `entries` (names, object ids, git modes) and returns its id.
@@ -157,9 +166,37 @@ extension Repository {
             var raw = entry.id.raw
             try check(git_treebuilder_insert(nil, builder, entry.name, &raw, entry.mode.libgit2Mode), "insert \(entry.name) in a tree")
         }
-        var oid = git_oid()
-        try check(git_treebuilder_write(&oid, builder), "write a tree")
-        return OID(oid)
+        return try write(builder)
+    }
+
+    /// Writes the tree `builder` holds (`git_treebuilder_write`, through `writeObject`): its entries
+    /// (names the builder checked) in git's order, where a tree's name sorts as if it ended in "/".
+    private func write(_ builder: OpaquePointer?) throws -> OID {
+        final class Entries { var list: [(name: [UInt8], isTree: Bool, mode: UInt32, id: git_oid)] = [] }
+        let entries = Entries()
+        let collect: git_treebuilder_filter_cb = { entry, payload in
+            guard let entry else { return 0 }
+            let name = Array(UnsafeBufferPointer(start: UnsafeRawPointer(git_tree_entry_name(entry)).assumingMemoryBound(to: UInt8.self),
+                                                 count: strlen(git_tree_entry_name(entry))))
+            Unmanaged<Entries>.fromOpaque(payload!).takeUnretainedValue().list.append(
+                (name, git_tree_entry_type(entry) == GIT_OBJECT_TREE, git_tree_entry_filemode_raw(entry).rawValue, git_tree_entry_id(entry)!.pointee))
+            return 0
+        }
+        try check(git_treebuilder_filter(builder, collect, Unmanaged.passUnretained(entries).toOpaque()), "read the entries of a tree")
+        var bytes: [UInt8] = []
+        for entry in entries.list.sorted(by: { Self.precedesInTree($0.name, $0.isTree, $1.name, $1.isTree) }) {
+            bytes += Array(String(entry.mode, radix: 8).utf8) + [0x20] + entry.name + [0]
+            withUnsafeBytes(of: entry.id.id) { bytes += $0 }
+        }
+        return try bytes.withUnsafeBytes { try writeObject($0, type: GIT_OBJECT_TREE, "write a tree") }
+    }
+
+    /// git's order of tree entries: by name, byte by byte, a tree's name followed by "/".
+    static func precedesInTree(_ first: [UInt8], _ firstIsTree: Bool, _ second: [UInt8], _ secondIsTree: Bool) -> Bool {
+        for (a, b) in zip(first, second) where a != b { return a < b }
+        let shared = min(first.count, second.count)
+        let next = { (name: [UInt8], isTree: Bool) -> UInt8 in name.count > shared ? name[shared] : isTree ? 0x2F : 0 }
+        return next(first, firstIsTree) < next(second, secondIsTree)
     }
 
     /// The entries of a tree, in tree order.

@@ -74,6 +74,45 @@ import Fixtures
         }
     }
 
+    /// Trees are written in git's order (a tree's name sorts as if it ended in "/"): the ids
+    /// `git mktree` gives the same entries, and `git fsck` clean.
+    @Test func treesAreWrittenInGitsOrder() throws {
+        let repo = try TempRepository()
+        let head = try #require(OID(hex: try repo.commitFiles(["f.txt": "f\n"])))
+        let repository = try Repository(path: repo.path)
+        let blob = try repository.createBlob(Array("content\n".utf8))
+        let subtree = try repository.writeTree(entries: [("inner", blob, .blob)])
+        let entries: [(name: String, id: OID, mode: FileMode)] = [
+            ("a0", blob, .blob), ("a", subtree, .tree), ("a.b", blob, .executable), ("a-b", blob, .blob), ("ab", subtree, .tree),
+            ("b-c", blob, .link), ("b", subtree, .tree), ("sub", head, .commit), ("\u{e9}t\u{e9}", blob, .blob), ("Z", blob, .blob)]
+        let tree = try repository.writeTree(entries: entries)
+        let types: [FileMode: String] = [.blob: "blob", .executable: "blob", .link: "blob", .tree: "tree", .commit: "commit"]
+        let listing = entries.map { "\(String($0.mode.rawValue, radix: 8)) \(types[$0.mode]!) \($0.id.hex)\t\($0.name)\n" }.joined()
+        try repo.write(".git/listing", listing)
+        #expect(try runProgram("/bin/sh", ["-c", "git mktree < .git/listing"], in: repo.path).stdout == tree.hex + "\n")
+        #expect(try repo.git(["-c", "core.quotepath=false", "ls-tree", "--name-only", tree.hex]).split(separator: "\n") == ["Z", "a-b", "a.b", "a", "a0", "ab", "b-c", "b", "sub", "\u{e9}t\u{e9}"])
+        try repo.fsck()
+    }
+
+    /// A repository that borrows objects from another (`objects/info/alternates`, as
+    /// `git clone --reference` makes) writes its new objects in its own directory, never the other's.
+    @Test func newObjectsGoToTheRepositorysOwnDirectoryWithAlternates() throws {
+        let lender = try TempRepository()
+        try lender.commitFiles(["shared.txt": "shared\n"])
+        let borrower = try TempRepository()
+        try borrower.write(".git/objects/info/alternates", lender.path + "/.git/objects\n")
+        let repository = try Repository(path: borrower.path)
+        let shared = try repository.createBlob(Array("shared\n".utf8))
+        let new = try repository.createBlob(Array("new in the borrower\n".utf8))
+        let loose = { (repo: TempRepository, id: OID) in
+            FileManager.default.fileExists(atPath: "\(repo.path)/.git/objects/\(id.hex.prefix(2))/\(id.hex.dropFirst(2))")
+        }
+        #expect(loose(lender, shared) && !loose(borrower, shared))
+        #expect(loose(borrower, new) && !loose(lender, new))
+        #expect(try borrower.gitLine("cat-file", "-p", new.hex) == "new in the borrower")
+        try borrower.fsck()
+    }
+
     @Test func writesObjectsInOnePackWhatACommitReaches() throws {
         let repo = try TempRepository()
         try repo.commitFiles(["a.txt": "a\n"])
