@@ -98,9 +98,9 @@ func iterateInterleaved(_ ways: [TreeIterator], untouched: Int, afterTouch: Int)
 }
 
 func workTreeIteration() throws {
-    let files = Int(option("--tree-files", "50000"))!
-    let untouched = Int(option("--tree-iterations", "10"))!
-    let afterTouch = Int(option("--tree-after-touch", "6"))!
+    let files = number("--tree-files", 50000)
+    let untouched = number("--tree-iterations", 10)
+    let afterTouch = number("--tree-after-touch", 6)
     print("\n(i) One iteration on a \(grouped(files))-file tree (\(files / 100) directories), value.txt and one source file edited, half kept, half discarded, evaluation excluded; three copies of the tree written and synced to disk first, then the three ways interleaved, iteration by iteration: \(untouched) iterations, a touch of every file, \(afterTouch + 1) more; then a loop in process on a fourth copy, the same edits and touch made by its agent; x: of the git CLI")
     print("  " + "".padding(toLength: 52, withPad: " ", startingAt: 0) + "untouched (median): wall, CPU".leftPadded(42) + "   "
           + "1st after touch".leftPadded(42) + "   " + "following (median)".leftPadded(42))
@@ -183,7 +183,7 @@ func medianWallTime(_ executable: String, _ arguments: [String], in directory: S
 }
 
 func hookOnLargeTree() throws {
-    try hookOnTree(part: "j", files: Int(option("--tree-files", "50000"))!)
+    try hookOnTree(part: "j", files: number("--tree-files", 50000))
 }
 
 /// Part (e) or (j): the pre-commit hook on a `files`-file tree with a staged change to one file,

@@ -7,6 +7,49 @@ import Fixtures
 
 let arguments = CommandLine.arguments
 
+/// The options, each with its argument (nil for a flag) and what it sets; `--help` prints them,
+/// and any other argument is refused before anything is measured.
+let knownOptions: [(name: String, argument: String?, help: String)] = [
+    ("--only", "PARTS", "a alone, or a comma-separated list of h, i, j, k, m, n"),
+    ("--loop-only", nil, "with --only a: the writes alone and the in-process loop only"),
+    ("--iterations", "N", "iterations of (a) (40)"),
+    ("--tool", "PATH", "the git-autoresearch binary measured (the one built next to the benchmark)"),
+    ("--keep-scratch", nil, "keep the scratch directory and print its path"),
+    ("--sizes", "N,N,...", "ledger sizes of (b) (1000,10000,100000,1000000)"),
+    ("--appends", "N", "records appended at each size of (b) (50)"),
+    ("--read-sizes", "N,N,...", "ledger sizes of (h) (1000,10000,100000,1000000)"),
+    ("--keeps", "N", "keeps on the branch in (h) (2000)"),
+    ("--full-log-max", "N", "the largest ledger (h) prints in full (100000)"),
+    ("--before-binary", "PATH", "an older binary (h) and (k) also measure"),
+    ("--before-max", "N", "the largest ledger the older binary reads (10000)"),
+    ("--starts", "N", "process starts measured in (k) (50)"),
+    ("--parallel-seconds", "S", "seconds of each parallel measurement in (g) (30)"),
+    ("--workers", "N,N,...", "worker counts of (g) (1,2,4)"),
+    ("--slurm-jobs", "N", "SLURM workers of (m) (2)"),
+    ("--clones", "N", "worker clones of (n) (5)"),
+    ("--clone-sizes", "N,N,...", "ledger sizes of (n) (1000,10000)"),
+    ("--tree-files", "N", "files of the large tree of (i) and (j) (50000)"),
+    ("--tree-iterations", "N", "iterations of (i) on the untouched tree (10)"),
+    ("--tree-after-touch", "N", "iterations of (i) after the touch (6)"),
+]
+func exitWithUsage(_ problem: String?) -> Never {
+    var text = "usage: autoresearch-bench [OPTION]...   (make bench BENCH=\"OPTION...\")\n"
+    for option in knownOptions {
+        text += "  " + (option.name + (option.argument.map { " " + $0 } ?? "")).padding(toLength: 26, withPad: " ", startingAt: 0) + option.help + "\n"
+    }
+    if let problem { FileHandle.standardError.write(Data(("autoresearch-bench: \(problem)\n" + text).utf8)) } else { print(text, terminator: "") }
+    exit(problem == nil ? 0 : 2)
+}
+if arguments.contains("--help") || arguments.contains("-h") { exitWithUsage(nil) }
+do {
+    var position = 1
+    while position < arguments.count {
+        guard let known = knownOptions.first(where: { $0.name == arguments[position] }) else { exitWithUsage("unknown argument '\(arguments[position])'") }
+        if known.argument != nil, position + 1 >= arguments.count { exitWithUsage("\(known.name) takes \(known.argument!)") }
+        position += known.argument == nil ? 1 : 2
+    }
+}
+
 /// The run's scratch directory: every repository the benchmark makes goes under it (`TMPDIR`, for
 /// the tool's processes too), and it is removed when the benchmark exits, since its repositories
 /// are globals that are never released (kept, and named, with `--keep-scratch`, to measure more by hand).
@@ -27,9 +70,15 @@ if arguments.contains("--keep-scratch") {
 func option(_ name: String, _ fallback: String) -> String {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil } ?? fallback
 }
-let iterations = Int(option("--iterations", "40"))!
+/// The number `name` sets, else `fallback`; anything but a number stops the benchmark with the usage.
+func number<Number: LosslessStringConvertible>(_ name: String, _ fallback: Number) -> Number {
+    let text = option(name, String(describing: fallback))
+    guard let value = Number(text) else { exitWithUsage("\(name) takes a number, not '\(text)'") }
+    return value
+}
+let iterations = number("--iterations", 40)
 let ledgerSizes = option("--sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
-let appendsPerSize = Int(option("--appends", "50"))!
+let appendsPerSize = number("--appends", 50)
 /// The binary measured: `--tool PATH`, else the one built next to the benchmark.
 let toolPath = option("--tool", URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("git-autoresearch").path)
 
@@ -197,10 +246,10 @@ func measured(_ executable: String, _ arguments: [String], in directory: String)
 
 func ledgerReads() throws {
     let sizes = option("--read-sizes", "1000,10000,100000,1000000").split(separator: ",").compactMap { Int($0) }
-    let keeps = Int(option("--keeps", "2000"))!
-    let fullLogLimit = Int(option("--full-log-max", "100000"))!
+    let keeps = number("--keeps", 2000)
+    let fullLogLimit = number("--full-log-max", 100000)
     let before = option("--before-binary", "")
-    let beforeLimit = Int(option("--before-max", "10000"))!
+    let beforeLimit = number("--before-max", 10000)
     print("\n(h) Reading the ledger: N discarded runs plus \(grouped(keeps)) keeps on the branch; the first run builds the index, warm is the median of 3 (wall / CPU)")
     let commands: [(String, [String])] = [("log --format tsv", ["log", "--format", "tsv"]), ("log --format json", ["log", "--format", "json"]),
                                           ("log --status crash", ["log", "--status", "crash"]), ("log -n 20", ["log", "-n", "20"]),
@@ -241,7 +290,7 @@ func ledgerReads() throws {
 /// median of `--starts` runs, next to `git --version` and `git status`; with `--before-binary`,
 /// the same for that binary.
 func processStart() throws {
-    let count = Int(option("--starts", "50"))!
+    let count = number("--starts", 50)
     let before = option("--before-binary", "")
     let repo = try makeProject()
     try runProgram(toolPath, ["init", "--name", "bench", "--eval", "sh eval.sh", "--metric", "score"], in: repo.path)
@@ -271,7 +320,7 @@ let selectableParts: [String: () throws -> Void] = ["h": ledgerReads, "i": workT
                                                      "m": slurmWorkers, "n": workerClone]
 if case let only = option("--only", ""), !only.isEmpty, only != "a" {
     for part in only.split(separator: ",").map(String.init) {
-        guard let run = selectableParts[part] else { fatalError("--only takes a (alone) or a list of \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
+        guard let run = selectableParts[part] else { exitWithUsage("--only takes a (alone) or a list of \(selectableParts.keys.sorted().joined(separator: ", ")), not \(part)") }
         try run()
     }
     exit(0)
@@ -494,7 +543,7 @@ try hookOnTree(part: "e", files: 10_000)
 // MARK: (g) parallel workers: runs per minute with an evaluator that sleeps 1 s
 
 /// How long each loop of (g) and (m) runs.
-func parallelSeconds() -> Double { Double(option("--parallel-seconds", "30"))! }
+func parallelSeconds() -> Double { number("--parallel-seconds", 30.0) }
 
 /// `loop --jobs N` plus `extra` on a fresh project for `parallelSeconds` (the baseline measured
 /// first), the evaluator `sleep 1`, the agent a one-line edit: its runs and their rate.
@@ -526,7 +575,7 @@ func rateLine(_ label: String, _ result: (runs: Int, elapsed: Double, perMinute:
 /// `loop --jobs N --launcher slurm` on a one-node SLURM cluster started here, next to `loop --jobs N`:
 /// what the scheduler (sbatch, scontrol once a second, output through files) costs per run.
 func slurmWorkers() throws {
-    let jobs = Int(option("--slurm-jobs", "2"))!
+    let jobs = number("--slurm-jobs", 2)
     print("\n(m) SLURM workers next to local workers (loop --jobs \(jobs), then with --launcher slurm): runs per minute for \(Int(parallelSeconds())) s each, evaluator `sleep 1`, agent a one-line edit")
     if let why = SlurmCluster.unavailable {
         print("  skipped: \(why)")
@@ -548,7 +597,7 @@ func slurmWorkers() throws {
 /// the tool now (`clone-for-worker`, which pulls the records itself; `records-pushed`), median wall
 /// time of `--clones` fresh clones each.
 func workerClone() throws {
-    let count = Int(option("--clones", "5"))!
+    let count = number("--clones", 5)
     let sizes = option("--clone-sizes", "1000,10000").split(separator: ",").compactMap { Int($0) }
     print("\n(n) A worker's clone (loop --worker-tree clone): the job with git, then with the tool, median wall time of \(count) each")
     for size in sizes {
