@@ -1,7 +1,4 @@
 import Clibgit2
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A commit's essentials, read once.
 public struct CommitInfo: Sendable, Equatable {
@@ -58,12 +55,19 @@ extension Repository {
     /// Writes an object of `type` holding `bytes` and returns its id, a new object without
     /// libgit2's refresh of the pack directory (`clibgit2_write_object`).
     func writeObject(_ bytes: UnsafeRawBufferPointer, type: git_object_t, _ operation: @autoclosure () -> String) throws -> OID {
+        try withObjectDatabase { database in
+            var oid = git_oid()
+            try check(clibgit2_write_object(&oid, database, bytes.baseAddress, bytes.count, type), operation())
+            return OID(oid)
+        }
+    }
+
+    /// Calls `body` with the repository's object database.
+    func withObjectDatabase<T>(_ body: (OpaquePointer?) throws -> T) throws -> T {
         var database: OpaquePointer?
         try check(git_repository_odb(&database, pointer), "open the object database")
         defer { git_odb_free(database) }
-        var oid = git_oid()
-        try check(clibgit2_write_object(&oid, database, bytes.baseAddress, bytes.count, type), operation())
-        return OID(oid)
+        return try body(database)
     }
 
     /// Reads a commit.
@@ -106,14 +110,13 @@ extension Repository {
     public func kind(of id: OID) throws -> EntryKind { EntryKind(try header(of: id).type) }
 
     private func header(of id: OID) throws -> (size: Int, type: git_object_t) {
-        var odb: OpaquePointer?
-        try check(git_repository_odb(&odb, pointer), "open the object database")
-        defer { git_odb_free(odb) }
-        var size = 0
-        var type = GIT_OBJECT_INVALID
-        var raw = id.raw
-        try check(git_odb_read_header(&size, &type, odb, &raw), "read the header of \(id.short)")
-        return (size, type)
+        try withObjectDatabase { database in
+            var size = 0
+            var type = GIT_OBJECT_INVALID
+            var raw = id.raw
+            try check(git_odb_read_header(&size, &type, database, &raw), "read the header of \(id.short)")
+            return (size, type)
+        }
     }
 
     /// Writes a blob and returns its id.
@@ -154,7 +157,7 @@ extension Repository {
             }
         }
         guard git_treebuilder_entrycount(builder) > 0 else { return nil }
-        return try write(builder)
+        return try writeTree(builder: builder)
     }
 
     /// Writes a tree holding exactly `entries` (names, object ids, git modes) and returns its id.
@@ -166,37 +169,17 @@ extension Repository {
             var raw = entry.id.raw
             try check(git_treebuilder_insert(nil, builder, entry.name, &raw, entry.mode.libgit2Mode), "insert \(entry.name) in a tree")
         }
-        return try write(builder)
+        return try writeTree(builder: builder)
     }
 
-    /// Writes the tree `builder` holds (`git_treebuilder_write`, through `writeObject`): its entries
-    /// (names the builder checked) in git's order, where a tree's name sorts as if it ended in "/".
-    private func write(_ builder: OpaquePointer?) throws -> OID {
-        final class Entries { var list: [(name: [UInt8], isTree: Bool, mode: UInt32, id: git_oid)] = [] }
-        let entries = Entries()
-        let collect: git_treebuilder_filter_cb = { entry, payload in
-            guard let entry else { return 0 }
-            let name = Array(UnsafeBufferPointer(start: UnsafeRawPointer(git_tree_entry_name(entry)).assumingMemoryBound(to: UInt8.self),
-                                                 count: strlen(git_tree_entry_name(entry))))
-            Unmanaged<Entries>.fromOpaque(payload!).takeUnretainedValue().list.append(
-                (name, git_tree_entry_type(entry) == GIT_OBJECT_TREE, git_tree_entry_filemode_raw(entry).rawValue, git_tree_entry_id(entry)!.pointee))
-            return 0
+    /// Writes the tree `builder` holds, as `git_treebuilder_write` would, through `writeObject`'s
+    /// writer (`clibgit2_write_tree`): its entries (names the builder checked) in git's order.
+    func writeTree(builder: OpaquePointer?) throws -> OID {
+        try withObjectDatabase { database in
+            var oid = git_oid()
+            try check(clibgit2_write_tree(&oid, database, builder), "write a tree")
+            return OID(oid)
         }
-        try check(git_treebuilder_filter(builder, collect, Unmanaged.passUnretained(entries).toOpaque()), "read the entries of a tree")
-        var bytes: [UInt8] = []
-        for entry in entries.list.sorted(by: { Self.precedesInTree($0.name, $0.isTree, $1.name, $1.isTree) }) {
-            bytes += Array(String(entry.mode, radix: 8).utf8) + [0x20] + entry.name + [0]
-            withUnsafeBytes(of: entry.id.id) { bytes += $0 }
-        }
-        return try bytes.withUnsafeBytes { try writeObject($0, type: GIT_OBJECT_TREE, "write a tree") }
-    }
-
-    /// git's order of tree entries: by name, byte by byte, a tree's name followed by "/".
-    static func precedesInTree(_ first: [UInt8], _ firstIsTree: Bool, _ second: [UInt8], _ secondIsTree: Bool) -> Bool {
-        for (a, b) in zip(first, second) where a != b { return a < b }
-        let shared = min(first.count, second.count)
-        let next = { (name: [UInt8], isTree: Bool) -> UInt8 in name.count > shared ? name[shared] : isTree ? 0x2F : 0 }
-        return next(first, firstIsTree) < next(second, secondIsTree)
     }
 
     /// The entries of a tree, in tree order.

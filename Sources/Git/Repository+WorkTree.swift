@@ -158,11 +158,12 @@ extension Repository {
     }
 
     /// Writes `index` to its file, then as a tree; records that they match (`indexMatch`).
-    /// `fromHead`: `index` held HEAD's tree before the caller staged files from the work tree
-    /// into it, so the entries that differ from HEAD name blobs just written.
-    private func writeIndexAndTree(_ index: OpaquePointer?, fromHead: Bool) throws -> OID {
+    /// `stagedOntoHead`: `index` held HEAD's tree (`head`) before the caller staged these paths
+    /// from the work tree into it, so the tree is HEAD's with their entries
+    /// (`tree(of:stagedIn:onto:)`), and the entries that differ from HEAD name blobs just written.
+    private func writeIndexAndTree(_ index: OpaquePointer?, stagedOntoHead: (paths: [String], head: OID)?) throws -> OID {
         try check(git_index_write(index), "write the index")
-        let tree = try writeTree(of: index, checkingStagedBlobs: !fromHead)
+        let tree = try stagedOntoHead.map { try self.tree(of: $0.paths, stagedIn: index, onto: $0.head) } ?? writeTree(of: index)
         indexMatch = IndexMatch(checksum: OID(git_index_checksum(index)!.pointee), tree: tree)
         return tree
     }
@@ -231,7 +232,7 @@ extension Repository {
                       "stage new and changed files")
             try check(git_index_update_all(index, &paths, callback, payload.toOpaque()), "stage deleted files")
         }
-        return try writeIndexAndTree(index, fromHead: false)
+        return try writeIndexAndTree(index, stagedOntoHead: nil)
     }
 
     /// Stages the work tree side of `changes`, a `status()` taken just before whose entries are
@@ -240,15 +241,19 @@ extension Repository {
     public func stage(_ changes: [StatusEntry]) throws -> OID {
         let index = try openIndex()
         defer { git_index_free(index) }
-        let fromHead = try indexHoldsHead(index)
+        let head = try indexHoldsHead(index) ? indexMatch?.tree : nil
+        var staged: [String] = []
         for change in changes {
             if change.flags & GIT_STATUS_WT_DELETED.rawValue != 0 {
                 try check(git_index_remove_bypath(index, change.path), "unstage deleted \(change.path)")
             } else if change.flags & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue) != 0 {
                 try check(git_index_add_bypath(index, change.path), "stage \(change.path)")
+            } else {
+                continue
             }
+            staged.append(change.path)
         }
-        return try writeIndexAndTree(index, fromHead: fromHead)
+        return try writeIndexAndTree(index, stagedOntoHead: head.map { (staged, $0) })
     }
 
     /// Writes `index` as a tree (`git write-tree`). libgit2 1.5 rebuilds every subtree and, with
@@ -257,10 +262,9 @@ extension Repository {
     /// work tree. So the check is off for this write (the trees are still hashed and written), and
     /// instead, as git does, the blobs of the entries that differ from HEAD's tree must exist
     /// first: an index entry can name any id (`git update-index --cacheinfo`, then kept by
-    /// `--skip-worktree`), and a tree naming a missing blob breaks `git fsck`. `checkingStagedBlobs`
-    /// false: the caller knows those blobs exist.
-    func writeTree(of index: OpaquePointer?, checkingStagedBlobs: Bool = true) throws -> OID {
-        if checkingStagedBlobs { try checkStagedBlobsExist(index) }
+    /// `--skip-worktree`), and a tree naming a missing blob breaks `git fsck`.
+    func writeTree(of index: OpaquePointer?) throws -> OID {
+        try checkStagedBlobsExist(index)
         var tree = git_oid()
         let code = ObjectValidation.suspended { git_index_write_tree(&tree, index) }
         try check(code, "write the index as a tree")
@@ -275,16 +279,15 @@ extension Repository {
         var diff: OpaquePointer?
         try check(git_diff_tree_to_index(&diff, pointer, headTree, index, nil), "compare HEAD with the index")
         defer { git_diff_free(diff) }
-        var database: OpaquePointer?
-        try check(git_repository_odb(&database, pointer), "open the object database")
-        defer { git_odb_free(database) }
-        for position in 0..<git_diff_num_deltas(diff) {
-            guard let delta = git_diff_get_delta(diff, position)?.pointee, delta.status != GIT_DELTA_DELETED else { continue }
-            var file = delta.new_file
-            guard file.mode != UInt16(GIT_FILEMODE_COMMIT.rawValue), git_odb_exists(database, &file.id) != 1 else { continue }
-            let path = file.path.map { String(cString: $0) } ?? ""
-            throw GitError(.notFound, operation: "write the index as a tree",
-                           message: "the index names object \(OID(file.id).hex) for '\(path)', which this repository does not have (git write-tree refuses it too); remove it from the index: git update-index --force-remove -- '\(path)'")
+        try withObjectDatabase { database in
+            for position in 0..<git_diff_num_deltas(diff) {
+                guard let delta = git_diff_get_delta(diff, position)?.pointee, delta.status != GIT_DELTA_DELETED else { continue }
+                var file = delta.new_file
+                guard file.mode != UInt16(GIT_FILEMODE_COMMIT.rawValue), git_odb_exists(database, &file.id) != 1 else { continue }
+                let path = file.path.map { String(cString: $0) } ?? ""
+                throw GitError(.notFound, operation: "write the index as a tree",
+                               message: "the index names object \(OID(file.id).hex) for '\(path)', which this repository does not have (git write-tree refuses it too); remove it from the index: git update-index --force-remove -- '\(path)'")
+            }
         }
     }
 

@@ -36,6 +36,38 @@ import Fixtures
         #expect(refused, "a tree naming a missing object was written: the check stayed off")
     }
 
+    /// Staged onto an index known to hold HEAD's tree, the tree is HEAD's with the staged paths'
+    /// entries (`tree(of:stagedIn:onto:)`): git's tree of the same index, for changes of every
+    /// kind, a file that became a directory and a directory that became a file among them.
+    @Test func stagingOntoHeadWritesGitsTree() throws {
+        let repo = try TempRepository()
+        try repo.commitFiles(["top.txt": "top\n", "src/a.py": "a\n", "src/b.py": "b\n", "src/deep/c.py": "c\n", "z.txt": "z\n",
+                              "d/only.txt": "only\n", "gone/one.txt": "one\n", "keep/k.txt": "k\n"])
+        let repository = try Repository(path: repo.path)
+        try repository.resetHard(to: try #require(OID(hex: try repo.gitLine("rev-parse", "HEAD"))))
+        try repo.write("top.txt", "top changed\n")
+        try repo.write("src/deep/c.py", "c changed\n")
+        #expect(chmod(repo.path + "/src/b.py", 0o755) == 0)
+        try repo.write("new/nested/dirs/n.txt", "new\n")
+        try repo.write("src/a[1]*.py", "glob characters\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/gone")
+        try FileManager.default.removeItem(atPath: repo.path + "/z.txt")
+        try repo.write("z.txt/inner.txt", "a directory now\n")
+        try FileManager.default.removeItem(atPath: repo.path + "/d")
+        try repo.write("d", "a file now\n")
+        #expect(symlink("top.txt", repo.path + "/link") == 0)
+        let changes = try repository.workTreeStatus().entries
+        #expect(changes.count == 11, "\(changes.map(\.path))")
+        let tree = try repository.stage(changes)
+        #expect(tree.hex == (try repo.gitLine("write-tree")))
+        #expect(repository.indexMatch?.tree == tree)
+        #expect(try repo.git(["ls-tree", "-r", tree.hex]).contains("120000 blob"))
+        try repo.git(["commit", "-q", "-m", "staged"])
+        #expect(try repo.gitLine("rev-parse", "HEAD^{tree}") == tree.hex)
+        #expect(try repo.git(["status", "--porcelain"]).isEmpty)
+        try repo.fsck()
+    }
+
     /// An index entry can name any id (`update-index --cacheinfo`, kept by `--skip-worktree`):
     /// staging refuses it, naming the path, before any tree naming the missing blob is written
     /// (`git fsck` stays clean once the entry is gone, as after `git write-tree`'s refusal).
