@@ -1,4 +1,5 @@
 import Clibgit2
+import Clibgit2Support
 
 /// A commit's essentials, read once.
 public struct CommitInfo: Sendable, Equatable {

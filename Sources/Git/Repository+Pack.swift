@@ -11,7 +11,7 @@ extension Repository {
         var odb: OpaquePointer?
         try check(git_repository_odb(&odb, repository.pointer), "open the object database")
         defer { git_odb_free(odb) }
-        var memory: UnsafeMutablePointer<git_odb_backend>?
+        var memory: OpaquePointer?
         try check(git_mempack_new(&memory), "make an object database in memory")
         try check(git_odb_add_backend(odb, memory, 999), "add an object database in memory")  // the database owns it now
         let result = try write(repository)

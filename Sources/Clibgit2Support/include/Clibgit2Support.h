@@ -1,5 +1,6 @@
 #ifndef CLIBGIT2SUPPORT_H
 #define CLIBGIT2SUPPORT_H
+#include "ObjectWriting.h"
 
 /// Loads the certificate authorities libgit2 would have loaded when it was initialised, before
 /// the first connection to a remote; once per process, later calls do nothing. Returns 0, or
