@@ -129,36 +129,9 @@ extension Repository {
     /// replaced by `entry` (a blob or tree id and its git mode), or removed when `entry` is nil.
     /// Only the trees along `path` are rewritten. Returns nil when the result is empty.
     public func writeTree(base: OID?, path: [String], entry: (id: OID, mode: FileMode)?) throws -> OID? {
-        try writeTree(base: base, path: path[...], entry: entry)
-    }
-
-    private func writeTree(base: OID?, path: ArraySlice<String>, entry: (id: OID, mode: FileMode)?) throws -> OID? {
-        var baseTree: OpaquePointer?
-        if let base { baseTree = try lookupObject(base, type: GIT_OBJECT_TREE) }
-        defer { git_object_free(baseTree) }
-        var builder: OpaquePointer?
-        try check(git_treebuilder_new(&builder, pointer, baseTree), "start a tree")
-        defer { git_treebuilder_free(builder) }
-        if let name = path.first {
-            var replacement = entry
-            if path.count > 1 {
-                var subtree: OID?
-                if let existing = git_treebuilder_get(builder, name), git_tree_entry_type(existing) == GIT_OBJECT_TREE {
-                    subtree = OID(git_tree_entry_id(existing)!.pointee)
-                }
-                replacement = try writeTree(base: subtree, path: path.dropFirst(), entry: entry)
-                    .map { ($0, FileMode.tree) }
-            }
-            if let replacement {
-                var raw = replacement.id.raw
-                try check(git_treebuilder_insert(nil, builder, name, &raw, replacement.mode.libgit2Mode),
-                          "insert \(name) in a tree")
-            } else if git_treebuilder_get(builder, name) != nil {
-                try check(git_treebuilder_remove(builder, name), "remove \(name) from a tree")
-            }
-        }
-        guard git_treebuilder_entrycount(builder) > 0 else { return nil }
-        return try writeTree(builder: builder)
+        var changes = DirectoryChanges()
+        changes.add(path[...], entry)
+        return try writeTree(changing: changes, onto: base)
     }
 
     /// Writes a tree holding exactly `entries` (names, object ids, git modes) and returns its id.

@@ -16,8 +16,9 @@ extension Repository {
         return try ObjectValidation.suspended { try writeTree(changing: changes, onto: head) } ?? emptyTree()
     }
 
-    /// `base` (nil: no tree) with `changes` made, written; nil when nothing is left in it.
-    private func writeTree(changing changes: DirectoryChanges, onto base: OID?) throws -> OID? {
+    /// `base` (nil: no tree) with `changes` made, written (only the trees along the changed
+    /// paths); nil when nothing is left in it.
+    func writeTree(changing changes: DirectoryChanges, onto base: OID?) throws -> OID? {
         var baseTree: OpaquePointer?
         if let base { baseTree = try lookupObject(base, type: GIT_OBJECT_TREE) }
         defer { git_object_free(baseTree) }
@@ -50,7 +51,7 @@ extension Repository {
 /// What changed in one directory of a tree: its files' new entries (nil: removed) and its
 /// subdirectories' changes. A name can have both, when a file became a directory or the other
 /// way round; the file's entry, when there is one, is what the name holds in the end.
-private struct DirectoryChanges {
+struct DirectoryChanges {
     var files: [String: (id: OID, mode: FileMode)?] = [:]
     var directories: [String: DirectoryChanges] = [:]
 
