@@ -105,6 +105,20 @@ public struct OracleError: Error, CustomStringConvertible {
     public init(description: String) { self.description = description }
 }
 
+/// A throwaway directory under the temporary directory (`PREFIX-UUID`: a test's files, a job's
+/// node-local scratch), removed with everything in it when released: hold it for as long as its
+/// path is used.
+public final class ScratchDirectory {
+    public let path: String
+
+    public init(prefix: String = "autoresearch-scratch") {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
 /// A throwaway repository made and inspected with the real `git` CLI; removed when released.
 public final class TempRepository {
     /// The work tree, without trailing slash.

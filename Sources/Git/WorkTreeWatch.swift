@@ -25,7 +25,8 @@ public final class WorkTreeWatch {
     private let repository: Repository
     /// The top of the work tree, with a trailing slash.
     private let root: String
-    private var descriptor: Int32 = -1
+    /// The inotify instance (internal for tests).
+    var descriptor: Int32 = -1
     /// The directory (relative, "" or ending in "/") of each watch.
     private var directories: [Int32: String] = [:]
     /// Directories created since the last period started, watched when the next starts.
@@ -145,6 +146,8 @@ public final class WorkTreeWatch {
         while true {
             let count = buffer.withUnsafeMutableBytes { [descriptor] in read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
+            // Nothing queued (EAGAIN) ends the read; any other failure leaves the period unknown.
+            if count < 0 && errno != EAGAIN { lost = true }
             guard count > 0 else { break }
             buffer.withUnsafeBytes { bytes in
                 var offset = 0

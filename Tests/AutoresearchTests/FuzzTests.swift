@@ -20,6 +20,8 @@ struct SeededGenerator: RandomNumberGenerator {
 /// crash, always a value or a clear error. Seeded, bounded in cases and in time; the counts are
 /// printed (docs/security.md quotes them).
 @Suite(.ownThreads) struct FuzzTests {
+    let scratch = ScratchExperimentFile()
+
     static let seed: UInt64 = 0x15_2026
     static let timeLimit = 20.0
     static let minimumCases = 1000
@@ -79,7 +81,7 @@ struct SeededGenerator: RandomNumberGenerator {
     /// Each value goes through the settings table; one in ten also through a real `.autoresearch`
     /// (libgit2's parser, slower).
     @Test func everyCommittedValueIsReadOrRefusedAndWhatIsReadWritesBack() throws {
-        let path = try scratchExperimentFile()
+        let path = scratch.path
         let base = Experiment(name: "f", evaluate: "true", metric: "loss")
         try ExperimentFile(path: path).write(base)
         let file = try Data(contentsOf: URL(fileURLWithPath: path))

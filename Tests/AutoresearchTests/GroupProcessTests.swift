@@ -5,11 +5,8 @@ import Testing
 import Fixtures
 
 @Suite(.ownThreads) struct GroupProcessTests {
-    let directory: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("group-\(UUID())").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    let scratch = ScratchDirectory(prefix: "group")
+    var directory: String { scratch.path }
 
     func run(_ command: String, limit: Double = 10, grace: Double = 0.5, logLimit: Int = 1 << 20,
              interrupted: @escaping () -> Bool = { false }, lines: ((Substring) -> Void)? = nil) throws -> CommandResult {
@@ -111,8 +108,9 @@ import Fixtures
 /// guards when the process that told it is gone.
 @Suite(.ownThreads, .serialized) struct WatchdogTests {
     @Test func oneWatchdogServesEveryCommandAndAnotherReplacesOneThatWasKilled() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("watchdog-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let scratch = ScratchDirectory(prefix: "watchdog")
+        let directory = scratch.path
+        defer { withExtendedLifetime(scratch) {} }
         func runCommand() throws {
             let result = try GroupProcess.run("echo ok", in: directory, environment: ["PATH": "/usr/bin:/bin"], hardLimit: 10, grace: 0.5,
                                               logPath: directory + "/out.log", logLimit: 1 << 20)

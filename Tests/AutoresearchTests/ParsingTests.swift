@@ -1,4 +1,5 @@
 import Autoresearch
+import Fixtures
 import Foundation
 import Testing
 
@@ -58,8 +59,10 @@ import Testing
 }
 
 @Suite(.ownThreads) struct MetricsFileTests {
+    let scratch = ScratchDirectory(prefix: "metrics")
+
     func file(_ content: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID()).json").path
+        let path = scratch.path + "/metrics-\(UUID()).json"
         try content.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -32,16 +32,16 @@ func experimentWithEverySetting() -> Experiment {
     return experiment
 }
 
-/// A scratch `.autoresearch` in a temporary directory.
-func scratchExperimentFile() throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return directory + "/" + ExperimentFile.fileName
+/// A test's scratch `.autoresearch`, in a directory removed with it.
+struct ScratchExperimentFile {
+    let directory = ScratchDirectory(prefix: "settings")
+    var path: String { directory.path + "/" + ExperimentFile.fileName }
 }
 
 @Suite(.ownThreads) struct SettingsTableTests {
+    let scratch = ScratchExperimentFile()
+    var path: String { scratch.path }
     @Test func everySettingRoundTripsThroughTheFile() throws {
-        let path = try scratchExperimentFile()
         let experiment = experimentWithEverySetting()
         try ExperimentFile(path: path).write(experiment)
         let written = try String(contentsOfFile: path, encoding: .utf8)
@@ -52,7 +52,6 @@ func scratchExperimentFile() throws -> String {
     }
 
     @Test func defaultsAreLeftOutAndReadBack() throws {
-        let path = try scratchExperimentFile()
         let experiment = Experiment(name: "plain", evaluate: "true", metric: "loss")
         try ExperimentFile(path: path).write(experiment)
         let keys = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
@@ -74,7 +73,6 @@ func scratchExperimentFile() throws -> String {
         ("logLimit", "big", "invalid number 'big' for logLimit"),
     ])
     func aBadValueIsAnErrorNamingItsKey(key: String, text: String, message: String) throws {
-        let path = try scratchExperimentFile()
         try ExperimentFile(path: path).write(Experiment(name: "bad", evaluate: "true", metric: "loss"))
         try ConfigFile(path: path).set("experiment.bad.\(key)", text)
         let error = try #require(throws: AutoresearchError.self) { try ExperimentFile(path: path).experiment(named: "bad") }

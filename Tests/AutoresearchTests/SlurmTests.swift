@@ -132,7 +132,7 @@ struct SlurmTests {
         let remote = try TempRepository(bare: true)
         let agent = try repo.agent(randomValueAgent)
         // The jobs' node-local scratch, where each clones the remote.
-        let scratch = try ScratchDirectory()
+        let scratch = ScratchDirectory()
         let result = try loopJSON(repo, ["--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
                                          "--max-runs", "8", "--agent", agent, "--launcher-arg=--time=10"],
                                   environment: cluster.environment.merging(["TMPDIR": scratch.path]) { $1 })
@@ -162,8 +162,8 @@ struct SlurmTests {
         let repo = try parallelRepository()
         let remote = try TempRepository(bare: true)
         let agent = try repo.agent(randomValueAgent)
-        let scratch = try ScratchDirectory()
-        let programs = try ScratchDirectory()
+        let scratch = ScratchDirectory()
+        let programs = ScratchDirectory()
         // The loop, sbatch and the jobs (which get the environment sbatch had) find no git.
         let path = try pathWithoutGit(under: programs.path)
         #expect(!FileManager.default.fileExists(atPath: path + "/git") && FileManager.default.fileExists(atPath: path + "/sbatch"))
@@ -186,7 +186,7 @@ struct SlurmTests {
         let remote = try TempRepository(bare: true)
         let agent = try repo.agent(randomValueAgent)
         try repo.runIteration()
-        let scratch = try ScratchDirectory()
+        let scratch = ScratchDirectory()
         let loop = try Tool.start(["loop", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path, "--jobs", "2",
                                    "--agent", agent], in: repo,
                                   environment: cluster.environment.merging(["TMPDIR": scratch.path, "EVAL_SLEEP": "30"]) { $1 })
@@ -215,7 +215,7 @@ struct SlurmTests {
         let remote = try TempRepository(bare: true)
         // Worker 1, the one cancelled, is the slower: it has most of its share of the runs left.
         let agent = try repo.agent("sleep $((1 + 2 * AUTORESEARCH_WORKER))\n" + randomValueAgent)
-        let scratch = try ScratchDirectory()
+        let scratch = ScratchDirectory()
         let loop = try Tool.start(["loop", "--format", "json", "--launcher", "slurm", "--worker-tree", "clone", "--sync", remote.path,
                                    "--jobs", "2", "--max-runs", "10", "--agent", agent], in: repo,
                                   environment: cluster.environment.merging(["TMPDIR": scratch.path]) { $1 })
@@ -306,14 +306,4 @@ struct SlurmTests {
             do { try SlurmLauncher.check(arguments: arguments) } catch { #expect("\(error)".contains(message), "\(error)") }
         }
     }
-}
-
-/// A directory of its own under the temporary directory (a job's node-local scratch), removed
-/// with everything in it when released.
-final class ScratchDirectory {
-    let path = NSTemporaryDirectory() + "autoresearch-scratch-\(UUID().uuidString)"
-
-    init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -100,6 +100,21 @@ import Fixtures
         #expect(!watch.isQuiet())
     }
 
+    /// Events that cannot be read (the watch's descriptor replaced under it by one that fails to
+    /// read, a directory's) leave the period unknown, never quiet; the next period watches afresh.
+    @Test func eventsThatCannotBeReadAreNoQuiet() throws {
+        let (repo, watch) = try Self.project()
+        #expect(watch.isQuiet())
+        let directory = open(repo.path, O_RDONLY | O_DIRECTORY)
+        #expect(directory >= 0 && dup2(directory, watch.descriptor) == watch.descriptor)
+        close(directory)
+        #expect(!watch.isQuiet())
+        #expect(watch.startQuietPeriod() == nil)
+        #expect(!watch.isBroken && watch.isQuiet())
+        try repo.write("src/main.py", "print(4)\n")
+        #expect(!watch.isQuiet())
+    }
+
     /// A directory whose name is not UTF-8 cannot be watched by name: no watch at all, rather
     /// than one blind to that directory (made while watching: the watch breaks).
     @Test func aDirectoryNamedInBytesThatAreNotUTF8MeansNoWatch() throws {
