@@ -23,11 +23,7 @@ extension Repository {
     /// exists is off meanwhile (`ObjectValidation`): each was just written or read from the notes tree.
     @discardableResult
     public func appendNote(ref: ReferenceName, on object: OID, text: String, message: String = "Notes added by 'git autoresearch'") throws -> OID {
-        try ObjectValidation.suspended { try appendingNote(ref: ref, on: object, text: text, message: message) }
-    }
-
-    private func appendingNote(ref: ReferenceName, on object: OID, text: String, message: String) throws -> OID {
-        try updateReference(ref, message: message) { parent in
+        try ObjectValidation.suspended { try updateReference(ref, message: message) { parent in
             let rootTree = try parent.map { try commit($0).tree }
             var content = ""
             var tree = rootTree
@@ -43,7 +39,7 @@ extension Repository {
             let newTree = try writeTree(base: tree, path: Self.notePath(for: object),
                                         entry: (blobID, .blob))!
             return try createCommit(tree: newTree, parents: parent.map { [$0] } ?? [], message: message)
-        }
+        } }
     }
 
     /// Rewrites the notes on `objects` under `ref` as one new commit on `ref`: `edit` gets each

@@ -42,9 +42,7 @@ extension Repository {
     }
 
     private func isPlainRestore(_ change: TreeChange, workdir: String) throws -> Bool {
-        let components = change.path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." || $0.lowercased().hasPrefix(".git") }),
-              !change.path.contains("\u{FFFD}") else { return false }
+        guard Self.isPlainPath(change.path) else { return false }
         for side in [change.old, change.new] {
             if let side, side.mode != .blob, side.mode != .executable { return false }
         }
@@ -58,7 +56,7 @@ extension Repository {
         }
         guard change.new != nil else { return true }
         var prefix = workdir
-        for component in components.dropLast() {
+        for component in change.path.split(separator: "/").dropLast() {
             prefix += component
             if lstat(prefix, &status) == 0 {
                 guard status.st_mode & S_IFMT == S_IFDIR else { return false }

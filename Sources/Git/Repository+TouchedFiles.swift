@@ -24,8 +24,7 @@ extension Repository {
         var entries: [StatusEntry] = []
         var unchangedFilesRead = 0
         for path in Set(paths).sorted() {
-            guard !path.isEmpty, !path.hasSuffix("/"),
-                  !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." || $0.hasPrefix(".git") }) else { return nil }
+            guard Self.isPlainPath(path) else { return nil }
             var file = stat()
             let exists = lstat(workdir + path, &file) == 0
             guard exists || errno == ENOENT || errno == ENOTDIR else { return nil }
@@ -69,6 +68,16 @@ extension Repository {
             }
         }
         return WorkTreeStatus(entries: entries, unchangedFilesRead: unchangedFilesRead)
+    }
+
+    /// Whether `path` is a plain file's path that this module handles by name alone (`statusOfFiles`,
+    /// `restoreFiles`): every component a name ("", ".", ".." are not; a trailing "/" makes an empty
+    /// one), none starting with `.git` in any case (git's own, or files that change how other paths
+    /// read), no byte that was not UTF-8 (the replacement character stands for it).
+    static func isPlainPath(_ path: String) -> Bool {
+        !path.contains("\u{FFFD}") && !path.split(separator: "/", omittingEmptySubsequences: false).contains {
+            $0.isEmpty || $0 == "." || $0 == ".." || $0.lowercased().hasPrefix(".git")
+        }
     }
 
     /// Whether `file`'s stat data is what `entry` cached (times to the nanosecond, inode, owner).
